@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* nsrun exec: one command in one sandbox, its exit status passed through. */
+
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "runner.h"
+
+extern char **environ;
+
+typedef struct ExecArgs {
+        SandboxOptions sandbox;
+        char **command;
+} ExecArgs;
+
+static void exec_help(void) {
+        printf("Usage: nsrun exec [OPTIONS] -- COMMAND [ARG...]\n"
+               "\n"
+               "Run COMMAND in a fresh, isolated, throwaway sandbox: its own user, mount, PID, network,\n"
+               "IPC and UTS namespaces; the project directory and $HOME overlaid so writes stay private;\n"
+               "fresh /tmp, /var/tmp and /dev/shm; every other path read-only; only a loopback network.\n"
+               "\n"
+               "Options:\n"
+               SANDBOX_OPTIONS_HELP
+               "  -h, --help               show this help\n"
+               "\n"
+               "Exit status:\n"
+               "  COMMAND's own status; 128+N if it was killed by signal N;\n"
+               "  126 COMMAND is not executable; 127 COMMAND was not found;\n"
+               "  123 this machine refuses sandboxes (the message says what to change; see 'nsrun doctor');\n"
+               "  125 bad usage, or the sandbox could not be built.\n");
+}
+
+static int parse_exec_args(int argc, char *argv[], ExecArgs *a) {
+        static const struct option options[] = {
+                SANDBOX_LONG_OPTIONS,
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        int c, r, dashdash;
+
+        dashdash = find_command(argc, argv, 1, "exec");
+        if (dashdash < 0)
+                return dashdash;
+        optind = 1;
+        opterr = 0;
+        while ((c = getopt_long(dashdash, argv, ":h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        exec_help();
+                        return 0;
+                case '?':
+                        return log_error("exec: unknown option '%s'; see 'nsrun exec --help'", argv[optind - 1]),
+                               -EINVAL;
+                case ':':
+                        return log_error("exec: option '%s' needs a value; see 'nsrun exec --help'",
+                                         argv[optind - 1]),
+                               -EINVAL;
+                default:
+                        r = sandbox_options_parse(&a->sandbox, c, optarg);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        if (optind < dashdash)
+                return log_error("exec: unexpected argument '%s' before '--'; see 'nsrun exec --help'",
+                                 argv[optind]),
+                       -EINVAL;
+        r = sandbox_options_finish(&a->sandbox);
+        if (r < 0)
+                return r;
+        a->command = argv + dashdash + 1;
+        return 1;
+}
+
+/* Signals to nsrun go to the command. The sandbox has a process group of its own, so nothing sent to nsrun's
+ * group reaches it twice. */
+static int wait_forwarding_signals(Sandbox *s, const sigset_t *mask, SandboxResult *ret) {
+        _cleanup_close_ int sfd = signalfd(-1, mask, SFD_CLOEXEC);
+
+        if (sfd < 0)
+                return -errno;
+        for (;;) {
+                struct pollfd p[2] = { { .fd = sandbox_fd(s), .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+                struct signalfd_siginfo si;
+
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (p[1].revents & POLLIN && read(sfd, &si, sizeof si) == sizeof si)
+                        (void) sandbox_kill(s, (int) si.ssi_signo);
+                if (p[0].revents)
+                        return sandbox_wait(s, ret);
+        }
+}
+
+static int report_result(const SandboxResult *res, char **command) {
+        char why[1024];
+
+        switch (res->outcome) {
+        case SANDBOX_EXEC_FAILED:
+                if (res->error == ENOENT)
+                        log_error("%s: command not found in the sandbox; check the name and $PATH", command[0]);
+                else
+                        log_error_errno(res->error, "%s: cannot execute: %m", command[0]);
+                break;
+        case SANDBOX_SETUP_FAILED:
+                if (sandbox_explain(0, res, why, sizeof why)) {
+                        log_error("cannot create a sandbox: %s", why);
+                        return EXIT_EXEC_REFUSED;
+                }
+                log_error("cannot create a sandbox: %s", why);
+                return EXIT_EXEC_USAGE;
+        default:
+                break;
+        }
+        return sandbox_result_exit_status(res);
+}
+
+static int run_exec(ExecArgs *a) {
+        static const int signals[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH };
+        SandboxSpec spec = SANDBOX_SPEC_INIT;
+        _cleanup_free_ SandboxMount *mounts = NULL;
+        Sandbox *s = NULL;
+        SandboxResult res;
+        sigset_t mask, old;
+        char why[1024];
+        int r;
+
+        r = sandbox_options_mounts(&a->sandbox, &mounts, &spec.n_mounts);
+        if (r < 0)
+                return log_oom(), EXIT_EXEC_USAGE;
+        spec.argv = a->command;
+        spec.envp = environ;
+        spec.cwd = get_current_dir_name();
+        spec.mounts = mounts;
+        spec.keep_writes = a->sandbox.keep_writes;
+        spec.net = a->sandbox.net;
+
+        sigemptyset(&mask);
+        for (size_t i = 0; i < ELEMENTSOF(signals); i++)
+                sigaddset(&mask, signals[i]);
+        (void) sigprocmask(SIG_BLOCK, &mask, &old);
+
+        r = sandbox_spawn(&spec, &s);
+        if (r < 0) {
+                bool refused = sandbox_explain(r, NULL, why, sizeof why);
+                log_error("cannot create a sandbox: %s", why);
+                free((char *) spec.cwd);
+                return refused ? EXIT_EXEC_REFUSED : EXIT_EXEC_USAGE;
+        }
+        r = sandbox_start(s);
+        if (r >= 0)
+                r = wait_forwarding_signals(s, &mask, &res);
+        s = sandbox_free(s);
+        free((char *) spec.cwd);
+        (void) sigprocmask(SIG_SETMASK, &old, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Lost track of the sandbox: %m"), EXIT_EXEC_USAGE;
+        return report_result(&res, a->command);
+}
+
+int verb_exec(int argc, char *argv[]) {
+        ExecArgs a = {};
+        int r;
+
+        r = parse_exec_args(argc, argv, &a);
+        if (r <= 0) {
+                sandbox_options_done(&a.sandbox);
+                return r < 0 ? EXIT_EXEC_USAGE : 0;
+        }
+        r = run_exec(&a);
+        sandbox_options_done(&a.sandbox);
+        return r;
+}

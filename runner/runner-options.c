@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The sandbox options that `nsrun exec` and the runner share. */
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "runner.h"
+
+int log_bad_option(const char *option, const char *value, const char *why_and_fix) {
+        if (value)
+                log_error("%s %s: %s", option, value, why_and_fix);
+        else
+                log_error("%s: %s", option, why_and_fix);
+        return -EINVAL;
+}
+
+void sandbox_options_done(SandboxOptions *o) {
+        free(o->root_dir);
+        free(o->keep_writes);
+        for (size_t i = 0; i < o->n_extra; i++)
+                free(o->extra[i].path);
+        free(o->extra);
+        *o = (SandboxOptions) {};
+}
+
+static bool path_is_under(const char *path, const char *dir) {
+        size_t n = strlen(dir);
+
+        if (streq(dir, "/"))
+                return true;
+        return strneq(path, dir, n) && (path[n] == '/' || path[n] == '\0');
+}
+
+/* An absolute, resolved path. A --tmpfs target may not exist yet: then its parent must. */
+static int resolve_path(const char *option, const char *arg, bool must_exist, char **ret) {
+        char buf[PATH_MAX];
+
+        if (arg[0] != '/')
+                return log_bad_option(option, arg, "give an absolute path");
+        if (realpath(arg, buf)) {
+                *ret = strdup(buf);
+                return *ret ? 0 : log_oom();
+        }
+        if (errno != ENOENT || must_exist)
+                return log_error("%s %s: %m; give an existing path", option, arg), -EINVAL;
+        if (strstr(arg, "/../") || strstr(arg, "/./"))
+                return log_bad_option(option, arg, "give a normalised path without '.' or '..'");
+        *ret = strdup(arg);
+        return *ret ? 0 : log_oom();
+}
+
+static int add_extra(SandboxOptions *o, SandboxMountType type, const char *option, const char *arg) {
+        SandboxMount *n;
+        char *path;
+        int r;
+
+        r = resolve_path(option, arg, type != SANDBOX_MOUNT_TMPFS, &path);
+        if (r < 0)
+                return r;
+        if (streq(path, "/")) {
+                free(path);
+                return log_bad_option(option, arg, "not on '/' itself; name a directory below it");
+        }
+        n = reallocarray(o->extra, o->n_extra + 1, sizeof *n);
+        if (!n) {
+                free(path);
+                return log_oom();
+        }
+        o->extra = n;
+        o->extra[o->n_extra++] = (SandboxMount) { .type = type, .path = path };
+        return 0;
+}
+
+int sandbox_options_parse(SandboxOptions *o, int opt, const char *arg) {
+        switch (opt) {
+        case ARG_ROOT_DIR: {
+                struct stat st;
+                char buf[PATH_MAX];
+
+                if (!realpath(arg, buf) || stat(buf, &st) < 0)
+                        return log_error("--root-dir %s: %m; give the project's directory", arg), -EINVAL;
+                if (!S_ISDIR(st.st_mode))
+                        return log_bad_option("--root-dir", arg, "not a directory; give the project's directory");
+                if (streq(buf, "/"))
+                        return log_bad_option("--root-dir", arg,
+                                              "overlaying the whole filesystem is not supported; give the "
+                                              "project's directory");
+                free(o->root_dir);
+                o->root_dir = strdup(buf);
+                return o->root_dir ? 1 : log_oom();
+        }
+        case ARG_KEEP_WRITES:
+                if (!*arg)
+                        return log_bad_option("--keep-writes", "''", "give a directory");
+                free(o->keep_writes);
+                o->keep_writes = realpath(arg, NULL);
+                if (!o->keep_writes && errno == ENOENT) {
+                        /* created by the sandbox: resolve its parent, keep its name */
+                        _cleanup_free_ char *copy = strdup(arg), *parent = NULL;
+                        char *slash;
+                        if (!copy)
+                                return log_oom();
+                        slash = strrchr(copy, '/');
+                        if (slash)
+                                *slash = '\0';
+                        parent = realpath(slash ? (*copy ? copy : "/") : ".", NULL);
+                        if (!parent)
+                                return log_error("--keep-writes %s: %m; its parent directory must exist", arg),
+                                       -EINVAL;
+                        if (asprintf(&o->keep_writes, "%s/%s", streq(parent, "/") ? "" : parent,
+                                     slash ? slash + 1 : arg) < 0)
+                                return log_oom();
+                }
+                if (!o->keep_writes)
+                        return log_error("--keep-writes %s: %m", arg), -EINVAL;
+                return 1;
+        case ARG_RW:
+                return add_extra(o, SANDBOX_MOUNT_BIND_RW, "--rw", arg) ?: 1;
+        case ARG_OVERLAY:
+                return add_extra(o, SANDBOX_MOUNT_OVERLAY, "--overlay", arg) ?: 1;
+        case ARG_TMPFS:
+                return add_extra(o, SANDBOX_MOUNT_TMPFS, "--tmpfs", arg) ?: 1;
+        case ARG_NO_HOME:
+                o->no_home = true;
+                return 1;
+        case ARG_NET:
+                if (streq(arg, "loopback"))
+                        o->net = SANDBOX_NET_LOOPBACK;
+                else if (streq(arg, "host"))
+                        o->net = SANDBOX_NET_HOST;
+                else
+                        return log_bad_option("--net", arg, "unknown mode; use 'loopback' or 'host'");
+                return 1;
+        }
+        return 0;
+}
+
+static const char *home_dir(const SandboxOptions *o) {
+        const char *home = getenv("HOME");
+        struct stat st;
+
+        if (o->no_home || !home || home[0] != '/' || streq(home, "/") || stat(home, &st) < 0 ||
+            !S_ISDIR(st.st_mode))
+                return NULL;
+        /* A project that contains $HOME already overlays it. */
+        if (path_is_under(home, o->root_dir))
+                return NULL;
+        return home;
+}
+
+int sandbox_options_finish(SandboxOptions *o) {
+        const char *home;
+
+        if (!o->root_dir) {
+                char buf[PATH_MAX];
+                if (!getcwd(buf, sizeof buf))
+                        return log_error_errno(errno, "Cannot determine the current directory: %m");
+                if (streq(buf, "/"))
+                        return log_bad_option("the current directory", "/",
+                                              "overlaying the whole filesystem is not supported; cd into the "
+                                              "project, or give --root-dir DIR");
+                o->root_dir = strdup(buf);
+                if (!o->root_dir)
+                        return log_oom();
+        }
+        home = home_dir(o);
+        if (o->keep_writes && (path_is_under(o->keep_writes, o->root_dir) || (home && path_is_under(o->keep_writes, home))))
+                return log_bad_option("--keep-writes", o->keep_writes,
+                                      "must be outside the overlaid project and home directories; use a "
+                                      "directory such as /var/tmp/nsrun-writes");
+        return 0;
+}
+
+int sandbox_options_mounts(const SandboxOptions *o, SandboxMount **ret, size_t *ret_n) {
+        const char *home = home_dir(o);
+        size_t n = 0;
+        SandboxMount *m = new0(SandboxMount, o->n_extra + 2);
+
+        if (!m)
+                return -ENOMEM;
+        if (home)
+                m[n++] = (SandboxMount) { .type = SANDBOX_MOUNT_OVERLAY, .path = (char *) home };
+        m[n++] = (SandboxMount) { .type = SANDBOX_MOUNT_OVERLAY, .path = o->root_dir };
+        for (size_t i = 0; i < o->n_extra; i++)
+                m[n++] = o->extra[i];
+        *ret = m;
+        *ret_n = n;
+        return 0;
+}

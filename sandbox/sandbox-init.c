@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* PID 1 of a sandbox: builds the sandbox, starts the command, forwards signals, reaps zombies, and reports the
+ * command's end to nsrun. When it exits, the kernel SIGKILLs whatever is left in the PID namespace
+ * (zap_pid_ns_processes()), double-forked daemons and setsid() children included, before nsrun's waitpid()
+ * returns: nothing started in a sandbox outlives it. */
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "sandbox-internal.h"
+
+extern char **environ;
+
+static const int forwarded_signals[] = {
+        SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGCONT, SIGWINCH, SIGTSTP,
+};
+
+int sandbox_error(SandboxError *e, SandboxStep step, int r, const char *detail) {
+        e->step = step;
+        (void) snprintf(e->detail, sizeof e->detail, "%s", detail ?: "");
+        return r;
+}
+
+static void report(int fd, SandboxOutcome outcome, int code, int error, SandboxStep step, const char *detail) {
+        SandboxReport rep = { .outcome = outcome, .code = code, .error = error, .step = step };
+
+        (void) snprintf(rep.detail, sizeof rep.detail, "%s", detail ?: "");
+        (void) !write(fd, &rep, sizeof rep);
+}
+
+_Noreturn static void fail(const SandboxChildContext *c, int r, const SandboxError *e) {
+        report(c->report_fd, SANDBOX_SETUP_FAILED, 0, -r, e->step, e->detail);
+        _exit(EXIT_FAILURE);
+}
+
+/* The parent's uid_map lines "inside outside count" become identity lines "inside inside count": as root the
+ * command keeps every uid it had, but in a user namespace that owns none of the sandbox's other namespaces. */
+static int identity_map(const char *file, char *buf, size_t len) {
+        _cleanup_free_ char *text = NULL;
+        size_t used = 0;
+        int r;
+
+        r = read_full_file_at(AT_FDCWD, file, &text, NULL);
+        if (r < 0)
+                return r;
+        buf[0] = '\0';
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+                unsigned long inside, outside, count;
+                if (sscanf(line, "%lu %lu %lu", &inside, &outside, &count) != 3)
+                        continue;
+                used += (size_t) snprintf(buf + used, len - used, "%lu %lu %lu\n", inside, inside, count);
+                if (used >= len)
+                        return -E2BIG;
+        }
+        return 0;
+}
+
+_Noreturn static void exec_command(const SandboxChildContext *c, int go_fd, int exec_err_fd) {
+        const SandboxSpec *s = c->spec;
+        sigset_t none;
+        char b;
+        int r;
+
+        if (go_fd >= 0 && read(go_fd, &b, 1) != 1)
+                _exit(EXIT_FAILURE);
+        sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
+        for (int i = 0; i < 3; i++)
+                if (s->stdio[i] >= 0 && dup2(s->stdio[i], i) < 0)
+                        goto fail;
+        /* No setuid binary or file capability raises privileges from here on (prctl(2) PR_SET_NO_NEW_PRIVS). */
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                goto fail;
+        if (!c->privileged) {
+                r = drop_bounding_capabilities();
+                if (r < 0) {
+                        errno = -r;
+                        goto fail;
+                }
+        }
+        environ = s->envp;
+        if (setenv("NSRUN_SANDBOX", "1", 1) < 0)
+                goto fail;
+        execvp(s->argv[0], s->argv);
+fail:
+        r = errno;
+        (void) !write(exec_err_fd, &r, sizeof r);
+        _exit(r == ENOENT ? 127 : 126);
+}
+
+/* Privileged: the command gets a user namespace of its own, nested under the initial one, so it stays uid 0
+ * but holds capabilities only over that namespace: the mount, network, PID, IPC and UTS namespaces (owned by the
+ * initial namespace) and every host object are out of its reach. Unprivileged: the command already runs as the
+ * caller's uid without capabilities. */
+static pid_t start_command(const SandboxChildContext *c, int exec_err_pipe[2], SandboxError *e) {
+        _cleanup_close_pair_ int go[2] = { -EBADF, -EBADF };
+        char uid_map[4096], gid_map[4096];
+        pid_t pid;
+        int r;
+
+        if (c->privileged) {
+                r = identity_map("/proc/self/uid_map", uid_map, sizeof uid_map);
+                if (r >= 0)
+                        r = identity_map("/proc/self/gid_map", gid_map, sizeof gid_map);
+                if (r < 0 || pipe2(go, O_CLOEXEC) < 0)
+                        return sandbox_error(e, SANDBOX_STEP_COMMAND_USERNS, r < 0 ? r : -errno, "uid_map");
+        }
+        pid = (pid_t) syscall(SYS_clone, SIGCHLD | (c->privileged ? CLONE_NEWUSER : 0), NULL, NULL, NULL, NULL);
+        if (pid < 0)
+                return sandbox_error(e, SANDBOX_STEP_COMMAND_USERNS, -errno, "clone");
+        if (pid == 0) {
+                exec_err_pipe[0] = safe_close(exec_err_pipe[0]);
+                go[1] = safe_close(go[1]);
+                exec_command(c, go[0], exec_err_pipe[1]);
+        }
+        if (c->privileged) {
+                r = userns_write_maps(pid, uid_map, gid_map, false);
+                if (r < 0) {
+                        (void) kill(pid, SIGKILL);
+                        return sandbox_error(e, SANDBOX_STEP_COMMAND_USERNS, r, "uid_map");
+                }
+                if (write(go[1], "g", 1) != 1)
+                        return sandbox_error(e, SANDBOX_STEP_COMMAND_USERNS, -errno, "uid_map");
+        }
+        return pid;
+}
+
+static int encode_status(int status, SandboxOutcome *ret_outcome) {
+        if (WIFSIGNALED(status)) {
+                *ret_outcome = SANDBOX_SIGNALED;
+                return WTERMSIG(status);
+        }
+        *ret_outcome = SANDBOX_EXITED;
+        return WEXITSTATUS(status);
+}
+
+_Noreturn static void supervise(const SandboxChildContext *c, pid_t command, int exec_err_fd,
+                                const sigset_t *mask) {
+        for (;;) {
+                siginfo_t si;
+                int sig = sigwaitinfo(mask, &si);
+
+                if (sig < 0)
+                        continue;
+                if (sig != SIGCHLD) {
+                        /* Signals from the terminal (SI_KERNEL) already went to the command's process group;
+                         * only those sent to nsrun or to init are passed on, so none arrives twice. */
+                        if (si.si_code != SI_KERNEL)
+                                (void) kill(command, sig);
+                        continue;
+                }
+                for (;;) {
+                        int status, err;
+                        pid_t p = waitpid(-1, &status, WNOHANG);
+
+                        if (p <= 0)
+                                break;
+                        if (p != command)
+                                continue;
+                        if (read(exec_err_fd, &err, sizeof err) == sizeof err)
+                                report(c->report_fd, SANDBOX_EXEC_FAILED, 0, err, SANDBOX_STEP_EXEC,
+                                       c->spec->argv[0]);
+                        else {
+                                SandboxOutcome o;
+                                int code = encode_status(status, &o);
+                                report(c->report_fd, o, code, 0, SANDBOX_STEP_NONE, NULL);
+                        }
+                        _exit(EXIT_SUCCESS);
+                }
+        }
+}
+
+_Noreturn void sandbox_init_main(SandboxChildContext *c) {
+        const SandboxSpec *s = c->spec;
+        _cleanup_close_pair_ int exec_err[2] = { -EBADF, -EBADF };
+        SandboxError e = {};
+        sigset_t mask;
+        pid_t command;
+        char b;
+        int r;
+
+        /* Die with nsrun. If nsrun died before this prctl, the go-ahead below never comes: read() sees EOF. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || read(c->sync_fd, &b, 1) != 1)
+                _exit(EXIT_FAILURE);
+        c->sync_fd = safe_close(c->sync_fd);
+
+        if (!c->privileged) {
+                char uid_map[64], gid_map[64];
+                (void) snprintf(uid_map, sizeof uid_map, "%u %u 1\n", c->uid, c->uid);
+                (void) snprintf(gid_map, sizeof gid_map, "%u %u 1\n", c->gid, c->gid);
+                r = userns_write_maps(0, uid_map, gid_map, true);
+                if (r < 0)
+                        fail(c, sandbox_error(&e, SANDBOX_STEP_USERNS_MAP, r, "/proc/self/uid_map"), &e);
+        }
+        r = sandbox_setup_mounts(c, &e);
+        if (r < 0)
+                fail(c, r, &e);
+        if (s->net == SANDBOX_NET_LOOPBACK) {
+                r = sandbox_loopback_up();
+                if (r < 0)
+                        fail(c, sandbox_error(&e, SANDBOX_STEP_LOOPBACK, r, "lo"), &e);
+        }
+        if (chdir(s->cwd) < 0)
+                fail(c, sandbox_error(&e, SANDBOX_STEP_CHDIR, -errno, s->cwd), &e);
+
+        /* Signals are taken with sigwaitinfo(): blocked, they still reach PID 1 of a namespace, which ignores
+         * every signal it has no handler for (pid_namespaces(7)). Blocked before the command starts, so no
+         * SIGCHLD is lost. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
+                sigaddset(&mask, forwarded_signals[i]);
+        (void) sigprocmask(SIG_BLOCK, &mask, NULL);
+        /* Init and the command get a process group of their own, so a signal to nsrun's group reaches the
+         * command once, through nsrun; with the terminal handed over, Ctrl-C reaches it directly. */
+        (void) setpgid(0, 0);
+        if (c->take_tty) {
+                (void) signal(SIGTTOU, SIG_IGN);
+                (void) tcsetpgrp(STDIN_FILENO, getpgrp());
+                (void) signal(SIGTTOU, SIG_DFL);
+        }
+        if (pipe2(exec_err, O_CLOEXEC | O_NONBLOCK) < 0)
+                fail(c, sandbox_error(&e, SANDBOX_STEP_EXEC, -errno, "pipe"), &e);
+        command = start_command(c, exec_err, &e);
+        if (command < 0)
+                fail(c, command, &e);
+        exec_err[1] = safe_close(exec_err[1]);
+        /* Init keeps nothing it does not need: the privileged one could otherwise be a way back to the host. */
+        if (c->privileged) {
+                (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+                (void) drop_all_capabilities();
+        }
+        supervise(c, command, exec_err[0], &mask);
+}

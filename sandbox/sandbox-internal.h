@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "macro.h"
+#include "sandbox.h"
+
+/* What init sends to the parent over the report pipe: one fixed-size record, written in one write(2) (well below
+ * PIPE_BUF, so it is atomic), then init exits. */
+typedef struct SandboxReport {
+        uint32_t outcome;       /* SandboxOutcome */
+        int32_t code;
+        int32_t error;
+        uint32_t step;          /* SandboxStep */
+        char detail[512];
+} SandboxReport;
+
+typedef struct SandboxChildContext {
+        const SandboxSpec *spec;
+        bool privileged;        /* real root: build in the initial user namespace, run the command in a nested one */
+        uid_t uid;
+        gid_t gid;
+        int sync_fd;            /* read end: the parent's go-ahead */
+        int report_fd;          /* write end: the SandboxReport */
+        bool take_tty;          /* make the sandbox the terminal's foreground process group */
+} SandboxChildContext;
+
+/* The failure of one step: record where, return -errno. */
+typedef struct SandboxError {
+        SandboxStep step;
+        char detail[512];
+} SandboxError;
+
+int sandbox_error(SandboxError *e, SandboxStep step, int r, const char *detail);
+
+/* sandbox-init.c: runs as PID 1 of the sandbox; never returns. */
+_Noreturn void sandbox_init_main(SandboxChildContext *c);
+
+/* sandbox-mount.c: builds the new root and pivots into it. Runs inside the new mount namespace. */
+int sandbox_setup_mounts(const SandboxChildContext *c, SandboxError *e);
+
+/* sandbox-net.c: brings 'lo' up in the current network namespace (127.0.0.1/8 and ::1 come with it). */
+int sandbox_loopback_up(void);
+
+/* sandbox-userns.c */
+int userns_write_maps(pid_t pid, const char *uid_map, const char *gid_map, bool deny_setgroups);
+int drop_bounding_capabilities(void);
+int drop_all_capabilities(void);

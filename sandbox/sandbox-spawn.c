@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The parent's side of a sandbox: clone its init, release it, read its report, reap it. */
+
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "sandbox-internal.h"
+
+struct Sandbox {
+        pid_t pid;
+        int sync_fd;            /* write end of the go-ahead pipe, until sandbox_start() */
+        int report_fd;          /* read end of the report pipe */
+        bool took_tty;
+        char *keep_writes;      /* to remove overlayfs's work directories afterwards */
+};
+
+bool sandbox_privileged(void) {
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = {};
+
+        /* CAP_SYS_ADMIN in our own user namespace is what building the sandbox without a new one takes. */
+        if (syscall(SYS_capget, &h, d) < 0)
+                return false;
+        return d[CAP_SYS_ADMIN / 32].effective & (1U << (CAP_SYS_ADMIN % 32));
+}
+
+static pid_t clone_init(const SandboxSpec *s, bool privileged) {
+        uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
+                         (s->net == SANDBOX_NET_LOOPBACK ? CLONE_NEWNET : 0) | (privileged ? 0 : CLONE_NEWUSER);
+        struct clone_args args = { .flags = flags, .exit_signal = SIGCHLD };
+        long pid;
+
+        if (s->cgroup_fd >= 0) {
+                args.flags |= CLONE_INTO_CGROUP;
+                args.cgroup = (uint64_t) s->cgroup_fd;
+        }
+        pid = syscall(SYS_clone3, &args, sizeof args);
+        if (pid < 0 && errno == ENOSYS && s->cgroup_fd < 0)
+                pid = syscall(SYS_clone, (unsigned long) flags | SIGCHLD, NULL, NULL, NULL, NULL);
+        return pid < 0 ? -errno : (pid_t) pid;
+}
+
+int sandbox_spawn(const SandboxSpec *s, Sandbox **ret) {
+        _cleanup_close_pair_ int sync[2] = { -EBADF, -EBADF }, rep[2] = { -EBADF, -EBADF };
+        _cleanup_free_ char *keep_writes = NULL;
+        SandboxChildContext c;
+        Sandbox *sb;
+        pid_t pid;
+        int r;
+
+        if (!s || !s->argv || !s->argv[0] || !s->cwd)
+                return -EINVAL;
+        if (s->keep_writes) {
+                keep_writes = strdup(s->keep_writes);
+                if (!keep_writes)
+                        return -ENOMEM;
+                r = mkdir_p(keep_writes, 0755);
+                if (r < 0)
+                        return r;
+        }
+        if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0)
+                return -errno;
+
+        c = (SandboxChildContext) {
+                .spec = s,
+                .privileged = sandbox_privileged(),
+                .uid = geteuid(),
+                .gid = getegid(),
+                .sync_fd = sync[0],
+                .report_fd = rep[1],
+                .take_tty = s->stdio[0] < 0 && isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp(),
+        };
+        pid = clone_init(s, c.privileged);
+        if (pid == 0) {
+                sync[1] = safe_close(sync[1]);
+                rep[0] = safe_close(rep[0]);
+                sandbox_init_main(&c);
+        }
+        if (pid < 0)
+                return pid;
+        sb = new0(Sandbox, 1);
+        if (!sb) {
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                return -ENOMEM;
+        }
+        *sb = (Sandbox) {
+                .pid = pid,
+                .took_tty = c.take_tty,
+                .sync_fd = TAKE_FD(sync[1]),
+                .report_fd = TAKE_FD(rep[0]),
+                .keep_writes = TAKE_PTR(keep_writes),
+        };
+        *ret = sb;
+        return 0;
+}
+
+int sandbox_start(Sandbox *s) {
+        ssize_t n = write(s->sync_fd, "g", 1);
+
+        s->sync_fd = safe_close(s->sync_fd);
+        return n == 1 ? 0 : -errno;
+}
+
+pid_t sandbox_pid(const Sandbox *s) {
+        return s->pid;
+}
+
+int sandbox_fd(const Sandbox *s) {
+        return s->report_fd;
+}
+
+int sandbox_kill(Sandbox *s, int sig) {
+        return s->pid > 0 ? RET_NERRNO(kill(s->pid, sig)) : -ESRCH;
+}
+
+static void restore_tty(Sandbox *s) {
+        if (!s->took_tty)
+                return;
+        /* Take the terminal back for nsrun's process group; SIGTTOU would stop us while we are not in front. */
+        void (*old)(int) = signal(SIGTTOU, SIG_IGN);
+        (void) tcsetpgrp(STDIN_FILENO, getpgrp());
+        (void) signal(SIGTTOU, old);
+        s->took_tty = false;
+}
+
+static void remove_work_dirs(Sandbox *s) {
+        _cleanup_close_ int fd = -EBADF;
+        char name[32];
+
+        if (!s->keep_writes)
+                return;
+        fd = open(s->keep_writes, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        for (unsigned i = 0; fd >= 0 && i < 256; i++) {
+                (void) snprintf(name, sizeof name, ".work.%u", i);
+                (void) rm_rf_at(fd, name);
+        }
+}
+
+int sandbox_wait(Sandbox *s, SandboxResult *ret) {
+        SandboxReport rep = {};
+        ssize_t n;
+        int status;
+
+        if (s->sync_fd >= 0) /* never started: nothing will report */
+                return -ECHILD;
+        do
+                n = read(s->report_fd, &rep, sizeof rep);
+        while (n < 0 && errno == EINTR);
+        while (waitpid(s->pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        s->pid = 0;
+        restore_tty(s);
+        remove_work_dirs(s);
+
+        *ret = (SandboxResult) {};
+        if (n == (ssize_t) sizeof rep) {
+                ret->outcome = rep.outcome;
+                ret->code = rep.code;
+                ret->error = rep.error;
+                ret->step = rep.step;
+                memcpy(ret->detail, rep.detail, sizeof ret->detail);
+                ret->detail[sizeof ret->detail - 1] = '\0';
+        } else if (WIFSIGNALED(status)) {
+                ret->outcome = SANDBOX_KILLED;
+                ret->code = WTERMSIG(status);
+        } else {
+                ret->outcome = SANDBOX_SETUP_FAILED;
+                ret->error = EPROTO;
+        }
+        return 0;
+}
+
+Sandbox *sandbox_free(Sandbox *s) {
+        if (!s)
+                return NULL;
+        if (s->pid > 0) {
+                (void) kill(s->pid, SIGKILL);
+                (void) waitpid(s->pid, NULL, 0);
+                restore_tty(s);
+                remove_work_dirs(s);
+        }
+        safe_close(s->sync_fd);
+        safe_close(s->report_fd);
+        free(s->keep_writes);
+        free(s);
+        return NULL;
+}
+
+int sandbox_result_exit_status(const SandboxResult *r) {
+        switch (r->outcome) {
+        case SANDBOX_EXITED:
+                return r->code;
+        case SANDBOX_SIGNALED:
+        case SANDBOX_KILLED:
+                return 128 + r->code;
+        case SANDBOX_EXEC_FAILED:
+                return r->error == ENOENT ? 127 : 126;
+        default:
+                return 125;
+        }
+}

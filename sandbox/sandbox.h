@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* sandbox/: starts one command in a fresh, isolated, throwaway process tree.
+ *
+ * Library code: never prints. Failures inside the sandbox are reported back as a SandboxResult naming the step,
+ * the errno and the path, and the caller decides what the user reads (sandbox_explain() helps). */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef enum SandboxMountType {
+        SANDBOX_MOUNT_OVERLAY,  /* host files visible, writes private (thrown away or kept) */
+        SANDBOX_MOUNT_BIND_RW,  /* shared with the host on purpose: --rw */
+        SANDBOX_MOUNT_BIND_RO,  /* a host path made visible read-only at another place (setup layers) */
+        SANDBOX_MOUNT_TMPFS,    /* an empty private tmpfs: --tmpfs */
+} SandboxMountType;
+
+typedef struct SandboxMount {
+        SandboxMountType type;
+        char *path;             /* absolute, normalised path inside the sandbox */
+        char *source;           /* BIND_RO: host path; OVERLAY: extra read-only lower layer above the host
+                                 * path (a setup layer), or NULL */
+} SandboxMount;
+
+typedef enum SandboxNet {
+        SANDBOX_NET_LOOPBACK,   /* a new network namespace with only 'lo', up */
+        SANDBOX_NET_HOST,       /* --net host */
+} SandboxNet;
+
+typedef struct SandboxSpec {
+        char **argv;            /* the command; argv[0] is looked up in $PATH of envp */
+        char **envp;            /* its environment; NSRUN_SANDBOX=1 is added */
+        const char *cwd;        /* where it starts (default: the caller's cwd) */
+        SandboxMount *mounts;   /* overlays, binds, tmpfs, in any order: they are applied parents first */
+        size_t n_mounts;
+        const char *keep_writes; /* directory receiving the overlays' upper layers, or NULL to throw them away */
+        SandboxNet net;
+        int stdio[3];           /* fds for the command's stdin/stdout/stderr, -1 to inherit */
+        int cgroup_fd;          /* v2 job cgroup for CLONE_INTO_CGROUP, or -EBADF to attach after spawn */
+} SandboxSpec;
+
+#define SANDBOX_SPEC_INIT { .stdio = { -1, -1, -1 }, .cgroup_fd = -EBADF }
+
+typedef enum SandboxStep {
+        SANDBOX_STEP_NONE,
+        SANDBOX_STEP_CLONE,
+        SANDBOX_STEP_USERNS_MAP,
+        SANDBOX_STEP_MOUNT_PRIVATE,
+        SANDBOX_STEP_OPEN_SOURCE,
+        SANDBOX_STEP_STAGING,
+        SANDBOX_STEP_ROOT_CLONE,
+        SANDBOX_STEP_OVERLAY,
+        SANDBOX_STEP_BIND,
+        SANDBOX_STEP_TMPFS,
+        SANDBOX_STEP_DEV,
+        SANDBOX_STEP_PROC,
+        SANDBOX_STEP_PIVOT_ROOT,
+        SANDBOX_STEP_LOOPBACK,
+        SANDBOX_STEP_CHDIR,
+        SANDBOX_STEP_COMMAND_USERNS,
+        SANDBOX_STEP_PRIVILEGES,
+        SANDBOX_STEP_EXEC,
+        _SANDBOX_STEP_MAX,
+} SandboxStep;
+
+const char *sandbox_step_to_string(SandboxStep s);
+
+typedef enum SandboxOutcome {
+        SANDBOX_EXITED,         /* the command exited: code = its exit status */
+        SANDBOX_SIGNALED,       /* the command was killed: code = signal number */
+        SANDBOX_SETUP_FAILED,   /* the sandbox could not be built: step, error, detail say where */
+        SANDBOX_EXEC_FAILED,    /* the command could not be started: error = errno of execve */
+        SANDBOX_KILLED,         /* the sandbox's init was killed from outside (cgroup kill, OOM): code = signal */
+} SandboxOutcome;
+
+typedef struct SandboxResult {
+        SandboxOutcome outcome;
+        int code;
+        int error;              /* positive errno for SETUP_FAILED / EXEC_FAILED */
+        SandboxStep step;
+        char detail[512];       /* the path or object the failing step worked on */
+} SandboxResult;
+
+/* The shell-style status a wrapper should exit with: code, 128+signal, 126/127 for exec failures. */
+int sandbox_result_exit_status(const SandboxResult *r);
+
+typedef struct Sandbox Sandbox;
+
+/* Creates the sandbox's init process (PID 1 of a new PID namespace), stopped before it builds anything, so that
+ * the caller can put it into a cgroup first. Returns -errno if the kernel refused the namespaces (see
+ * sandbox_explain_clone_error()). */
+int sandbox_spawn(const SandboxSpec *spec, Sandbox **ret);
+/* Lets init build the sandbox and start the command. */
+int sandbox_start(Sandbox *s);
+pid_t sandbox_pid(const Sandbox *s);
+/* Readable (POLLIN/POLLHUP) once the sandbox has a result for sandbox_wait(); for event loops. */
+int sandbox_fd(const Sandbox *s);
+/* Waits for the command to finish and everything in the sandbox to be gone. */
+int sandbox_wait(Sandbox *s, SandboxResult *ret);
+/* Forwards a signal to the command (through init, which alone may be signalled from outside). */
+int sandbox_kill(Sandbox *s, int sig);
+/* SIGKILLs what is left (the whole PID namespace goes with its init) and reaps it. Accepts NULL. */
+Sandbox *sandbox_free(Sandbox *s);
+
+/* One sentence naming what the kernel refused and how to fix it, for a failure of sandbox_spawn() or a
+ * SANDBOX_SETUP_FAILED result. Returns true if the failure means "this machine refuses sandboxes" (user namespaces
+ * disabled, AppArmor, seccomp, overlayfs in a user namespace unsupported) rather than a problem of this command. */
+bool sandbox_explain(int error, const SandboxResult *r, char *buf, size_t len);
+
+/* True when nsrun runs with real root privileges (no user namespace needed to build the sandbox). */
+bool sandbox_privileged(void);

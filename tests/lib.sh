@@ -1,0 +1,111 @@
+# shellcheck shell=bash
+# Shared helpers for nsrun's integration tests. Each test script prints TAP and is registered with meson twice:
+# as the caller (root in CI) and, with NSRUN_TEST_AS=user, as an unprivileged user this harness creates.
+#
+#   NSRUN                 the binary under test (set by meson)
+#   NSRUN_TESTS_MUST_RUN  1 in CI: a test that would be skipped fails instead (a skipped isolation test proves
+#                         nothing)
+#   NSRUN_TEST_AS=user    run nsrun as the unprivileged user 'nsrun-test' (created here when running as root)
+set -u
+
+TEST_USER=${NSRUN_TEST_USER:-nsrun-test}
+_tap_n=0
+_tap_failed=0
+
+skip_all() {
+        if [ "${NSRUN_TESTS_MUST_RUN:-0}" = 1 ]; then
+                echo "Bail out! cannot run, and NSRUN_TESTS_MUST_RUN=1 forbids skipping: $*"
+                exit 1
+        fi
+        echo "1..0 # SKIP $*"
+        exit 77
+}
+
+ok() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
+not_ok() { _tap_n=$((_tap_n + 1)); _tap_failed=$((_tap_failed + 1)); echo "not ok $_tap_n - $*"; }
+diag() { sed 's/^/# /'; }
+
+# check DESCRIPTION COMMAND...: passes if COMMAND succeeds; shows its output when it fails.
+check() {
+        local desc=$1 out
+        shift
+        if out=$("$@" 2>&1); then ok "$desc"; else not_ok "$desc"; printf '%s\n' "$out" | diag; fi
+}
+
+# is DESCRIPTION GOT WANT
+is() {
+        if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1"; printf 'got:  %s\nwant: %s\n' "$2" "$3" | diag; fi
+}
+
+# like DESCRIPTION TEXT REGEX
+like() {
+        if printf '%s' "$2" | grep -Eq -- "$3"; then ok "$1"; else not_ok "$1"; printf 'text: %s\nwant /%s/\n' "$2" "$3" | diag; fi
+}
+
+done_testing() {
+        echo "1..$_tap_n"
+        [ "$_tap_failed" = 0 ]
+}
+
+# A scratch directory every test user can reach, removed at exit. Tests write projects here, never in the repo.
+setup_scratch() {
+        SCRATCH=$(mktemp -d /tmp/nsrun-test.XXXXXX)
+        chmod 755 "$SCRATCH"
+        trap 'cleanup_scratch' EXIT
+        # The binary is copied where the unprivileged user can run it (the checkout may be under /root).
+        install -m 755 "$NSRUN" "$SCRATCH/nsrun"
+        NSRUN_BIN=$SCRATCH/nsrun
+        if [ "${NSRUN_TEST_AS:-}" = user ] && [ "$(id -u)" = 0 ]; then
+                ensure_test_user
+                chown "$TEST_USER:" "$SCRATCH"
+                RUN_AS=(runuser -u "$TEST_USER" --)
+                TEST_HOME=$(getent passwd "$TEST_USER" | cut -d: -f6)
+        else
+                RUN_AS=()
+                TEST_HOME=$HOME
+        fi
+}
+
+cleanup_scratch() {
+        local f
+        for f in "${CLEANUP_PIDS[@]:-}"; do [ -n "$f" ] && kill -9 "$f" 2>/dev/null; done
+        rm -rf "$SCRATCH"
+}
+
+ensure_test_user() {
+        getent passwd "$TEST_USER" >/dev/null && return 0
+        useradd --create-home --shell /bin/bash "$TEST_USER" >/dev/null 2>&1 ||
+                skip_all "cannot create the test user '$TEST_USER'"
+}
+
+# as_test_user CMD...: runs CMD as the user the test is about (the caller, or the unprivileged test user).
+as_test_user() {
+        if [ ${#RUN_AS[@]} -gt 0 ]; then
+                "${RUN_AS[@]}" env HOME="$TEST_HOME" PATH="/usr/sbin:/usr/bin:/sbin:/bin" "$@"
+        else
+                "$@"
+        fi
+}
+
+# nsrun ARGS...: the binary under test, as the test user.
+nsrun() { as_test_user "$NSRUN_BIN" "$@"; }
+
+# A project directory owned by the test user.
+make_project() {
+        local dir=$SCRATCH/${1:-project}
+        as_test_user mkdir -p "$dir"
+        echo "$dir"
+}
+
+# Fails if nsrun cannot make a sandbox here at all (a skip locally, a failure in CI).
+require_sandbox() {
+        local out
+        out=$(cd "$SCRATCH" && nsrun exec -- true 2>&1) || skip_all "this machine refuses sandboxes: $out"
+}
+
+# wait_for COMMAND...: polls up to 10 s.
+wait_for() {
+        local i
+        for i in $(seq 100); do "$@" && return 0; sleep 0.1; done
+        return 1
+}
