@@ -66,6 +66,7 @@ typedef struct CgroupLimits {
 
 typedef struct CgroupStats {
         uint64_t peak_mem;      /* bytes, high-water mark of the job's cgroup */
+        uint64_t current_mem;   /* bytes in use now */
         uint64_t cpu_usec;      /* user+system CPU of everything that ran in it */
         uint64_t oom_kills;     /* processes the kernel killed in it for memory */
         bool pids_limited;      /* a fork failed at pids.max */

@@ -28,31 +28,13 @@ int find_command(int argc, char *argv[], int first, const char *verb) {
                -EINVAL;
 }
 
-int verb_help(void) {
-        printf("Usage: nsrun exec [OPTIONS] -- COMMAND [ARG...]\n"
-               "       nsrun --help | --version\n"
-               "\n"
-               "Run test suites in parallel, each job in a fresh Linux sandbox.\n"
-               "\n"
-               "Commands:\n"
-               "  exec       run one command in one sandbox ('nsrun exec --help')\n"
-               "\n"
-               "Options:\n"
-               "  -h, --help     show this help\n"
-               "      --version  show the version and the features built in\n");
-        return 0;
-}
-
 int main(int argc, char *argv[]) {
         if (argc < 2)
-                return log_error("no command given; see 'nsrun --help'"), EXIT_USAGE;
+                return log_error("no command given; write: nsrun [OPTIONS] -- COMMAND, or see 'nsrun --help'"),
+                       EXIT_USAGE;
         if (streq(argv[1], "exec"))
                 return verb_exec(argc - 1, argv + 1);
-        if (streq(argv[1], "-h") || streq(argv[1], "--help") || streq(argv[1], "help"))
+        if (streq(argv[1], "help"))
                 return verb_help();
-        if (streq(argv[1], "--version") || streq(argv[1], "version")) {
-                print_version();
-                return 0;
-        }
-        return log_error("unknown command or option '%s'; see 'nsrun --help'", argv[1]), EXIT_USAGE;
+        return verb_run(argc, argv);
 }

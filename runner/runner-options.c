@@ -177,10 +177,11 @@ int sandbox_options_finish(SandboxOptions *o) {
         return 0;
 }
 
-int sandbox_options_mounts(const SandboxOptions *o, SandboxMount **ret, size_t *ret_n) {
+int sandbox_options_mounts(const SandboxOptions *o, const char *shared_rw, const char *shared_ro, SandboxMount **ret,
+                           size_t *ret_n) {
         const char *home = home_dir(o);
         size_t n = 0;
-        SandboxMount *m = new0(SandboxMount, o->n_extra + 2);
+        SandboxMount *m = new0(SandboxMount, o->n_extra + 4);
 
         if (!m)
                 return -ENOMEM;
@@ -189,6 +190,11 @@ int sandbox_options_mounts(const SandboxOptions *o, SandboxMount **ret, size_t *
         m[n++] = (SandboxMount) { .type = SANDBOX_MOUNT_OVERLAY, .path = o->root_dir };
         for (size_t i = 0; i < o->n_extra; i++)
                 m[n++] = o->extra[i];
+        if (shared_rw)
+                m[n++] = (SandboxMount) { .type = SANDBOX_MOUNT_BIND_RW, .path = (char *) shared_rw };
+        if (shared_ro)
+                m[n++] = (SandboxMount) { .type = SANDBOX_MOUNT_BIND_RO, .path = (char *) shared_ro,
+                                          .source = (char *) shared_ro };
         *ret = m;
         *ret_n = n;
         return 0;

@@ -33,8 +33,11 @@ void sandbox_options_done(SandboxOptions *o);
 int sandbox_options_parse(SandboxOptions *o, int opt, const char *arg);
 /* Fills defaults (project = cwd) and checks the combination. Logs and returns <0 on error. */
 int sandbox_options_finish(SandboxOptions *o);
-/* The mounts of one sandbox: the project's and $HOME's overlays, then the user's. Returns the count. */
-int sandbox_options_mounts(const SandboxOptions *o, SandboxMount **ret, size_t *ret_n);
+/* The mounts of one sandbox: the project's and $HOME's overlays, the user's, then, if not NULL, shared_rw
+ * (nsrun's run directory, where jobs leave reports) and shared_ro (nsrun's own files a job needs, such as its
+ * pytest plugin: they may live where the sandbox shows something else, like /tmp). Paths are borrowed. */
+int sandbox_options_mounts(const SandboxOptions *o, const char *shared_rw, const char *shared_ro, SandboxMount **ret,
+                           size_t *ret_n);
 
 #define SANDBOX_OPTIONS_HELP \
         "      --root-dir DIR       the project directory, overlaid so writes stay private (default: .)\n" \
@@ -73,6 +76,7 @@ enum {
 int log_bad_option(const char *option, const char *value, const char *why_and_fix);
 
 int verb_exec(int argc, char *argv[]);
+int verb_run(int argc, char *argv[]);
 int verb_help(void);
 void print_version(void);
 

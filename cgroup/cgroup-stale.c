@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Run names, and the removal of runs whose nsrun died without cleaning up (SIGKILL, the OOM killer, a crash):
+ * their jobs may still be running and holding memory that this run's budget counts on. */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cgroup-internal.h"
+#include "fileio.h"
+#include "macro.h"
+
+static int proc_pid_stat(pid_t pid, char *ret_state, uint64_t *ret_starttime) {
+        _cleanup_free_ char *text = NULL;
+        char path[64];
+        int r;
+
+        (void) snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        r = read_full_file_at(AT_FDCWD, path, &text, NULL);
+        if (r < 0)
+                return r;
+        return proc_parse_stat(text, ret_state, ret_starttime);
+}
+
+int cgroup_run_name(pid_t pid, char **ret) {
+        uint64_t start;
+        char state;
+        int r;
+
+        r = proc_pid_stat(pid, &state, &start);
+        if (r < 0)
+                return r;
+        if (asprintf(ret, CGROUP_RUN_PREFIX "%d-%" PRIu64, (int) pid, start) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* pids are read in our pid namespace: an nsrun in another one that shares our cgroup would be misjudged, but
+ * runs only appear below the cgroup an nsrun was started in, and containers do not share theirs. */
+int cgroup_run_owner_alive(pid_t pid, uint64_t starttime) {
+        uint64_t start;
+        char state;
+        int r;
+
+        if (kill(pid, 0) < 0 && errno == ESRCH)
+                return 0;
+        /* The pid exists (EPERM: another user's): it is our owner only if it started at the same tick. A
+         * zombie owner is dead too: its parent has just not reaped it yet. */
+        r = proc_pid_stat(pid, &state, &start);
+        if (r == -ENOENT || r == -ESRCH)
+                return 0;
+        if (r < 0)
+                return r;
+        return start == starttime && state != 'Z' && state != 'X';
+}
+
+typedef struct NameList {
+        char **names;
+        size_t n;
+} NameList;
+
+static void name_list_done(NameList *l) {
+        for (size_t i = 0; i < l->n; i++)
+                free(l->names[i]);
+        free(l->names);
+}
+
+static int name_list_add(NameList *l, const char *name) {
+        char **p;
+
+        for (size_t i = 0; i < l->n; i++)
+                if (streq(l->names[i], name))
+                        return 0;
+        p = realloc(l->names, (l->n + 1) * sizeof(char *));
+        if (!p)
+                return -ENOMEM;
+        l->names = p;
+        l->names[l->n] = strdup(name);
+        if (!l->names[l->n])
+                return -ENOMEM;
+        l->n++;
+        return 0;
+}
+
+bool cgroup_is_run_scope(const char *name, pid_t *ret_pid, uint64_t *ret_starttime) {
+        static const char suffix[] = ".scope";
+        _cleanup_free_ char *run = NULL;
+        size_t n = strlen(name);
+
+        if (n <= sizeof suffix - 1 || !streq(name + n - (sizeof suffix - 1), suffix))
+                return false;
+        run = strndup(name, n - (sizeof suffix - 1));
+        return run && cgroup_parse_run_name(run, ret_pid, ret_starttime) >= 0;
+}
+
+/* Is this directory entry the run (or, scopes, the systemd scope of a run) of an owner that is gone? Anything
+ * we cannot judge is left alone. */
+static bool run_is_stale(const char *name, bool scopes) {
+        uint64_t start;
+        pid_t pid;
+
+        if (scopes ? !cgroup_is_run_scope(name, &pid, &start) : cgroup_parse_run_name(name, &pid, &start) < 0)
+                return false;
+        return cgroup_run_owner_alive(pid, start) == 0;
+}
+
+static int collect_stale(int dirfd, bool scopes, NameList *l) {
+        _cleanup_close_ int fd = -EBADF;
+        DIR *d;
+        int r = 0;
+
+        fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d)
+                return -errno;
+        TAKE_FD(fd);
+        for (struct dirent *de; (de = readdir(d)) && r >= 0;)
+                if (de->d_type == DT_DIR && run_is_stale(de->d_name, scopes))
+                        r = name_list_add(l, de->d_name);
+        (void) closedir(d);
+        return r;
+}
+
+int cgroup_clean_stale_dirs(const int *dirfds, size_t n, unsigned *ret_removed) {
+        _cleanup_(name_list_done) NameList l = {};
+        unsigned removed = 0;
+        int r = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                int q = dirfds[i] >= 0 ? collect_stale(dirfds[i], false, &l) : 0;
+                if (q < 0 && r == 0)
+                        r = q;
+        }
+        for (size_t k = 0; k < l.n; k++) {
+                bool ok = true;
+
+                for (size_t i = 0; i < n; i++) {
+                        int q = dirfds[i] >= 0 ? cg_trim(dirfds[i], l.names[k]) : 0;
+                        if (q < 0) {
+                                ok = false;
+                                if (r == 0)
+                                        r = q;
+                        }
+                }
+                removed += ok;
+        }
+        if (ret_removed)
+                *ret_removed = removed;
+        return r;
+}
+
+/* The scope itself is systemd's: its parent slice is not ours to write, and systemd notices the empty scope
+ * (cgroup.events) and stops and removes it. We only empty it. */
+int cgroup_clean_stale_scopes(int slice_fd, unsigned *ret_removed) {
+        _cleanup_(name_list_done) NameList l = {};
+        int r;
+
+        r = collect_stale(slice_fd, true, &l);
+        for (size_t k = 0; k < l.n; k++) {
+                _cleanup_close_ int fd = cg_open_dir(slice_fd, l.names[k]);
+                int q = fd < 0 ? fd : cg_trim_contents(fd);
+
+                if (q >= 0 && ret_removed)
+                        (*ret_removed)++;
+                else if (q < 0 && r >= 0)
+                        r = q;
+        }
+        return r;
+}

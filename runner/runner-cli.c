@@ -1,0 +1,547 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* nsrun [OPTIONS] -- COMMAND: the runner's command line, and the run from start to exit status. */
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "fileio.h"
+#include "log.h"
+#include "parse-util.h"
+#include "runner-history.h"
+#include "runner-run.h"
+#include "runner-sched.h"
+
+enum {
+        ARG_MEM_PER_WORKER = _ARG_SANDBOX_MAX,
+        ARG_MEM_RESERVE,
+        ARG_DRY_RUN,
+        ARG_DIST,
+        ARG_SERIAL,
+        ARG_JOBS_FILE,
+        ARG_TIMEOUT,
+        ARG_RETRIES,
+        ARG_REPEAT,
+        ARG_FLAKY_FAILS,
+        ARG_JUNIT,
+        ARG_JSON,
+        ARG_LOG_DIR,
+};
+
+int verb_help(void) {
+        printf("Usage: nsrun [OPTIONS] -- COMMAND [ARG...]\n"
+               "       nsrun [OPTIONS] -- COMMAND {} ::: ARG...\n"
+               "       nsrun [OPTIONS] --jobs-file FILE\n"
+               "       nsrun exec [OPTIONS] -- COMMAND [ARG...]\n"
+               "\n"
+               "Run a test suite in parallel, each job in a fresh Linux sandbox with a memory cap of its own.\n"
+               "A pytest command is collected and split into one job per test file; 'CMD {} ::: a b c' runs\n"
+               "one job per argument; any other command runs as one sandboxed, capped job.\n"
+               "\n"
+               "Commands:\n"
+               "  exec                     run one command in one sandbox ('nsrun exec --help')\n"
+               "\n"
+               "Sizing:\n"
+               "  -j, --jobs N             at most N workers (default: the CPU budget)\n"
+               "      --mem-per-worker SIZE  cap each job at SIZE (K, M, G, T) and run only as many\n"
+               "                           workers as fit in memory; 'auto': from the peaks of earlier runs\n"
+               "      --mem-reserve R      memory kept back from tests: a percentage ('10%%', the default) or a SIZE\n"
+               "      --pids-max N         at most N processes per job (default %u)\n"
+               "      --mem-cap off        run where memory cannot be capped (jobs are still measured)\n"
+               "      --dry-run            print the plan (budgets, workers, jobs in order) and run nothing\n"
+               "\n"
+               "Jobs:\n"
+               "      --dist MODE          pytest: 'loadfile' (one job per file, the default) or 'test'\n"
+               "      --serial GLOB        jobs whose name matches run alone, after the rest (repeatable);\n"
+               "                           so do pytest files with tests marked 'serial' or 'no_parallel'\n"
+               "      --jobs-file FILE     one shell command per line, each a job ('-': stdin)\n"
+               "      --timeout DURATION   kill a job after DURATION (30s, 5m, 1h30m) and report a timeout\n"
+               "      --retries N          rerun a failed job up to N times in a fresh sandbox; a pass on retry\n"
+               "                           is reported as flaky\n"
+               "      --flaky-fails        count flaky jobs as failures\n"
+               "      --repeat N           run every job N times\n"
+               "  -x, --exitfirst          start no new job after the first failure\n"
+               "\n"
+               "Reports:\n"
+               "      --junit FILE         one merged JUnit XML report\n"
+               "      --json FILE          a JSON report (with --dry-run: the plan)\n"
+               "      --log-dir DIR        each job's output (default: .nsrun/logs)\n"
+               "\n"
+               "Sandbox:\n"
+               SANDBOX_OPTIONS_HELP
+               "\n"
+               "  -h, --help               show this help\n"
+               "      --version            show the version and the features built in\n"
+               "\n"
+               "Exit status: 0 all jobs passed (flaky ones too, unless --flaky-fails); 1 some failed;\n"
+               "2 bad usage, or not even one worker fits in memory; 3 this machine refuses sandboxes or\n"
+               "memory caps; 130/143 interrupted by SIGINT/SIGTERM.\n"
+               "\n"
+               "Environment: NSRUN_CACHE_DIR (history, logs; default PROJECT/.nsrun), NO_COLOR.\n",
+               PIDS_MAX_DEFAULT);
+        return 0;
+}
+
+static int parse_reserve(const char *arg, RunOptions *o) {
+        size_t n = strlen(arg);
+        unsigned pct;
+
+        if (n > 1 && arg[n - 1] == '%') {
+                _cleanup_free_ char *num = strndup(arg, n - 1);
+                if (!num || parse_unsigned(num, 0, 90, &pct) < 0)
+                        return log_bad_option("--mem-reserve", arg, "give a percentage from 0% to 90%, or a size such as 2G");
+                o->reserve_percent = pct;
+                o->reserve_bytes = 0;
+                return 0;
+        }
+        if (parse_size(arg, false, &o->reserve_bytes) < 0)
+                return log_bad_option("--mem-reserve", arg, "give a percentage such as 10% or a size such as 2G");
+        return 0;
+}
+
+static int parse_count(const char *option, const char *arg, unsigned min, unsigned max, unsigned *ret) {
+        int r = parse_unsigned(arg, min, max, ret);
+        char why[128];
+
+        if (r >= 0)
+                return 0;
+        (void) snprintf(why, sizeof why, "give a whole number from %u to %u", min, max);
+        return log_bad_option(option, arg, why);
+}
+
+static int parse_one(RunOptions *o, int c, const char *arg) {
+        unsigned n;
+        int r;
+
+        switch (c) {
+        case 'j':
+                return parse_count("-j", arg, 1, 4096, &o->jobs_max);
+        case 'x':
+                o->exitfirst = true;
+                return 0;
+        case ARG_MEM_PER_WORKER:
+                if (streq(arg, "auto")) {
+                        o->mem_per_worker_auto = true;
+                        return 0;
+                }
+                r = parse_size(arg, false, &o->mem_per_worker);
+                if (r == -ERANGE)
+                        return log_bad_option("--mem-per-worker", arg, "too large; give a size such as 2G");
+                if (r < 0 || o->mem_per_worker < 4096)
+                        return log_bad_option("--mem-per-worker", arg,
+                                              "not a size; give a number with K, M, G or T, such as 2G, or 'auto'");
+                return 0;
+        case ARG_MEM_RESERVE:
+                return parse_reserve(arg, o);
+        case ARG_PIDS_MAX:
+                r = parse_count("--pids-max", arg, 8, 4194304, &n);
+                o->pids_max = n;
+                return r;
+        case ARG_MEM_CAP:
+                if (!streq(arg, "off"))
+                        return log_bad_option("--mem-cap", arg, "the only value is 'off'");
+                o->mem_cap_off = true;
+                return 0;
+        case ARG_DRY_RUN:
+                o->dry_run = true;
+                return 0;
+        case ARG_DIST:
+                if (streq(arg, "loadfile"))
+                        o->dist = DIST_LOADFILE;
+                else if (streq(arg, "test"))
+                        o->dist = DIST_TEST;
+                else
+                        return log_bad_option("--dist", arg, "use 'loadfile' or 'test'");
+                return 0;
+        case ARG_SERIAL:
+                return strv_push(&o->serial_globs, arg) < 0 ? log_oom() : 0;
+        case ARG_JOBS_FILE:
+                free(o->jobs_file);
+                o->jobs_file = strdup(arg);
+                return o->jobs_file ? 0 : log_oom();
+        case ARG_TIMEOUT:
+                if (parse_duration(arg, &o->timeout_usec) < 0)
+                        return log_bad_option("--timeout", arg, "give a duration such as 30s, 5m or 1h30m");
+                return 0;
+        case ARG_RETRIES:
+                return parse_count("--retries", arg, 0, 100, &o->retries);
+        case ARG_REPEAT:
+                return parse_count("--repeat", arg, 1, 10000, &o->repeat);
+        case ARG_FLAKY_FAILS:
+                o->flaky_fails = true;
+                return 0;
+        case ARG_JUNIT:
+        case ARG_JSON:
+        case ARG_LOG_DIR: {
+                char **dst = c == ARG_JUNIT ? &o->junit_path : c == ARG_JSON ? &o->json_path : &o->log_dir;
+                free(*dst);
+                *dst = realpath(".", NULL);
+                if (!*dst)
+                        return log_oom();
+                if (arg[0] == '/') {
+                        free(*dst);
+                        *dst = strdup(arg);
+                } else {
+                        char *abs = NULL;
+                        if (asprintf(&abs, "%s/%s", *dst, arg) < 0)
+                                return log_oom();
+                        free(*dst);
+                        *dst = abs;
+                }
+                return *dst ? 0 : log_oom();
+        }
+        }
+        r = sandbox_options_parse(&o->sandbox, c, arg);
+        return r > 0 ? 0 : r < 0 ? r : -EINVAL;
+}
+
+static int parse_run_args(int argc, char *argv[], RunOptions *o) {
+        static const struct option options[] = {
+                SANDBOX_LONG_OPTIONS,
+                { "jobs", required_argument, NULL, 'j' },
+                { "exitfirst", no_argument, NULL, 'x' },
+                { "mem-per-worker", required_argument, NULL, ARG_MEM_PER_WORKER },
+                { "mem-reserve", required_argument, NULL, ARG_MEM_RESERVE },
+                { "pids-max", required_argument, NULL, ARG_PIDS_MAX },
+                { "mem-cap", required_argument, NULL, ARG_MEM_CAP },
+                { "dry-run", no_argument, NULL, ARG_DRY_RUN },
+                { "dist", required_argument, NULL, ARG_DIST },
+                { "serial", required_argument, NULL, ARG_SERIAL },
+                { "jobs-file", required_argument, NULL, ARG_JOBS_FILE },
+                { "timeout", required_argument, NULL, ARG_TIMEOUT },
+                { "retries", required_argument, NULL, ARG_RETRIES },
+                { "repeat", required_argument, NULL, ARG_REPEAT },
+                { "flaky-fails", no_argument, NULL, ARG_FLAKY_FAILS },
+                { "junit", required_argument, NULL, ARG_JUNIT },
+                { "json", required_argument, NULL, ARG_JSON },
+                { "log-dir", required_argument, NULL, ARG_LOG_DIR },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                {},
+        };
+        int c, r, end = argc;
+
+        for (int i = 1; i < argc; i++)
+                if (streq(argv[i], "--")) {
+                        end = i;
+                        break;
+                }
+        optind = 1;
+        opterr = 0;
+        while ((c = getopt_long(end, argv, ":hj:x", options, NULL)) >= 0) {
+                if (c == 'h')
+                        return verb_help(), 0;
+                if (c == ARG_VERSION)
+                        return print_version(), 0;
+                if (c == '?')
+                        return log_error("unknown option '%s'; see 'nsrun --help'", argv[optind - 1]), -EINVAL;
+                if (c == ':')
+                        return log_error("option '%s' needs a value; see 'nsrun --help'", argv[optind - 1]), -EINVAL;
+                r = parse_one(o, c, optarg);
+                if (r < 0)
+                        return r;
+        }
+        if (optind < end)
+                return log_error("unexpected argument '%s'; put the command after '--': nsrun [OPTIONS] -- COMMAND",
+                                 argv[optind]),
+                       -EINVAL;
+        if (end < argc && end + 1 >= argc)
+                return log_error("no command after '--'; write: nsrun [OPTIONS] -- COMMAND [ARG...]"), -EINVAL;
+        if (end == argc && !o->jobs_file)
+                return log_error("no command given; write: nsrun [OPTIONS] -- COMMAND [ARG...], or --jobs-file FILE"),
+                       -EINVAL;
+        if (end < argc && o->jobs_file)
+                return log_error("--jobs-file and a command after '--' exclude each other; give one of them"),
+                       -EINVAL;
+        if (o->mem_cap_off && (o->mem_per_worker || o->mem_per_worker_auto))
+                return log_error("--mem-cap off and --mem-per-worker exclude each other: there is no cap to set"),
+                       -EINVAL;
+        o->command = end < argc ? argv + end + 1 : NULL;
+        r = sandbox_options_finish(&o->sandbox);
+        return r < 0 ? r : 1;
+}
+
+static void run_options_done(RunOptions *o) {
+        sandbox_options_done(&o->sandbox);
+        strv_free(o->serial_globs);
+        free(o->jobs_file);
+        free(o->junit_path);
+        free(o->json_path);
+        free(o->log_dir);
+        free(o->cache_dir);
+}
+
+/* ---- directories ---- */
+
+static unsigned long long process_start_time(pid_t pid) {
+        _cleanup_free_ char *stat = NULL;
+        char path[64];
+        const char *p;
+
+        (void) snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        if (read_full_file_at(AT_FDCWD, path, &stat, NULL) < 0)
+                return 0;
+        p = strrchr(stat, ')'); /* comm may hold spaces and parentheses */
+        for (int field = 2; p && field < 22; field++)
+                p = strchr(p + 1, ' ');
+        return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+/* Run directories are named <pid>-<start time> of their nsrun; one whose process is gone is a leftover of a run
+ * that was killed. */
+static void remove_stale_runs(const char *runs) {
+        DIR *d = opendir(runs);
+        struct dirent *de;
+
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                int pid;
+                unsigned long long start;
+                if (sscanf(de->d_name, "%d-%llu", &pid, &start) != 2)
+                        continue;
+                if (process_start_time(pid) == start)
+                        continue;
+                (void) rm_rf_at(dirfd(d), de->d_name);
+        }
+        closedir(d);
+}
+
+static int prepare_dirs(RunOptions *o, RunContext *rc) {
+        const char *env = getenv("NSRUN_CACHE_DIR");
+        _cleanup_free_ char *runs = NULL;
+        char *sub;
+        int r;
+
+        if (asprintf(&o->cache_dir, "%s", env && *env ? env : "") < 0 ||
+            (!(env && *env) && (free(o->cache_dir), asprintf(&o->cache_dir, "%s/.nsrun", o->sandbox.root_dir) < 0)))
+                return log_oom();
+        if (!o->log_dir && asprintf(&o->log_dir, "%s/logs", o->cache_dir) < 0)
+                return log_oom();
+        if (asprintf(&runs, "%s/runs", o->cache_dir) < 0 ||
+            asprintf(&rc->run_dir, "%s/%d-%llu", runs, (int) getpid(), process_start_time(getpid())) < 0)
+                return log_oom();
+        remove_stale_runs(runs);
+        const char *dirs[] = { o->log_dir, rc->run_dir };
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                r = mkdir_p(dirs[i], 0755);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot create %s: %m; give --log-dir, or NSRUN_CACHE_DIR, a writable place",
+                                               dirs[i]);
+        }
+        for (size_t i = 0; i < 2; i++) {
+                if (asprintf(&sub, "%s/%s", rc->run_dir, i ? "junit" : "coverage") < 0)
+                        return log_oom();
+                r = mkdir_p(sub, 0755);
+                free(sub);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot create the run directory %s: %m", rc->run_dir);
+        }
+        return 0;
+}
+
+/* coverage.py's data files go back into the project, named as 'coverage combine' expects (.coverage.*). */
+static void collect_coverage(const RunContext *rc) {
+        _cleanup_free_ char *dir = NULL;
+        struct dirent *de;
+        DIR *d;
+
+        if (asprintf(&dir, "%s/coverage", rc->run_dir) < 0 || !(d = opendir(dir)))
+                return;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *from = NULL, *to = NULL;
+                if (de->d_name[0] != '.' || !strneq(de->d_name, ".coverage", 9))
+                        continue;
+                if (asprintf(&from, "%s/%s", dir, de->d_name) < 0 ||
+                    asprintf(&to, "%s/%s", rc->opt->sandbox.root_dir, de->d_name) < 0)
+                        break;
+                if (rename(from, to) < 0)
+                        log_warning_errno(errno, "Cannot move coverage data %s into the project: %m", from);
+        }
+        closedir(d);
+}
+
+static char *find_plugin_dir(void) {
+        char exe[PATH_MAX], *dir = NULL;
+        const char *env = getenv("NSRUN_PYTEST_DIR");
+        ssize_t n;
+
+        if (env && *env)
+                return strdup(env);
+        n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n > 0) {
+                exe[n] = '\0';
+                *strrchr(exe, '/') = '\0';
+                if (asprintf(&dir, "%s/runner/nsrun_pytest.py", exe) >= 0 && access(dir, R_OK) >= 0) {
+                        *strrchr(dir, '/') = '\0';
+                        return dir;
+                }
+                free(dir);
+        }
+        return strdup(NSRUN_DATADIR "/pytest");
+}
+
+/* ---- the run ---- */
+
+static int make_repeats(RunContext *rc, unsigned repeat) {
+        size_t n = rc->src.jobs.n;
+
+        for (unsigned k = 1; k < repeat; k++)
+                for (size_t i = 0; i < n; i++) {
+                        Job *j = &rc->src.jobs.jobs[i];
+                        if (job_list_add(&rc->src.jobs, strdup(j->name), strv_copy(j->argv), j->n_tests, j->serial) < 0)
+                                return log_oom();
+                        rc->src.jobs.jobs[rc->src.jobs.n - 1].repeat_index = k;
+                }
+        return 0;
+}
+
+static int plan(RunContext *rc, const History *h) {
+        const RunOptions *o = rc->opt;
+        PlanInput *in = &rc->plan_input;
+        char why[1024];
+        int r;
+
+        r = cpu_budget_get(NULL, &in->cpu);
+        if (r >= 0)
+                r = mem_budget_get(NULL, NULL, &in->mem);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read this machine's CPU and memory budgets: %m");
+        in->reserve_bytes = o->reserve_bytes;
+        in->reserve_percent = o->reserve_percent;
+        in->mem_per_worker = o->mem_per_worker;
+        in->jobs_max = o->jobs_max;
+        in->n_jobs = rc->src.jobs.n;
+        if (o->mem_per_worker_auto) {
+                /* the largest peak seen so far, with a quarter more as headroom; unknown: a fair share */
+                uint64_t peak = history_max_peak(h, &rc->src.jobs);
+                in->mem_per_worker = peak ? MAX(peak + peak / 4, UINT64_C(64) << 20) : 0;
+        }
+        r = plan_compute(in, &rc->plan);
+        if (r == -ENOSPC) {
+                plan_explain_no_fit(in, &rc->plan, why, sizeof why);
+                log_error("--mem-per-worker %s: %s", FORMAT_SIZE(in->mem_per_worker), why);
+                return -ENOSPC;
+        }
+        if (rc->plan.bound == PLAN_BOUND_MEMORY)
+                log_notice("%u workers, not %u: %s each fits %u times in the %s available to tests (%s)",
+                           rc->plan.workers, MIN(rc->plan.cpu_workers, o->jobs_max ?: UINT_MAX),
+                           FORMAT_SIZE(in->mem_per_worker), rc->plan.workers, FORMAT_SIZE(rc->plan.usable_bytes),
+                           in->mem.source);
+        return r;
+}
+
+static int open_cgroups(RunContext *rc) {
+        CgroupManagerOptions co = { .allow_systemd = true, .require_memory = !rc->opt->mem_cap_off };
+        _cleanup_free_ char *why = NULL;
+        int r;
+
+        r = cgroup_manager_new(&co, &rc->cgroups, &why);
+        if (r < 0) {
+                log_error("cannot cap memory here: %s", why ?: strerror(-r));
+                return -ECANCELED;
+        }
+        return 0;
+}
+
+static int exit_status(const RunContext *rc) {
+        if (rc->signal)
+                return 128 + rc->signal;
+        if (rc->refused)
+                return EXIT_REFUSED;
+        for (size_t i = 0; i < rc->src.jobs.n; i++)
+                if (job_status_is_failure(rc->src.jobs.jobs[i].status, rc->opt->flaky_fails))
+                        return EXIT_RUN_FAILURES;
+        return 0;
+}
+
+static int run(RunOptions *o, RunContext *rc) {
+        History *h = NULL;
+        _cleanup_free_ char *warning = NULL;
+        int r;
+
+        rc->source = (SourceContext) {
+                .sandbox = &o->sandbox,
+                .run_dir = rc->run_dir,
+                .pytest_plugin_dir = find_plugin_dir(),
+                .log_dir = o->log_dir,
+                .dist = o->dist,
+                .serial_globs = o->serial_globs,
+        };
+        r = source_build(&rc->source, o->command, o->jobs_file, &rc->src);
+        if (r < 0)
+                goto out;
+        if (rc->src.jobs.n == 0) {
+                r = (log_error("pytest collected no tests; check the paths and -k/-m selections"), -EINVAL);
+                goto out;
+        }
+        r = make_repeats(rc, o->repeat);
+        if (r < 0)
+                goto out;
+        r = history_load(o->cache_dir, &h, &warning);
+        if (r < 0)
+                goto out;
+        if (warning)
+                log_warning("%s", warning);
+        history_annotate(h, &rc->src.jobs);
+        sched_estimate(&rc->src.jobs);
+        rc->order = new0(size_t, rc->src.jobs.n);
+        if (!rc->order) {
+                r = log_oom();
+                goto out;
+        }
+        sched_order(&rc->src.jobs, rc->order);
+        r = plan(rc, h);
+        if (r < 0)
+                goto out;
+        if (o->dry_run) {
+                r = o->json_path ? report_write_json(rc, o->json_path) : report_print_plan(rc);
+                goto out;
+        }
+        r = run_jobs(rc);
+        if (r >= 0 && o->json_path)
+                r = report_write_json(rc, o->json_path);
+        if (r >= 0 && o->junit_path)
+                r = report_write_junit(rc, o->junit_path);
+        collect_coverage(rc);
+        if (history_save(o->cache_dir, &rc->src.jobs) < 0)
+                log_warning("Cannot save the history in %s; the next run will order jobs without it", o->cache_dir);
+out:
+        history_free(h);
+        free((char *) rc->source.pytest_plugin_dir);
+        return r;
+}
+
+int verb_run(int argc, char *argv[]) {
+        RunOptions o = { .reserve_percent = 10, .pids_max = PIDS_MAX_DEFAULT, .repeat = 1 };
+        RunContext rc = { .opt = &o, .null_fd = -EBADF };
+        int r, status;
+
+        r = parse_run_args(argc, argv, &o);
+        if (r <= 0) {
+                run_options_done(&o);
+                return r < 0 ? EXIT_USAGE : 0;
+        }
+        rc.null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        r = prepare_dirs(&o, &rc);
+        if (r >= 0)
+                r = open_cgroups(&rc);
+        if (r >= 0)
+                r = run(&o, &rc);
+        status = r == -ECANCELED ? EXIT_REFUSED : rc.refused ? EXIT_REFUSED : r < 0 ? EXIT_USAGE : exit_status(&rc);
+        rc.cgroups = cgroup_manager_free(rc.cgroups);
+        if (rc.run_dir)
+                (void) rm_rf_at(AT_FDCWD, rc.run_dir);
+        source_done(&rc.src);
+        free(rc.order);
+        free(rc.run_dir);
+        safe_close(rc.null_fd);
+        run_options_done(&o);
+        return status;
+}

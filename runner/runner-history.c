@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "macro.h"
+#include "runner-history.h"
+
+struct History {
+        json_object *jobs; /* name -> { wall_s, peak_mem_bytes, status, runs, updated } */
+        bool newer;        /* written by a newer nsrun: read nothing, write nothing */
+};
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
+
+History *history_free(History *h) {
+        if (h) {
+                json_object_put(h->jobs);
+                free(h);
+        }
+        return NULL;
+}
+
+static History *history_new_empty(void) {
+        History *h = new0(History, 1);
+
+        if (h && !(h->jobs = json_object_new_object()))
+                h = mfree(h);
+        return h;
+}
+
+int history_parse(const char *text, History **ret) {
+        _cleanup_(json_object_putp) json_object *root = json_tokener_parse(text);
+        json_object *version, *jobs;
+        History *h;
+
+        if (!root || !json_object_is_type(root, json_type_object) ||
+            !json_object_object_get_ex(root, "version", &version) || !json_object_is_type(version, json_type_int))
+                return -EBADMSG;
+        if (json_object_get_int64(version) > HISTORY_VERSION)
+                return -EPROTONOSUPPORT;
+        if (json_object_get_int64(version) < 1 || !json_object_object_get_ex(root, "jobs", &jobs) ||
+            !json_object_is_type(jobs, json_type_object))
+                return -EBADMSG;
+        h = new0(History, 1);
+        if (!h)
+                return -ENOMEM;
+        h->jobs = json_object_get(jobs);
+        *ret = h;
+        return 0;
+}
+
+static int history_read(const char *path, History **ret) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = read_full_file_at(AT_FDCWD, path, &text, NULL);
+        if (r == -ENOENT) {
+                *ret = history_new_empty();
+                return *ret ? 0 : -ENOMEM;
+        }
+        if (r < 0)
+                return r;
+        return history_parse(text, ret);
+}
+
+int history_load(const char *dir, History **ret, char **ret_warning) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (asprintf(&path, "%s/history.json", dir) < 0)
+                return -ENOMEM;
+        r = history_read(path, ret);
+        if (r >= 0 || r == -ENOMEM)
+                return r;
+        *ret = history_new_empty();
+        if (!*ret)
+                return -ENOMEM;
+        (*ret)->newer = r == -EPROTONOSUPPORT;
+        if (ret_warning && r == -EPROTONOSUPPORT)
+                (void) asprintf(ret_warning,
+                                "%s was written by a newer nsrun; running without history and leaving it as it is "
+                                "(upgrade nsrun, or delete the file to start a new history)",
+                                path);
+        else if (ret_warning)
+                (void) asprintf(ret_warning,
+                                "%s is unreadable (%s); running without history and starting a new one", path,
+                                r == -EBADMSG ? "not a valid nsrun history" : strerror(-r));
+        return 0;
+}
+
+static json_object *entry(const History *h, const char *name) {
+        json_object *e;
+
+        return h && json_object_object_get_ex(h->jobs, name, &e) && json_object_is_type(e, json_type_object) ? e
+                                                                                                           : NULL;
+}
+
+static double get_double(json_object *e, const char *key, double dflt) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(e, key, &v) ||
+            !(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)))
+                return dflt;
+        return json_object_get_double(v);
+}
+
+void history_annotate(const History *h, JobList *l) {
+        for (size_t i = 0; i < l->n; i++) {
+                Job *j = &l->jobs[i];
+                json_object *e = entry(h, j->name), *st;
+                double wall, peak;
+
+                if (!e)
+                        continue;
+                wall = get_double(e, "wall_s", -1);
+                peak = get_double(e, "peak_mem_bytes", 0);
+                j->hist_wall_s = wall >= 0 && wall < 1e9 ? wall : -1;
+                j->hist_peak = peak > 0 && peak < 1.8e19 ? (uint64_t) peak : 0;
+                j->hist_failed = json_object_object_get_ex(e, "status", &st) &&
+                                 json_object_is_type(st, json_type_string) &&
+                                 !streq(json_object_get_string(st), "passed") &&
+                                 !streq(json_object_get_string(st), "flaky");
+        }
+}
+
+uint64_t history_max_peak(const History *h, const JobList *l) {
+        uint64_t m = 0;
+
+        for (size_t i = 0; i < l->n; i++) {
+                json_object *e = entry(h, l->jobs[i].name);
+                double peak = e ? get_double(e, "peak_mem_bytes", 0) : 0;
+                if (peak > 0 && peak < 1.8e19)
+                        m = MAX(m, (uint64_t) peak);
+        }
+        return m;
+}
+
+static int record_jobs(History *h, const JobList *l) {
+        for (size_t i = 0; i < l->n; i++) {
+                const Job *j = &l->jobs[i];
+                json_object *e, *old = entry(h, j->name);
+                int64_t runs = old ? (int64_t) get_double(old, "runs", 0) : 0;
+
+                if (j->status == JOB_PENDING || j->status == JOB_RUNNING || j->status == JOB_NOT_RUN ||
+                    j->repeat_index > 0)
+                        continue;
+                e = json_object_new_object();
+                if (!e)
+                        return -ENOMEM;
+                json_object_object_add(e, "wall_s", json_object_new_double(j->wall_s));
+                json_object_object_add(e, "peak_mem_bytes", json_object_new_int64((int64_t) j->peak_mem));
+                json_object_object_add(e, "status", json_object_new_string(job_status_to_string(j->status)));
+                json_object_object_add(e, "tests", json_object_new_int64(j->n_tests));
+                json_object_object_add(e, "runs", json_object_new_int64(runs + 1));
+                json_object_object_add(e, "updated", json_object_new_int64((int64_t) time(NULL)));
+                if (json_object_object_add(h->jobs, j->name, e) < 0) {
+                        json_object_put(e);
+                        return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+static int write_history(const char *path, const History *h) {
+        _cleanup_(json_object_putp) json_object *root = json_object_new_object();
+        _cleanup_free_ char *tmp = NULL;
+        const char *text;
+        FILE *f;
+        int r = 0;
+
+        if (!root || asprintf(&tmp, "%s.%d.tmp", path, (int) getpid()) < 0)
+                return -ENOMEM;
+        json_object_object_add(root, "version", json_object_new_int(HISTORY_VERSION));
+        json_object_object_add(root, "jobs", json_object_get(h->jobs));
+        text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+        f = fopen(tmp, "we");
+        if (!f)
+                return -errno;
+        if (fputs(text, f) < 0 || fputc('\n', f) < 0 || fflush(f) != 0)
+                r = -errno;
+        if (fclose(f) != 0 && r == 0)
+                r = -errno;
+        if (r == 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0)
+                (void) unlink(tmp);
+        return r;
+}
+
+int history_save(const char *dir, const JobList *l) {
+        _cleanup_free_ char *path = NULL, *lock = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        History *h = NULL;
+        int r;
+
+        if (asprintf(&path, "%s/history.json", dir) < 0 || asprintf(&lock, "%s/history.lock", dir) < 0)
+                return -ENOMEM;
+        r = mkdir_p(dir, 0755);
+        if (r < 0)
+                return r;
+        fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -errno;
+        if (flock(fd, LOCK_EX) < 0)
+                return -errno;
+        r = history_read(path, &h);
+        if (r == -EPROTONOSUPPORT)
+                return 0; /* a newer nsrun's file: leave it alone */
+        if (r < 0 && r != -ENOMEM)
+                h = history_new_empty(); /* corrupt: start over */
+        if (!h)
+                return -ENOMEM;
+        r = record_jobs(h, l);
+        if (r >= 0)
+                r = write_history(path, h);
+        history_free(h);
+        return r;
+}

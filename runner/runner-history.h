@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "runner-job.h"
+
+/* The history of earlier runs: per job name, its last wall time, peak memory and outcome, in DIR/history.json.
+ * Two runs in one project at once are safe: the file is rewritten under an flock() on DIR/history.lock by
+ * write-to-temporary and rename(), and merged with what the other run wrote meanwhile. */
+
+#define HISTORY_VERSION 1
+
+typedef struct History History;
+
+/* Reads DIR/history.json. A missing file is an empty history. A corrupt file, or one written by a newer nsrun,
+ * is ignored: *ret_warning (if not NULL) then says why and what happens, and the newer one is never overwritten.
+ * Returns <0 only for errors of the machine (ENOMEM). */
+int history_load(const char *dir, History **ret, char **ret_warning);
+History *history_free(History *h);
+
+/* Copies what the history knows into the jobs' hist_* fields. */
+void history_annotate(const History *h, JobList *l);
+/* The largest peak memory recorded for any of these jobs, 0 if none. */
+uint64_t history_max_peak(const History *h, const JobList *l);
+
+/* Records the jobs that ran, merged under the lock with the file as it is now. */
+int history_save(const char *dir, const JobList *l);
+
+/* For the fuzzer and unit tests: parses history text. -EBADMSG corrupt, -EPROTONOSUPPORT newer version. */
+int history_parse(const char *text, History **ret);

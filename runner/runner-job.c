@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+#include "runner-job.h"
+
+static const char *const status_names[_JOB_STATUS_MAX] = {
+        [JOB_PENDING] = "pending", [JOB_RUNNING] = "running", [JOB_PASSED] = "passed",
+        [JOB_FAILED] = "failed",   [JOB_FLAKY] = "flaky",     [JOB_OOM] = "oom",
+        [JOB_TIMEOUT] = "timeout", [JOB_ERROR] = "error",     [JOB_NOT_RUN] = "not-run",
+};
+
+const char *job_status_to_string(JobStatus s) {
+        return s < _JOB_STATUS_MAX ? status_names[s] : "?";
+}
+
+bool job_status_is_failure(JobStatus s, bool flaky_fails) {
+        return s == JOB_FAILED || s == JOB_OOM || s == JOB_TIMEOUT || s == JOB_ERROR || (flaky_fails && s == JOB_FLAKY);
+}
+
+size_t strv_length(char *const *v) {
+        size_t n = 0;
+        while (v && v[n])
+                n++;
+        return n;
+}
+
+void strv_free(char **v) {
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+
+char **strv_copy(char *const *v) {
+        size_t n = strv_length(v);
+        char **c = new0(char *, n + 1);
+
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                c[i] = strdup(v[i]);
+                if (!c[i]) {
+                        strv_free(c);
+                        return NULL;
+                }
+        }
+        return c;
+}
+
+int strv_push(char ***v, const char *s) {
+        size_t n = strv_length(*v);
+        char *copy = strdup(s);
+        char **c;
+
+        if (!copy)
+                return -ENOMEM;
+        c = realloc(*v, sizeof(char *) * (n + 2));
+        if (!c) {
+                free(copy);
+                return -ENOMEM;
+        }
+        c[n] = copy;
+        c[n + 1] = NULL;
+        *v = c;
+        return 0;
+}
+
+int job_list_add(JobList *l, char *name, char **argv, unsigned n_tests, bool serial) {
+        Job *j = reallocarray(l->jobs, l->n + 1, sizeof(Job));
+
+        if (!j) {
+                free(name);
+                strv_free(argv);
+                return -ENOMEM;
+        }
+        l->jobs = j;
+        l->jobs[l->n++] = (Job) {
+                .name = name,
+                .argv = argv,
+                .n_tests = n_tests,
+                .serial = serial,
+                .hist_wall_s = -1,
+                .status = JOB_PENDING,
+        };
+        return 0;
+}
+
+void job_list_done(JobList *l) {
+        for (size_t i = 0; i < l->n; i++) {
+                Job *j = &l->jobs[i];
+                free(j->name);
+                strv_free(j->argv);
+                free(j->log_path);
+                free(j->junit_path);
+                free(j->error);
+        }
+        free(l->jobs);
+        *l = (JobList) {};
+}

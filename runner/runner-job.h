@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum JobStatus {
+        JOB_PENDING,
+        JOB_RUNNING,
+        JOB_PASSED,
+        JOB_FAILED,
+        JOB_FLAKY,      /* failed, then passed on a retry */
+        JOB_OOM,        /* the kernel killed something in it for memory */
+        JOB_TIMEOUT,    /* --timeout expired; its whole cgroup was killed */
+        JOB_ERROR,      /* could not be run, or the test runner itself failed (pytest exit 2-4) */
+        JOB_NOT_RUN,    /* never started: -x stopped the run, or Ctrl-C */
+        _JOB_STATUS_MAX,
+} JobStatus;
+
+const char *job_status_to_string(JobStatus s);
+/* Did it end badly (counts towards exit status 1)? flaky_fails: --flaky-fails. */
+bool job_status_is_failure(JobStatus s, bool flaky_fails);
+
+typedef struct Job {
+        char *name;             /* what the user reads: "tests/test_model.py", an argument, a command line */
+        char **argv;            /* the command, NULL-terminated */
+        unsigned n_tests;       /* tests it holds (pytest), 0 if not known */
+        bool serial;            /* runs alone, after the rest (--serial GLOB, pytest markers serial/no_parallel) */
+        unsigned repeat_index;  /* --repeat: which copy this is (0-based) */
+
+        /* from the history of earlier runs */
+        double hist_wall_s;     /* < 0: never seen */
+        uint64_t hist_peak;
+        bool hist_failed;       /* failed the last time it ran */
+        double expected_s;      /* what the scheduler sorts by */
+
+        /* the outcome */
+        JobStatus status;
+        int exit_code;
+        int signal;
+        unsigned attempts;
+        double wall_s;          /* of the last attempt */
+        double setup_s;         /* sandbox and cgroup creation before the command started */
+        uint64_t peak_mem;      /* bytes, max over attempts */
+        uint64_t mem_limit;
+        unsigned tests_passed, tests_failed, tests_skipped;
+        unsigned worker;        /* NSRUN_WORKER of the last attempt */
+        char *log_path;         /* its output */
+        char *junit_path;       /* pytest's per-job JUnit XML, NULL for other jobs */
+        char *error;            /* why it could not run (JOB_ERROR), or NULL */
+} Job;
+
+typedef struct JobList {
+        Job *jobs;
+        size_t n;
+} JobList;
+
+/* Appends a job; takes ownership of name and argv (even on failure). */
+int job_list_add(JobList *l, char *name, char **argv, unsigned n_tests, bool serial);
+void job_list_done(JobList *l);
+void strv_free(char **v);
+char **strv_copy(char *const *v);
+size_t strv_length(char *const *v);
+/* Appends s (copied) to *v. */
+int strv_push(char ***v, const char *s);

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cgroup.h"
+
+/* How many workers run at once, and the memory cap of each job: pure arithmetic over the budgets. */
+
+typedef enum PlanBound {
+        PLAN_BOUND_CPU,         /* the CPU budget */
+        PLAN_BOUND_MEMORY,      /* the memory budget divided by --mem-per-worker */
+        PLAN_BOUND_JOBS_OPTION, /* -j N */
+        PLAN_BOUND_JOB_COUNT,   /* there are fewer jobs than workers */
+} PlanBound;
+
+typedef struct PlanInput {
+        CpuBudget cpu;
+        MemBudget mem;
+        uint64_t reserve_bytes;         /* absolute reserve, or 0 to use reserve_percent */
+        unsigned reserve_percent;       /* default 10 */
+        uint64_t mem_per_worker;        /* 0: not given; each job gets a fair share */
+        unsigned jobs_max;              /* -j N, 0: not given */
+        size_t n_jobs;
+} PlanInput;
+
+typedef struct Plan {
+        unsigned workers;
+        unsigned cpu_workers;           /* what the CPU budget alone allows */
+        uint64_t usable_bytes;          /* memory budget less the reserve */
+        uint64_t reserve_bytes;
+        uint64_t mem_per_job;           /* each job's cap */
+        PlanBound bound;
+} Plan;
+
+/* -ENOSPC: not even one worker fits; *ret still holds usable_bytes and reserve_bytes for the message. */
+int plan_compute(const PlanInput *in, Plan *ret);
+
+const char *plan_bound_to_string(PlanBound b);
+
+/* "--mem-per-worker 30G: 22.1 GiB is available to tests here (memory.max of /x: ...; 10% reserve); use at most
+ * 19G" */
+void plan_explain_no_fit(const PlanInput *in, const Plan *p, char *buf, size_t len);

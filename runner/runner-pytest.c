@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* pytest as a job source: collect in a sandbox with nsrun's plugin, then one job per file (or per test). */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "macro.h"
+#include "runner-source.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
+
+static bool is_python(const char *arg0) {
+        const char *b = strrchr(arg0, '/');
+        b = b ? b + 1 : arg0;
+        return strneq(b, "python", 6);
+}
+
+int pytest_args_start(char *const *argv) {
+        const char *b;
+
+        if (!argv || !argv[0])
+                return -EINVAL;
+        b = strrchr(argv[0], '/');
+        b = b ? b + 1 : argv[0];
+        if (streq(b, "pytest") || streq(b, "py.test") || streq(b, "pytest-3"))
+                return 1;
+        if (is_python(argv[0]) && argv[1] && streq(argv[1], "-m") && argv[2] && streq(argv[2], "pytest"))
+                return 3;
+        return -EINVAL;
+}
+
+static const char *json_str(json_object *o, const char *key) {
+        json_object *v;
+        return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+                       ? json_object_get_string(v)
+                       : NULL;
+}
+
+static json_object *json_array(json_object *o, const char *key) {
+        json_object *v;
+        return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_array) ? v : NULL;
+}
+
+static bool has_marker(json_object *item, const char *name) {
+        json_object *m = json_array(item, "markers");
+
+        for (size_t i = 0; m && i < json_object_array_length(m); i++)
+                if (streq(json_object_get_string(json_object_array_get_idx(m, i)), name))
+                        return true;
+        return false;
+}
+
+/* The path from directory dir to path, both absolute and normalised: "tests/test_a.py", "../x/test_b.py". */
+static char *relative_to(const char *path, const char *dir) {
+        size_t common = 0, up = 0;
+        char *r, *p;
+
+        /* the longest common prefix that ends at a component boundary */
+        for (size_t i = 0;; i++) {
+                bool end_p = path[i] == '/' || path[i] == '\0', end_d = dir[i] == '/' || dir[i] == '\0';
+                if (end_p && end_d)
+                        common = i;
+                if (path[i] != dir[i] || path[i] == '\0')
+                        break;
+        }
+        for (const char *d = dir + common; *d; d++)
+                up += *d == '/' && d[1] != '\0';
+        if (dir[common] == '/' && dir[common + 1] == '\0')
+                up = 0;
+        path += common;
+        while (*path == '/')
+                path++;
+        r = malloc(up * 3 + strlen(path) + 2);
+        if (!r)
+                return NULL;
+        p = r;
+        for (size_t i = 0; i < up; i++)
+                p = stpcpy(p, "../");
+        if (*path)
+                p = stpcpy(p, path);
+        else if (up > 0)
+                p[-1] = '\0';
+        else
+                strcpy(p, ".");
+        return r;
+}
+
+/* The user's pytest arguments without the positional files/ids (the jobs supply their own), in order. */
+static char **user_options(char **command, int start, json_object *doc) {
+        json_object *fod = json_array(doc, "file_or_dir");
+        size_t k = 0, n_fod = fod ? json_object_array_length(fod) : 0;
+        char **v = NULL;
+
+        for (int i = 0; i < start; i++)
+                if (strv_push(&v, command[i]) < 0)
+                        goto oom;
+        for (int i = start; command[i]; i++) {
+                if (k < n_fod && streq(command[i], json_object_get_string(json_object_array_get_idx(fod, k)))) {
+                        k++;
+                        continue;
+                }
+                if (strv_push(&v, command[i]) < 0)
+                        goto oom;
+        }
+        if (!v && strv_push(&v, command[0]) < 0)
+                goto oom;
+        return v;
+oom:
+        strv_free(v);
+        return NULL;
+}
+
+static bool user_named_tests(json_object *doc) {
+        json_object *fod = json_array(doc, "file_or_dir");
+
+        for (size_t i = 0; fod && i < json_object_array_length(fod); i++)
+                if (strstr(json_object_get_string(json_object_array_get_idx(fod, i)), "::"))
+                        return true;
+        return false;
+}
+
+typedef struct Group {
+        const char *path;       /* absolute file */
+        size_t first, n;        /* items [first, first+n) of the collection, in collection order */
+        bool serial;
+} Group;
+
+static int add_job(const SourceContext *c, Source *s, char **options, json_object *items, const Group *g,
+                   bool per_test, const char *rootdir, const char *invocation_dir) {
+        _cleanup_free_ char *rel = relative_to(g->path, invocation_dir);
+        char *name = NULL, **argv = strv_copy(options);
+        json_object *first = json_object_array_get_idx(items, g->first);
+
+        if (!rel || !argv)
+                goto oom;
+        if (s->pytest_xdist && (strv_push(&argv, "-n") < 0 || strv_push(&argv, "0") < 0))
+                goto oom;
+        for (size_t i = 0; i < (per_test ? g->n : 1); i++) {
+                json_object *it = json_object_array_get_idx(items, g->first + i);
+                _cleanup_free_ char *arg = NULL;
+                if (asprintf(&arg, "%s%s", rel, per_test ? json_str(it, "suffix") ?: "" : "") < 0 ||
+                    strv_push(&argv, arg) < 0)
+                        goto oom;
+        }
+        /* The job's name is stable whatever directory nsrun runs from: relative to pytest's rootdir. */
+        {
+                _cleanup_free_ char *n = relative_to(g->path, rootdir);
+                if (!n || asprintf(&name, "%s%s", n,
+                                   per_test && g->n == 1 ? json_str(first, "suffix") ?: "" : "") < 0)
+                        goto oom;
+        }
+        return job_list_add(&s->jobs, name, argv, (unsigned) g->n, g->serial);
+oom:
+        strv_free(argv);
+        return log_oom();
+}
+
+static int make_jobs(const SourceContext *c, char **command, int start, json_object *doc, Source *s) {
+        json_object *items = json_array(doc, "items"), *xd;
+        const char *rootdir = json_str(doc, "rootdir"), *invdir = json_str(doc, "invocation_dir");
+        bool per_test = c->dist == DIST_TEST || user_named_tests(doc);
+        char **options;
+        size_t n;
+        int r = 0;
+
+        if (!items || !rootdir || !invdir)
+                return log_error("pytest's collection report is incomplete; is runner/pytest/nsrun_pytest.py "
+                                 "the one that came with this nsrun?"),
+                       -EBADMSG;
+        s->pytest_xdist = json_object_object_get_ex(doc, "xdist", &xd) && json_object_get_boolean(xd);
+        options = user_options(command, start, doc);
+        if (!options)
+                return log_oom();
+        n = json_object_array_length(items);
+        for (size_t i = 0; i < n && r >= 0;) {
+                json_object *it = json_object_array_get_idx(items, i);
+                Group g = { .path = json_str(it, "path"), .first = i };
+                if (!g.path) {
+                        r = (log_error("pytest's collection report has an item without a path"), -EBADMSG);
+                        break;
+                }
+                /* per file: consecutive items of one file (pytest collects a file's items together) */
+                while (i < n && streq(json_str(json_object_array_get_idx(items, i), "path") ?: "", g.path)) {
+                        json_object *x = json_object_array_get_idx(items, i);
+                        g.serial = g.serial || has_marker(x, "serial") || has_marker(x, "no_parallel");
+                        g.n++;
+                        i++;
+                        if (per_test)
+                                break;
+                }
+                r = add_job(c, s, options, items, &g, per_test, rootdir, invdir);
+        }
+        strv_free(options);
+        return r;
+}
+
+static void show_collect_errors(const char *log_path) {
+        FILE *f = fopen(log_path, "re");
+        char line[1024];
+        unsigned shown = 0;
+
+        if (!f)
+                return;
+        /* pytest's "ERROR collecting ..." and "E   ..." lines say what is wrong; failing those (pytest itself
+         * could not start), its last lines. The rest is in the log. */
+        char *tail[5] = {};
+        size_t n = 0;
+        while (fgets(line, sizeof line, f)) {
+                if (shown < 20 && (strstr(line, "ERROR") || strneq(line, "E ", 2))) {
+                        fprintf(stderr, "  %s", line);
+                        shown++;
+                }
+                free(tail[n % ELEMENTSOF(tail)]);
+                tail[n++ % ELEMENTSOF(tail)] = strdup(line);
+        }
+        fclose(f);
+        for (size_t i = n > ELEMENTSOF(tail) ? n - ELEMENTSOF(tail) : 0; shown == 0 && i < n; i++)
+                fprintf(stderr, "  %s", tail[i % ELEMENTSOF(tail)] ?: "");
+        for (size_t i = 0; i < ELEMENTSOF(tail); i++)
+                free(tail[i]);
+}
+
+int pytest_source(const SourceContext *c, char **command, Source *s) {
+        _cleanup_free_ char *out = NULL, *env_out = NULL, *env_path = NULL;
+        _cleanup_(json_object_putp) json_object *doc = NULL;
+        _cleanup_close_ int log_fd = -EBADF;
+        const char *old_path = getenv("PYTHONPATH");
+        char **argv = strv_copy(command), *extra_env[3];
+        int r;
+        SandboxResult res;
+
+        s->pytest = true;
+        if (!argv || asprintf(&out, "%s/collect.json", c->run_dir) < 0 ||
+            asprintf(&env_out, "NSRUN_COLLECT_OUT=%s", out) < 0 ||
+            asprintf(&env_path, "PYTHONPATH=%s%s%s", c->pytest_plugin_dir, old_path ? ":" : "", old_path ?: "") < 0 ||
+            asprintf(&s->collect_log, "%s/collect.log", c->log_dir) < 0)
+                return strv_free(argv), log_oom();
+        if (strv_push(&argv, "-p") < 0 || strv_push(&argv, "nsrun_pytest") < 0 ||
+            strv_push(&argv, "--collect-only") < 0 || strv_push(&argv, "-q") < 0)
+                return strv_free(argv), log_oom();
+        extra_env[0] = env_out;
+        extra_env[1] = env_path;
+        extra_env[2] = NULL;
+        log_fd = open(s->collect_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (log_fd < 0)
+                return strv_free(argv), log_error_errno(errno, "Cannot create %s: %m", s->collect_log);
+        r = run_sandboxed_once(c, argv, extra_env, log_fd, &res);
+        strv_free(argv);
+        if (r < 0)
+                return r;
+        if (res.outcome != SANDBOX_EXITED || (res.code != 0 && res.code != 5)) {
+                log_error("pytest could not collect the tests (%s %d); the errors it printed:",
+                          res.outcome == SANDBOX_EXITED ? "exit status" : "signal", res.code);
+                show_collect_errors(s->collect_log);
+                log_error("fix them (the whole output is in %s; 'pytest --collect-only' shows the same)",
+                          s->collect_log);
+                return -EBADMSG;
+        }
+        doc = json_object_from_file(out);
+        if (!doc)
+                return log_error("pytest ran but nsrun's plugin wrote no collection report (%s); was '-p no:nsrun_pytest' "
+                                 "given, or PYTHONPATH overridden by the test setup?",
+                                 out),
+                       -EBADMSG;
+        return make_jobs(c, command, pytest_args_start(command), doc, s);
+}

@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The run: each free worker takes the next job, in a fresh sandbox and cgroup of its own. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "macro.h"
+#include "parse-util.h"
+#include "runner-run.h"
+
+extern char **environ;
+
+typedef struct Slot {
+        unsigned index;
+        Job *job;
+        Sandbox *sandbox;
+        CgroupJob *cgroup;
+        uint64_t started;       /* usec, monotonic */
+        uint64_t deadline;      /* usec, 0 = none */
+        bool timed_out;
+} Slot;
+
+typedef struct Loop {
+        RunContext *rc;
+        Reporter *rep;
+        Slot *slots;
+        struct pollfd *pfds;    /* [0] the signalfd, then one per running job */
+        unsigned *pfd_slot;
+        size_t next;            /* in rc->order */
+        unsigned running;
+        bool stop;              /* no more dispatching: -x or a signal */
+} Loop;
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static void sanitize(char *s) {
+        for (; *s; s++)
+                if (*s == '/' || *s == ' ' || *s == ':' || *s == '[' || *s == ']' || *s == '\'' || *s == '"')
+                        *s = '_';
+}
+
+/* The job's own environment: the caller's, plus where it runs and its own coverage data file. */
+static char **job_env(const RunContext *rc, const Job *j, size_t index, unsigned worker) {
+        char **v = NULL, buf[PATH_MAX + 64];
+
+        for (size_t i = 0; environ[i]; i++)
+                if (!strneq(environ[i], "NSRUN_WORKER=", 13) && !strneq(environ[i], "NSRUN_WORKERS=", 14) &&
+                    !strneq(environ[i], "NSRUN_JOB=", 10) && !strneq(environ[i], "COVERAGE_FILE=", 14) &&
+                    strv_push(&v, environ[i]) < 0)
+                        goto oom;
+        (void) snprintf(buf, sizeof buf, "NSRUN_WORKER=%u", worker);
+        if (strv_push(&v, buf) < 0)
+                goto oom;
+        (void) snprintf(buf, sizeof buf, "NSRUN_WORKERS=%u", rc->plan.workers);
+        if (strv_push(&v, buf) < 0)
+                goto oom;
+        (void) snprintf(buf, sizeof buf, "NSRUN_JOB=%s", j->name);
+        if (strv_push(&v, buf) < 0)
+                goto oom;
+        /* coverage.py writes here; nsrun moves the files into the project afterwards for 'coverage combine' */
+        (void) snprintf(buf, sizeof buf, "COVERAGE_FILE=%s/coverage/.coverage.nsrun-%zu-%u", rc->run_dir, index,
+                        j->attempts);
+        if (strv_push(&v, buf) < 0)
+                goto oom;
+        return v;
+oom:
+        strv_free(v);
+        return NULL;
+}
+
+/* pytest writes its per-job JUnit report into the run directory, which every sandbox shares with nsrun. */
+static char **job_argv(const RunContext *rc, Job *j, size_t index) {
+        char **argv = strv_copy(j->argv), *opt = NULL;
+
+        if (!argv || !rc->src.pytest)
+                return argv;
+        free(j->junit_path);
+        if (asprintf(&j->junit_path, "%s/junit/job-%zu.xml", rc->run_dir, index) < 0 ||
+            asprintf(&opt, "--junitxml=%s", j->junit_path) < 0 || strv_push(&argv, opt) < 0) {
+                free(opt);
+                strv_free(argv);
+                return NULL;
+        }
+        free(opt);
+        return argv;
+}
+
+static int open_log(const RunContext *rc, Job *j) {
+        _cleanup_free_ char *name = strdup(j->name);
+        int fd, r;
+
+        if (!name)
+                return -ENOMEM;
+        sanitize(name);
+        free(j->log_path);
+        j->log_path = NULL;
+        r = j->repeat_index > 0 ? asprintf(&j->log_path, "%s/%s.%u.log", rc->opt->log_dir, name, j->repeat_index)
+                                : asprintf(&j->log_path, "%s/%s.log", rc->opt->log_dir, name);
+        if (r < 0)
+                return -ENOMEM;
+        fd = open(j->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (j->attempts == 1 ? O_TRUNC : 0), 0644);
+        return fd < 0 ? -errno : fd;
+}
+
+static int start_attempt(Loop *l, Slot *s, Job *j) {
+        RunContext *rc = l->rc;
+        size_t index = (size_t) (j - rc->src.jobs.jobs);
+        SandboxSpec spec = SANDBOX_SPEC_INIT;
+        _cleanup_free_ SandboxMount *mounts = NULL;
+        _cleanup_free_ char *cwd = get_current_dir_name(), *cgname = NULL;
+        _cleanup_close_ int log_fd = -EBADF;
+        char **argv = NULL, **envp = NULL;
+        CgroupLimits limits = { .mem_max = rc->plan.mem_per_job, .pids_max = rc->opt->pids_max };
+        uint64_t t0 = now_usec();
+        int r;
+
+        j->attempts++;
+        j->status = JOB_RUNNING;
+        j->worker = s->index;
+        j->mem_limit = rc->opt->mem_cap_off ? 0 : rc->plan.mem_per_job;
+        s->job = j;
+        s->timed_out = false;
+        log_fd = open_log(rc, j);
+        if (log_fd < 0)
+                return log_fd;
+        if (asprintf(&cgname, "job-%zu-%u", index, j->attempts) < 0)
+                return -ENOMEM;
+        r = cgroup_job_new(rc->cgroups, cgname, &limits, &s->cgroup);
+        if (r < 0)
+                return r;
+        argv = job_argv(rc, j, index);
+        envp = job_env(rc, j, index, s->index);
+        r = sandbox_options_mounts(&rc->opt->sandbox, rc->run_dir, NULL, &mounts, &spec.n_mounts);
+        if (!argv || !envp || !cwd || r < 0) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        spec.argv = argv;
+        spec.envp = envp;
+        spec.cwd = cwd;
+        spec.mounts = mounts;
+        spec.net = rc->opt->sandbox.net;
+        spec.stdio[0] = rc->null_fd;
+        spec.stdio[1] = spec.stdio[2] = log_fd;
+        spec.cgroup_fd = cgroup_job_fd(s->cgroup);
+        if (spec.cgroup_fd < 0)
+                spec.cgroup_fd = -EBADF;
+        r = sandbox_spawn(&spec, &s->sandbox);
+        if (r < 0)
+                goto finish;
+        if (spec.cgroup_fd < 0)
+                r = cgroup_job_attach(s->cgroup, sandbox_pid(s->sandbox));
+        if (r >= 0)
+                r = sandbox_start(s->sandbox);
+finish:
+        strv_free(argv);
+        strv_free(envp);
+        s->started = now_usec();
+        j->setup_s = (double) (s->started - t0) / 1e6;
+        s->deadline = rc->opt->timeout_usec ? s->started + rc->opt->timeout_usec : 0;
+        return r;
+}
+
+static void release_slot(Slot *s) {
+        s->sandbox = sandbox_free(s->sandbox);
+        s->cgroup = cgroup_job_free(s->cgroup);
+        s->job = NULL;
+}
+
+static void read_test_counts(const RunContext *rc, Job *j) {
+        unsigned tests = 0, failures = 0, skipped = 0;
+
+        j->tests_passed = j->tests_failed = j->tests_skipped = 0;
+        if (!rc->src.pytest || !j->junit_path || junit_read_counts(j->junit_path, &tests, &failures, &skipped) < 0)
+                return;
+        j->tests_failed = failures;
+        j->tests_skipped = skipped;
+        j->tests_passed = tests >= failures + skipped ? tests - failures - skipped : 0;
+}
+
+static JobStatus classify(const RunContext *rc, Slot *s, const SandboxResult *res, const CgroupStats *st) {
+        Job *j = s->job;
+        char why[1024];
+
+        j->exit_code = res->outcome == SANDBOX_EXITED ? res->code : -1;
+        j->signal = res->outcome == SANDBOX_SIGNALED || res->outcome == SANDBOX_KILLED ? res->code : 0;
+        if (s->timed_out)
+                return JOB_TIMEOUT;
+        if (st->oom_kills > 0 && !(res->outcome == SANDBOX_EXITED && res->code == 0))
+                return JOB_OOM;
+        switch (res->outcome) {
+        case SANDBOX_EXITED:
+                if (res->code == 0 || (rc->src.pytest && res->code == 5)) /* 5: pytest found no test */
+                        return JOB_PASSED;
+                return rc->src.pytest && res->code >= 2 ? JOB_ERROR : JOB_FAILED;
+        case SANDBOX_SIGNALED:
+        case SANDBOX_KILLED:
+                return JOB_FAILED;
+        case SANDBOX_EXEC_FAILED:
+                free(j->error);
+                j->error = NULL;
+                (void) asprintf(&j->error, "%s: %s", j->argv[0],
+                                res->error == ENOENT ? "command not found" : strerror(res->error));
+                return JOB_ERROR;
+        case SANDBOX_SETUP_FAILED:
+                if (sandbox_explain(0, res, why, sizeof why))
+                        ((RunContext *) rc)->refused = true;
+                free(j->error);
+                j->error = strdup(why);
+                return JOB_ERROR;
+        }
+        return JOB_ERROR;
+}
+
+static bool should_retry(const RunContext *rc, const Job *j, JobStatus st) {
+        return j->attempts <= rc->opt->retries && (st == JOB_FAILED || st == JOB_TIMEOUT || st == JOB_OOM) &&
+               !rc->signal;
+}
+
+static void finish_slot(Loop *l, Slot *s) {
+        RunContext *rc = l->rc;
+        SandboxResult res = {};
+        CgroupStats st = {};
+        Job *j = s->job;
+        JobStatus status;
+        bool failed_before = j->attempts > 1;
+        int r;
+
+        r = sandbox_wait(s->sandbox, &res);
+        j->wall_s = (double) (now_usec() - s->started) / 1e6;
+        (void) cgroup_job_stats(s->cgroup, &st);
+        j->peak_mem = MAX(j->peak_mem, st.peak_mem);
+        if (r < 0) {
+                res.outcome = SANDBOX_SETUP_FAILED;
+                res.error = -r;
+        }
+        status = classify(rc, s, &res, &st);
+        read_test_counts(rc, j);
+        release_slot(s);
+        l->running--;
+        if (should_retry(rc, j, status)) {
+                r = start_attempt(l, s, j);
+                if (r >= 0) {
+                        l->running++;
+                        return;
+                }
+                release_slot(s);
+                status = JOB_ERROR;
+        }
+        if (status == JOB_PASSED && failed_before)
+                status = JOB_FLAKY;
+        j->status = status;
+        reporter_job_finished(l->rep, j);
+        if (rc->refused || (rc->opt->exitfirst && job_status_is_failure(status, rc->opt->flaky_fails)))
+                l->stop = true;
+}
+
+static Job *next_job(Loop *l) {
+        RunContext *rc = l->rc;
+        Job *j;
+
+        if (l->stop || l->next >= rc->src.jobs.n)
+                return NULL;
+        j = &rc->src.jobs.jobs[rc->order[l->next]];
+        /* A serial job waits until nothing else runs, and then runs alone. */
+        if (j->serial && l->running > 0)
+                return NULL;
+        l->next++;
+        return j;
+}
+
+static bool serial_running(const Loop *l) {
+        for (unsigned w = 0; w < l->rc->plan.workers; w++)
+                if (l->slots[w].job && l->slots[w].job->serial)
+                        return true;
+        return false;
+}
+
+static void dispatch(Loop *l) {
+        for (unsigned w = 0; w < l->rc->plan.workers; w++) {
+                Slot *s = &l->slots[w];
+                Job *j;
+                int r;
+
+                if (s->job)
+                        continue;
+                if (serial_running(l))
+                        return;
+                j = next_job(l);
+                if (!j)
+                        return;
+                r = start_attempt(l, s, j);
+                if (r < 0) {
+                        release_slot(s);
+                        j->status = JOB_ERROR;
+                        free(j->error);
+                        j->error = NULL;
+                        (void) asprintf(&j->error, "could not start: %s", strerror(-r));
+                        reporter_job_finished(l->rep, j);
+                        continue;
+                }
+                l->running++;
+                reporter_job_started(l->rep, j);
+                if (j->serial)
+                        return;
+        }
+}
+
+/* Stops everything still running: SIGKILL to each sandbox's init takes its whole PID namespace; the cgroup kill
+ * catches anything that is in the cgroup but not (yet) in the namespace. */
+static void kill_running(Loop *l) {
+        for (unsigned w = 0; w < l->rc->plan.workers; w++)
+                if (l->slots[w].job) {
+                        (void) sandbox_kill(l->slots[w].sandbox, SIGKILL);
+                        (void) cgroup_job_kill(l->slots[w].cgroup);
+                }
+}
+
+static void check_deadlines(Loop *l, uint64_t now) {
+        for (unsigned w = 0; w < l->rc->plan.workers; w++) {
+                Slot *s = &l->slots[w];
+                if (s->job && s->deadline && now >= s->deadline && !s->timed_out) {
+                        s->timed_out = true;
+                        (void) sandbox_kill(s->sandbox, SIGKILL);
+                        (void) cgroup_job_kill(s->cgroup);
+                }
+        }
+}
+
+static int poll_timeout(const Loop *l, uint64_t now, bool ticking) {
+        uint64_t t = ticking ? 200 * USEC_PER_MSEC : UINT64_MAX;
+
+        for (unsigned w = 0; w < l->rc->plan.workers; w++) {
+                const Slot *s = &l->slots[w];
+                if (s->job && s->deadline && !s->timed_out)
+                        t = MIN(t, s->deadline > now ? s->deadline - now : 0);
+        }
+        return t == UINT64_MAX ? -1 : (int) ((t + 999) / 1000);
+}
+
+static uint64_t memory_in_use(const Loop *l) {
+        uint64_t sum = 0;
+
+        for (unsigned w = 0; w < l->rc->plan.workers; w++) {
+                CgroupStats st = {};
+                if (l->slots[w].job && cgroup_job_stats(l->slots[w].cgroup, &st) >= 0)
+                        sum += st.current_mem;
+        }
+        return sum;
+}
+
+static void on_signal(Loop *l, int sfd) {
+        struct signalfd_siginfo si;
+
+        if (read(sfd, &si, sizeof si) != sizeof si)
+                return;
+        if (!l->rc->signal)
+                l->rc->signal = (int) si.ssi_signo;
+        l->stop = true;
+        kill_running(l);
+}
+
+static int loop_once(Loop *l, int sfd, bool ticking) {
+        struct pollfd *p = l->pfds;
+        unsigned n = 1, *who = l->pfd_slot;
+        int r;
+
+        p[0] = (struct pollfd) { .fd = sfd, .events = POLLIN };
+        for (unsigned w = 0; w < l->rc->plan.workers; w++)
+                if (l->slots[w].job) {
+                        who[n] = w;
+                        p[n++] = (struct pollfd) { .fd = sandbox_fd(l->slots[w].sandbox), .events = POLLIN };
+                }
+        r = poll(p, n, poll_timeout(l, now_usec(), ticking));
+        if (r < 0)
+                return errno == EINTR ? 0 : -errno;
+        if (p[0].revents & POLLIN)
+                on_signal(l, sfd);
+        for (unsigned i = 1; i < n; i++)
+                if (p[i].revents)
+                        finish_slot(l, &l->slots[who[i]]);
+        check_deadlines(l, now_usec());
+        return 0;
+}
+
+int run_jobs(RunContext *rc) {
+        Loop l = { .rc = rc };
+        _cleanup_close_ int sfd = -EBADF;
+        sigset_t mask, old;
+        uint64_t t0 = now_usec();
+        int r = 0;
+
+        l.slots = new0(Slot, rc->plan.workers);
+        l.pfds = new0(struct pollfd, rc->plan.workers + 1);
+        l.pfd_slot = new0(unsigned, rc->plan.workers + 1);
+        l.rep = reporter_new(rc);
+        if (!l.slots || !l.pfds || !l.pfd_slot || !l.rep) {
+                r = log_oom();
+                goto done;
+        }
+        for (unsigned w = 0; w < rc->plan.workers; w++)
+                l.slots[w].index = w;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGHUP);
+        (void) sigprocmask(SIG_BLOCK, &mask, &old);
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        if (sfd < 0)
+                r = log_error_errno(errno, "Cannot watch for signals: %m");
+        while (r >= 0) {
+                dispatch(&l);
+                if (l.running == 0 && (l.stop || l.next >= rc->src.jobs.n))
+                        break;
+                r = loop_once(&l, sfd, true);
+                reporter_tick(l.rep, l.running, memory_in_use(&l));
+        }
+        if (r < 0) {
+                kill_running(&l);
+                for (unsigned w = 0; w < rc->plan.workers; w++)
+                        if (l.slots[w].job)
+                                finish_slot(&l, &l.slots[w]);
+        }
+        for (size_t i = 0; i < rc->src.jobs.n; i++)
+                if (rc->src.jobs.jobs[i].status == JOB_PENDING)
+                        rc->src.jobs.jobs[i].status = JOB_NOT_RUN;
+        rc->wall_s = (double) (now_usec() - t0) / 1e6;
+        reporter_summary(l.rep);
+        (void) sigprocmask(SIG_SETMASK, &old, NULL);
+done:
+        reporter_free(l.rep);
+        free(l.slots);
+        free(l.pfds);
+        free(l.pfd_slot);
+        return r;
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+
+#include "cgroup.h"
+#include "runner-job.h"
+#include "runner-plan.h"
+#include "runner-source.h"
+
+typedef struct RunOptions {
+        SandboxOptions sandbox;
+        char **command;
+        char *jobs_file;
+        unsigned jobs_max;
+        uint64_t mem_per_worker;
+        bool mem_per_worker_auto;
+        uint64_t reserve_bytes;
+        unsigned reserve_percent;
+        uint64_t pids_max;
+        bool mem_cap_off;
+        bool dry_run;
+        DistMode dist;
+        char **serial_globs;
+        uint64_t timeout_usec;
+        unsigned retries;
+        unsigned repeat;
+        bool exitfirst;
+        bool flaky_fails;
+        char *junit_path;
+        char *json_path;
+        char *log_dir;
+        char *cache_dir;
+} RunOptions;
+
+#define PIDS_MAX_DEFAULT 4096
+
+typedef struct RunContext {
+        const RunOptions *opt;
+        SourceContext source;
+        Source src;
+        CgroupManager *cgroups;
+        Plan plan;
+        PlanInput plan_input;
+        size_t *order;
+        char *run_dir;
+        int null_fd;
+        /* results */
+        int signal;                     /* SIGINT/SIGTERM/SIGHUP that stopped the run, or 0 */
+        double wall_s;
+        bool refused;                   /* the machine refused a sandbox: exit status 3 */
+} RunContext;
+
+/* Runs every job of rc->src.jobs in rc->order on rc->plan.workers workers. */
+int run_jobs(RunContext *rc);
+
+/* runner-report.c */
+typedef struct Reporter Reporter;
+Reporter *reporter_new(const RunContext *rc);
+Reporter *reporter_free(Reporter *r);
+void reporter_job_started(Reporter *r, const Job *j);
+void reporter_job_finished(Reporter *r, const Job *j);
+void reporter_tick(Reporter *r, unsigned running, uint64_t mem_in_use);
+void reporter_summary(Reporter *r);
+int report_write_json(const RunContext *rc, const char *path);
+int report_write_junit(const RunContext *rc, const char *path);
+int report_print_plan(const RunContext *rc);
+int junit_read_counts(const char *path, unsigned *tests, unsigned *failures, unsigned *skipped);

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Job sources other than pytest: 'CMD {} ::: a b c', --jobs-file, one plain command. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "macro.h"
+#include "runner-source.h"
+
+extern char **environ;
+
+void source_done(Source *s) {
+        job_list_done(&s->jobs);
+        free(s->collect_log);
+        *s = (Source) {};
+}
+
+static char *join_argv(char *const *argv) {
+        size_t len = 1;
+        char *s, *p;
+
+        for (size_t i = 0; argv[i]; i++)
+                len += strlen(argv[i]) + 1;
+        s = malloc(len);
+        if (!s)
+                return NULL;
+        p = s;
+        for (size_t i = 0; argv[i]; i++)
+                p += sprintf(p, "%s%s", i ? " " : "", argv[i]);
+        *p = '\0';
+        return s;
+}
+
+/* GNU parallel's replacement: every "{}" in the command becomes the argument; without one, it is appended. */
+static char **substitute(char **cmd, size_t n_cmd, const char *arg) {
+        char **v = NULL;
+        bool replaced = false;
+
+        for (size_t i = 0; i < n_cmd; i++) {
+                const char *hole = strstr(cmd[i], "{}");
+                _cleanup_free_ char *s = NULL;
+                if (!hole) {
+                        if (strv_push(&v, cmd[i]) < 0)
+                                goto oom;
+                        continue;
+                }
+                if (asprintf(&s, "%.*s%s%s", (int) (hole - cmd[i]), cmd[i], arg, hole + 2) < 0 || strv_push(&v, s) < 0)
+                        goto oom;
+                replaced = true;
+        }
+        if (!replaced && strv_push(&v, arg) < 0)
+                goto oom;
+        return v;
+oom:
+        strv_free(v);
+        return NULL;
+}
+
+static int source_arguments(char **command, size_t sep, Source *s) {
+        if (sep == 0)
+                return log_error("':::' needs a command before it: nsrun -- CMD {} ::: ARG..."), -EINVAL;
+        if (!command[sep + 1])
+                return log_error("':::' needs at least one argument after it: nsrun -- CMD {} ::: ARG..."), -EINVAL;
+        for (size_t i = sep + 1; command[i]; i++) {
+                char **argv = substitute(command, sep, command[i]), *name = strdup(command[i]);
+                if (!argv || !name) {
+                        strv_free(argv);
+                        free(name);
+                        return log_oom();
+                }
+                if (job_list_add(&s->jobs, name, argv, 0, false) < 0)
+                        return log_oom();
+        }
+        return 0;
+}
+
+static int source_jobs_file(const char *path, Source *s) {
+        FILE *f = streq(path, "-") ? stdin : fopen(path, "re");
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t n;
+        int r = 0;
+
+        if (!f)
+                return log_error("--jobs-file %s: %m; give a file with one command per line", path), -EINVAL;
+        while (r >= 0 && (n = getline(&line, &cap, f)) >= 0) {
+                char *l = line, **argv = NULL;
+                while (*l == ' ' || *l == '\t')
+                        l++;
+                l[strcspn(l, "\n")] = '\0';
+                if (*l == '\0' || *l == '#')
+                        continue;
+                /* each line is a shell command, as in GNU parallel and xargs -I */
+                if (strv_push(&argv, "/bin/sh") < 0 || strv_push(&argv, "-c") < 0 || strv_push(&argv, l) < 0) {
+                        strv_free(argv);
+                        r = log_oom();
+                        break;
+                }
+                r = job_list_add(&s->jobs, strdup(l), argv, 0, false);
+        }
+        free(line);
+        if (f != stdin)
+                fclose(f);
+        if (r >= 0 && s->jobs.n == 0)
+                return log_error("--jobs-file %s: no commands in it; write one command per line", path), -EINVAL;
+        return r;
+}
+
+static int source_plain(char **command, Source *s) {
+        char *name = join_argv(command), **argv = strv_copy(command);
+
+        if (!name || !argv) {
+                free(name);
+                strv_free(argv);
+                return log_oom();
+        }
+        return job_list_add(&s->jobs, name, argv, 0, false);
+}
+
+static int source_pick(const SourceContext *c, char **command, const char *jobs_file, Source *s) {
+        if (jobs_file)
+                return source_jobs_file(jobs_file, s);
+        for (size_t i = 0; command[i]; i++)
+                if (streq(command[i], ":::"))
+                        return source_arguments(command, i, s);
+        if (pytest_args_start(command) > 0)
+                return pytest_source(c, command, s);
+        return source_plain(command, s);
+}
+
+int source_build(const SourceContext *c, char **command, const char *jobs_file, Source *s) {
+        int r;
+
+        *s = (Source) {};
+        r = source_pick(c, command, jobs_file, s);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < s->jobs.n; i++)
+                for (size_t k = 0; c->serial_globs && c->serial_globs[k]; k++)
+                        if (fnmatch(c->serial_globs[k], s->jobs.jobs[i].name, 0) == 0)
+                                s->jobs.jobs[i].serial = true;
+        return 0;
+}
+
+static char **env_with(char **extra) {
+        char **v = strv_copy(environ);
+
+        for (size_t i = 0; v && extra && extra[i]; i++) {
+                size_t k = strcspn(extra[i], "=");
+                for (size_t j = 0; v[j]; j++)
+                        if (strneq(v[j], extra[i], k + 1)) { /* drop the old value */
+                                free(v[j]);
+                                memmove(v + j, v + j + 1, sizeof(char *) * (strv_length(v + j + 1) + 1));
+                                break;
+                        }
+                if (strv_push(&v, extra[i]) < 0) {
+                        strv_free(v);
+                        return NULL;
+                }
+        }
+        return v;
+}
+
+int run_sandboxed_once(const SourceContext *c, char **argv, char **extra_env, int out_fd, SandboxResult *ret) {
+        SandboxSpec spec = SANDBOX_SPEC_INIT;
+        _cleanup_free_ SandboxMount *mounts = NULL;
+        _cleanup_free_ char *cwd = get_current_dir_name();
+        _cleanup_close_ int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        char **envp = env_with(extra_env), why[1024];
+        Sandbox *s = NULL;
+        int r;
+
+        r = sandbox_options_mounts(c->sandbox, c->run_dir, c->pytest_plugin_dir, &mounts, &spec.n_mounts);
+        if (r < 0 || !envp || !cwd) {
+                strv_free(envp);
+                return log_oom();
+        }
+        spec.argv = argv;
+        spec.envp = envp;
+        spec.cwd = cwd;
+        spec.mounts = mounts;
+        spec.net = c->sandbox->net;
+        spec.stdio[0] = null_fd;
+        spec.stdio[1] = spec.stdio[2] = out_fd;
+        r = sandbox_spawn(&spec, &s);
+        if (r >= 0)
+                r = sandbox_start(s);
+        if (r >= 0)
+                r = sandbox_wait(s, ret);
+        sandbox_free(s);
+        strv_free(envp);
+        if (r < 0) {
+                bool refused = sandbox_explain(r, NULL, why, sizeof why);
+                log_error("cannot create a sandbox: %s", why);
+                return refused ? -ECANCELED : r;
+        }
+        if (ret->outcome == SANDBOX_SETUP_FAILED) {
+                bool refused = sandbox_explain(0, ret, why, sizeof why);
+                log_error("cannot create a sandbox: %s", why);
+                return refused ? -ECANCELED : -EIO;
+        }
+        if (ret->outcome == SANDBOX_EXEC_FAILED)
+                return log_error_errno(ret->error, "%s: %s", argv[0],
+                                       ret->error == ENOENT ? "command not found; check the name and $PATH"
+                                                            : "cannot execute: %m"),
+                       -EINVAL;
+        return 0;
+}

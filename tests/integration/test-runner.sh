@@ -1,0 +1,149 @@
+#!/bin/bash
+# nsrun -- COMMAND: the runner on the bundled example and on plain jobs, as root and as an unprivileged user
+# (in cgroups root delegated to it).
+. "$(dirname "$0")/../lib.sh"
+PY=/usr/bin/python3
+
+setup_scratch
+require_sandbox
+W=$(copy_example webapp)
+cd "$W" || exit 1
+before=$(tree_digest "$W")
+
+# --- the example: broken under pytest-xdist, green under nsrun, five times in a row ---
+as_test_user env MODEL_MB=200 pytest -q -p no:cacheprovider -n 4 > "$SCRATCH/xdist.out" 2>&1
+rc=$?
+check "the example fails under pytest -n 4 (it reproduces the blockers)" test "$rc" != 0
+green=0
+for i in 1 2 3 4 5; do
+        as_test_user env MODEL_MB=200 "$NSRUN_BIN" --json "$SCRATCH/run$i.json" -- pytest > "$SCRATCH/run$i.out" 2>&1 &&
+                green=$((green + 1))
+done
+is "the example passes under nsrun five runs in a row" "$green" 5
+tail -n 3 "$SCRATCH/run1.out" | diag
+is "... all 23 tests passed each time" \
+        "$(for i in 1 2 3 4 5; do json "$SCRATCH/run$i.json" "d['totals']['tests_passed']"; done | sort -u)" 23
+is "the host copy of the project is unchanged afterwards" "$(tree_digest "$W")" "$before"
+like "each finished job gets one line (no terminal: no control characters)" "$(cat "$SCRATCH/run1.out")" \
+        '^\[1/4\] PASS tests/'
+check "... and the output holds no escape sequence" sh -c "! grep -q \$'\\033' '$SCRATCH/run1.out'"
+is "one job per test file (--dist loadfile)" "$(json "$SCRATCH/run1.json" "len(d['jobs'])")" 4
+is "the report's fields" "$(json "$SCRATCH/run1.json" "set(d['jobs'][0]) >= {'name','status','exit_code','attempts','wall_s','peak_mem_bytes','tests_passed','tests_failed','tests_skipped'} and set(d) >= {'workers','mem_per_worker_bytes','cpu_budget','mem_budget_bytes','jobs','totals'} and set(d['totals']) >= {'tests_passed','tests_failed','tests_skipped'}")" True
+check "each job's output is in .nsrun/logs" test -s "$W/.nsrun/logs/tests_test_ledger.py.log"
+check "the history is kept in .nsrun/history.json" test -s "$W/.nsrun/history.json"
+like "the second run orders by history: longest first" "$(json "$SCRATCH/run2.json" "[j['name'] for j in d['jobs']][0]")" \
+        "$(json "$SCRATCH/run1.json" "max(d['jobs'], key=lambda j: j['wall_s'])['name']")"
+
+# --- JUnit: one testcase per test, accepted by CI servers ---
+as_test_user env MODEL_MB=200 "$NSRUN_BIN" --junit "$SCRATCH/r.xml" -- pytest > /dev/null 2>&1
+is "--junit writes one merged report with a testcase per test" \
+        "$($PY -c "import xml.etree.ElementTree as E; r=E.parse('$SCRATCH/r.xml').getroot(); print(r.tag, r.get('tests'), len(r.findall('.//testcase')))")" \
+        "testsuites 23 23"
+
+# --- pytest options kept, selections, subdirectory, ids with spaces and brackets ---
+out=$(as_test_user env MODEL_MB=200 "$NSRUN_BIN" --json "$SCRATCH/k.json" -- pytest -k "ledger and not refund" 2>&1)
+selected=$(as_test_user pytest --collect-only -q -p no:cacheprovider -k 'ledger and not refund' 2>&1 | grep -c '::')
+is "-k selects as pytest does" "$(json "$SCRATCH/k.json" "(len(d['jobs']), d['totals']['tests_passed'])")" "(1, $selected)"
+mkdir -p "$W/tests/sub" && cat > "$W/tests/sub/test_ids.py" <<'PYEOF'
+import pytest
+
+@pytest.mark.parametrize("text", ["two words", "[brackets]", "a::b"])
+def test_ids(text):
+    assert text
+PYEOF
+[ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$W/tests/sub"
+out=$(cd "$W/tests/sub" && as_test_user "$NSRUN_BIN" --dist test --json "$SCRATCH/ids.json" -- pytest test_ids.py 2>&1)
+is "from a subdirectory, --dist test runs parametrised ids with spaces and brackets one by one" \
+        "$(json "$SCRATCH/ids.json" "(len(d['jobs']), d['totals']['tests_passed'], sorted(j['status'] for j in d['jobs']))")" \
+        "(3, 3, ['passed', 'passed', 'passed'])"
+printf '[pytest]\naddopts = -v -n auto --dist=loadfile\ntestpaths = tests\npythonpath = .\n' > "$W/pytest.ini"
+out=$(as_test_user env MODEL_MB=200 "$NSRUN_BIN" --json "$SCRATCH/xd.json" -- pytest 2>&1)
+is "addopts with -v and -n auto --dist=loadfile: no nested xdist, all pass" \
+        "$(json "$SCRATCH/xd.json" "d['totals']['tests_passed']")" 26
+check "... and no xdist worker started inside a job" sh -c "! grep -q 'gw0' '$W/.nsrun/logs/tests_test_ledger.py.log'"
+rm -rf "$W/tests/sub" && cp "$NSRUN_SRC/examples/webapp/pytest.ini" "$W/pytest.ini"
+echo 'def test_broken(:' > "$W/tests/test_broken.py"
+out=$(as_test_user "$NSRUN_BIN" -- pytest 2>&1); rc=$?
+is "a collection error gives exit status 2" "$rc" 2
+like "... and names the broken file" "$out" 'pytest could not collect the tests.*'
+like "... with pytest's own error" "$out" 'test_broken.py'
+rm -f "$W/tests/test_broken.py"
+
+# --- any command: ::: arguments, --jobs-file, one plain command ---
+out=$(as_test_user "$NSRUN_BIN" --json "$SCRATCH/p.json" -- sh -c 'echo "$NSRUN_JOB $NSRUN_WORKER/$NSRUN_WORKERS" > /tmp/me; test "$(cat /tmp/me)" = "$1 $NSRUN_WORKER/$NSRUN_WORKERS"' _ {} ::: alpha beta gamma 2>&1)
+is "CMD {} ::: a b c runs one job per argument, each with a private /tmp" \
+        "$(json "$SCRATCH/p.json" "[(j['name'], j['status']) for j in d['jobs']]")" \
+        "[('alpha', 'passed'), ('beta', 'passed'), ('gamma', 'passed')]"
+printf 'test "$NSRUN_WORKER" -lt "$NSRUN_WORKERS"\n# a comment\n\nexit 4\n' > "$SCRATCH/jobs.txt"
+as_test_user "$NSRUN_BIN" --jobs-file "$SCRATCH/jobs.txt" --json "$SCRATCH/jf.json" > /dev/null 2>&1; rc=$?
+is "--jobs-file runs one job per line; a failure gives exit status 1" \
+        "$rc $(json "$SCRATCH/jf.json" "[(j['status'], j['exit_code']) for j in d['jobs']]")" \
+        "1 [('passed', 0), ('failed', 4)]"
+as_test_user "$NSRUN_BIN" -- sh -c 'test -n "$NSRUN_SANDBOX" && ! ip -o link | grep -v " lo:"' > /dev/null 2>&1
+is "a plain command runs as one sandboxed job" "$?" 0
+
+# --- failures, retries, flaky, repeat, -x, timeout ---
+state=$(make_project state)
+out=$(as_test_user "$NSRUN_BIN" --retries 2 --rw "$state" --json "$SCRATCH/f.json" -- sh -c "test -e $state/once && exit 0; touch $state/once; exit 1" 2>&1); rc=$?
+is "a job that passes on retry is flaky, and flaky passes (exit 0)" \
+        "$rc $(json "$SCRATCH/f.json" "(d['jobs'][0]['status'], d['jobs'][0]['attempts'])")" "0 ('flaky', 2)"
+rm -f "$state/once"
+as_test_user "$NSRUN_BIN" --retries 1 --flaky-fails --rw "$state" -- sh -c "test -e $state/once && exit 0; touch $state/once; exit 1" > /dev/null 2>&1
+is "--flaky-fails makes it a failure" "$?" 1
+as_test_user "$NSRUN_BIN" --repeat 3 --json "$SCRATCH/rep.json" -- true > /dev/null 2>&1
+is "--repeat 3 runs the job three times" "$(json "$SCRATCH/rep.json" "[j['status'] for j in d['jobs']]")" \
+        "['passed', 'passed', 'passed']"
+as_test_user "$NSRUN_BIN" -j 1 -x --json "$SCRATCH/x.json" -- sh -c 'exit $1' _ {} ::: 1 0 0 > /dev/null 2>&1
+is "-x starts no new job after the first failure" "$(json "$SCRATCH/x.json" "[j['status'] for j in d['jobs']]")" \
+        "['failed', 'not-run', 'not-run']"
+marker=$((RANDOM + 40000))
+start=$(date +%s)
+out=$(as_test_user "$NSRUN_BIN" --timeout 1s --json "$SCRATCH/t.json" -- sh -c "sleep $marker.5 & setsid sleep $marker.6 & wait" 2>&1); rc=$?
+is "--timeout kills the job and reports a timeout (exit 1)" "$rc $(json "$SCRATCH/t.json" "d['jobs'][0]['status']")" "1 timeout"
+like "... named as such" "$out" 'killed, timeout after 1'
+check "... within seconds" test $(( $(date +%s) - start )) -lt 10
+check "... and every process of the job is gone" sh -c "! pgrep -f '^sleep $marker'"
+
+# --- serial jobs run alone, after the rest ---
+log=$(make_project serial-log)
+as_test_user "$NSRUN_BIN" -j 2 --serial 'solo*' --rw "$log" -- sh -c "echo start \$1 >> $log/t; sleep 0.5; echo end \$1 >> $log/t" _ {} ::: a solo1 b c solo2 > /dev/null 2>&1
+is "--serial GLOB: matching jobs run alone, after the others" "$(grep solo "$log/t" | tr '\n' ' ')" \
+        "start solo1 end solo1 start solo2 end solo2 "
+is "... after every other job ended" "$(tail -n 4 "$log/t" | grep -vc solo)" 0
+
+# --- coverage data files come back to the project ---
+as_test_user "$NSRUN_BIN" -- sh -c 'echo data > "$COVERAGE_FILE"' _ {} ::: 1 2 > /dev/null 2>&1
+is "each job has its own COVERAGE_FILE, and the files come back for 'coverage combine'" \
+        "$(ls -A "$W" | grep -c '^\.coverage\.')" 2
+rm -f "$W"/.coverage.*
+
+# --- --dry-run ---
+out=$(as_test_user "$NSRUN_BIN" --dry-run -j 1 -- sh -c 'touch /nonexistent-dry' 2>&1)
+like "--dry-run prints the budgets and where they came from" "$out" 'CPU budget: .*CPU'
+like "... the worker count and what set it" "$out" 'workers: +1 \(set by the -j'
+as_test_user env MODEL_MB=200 "$NSRUN_BIN" --dry-run --json "$SCRATCH/plan.json" -- pytest > /dev/null 2>&1
+is "--dry-run --json writes the plan in the report's shape, running nothing" \
+        "$(json "$SCRATCH/plan.json" "(d['dry_run'], len(d['jobs']), d['jobs'][0]['status'], d['workers'] >= 1)")" \
+        "(True, 4, 'pending', True)"
+
+# --- SIGTERM: running jobs stopped, partial summary, exit 143, nothing left ---
+as_test_user "$NSRUN_BIN" -j 2 -- sh -c "sleep $marker.7" _ {} ::: 1 2 3 > "$SCRATCH/int.out" 2>&1 &
+wait_for pgrep -f "^sleep $marker.7" > /dev/null
+sleep 0.3
+t0=$(date +%s%N)
+kill -TERM "$(pgrep -f "^$NSRUN_BIN -j 2" | head -1)"
+wait $!; rc=$?
+is "SIGTERM stops the run with exit status 143" "$rc" 143
+check "... within 2 s" test $(( ($(date +%s%N) - t0) / 1000000 )) -lt 2000
+like "... with a partial summary" "$(cat "$SCRATCH/int.out")" 'nsrun: 3 jobs: .* not run'
+check "... and no job process left" sh -c "! pgrep -f '^sleep $marker.7'"
+check "... nor a run directory" sh -c "test -z \"\$(ls -A '$W/.nsrun/runs' 2>/dev/null)\""
+
+# --- usage errors ---
+as_test_user "$NSRUN_BIN" --mem-per-worker 99999T -- true > /dev/null 2>&1
+is "--mem-per-worker larger than the machine: exit status 2" "$?" 2
+out=$(as_test_user "$NSRUN_BIN" --mem-per-worker 30T -- true 2>&1)
+like "... and the message names what is available and what fits" "$out" \
+        '^nsrun: --mem-per-worker 30 TiB: .* is available to tests here \(.*reserve\); use at most [0-9]+G$'
+
+done_testing

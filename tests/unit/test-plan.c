@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "runner-plan.h"
+#include "tap.h"
+
+#define GiB (UINT64_C(1) << 30)
+
+static PlanInput input(double cpus, uint64_t mem) {
+        PlanInput in = { .cpu = { .cpus = cpus }, .mem = { .bytes = mem }, .reserve_percent = 10 };
+        snprintf(in.mem.source, sizeof in.mem.source, "memory.max of /ci (5 GiB limit)");
+        return in;
+}
+
+int main(void) {
+        Plan p;
+        PlanInput in;
+        char buf[512];
+
+        /* The case: a 5 GiB container, 4 CPUs, 2G per worker -> 2 workers, memory bound. */
+        in = input(4, 5 * GiB);
+        in.mem_per_worker = 2 * GiB;
+        is_int(plan_compute(&in, &p), 0, "5 GiB, 2G per worker fits");
+        is_int(p.workers, 2, "... 2 workers");
+        ok(p.bound == PLAN_BOUND_MEMORY, "... bound by memory");
+        is_u64(p.mem_per_job, 2 * GiB, "... each capped at 2G");
+
+        /* CPU bound: plenty of memory. */
+        in = input(2, 22 * GiB);
+        in.mem_per_worker = 2 * GiB;
+        is_int(plan_compute(&in, &p), 0, "22 GiB, 2 CPUs");
+        is_int(p.workers, 2, "... 2 workers");
+        ok(p.bound == PLAN_BOUND_CPU, "... bound by CPU");
+
+        /* No --mem-per-worker: fair share of the usable memory. */
+        in = input(4, 10 * GiB);
+        is_int(plan_compute(&in, &p), 0, "fair share");
+        is_u64(p.mem_per_job, 9 * GiB / 4, "... usable (90%) / 4 workers");
+
+        /* Fractional quota rounds down, but never below one worker. */
+        in = input(1.5, 8 * GiB);
+        plan_compute(&in, &p);
+        is_int(p.workers, 1, "1.5 CPUs -> 1 worker");
+        in = input(0.5, 8 * GiB);
+        plan_compute(&in, &p);
+        is_int(p.workers, 1, "0.5 CPUs -> 1 worker");
+
+        /* -j is an upper bound; memory stays a hard bound. */
+        in = input(8, 64 * GiB);
+        in.jobs_max = 3;
+        plan_compute(&in, &p);
+        is_int(p.workers, 3, "-j 3 on 8 CPUs");
+        ok(p.bound == PLAN_BOUND_JOBS_OPTION, "... bound by -j");
+        in = input(8, 5 * GiB);
+        in.jobs_max = 6;
+        in.mem_per_worker = 2 * GiB;
+        plan_compute(&in, &p);
+        is_int(p.workers, 2, "-j 6 but memory allows 2");
+        ok(p.bound == PLAN_BOUND_MEMORY, "... bound by memory");
+
+        /* Fewer jobs than workers. */
+        in = input(8, 64 * GiB);
+        in.n_jobs = 3;
+        plan_compute(&in, &p);
+        is_int(p.workers, 3, "3 jobs on 8 CPUs -> 3 workers");
+        ok(p.bound == PLAN_BOUND_JOB_COUNT, "... bound by the job count");
+
+        /* Not even one fits: the message names the numbers and the largest size that fits. */
+        in = input(4, 24 * GiB);
+        in.mem_per_worker = 30 * GiB;
+        is_int(plan_compute(&in, &p), -ENOSPC, "30G in 24 GiB does not fit");
+        plan_explain_no_fit(&in, &p, buf, sizeof buf);
+        is_str(buf, "21.6 GiB is available to tests here (memory.max of /ci (5 GiB limit); 10% reserve); use at most 21G",
+               "... explained");
+
+        /* An absolute reserve. */
+        in = input(4, 4 * GiB);
+        in.reserve_bytes = GiB;
+        in.mem_per_worker = GiB;
+        plan_compute(&in, &p);
+        is_int(p.workers, 3, "4 GiB less a 1 GiB reserve, 1G each -> 3 workers");
+        return tap_done();
+}
