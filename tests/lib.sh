@@ -58,6 +58,7 @@ setup_scratch() {
         install -m 755 "$NSRUN" "$SCRATCH/nsrun"
         install -D -m 644 "$(dirname "$NSRUN")/runner/nsrun_pytest.py" "$SCRATCH/runner/nsrun_pytest.py"
         NSRUN_BIN=$SCRATCH/nsrun
+        DELEGATED_DIRS=()
         if [ "${NSRUN_TEST_AS:-}" = user ] && [ "$(id -u)" = 0 ]; then
                 ensure_test_user
                 chown "$TEST_USER:" "$SCRATCH"

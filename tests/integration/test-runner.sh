@@ -8,12 +8,12 @@ setup_scratch
 require_sandbox
 W=$(copy_example webapp)
 cd "$W" || exit 1
-before=$(tree_digest "$W")
 
 # --- the example: broken under pytest-xdist, green under nsrun, five times in a row ---
 as_test_user env MODEL_MB=200 pytest -q -p no:cacheprovider -n 4 > "$SCRATCH/xdist.out" 2>&1
 rc=$?
 check "the example fails under pytest -n 4 (it reproduces the blockers)" test "$rc" != 0
+before=$(tree_digest "$W")
 green=0
 for i in 1 2 3 4 5; do
         as_test_user env MODEL_MB=200 "$NSRUN_BIN" --json "$SCRATCH/run$i.json" -- pytest > "$SCRATCH/run$i.out" 2>&1 &&
@@ -25,9 +25,9 @@ is "... all 23 tests passed each time" \
         "$(for i in 1 2 3 4 5; do json "$SCRATCH/run$i.json" "d['totals']['tests_passed']"; done | sort -u)" 23
 is "the host copy of the project is unchanged afterwards" "$(tree_digest "$W")" "$before"
 like "each finished job gets one line (no terminal: no control characters)" "$(cat "$SCRATCH/run1.out")" \
-        '^\[1/4\] PASS tests/'
+        '^\[1/7\] PASS tests/'
 check "... and the output holds no escape sequence" sh -c "! grep -q \$'\\033' '$SCRATCH/run1.out'"
-is "one job per test file (--dist loadfile)" "$(json "$SCRATCH/run1.json" "len(d['jobs'])")" 4
+is "one job per test file (--dist loadfile)" "$(json "$SCRATCH/run1.json" "len(d['jobs'])")" 7
 is "the report's fields" "$(json "$SCRATCH/run1.json" "set(d['jobs'][0]) >= {'name','status','exit_code','attempts','wall_s','peak_mem_bytes','tests_passed','tests_failed','tests_skipped'} and set(d) >= {'workers','mem_per_worker_bytes','cpu_budget','mem_budget_bytes','jobs','totals'} and set(d['totals']) >= {'tests_passed','tests_failed','tests_skipped'}")" True
 check "each job's output is in .nsrun/logs" test -s "$W/.nsrun/logs/tests_test_ledger.py.log"
 check "the history is kept in .nsrun/history.json" test -s "$W/.nsrun/history.json"
@@ -124,7 +124,7 @@ like "... the worker count and what set it" "$out" 'workers: +1 \(set by the -j'
 as_test_user env MODEL_MB=200 "$NSRUN_BIN" --dry-run --json "$SCRATCH/plan.json" -- pytest > /dev/null 2>&1
 is "--dry-run --json writes the plan in the report's shape, running nothing" \
         "$(json "$SCRATCH/plan.json" "(d['dry_run'], len(d['jobs']), d['jobs'][0]['status'], d['workers'] >= 1)")" \
-        "(True, 4, 'pending', True)"
+        "(True, 7, 'pending', True)"
 
 # --- SIGTERM: running jobs stopped, partial summary, exit 143, nothing left ---
 as_test_user "$NSRUN_BIN" -j 2 -- sh -c "sleep $marker.7" _ {} ::: 1 2 3 > "$SCRATCH/int.out" 2>&1 &

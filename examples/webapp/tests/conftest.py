@@ -48,6 +48,6 @@ def browse(store):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Fast feedback first: the slow, memory-heavy tests (marked serial) run last.
+    """Fast feedback first: the slow, memory-heavy model tests run last.
     (Under xdist that also means they all start together on every worker.)"""
-    items.sort(key=lambda item: item.get_closest_marker("serial") is not None)
+    items.sort(key=lambda item: item.path.name.startswith("test_model_"))

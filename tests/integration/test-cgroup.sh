@@ -1,0 +1,97 @@
+#!/bin/bash
+# Memory caps, measurement and out-of-memory attribution, through the real binary, as root and rootless
+# (in cgroups root delegated to the test user, as systemd does).
+. "$(dirname "$0")/../lib.sh"
+PY=/usr/bin/python3
+MiB=1048576
+
+setup_scratch
+require_sandbox
+[ "$(id -u)" = 0 ] || skip_all "needs root to make the limited cgroups it tests in"
+P=$(make_project)
+cd "$P" || exit 1
+touch_mb() { echo "b = bytearray($1 * 1024 * 1024); b[::4096] = b'\\x01' * len(range(0, len(b), 4096)); print('touched $1')"; }
+
+# nsrun's cgroups below the harness's own memory cgroup, in any hierarchy: none may be left.
+own_memcg() { local p; p=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup); echo "/sys/fs/cgroup/memory${p%/}"; }
+[ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] && own_memcg() { echo "/sys/fs/cgroup$(awk -F: '$1 == 0 {print $3}' /proc/self/cgroup)"; }
+leftovers() { find /sys/fs/cgroup -maxdepth 6 -type d -name 'nsrun-[0-9]*' 2>/dev/null | wc -l; }
+before=$(leftovers)
+
+# --- nsrun exec --mem ---
+out=$(nsrun exec --mem 100M -- $PY -c "$(touch_mb 300)" 2>&1); rc=$?
+is "exec: past --mem 100M the command is killed (137)" "$rc" 137
+like "... and named as out of memory, after its own output" "$out" \
+        '^nsrun: killed: out of memory \(limit 100 MiB, peak 10[0-9](\.[0-9])? MiB\)$'
+out=$(nsrun exec --mem 400M -- $PY -c "$(touch_mb 300)" 2>&1); rc=$?
+is "exec: the same command under --mem 400M passes" "$rc $out" "0 touched 300"
+
+# --- the runner: peak memory, OOM attribution ---
+nsrun --json "$SCRATCH/peak.json" -- $PY -c "$(touch_mb 300)" > /dev/null 2>&1
+peak=$(json "$SCRATCH/peak.json" "d['jobs'][0]['peak_mem_bytes']")
+check "peak memory is reported within 5% of what the command touched (300 MiB; got $((peak / MiB)) MiB)" \
+        test "$peak" -ge $((300 * MiB)) -a "$peak" -le $((315 * MiB))
+out=$(nsrun --mem-per-worker 100M --json "$SCRATCH/oom.json" -- sh -c "$PY -c \"\$(printf '%s' \"\$1\")\"" _ {} ::: \
+        "$(touch_mb 300)" "$(touch_mb 20)" 2>&1); rc=$?
+is "a job past its cap is reported as oom, the other passes (exit 1)" \
+        "$rc $(json "$SCRATCH/oom.json" "sorted(j['status'] for j in d['jobs'])")" "1 ['oom', 'passed']"
+like "... with a line naming the job, its limit and its peak" "$out" \
+        "killed, out of memory \(limit 100 MiB, peak 10[0-9](\.[0-9])? MiB\)"
+
+# --- inside a cgroup limited to 5 GiB and one CPU ---
+# made by the test as root; for the rootless run it is the delegated one
+limit_dir=$(own_memcg)/nsrun-test-limit.$$
+if [ ${#DELEGATED_DIRS[@]} -gt 0 ]; then
+        for d in "${DELEGATED_DIRS[@]}"; do case $d in */memory/*|/sys/fs/cgroup/nsrun*) limit_dir=$d ;; esac; done
+        in_limit() { as_test_user "$@"; }
+else
+        mkdir -p "$limit_dir"
+        in_limit() { sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$limit_dir" "$@"; }
+fi
+if [ -e "$limit_dir/memory.limit_in_bytes" ]; then
+        echo 5G > "$limit_dir/memory.limit_in_bytes"
+else
+        echo 5G > "$limit_dir/memory.max"
+fi
+W=$(copy_example webapp5g)
+cd "$W" || exit 1
+in_limit env MODEL_MB=1500 "$NSRUN_BIN" --mem-per-worker 2G --json "$SCRATCH/5g.json" -- pytest > "$SCRATCH/5g.out" 2>&1; rc=$?
+is "in a 5 GiB cgroup, --mem-per-worker 2G gives 2 workers" "$(json "$SCRATCH/5g.json" "d['workers']")" 2
+like "... a memory budget of about 5 GiB, from the cgroup's limit" \
+        "$(json "$SCRATCH/5g.json" "round(d['budget']['mem_bytes'] / 2**30, 1), d['budget']['mem_source']")" \
+        '^(4\.[89]|5\.0) memory.*: 5(\.0)? GiB limit'
+is "... and the suite with its 1.5 GB model tests passes" "$rc $(json "$SCRATCH/5g.json" "d['totals']['tests_passed']")" "0 23"
+tail -n 2 "$SCRATCH/5g.out" | diag
+in_limit "$NSRUN_BIN" --mem-per-worker 3G --dry-run -- true > "$SCRATCH/3g.out" 2>&1
+like "--mem-per-worker 3G there: memory is the bound, and nsrun says why" "$(cat "$SCRATCH/3g.out")" \
+        'nsrun: 1 workers, not [0-9]+: 3 GiB each fits 1 times'
+in_limit env MODEL_MB=2200 "$NSRUN_BIN" --mem-per-worker 2G --json "$SCRATCH/big.json" -- pytest > "$SCRATCH/big.out" 2>&1; rc=$?
+is "MODEL_MB larger than the cap: the model tests are out of memory, the rest of the suite passes" \
+        "$rc $(json "$SCRATCH/big.json" "sorted((j['name'], j['status']) for j in d['jobs'])")" \
+        "1 [('tests/test_ledger.py', 'passed'), ('tests/test_model_embedder.py', 'oom'), ('tests/test_model_ranker.py', 'oom'), ('tests/test_model_sentiment.py', 'oom'), ('tests/test_model_tagger.py', 'oom'), ('tests/test_server.py', 'passed'), ('tests/test_sessions.py', 'passed')]"
+like "... named with the job, its limit and its peak" "$(cat "$SCRATCH/big.out")" \
+        'tests/test_model_ranker.py: killed, out of memory \(limit 2(\.0)? GiB, peak 2(\.0)? GiB\)'
+cd "$P" || exit 1
+[ ${#DELEGATED_DIRS[@]} -gt 0 ] || rmdir "$limit_dir"
+
+# --- nothing left behind: after a run, and after SIGKILL and the next run ---
+is "no cgroup of nsrun is left after the runs" "$(leftovers)" "$before"
+as_test_user "$NSRUN_BIN" -j 2 -- sleep 300 ::: 1 2 > /dev/null 2>&1 &
+wait_for sh -c "test \$(pgrep -fc '^sleep 300') -ge 2"
+pkill -9 -f "^$NSRUN_BIN -j 2 -- sleep 300"
+wait
+check "SIGKILLed, the sandboxes went with it" sh -c "! pgrep -f '^sleep 300'"
+as_test_user "$NSRUN_BIN" -- true > /dev/null 2>&1
+is "... and the next run removed the cgroups it left" "$(leftovers)" "$before"
+
+# --- rootless with no cgroup of its own: a clear refusal, unless --mem-cap off ---
+if [ ${#RUN_AS[@]} -gt 0 ]; then
+        out=$(NSRUN_TEST_NO_DELEGATION=1 as_test_user "$NSRUN_BIN" -- true 2>&1); rc=$?
+        is "rootless without a delegated cgroup: exit status 3" "$rc" 3
+        like "... and one line saying why and how to fix it" "$out" \
+                '^nsrun: cannot cap memory here: .*(delegate|Delegate).*--mem-cap off'
+        NSRUN_TEST_NO_DELEGATION=1 as_test_user "$NSRUN_BIN" --mem-cap off -- true > /dev/null 2>&1
+        is "... --mem-cap off runs it anyway, uncapped by choice" "$?" 0
+fi
+
+done_testing
