@@ -225,6 +225,7 @@ static int run_exec(ExecArgs *a) {
                 return r == -ECANCELED ? EXIT_EXEC_REFUSED : EXIT_EXEC_USAGE;
         }
         spec.cgroup_fd = cg && cgroup_job_fd(cg) >= 0 ? cgroup_job_fd(cg) : -EBADF;
+        spec.paused = cg && spec.cgroup_fd < 0; /* attached below, before it may start */
 
         sigemptyset(&mask);
         for (size_t i = 0; i < ELEMENTSOF(signals); i++)

@@ -158,6 +158,7 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
         spec.cgroup_fd = cgroup_job_fd(s->cgroup);
         if (spec.cgroup_fd < 0)
                 spec.cgroup_fd = -EBADF;
+        spec.paused = spec.cgroup_fd < 0; /* attached below, before it may start */
         r = sandbox_spawn(&spec, &s->sandbox);
         if (r < 0)
                 goto finish;

@@ -5,6 +5,7 @@
  * returns: nothing started in a sandbox outlives it. */
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,28 +41,6 @@ static void report(int fd, SandboxOutcome outcome, int code, int error, SandboxS
 _Noreturn static void fail(const SandboxChildContext *c, int r, const SandboxError *e) {
         report(c->report_fd, SANDBOX_SETUP_FAILED, 0, -r, e->step, e->detail);
         _exit(EXIT_FAILURE);
-}
-
-/* The parent's uid_map lines "inside outside count" become identity lines "inside inside count": as root the
- * command keeps every uid it had, but in a user namespace that owns none of the sandbox's other namespaces. */
-static int identity_map(const char *file, char *buf, size_t len) {
-        _cleanup_free_ char *text = NULL;
-        size_t used = 0;
-        int r;
-
-        r = read_full_file_at(AT_FDCWD, file, &text, NULL);
-        if (r < 0)
-                return r;
-        buf[0] = '\0';
-        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-                unsigned long inside, outside, count;
-                if (sscanf(line, "%lu %lu %lu", &inside, &outside, &count) != 3)
-                        continue;
-                used += (size_t) snprintf(buf + used, len - used, "%lu %lu %lu\n", inside, inside, count);
-                if (used >= len)
-                        return -E2BIG;
-        }
-        return 0;
 }
 
 _Noreturn static void exec_command(const SandboxChildContext *c, int go_fd, int exec_err_fd) {
@@ -103,17 +82,11 @@ fail:
  * caller's uid without capabilities. */
 static pid_t start_command(const SandboxChildContext *c, int exec_err_pipe[2], SandboxError *e) {
         _cleanup_close_pair_ int go[2] = { -EBADF, -EBADF };
-        char uid_map[4096], gid_map[4096];
         pid_t pid;
         int r;
 
-        if (c->privileged) {
-                r = identity_map("/proc/self/uid_map", uid_map, sizeof uid_map);
-                if (r >= 0)
-                        r = identity_map("/proc/self/gid_map", gid_map, sizeof gid_map);
-                if (r < 0 || pipe2(go, O_CLOEXEC) < 0)
-                        return sandbox_error(e, SANDBOX_STEP_COMMAND_USERNS, r < 0 ? r : -errno, "uid_map");
-        }
+        if (c->privileged && pipe2(go, O_CLOEXEC) < 0)
+                return sandbox_error(e, SANDBOX_STEP_COMMAND_USERNS, -errno, "pipe");
         pid = (pid_t) syscall(SYS_clone, SIGCHLD | (c->privileged ? CLONE_NEWUSER : 0), NULL, NULL, NULL, NULL);
         if (pid < 0)
                 return sandbox_error(e, SANDBOX_STEP_COMMAND_USERNS, -errno, "clone");
@@ -123,7 +96,7 @@ static pid_t start_command(const SandboxChildContext *c, int exec_err_pipe[2], S
                 exec_command(c, go[0], exec_err_pipe[1]);
         }
         if (c->privileged) {
-                r = userns_write_maps(pid, uid_map, gid_map, false);
+                r = userns_write_maps(pid, c->uid_map, c->gid_map, false);
                 if (r < 0) {
                         (void) kill(pid, SIGKILL);
                         return sandbox_error(e, SANDBOX_STEP_COMMAND_USERNS, r, "uid_map");
@@ -188,8 +161,13 @@ _Noreturn void sandbox_init_main(SandboxChildContext *c) {
         char b;
         int r;
 
-        /* Die with nsrun. If nsrun died before this prctl, the go-ahead below never comes: read() sees EOF. */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || read(c->sync_fd, &b, 1) != 1)
+        /* Die with nsrun. If nsrun died before this prctl took effect, its pidfd is readable already; a paused
+         * init also sees EOF instead of the go-ahead. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
+            poll(&(struct pollfd) { .fd = c->parent_pidfd, .events = POLLIN }, 1, 0) != 0)
+                _exit(EXIT_FAILURE);
+        c->parent_pidfd = safe_close(c->parent_pidfd);
+        if (c->sync_fd >= 0 && read(c->sync_fd, &b, 1) != 1)
                 _exit(EXIT_FAILURE);
         c->sync_fd = safe_close(c->sync_fd);
 

@@ -23,7 +23,10 @@ typedef struct SandboxChildContext {
         bool privileged;        /* real root: build in the initial user namespace, run the command in a nested one */
         uid_t uid;
         gid_t gid;
-        int sync_fd;            /* read end: the parent's go-ahead */
+        int sync_fd;            /* read end of the parent's go-ahead, if paused; else -EBADF */
+        int parent_pidfd;       /* nsrun, to see whether it died before PR_SET_PDEATHSIG took effect */
+        const char *uid_map;    /* privileged: the command's identity maps, computed once by the parent */
+        const char *gid_map;
         int report_fd;          /* write end: the SandboxReport */
         bool take_tty;          /* make the sandbox the terminal's foreground process group */
 } SandboxChildContext;
@@ -49,3 +52,5 @@ int sandbox_loopback_up(void);
 int userns_write_maps(pid_t pid, const char *uid_map, const char *gid_map, bool deny_setgroups);
 int drop_bounding_capabilities(void);
 int drop_all_capabilities(void);
+/* The caller's uid_map (or gid_map) lines "inside outside count" as identity lines "inside inside count". */
+int identity_map(const char *file, char *buf, size_t len);

@@ -15,12 +15,13 @@ int sandbox_loopback_up(void) {
         r = nl_connect(sk, NETLINK_ROUTE);
         if (r < 0)
                 return nl_error_to_errno(r);
-        r = rtnl_link_get_kernel(sk, 0, "lo", &lo);
-        if (r < 0)
-                return nl_error_to_errno(r);
+        /* A new network namespace's loopback always has index 1 (LOOPBACK_IFINDEX, net/core/dev.c): no need to
+         * ask for it by name first. */
+        lo = rtnl_link_alloc();
         change = rtnl_link_alloc();
-        if (!change)
+        if (!lo || !change)
                 return -ENOMEM;
+        rtnl_link_set_ifindex(lo, 1);
         /* Setting IFF_UP on a fresh namespace's loopback makes the kernel add 127.0.0.1/8 and ::1 itself
          * (net/ipv4/devinet.c inetdev_event(), net/ipv6/addrconf.c init_loopback()). */
         rtnl_link_set_flags(change, IFF_UP);

@@ -54,8 +54,11 @@ static pid_t clone_init(const SandboxSpec *s, bool privileged) {
 int sandbox_spawn(const SandboxSpec *s, Sandbox **ret) {
         _cleanup_close_pair_ int sync[2] = { -EBADF, -EBADF }, rep[2] = { -EBADF, -EBADF };
         _cleanup_free_ char *keep_writes = NULL;
+        _cleanup_close_ int parent_pidfd = -EBADF;
+        static char uid_map[4096], gid_map[4096];
         SandboxChildContext c;
         Sandbox *sb;
+        bool privileged;
         pid_t pid;
         int r;
 
@@ -69,15 +72,32 @@ int sandbox_spawn(const SandboxSpec *s, Sandbox **ret) {
                 if (r < 0)
                         return r;
         }
-        if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0)
+        if ((s->paused && pipe2(sync, O_CLOEXEC) < 0) || pipe2(rep, O_CLOEXEC) < 0)
                 return -errno;
+        parent_pidfd = (int) syscall(SYS_pidfd_open, getpid(), 0);
+        if (parent_pidfd < 0)
+                return -errno;
+        privileged = sandbox_privileged();
+        /* The command's identity maps: read once per process, they do not change. */
+        if (privileged && !uid_map[0]) {
+                r = identity_map("/proc/self/uid_map", uid_map, sizeof uid_map);
+                if (r >= 0)
+                        r = identity_map("/proc/self/gid_map", gid_map, sizeof gid_map);
+                if (r < 0) {
+                        uid_map[0] = '\0';
+                        return r;
+                }
+        }
 
         c = (SandboxChildContext) {
                 .spec = s,
-                .privileged = sandbox_privileged(),
+                .privileged = privileged,
+                .parent_pidfd = parent_pidfd,
+                .uid_map = uid_map,
+                .gid_map = gid_map,
                 .uid = geteuid(),
                 .gid = getegid(),
-                .sync_fd = sync[0],
+                .sync_fd = s->paused ? sync[0] : -EBADF,
                 .report_fd = rep[1],
                 .take_tty = s->stdio[0] < 0 && isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp(),
         };
@@ -107,8 +127,11 @@ int sandbox_spawn(const SandboxSpec *s, Sandbox **ret) {
 }
 
 int sandbox_start(Sandbox *s) {
-        ssize_t n = write(s->sync_fd, "g", 1);
+        ssize_t n;
 
+        if (s->sync_fd < 0) /* not paused */
+                return 0;
+        n = write(s->sync_fd, "g", 1);
         s->sync_fd = safe_close(s->sync_fd);
         return n == 1 ? 0 : -errno;
 }
@@ -153,7 +176,7 @@ int sandbox_wait(Sandbox *s, SandboxResult *ret) {
         ssize_t n;
         int status;
 
-        if (s->sync_fd >= 0) /* never started: nothing will report */
+        if (s->sync_fd >= 0) /* still paused: nothing will report */
                 return -ECHILD;
         do
                 n = read(s->report_fd, &rep, sizeof rep);

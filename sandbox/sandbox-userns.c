@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -54,3 +55,26 @@ int drop_all_capabilities(void) {
                 return r;
         return RET_NERRNO(syscall(SYS_capset, &h, d));
 }
+
+/* The parent's uid_map lines "inside outside count" become identity lines "inside inside count": as root the
+ * command keeps every uid it had, but in a user namespace that owns none of the sandbox's other namespaces. */
+int identity_map(const char *file, char *buf, size_t len) {
+        _cleanup_free_ char *text = NULL;
+        size_t used = 0;
+        int r;
+
+        r = read_full_file_at(AT_FDCWD, file, &text, NULL);
+        if (r < 0)
+                return r;
+        buf[0] = '\0';
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+                unsigned long inside, outside, count;
+                if (sscanf(line, "%lu %lu %lu", &inside, &outside, &count) != 3)
+                        continue;
+                used += (size_t) snprintf(buf + used, len - used, "%lu %lu %lu\n", inside, inside, count);
+                if (used >= len)
+                        return -E2BIG;
+        }
+        return 0;
+}
+

@@ -38,7 +38,8 @@ typedef struct SandboxSpec {
         const char *keep_writes; /* directory receiving the overlays' upper layers, or NULL to throw them away */
         SandboxNet net;
         int stdio[3];           /* fds for the command's stdin/stdout/stderr, -1 to inherit */
-        int cgroup_fd;          /* v2 job cgroup for CLONE_INTO_CGROUP, or -EBADF to attach after spawn */
+        int cgroup_fd;          /* v2 job cgroup for CLONE_INTO_CGROUP, or -EBADF */
+        bool paused;            /* init waits for sandbox_start(), so the caller can put it into a cgroup first */
 } SandboxSpec;
 
 #define SANDBOX_SPEC_INIT { .stdio = { -1, -1, -1 }, .cgroup_fd = -EBADF }
@@ -88,11 +89,11 @@ int sandbox_result_exit_status(const SandboxResult *r);
 
 typedef struct Sandbox Sandbox;
 
-/* Creates the sandbox's init process (PID 1 of a new PID namespace), stopped before it builds anything, so that
- * the caller can put it into a cgroup first. Returns -errno if the kernel refused the namespaces (see
- * sandbox_explain_clone_error()). */
+/* Creates the sandbox's init process (PID 1 of a new PID namespace), which builds the sandbox and starts the
+ * command; with spec->paused, not before sandbox_start(). Returns -errno if the kernel refused the namespaces
+ * (see sandbox_explain()). */
 int sandbox_spawn(const SandboxSpec *spec, Sandbox **ret);
-/* Lets init build the sandbox and start the command. */
+/* Lets a paused init go on. */
 int sandbox_start(Sandbox *s);
 pid_t sandbox_pid(const Sandbox *s);
 /* Readable (POLLIN/POLLHUP) once the sandbox has a result for sandbox_wait(); for event loops. */
