@@ -40,7 +40,7 @@ static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *err
         const char *path, *unit, *result;
         uint32_t id;
 
-        if (sd_bus_message_read(msg, "uoss", &id, &path, &unit, &result) < 0)
+        if (sym_sd_bus_message_read(msg, "uoss", &id, &path, &unit, &result) < 0)
                 return 0;
         if (w->job && !w->result && streq(path, w->job))
                 w->result = strdup(result);
@@ -60,13 +60,13 @@ static int bus_connect_private(bool system, sd_bus **ret) {
                 return -ENOMEM;
         if (access(address + strlen("unix:path="), F_OK) < 0)
                 return -errno;
-        r = sd_bus_new(&bus);
+        r = sym_sd_bus_new(&bus);
         if (r < 0)
                 return r;
-        r = sd_bus_set_address(bus, address);
+        r = sym_sd_bus_set_address(bus, address);
         if (r < 0)
                 return r;
-        r = sd_bus_start(bus);
+        r = sym_sd_bus_start(bus);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(bus);
@@ -76,7 +76,7 @@ static int bus_connect_private(bool system, sd_bus **ret) {
 static int bus_connect(bool system, sd_bus **ret) {
         if (bus_connect_private(system, ret) >= 0)
                 return 0;
-        return system ? sd_bus_open_system(ret) : sd_bus_open_user(ret);
+        return system ? sym_sd_bus_open_system(ret) : sym_sd_bus_open_user(ret);
 }
 
 static int append_properties(sd_bus_message *m) {
@@ -84,22 +84,22 @@ static int append_properties(sd_bus_message *m) {
         int r;
 
         (void) snprintf(desc, sizeof desc, "nsrun test run of pid %d", (int) getpid());
-        r = sd_bus_message_open_container(m, 'a', "(sv)");
+        r = sym_sd_bus_message_open_container(m, 'a', "(sv)");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(m, "(sv)", "Description", "s", desc);
+        r = sym_sd_bus_message_append(m, "(sv)", "Description", "s", desc);
         if (r >= 0)
-                r = sd_bus_message_append(m, "(sv)", "PIDs", "au", 1, (uint32_t) getpid());
+                r = sym_sd_bus_message_append(m, "(sv)", "PIDs", "au", 1, (uint32_t) getpid());
         if (r >= 0)
-                r = sd_bus_message_append(m, "(sv)", "Delegate", "b", 1);
+                r = sym_sd_bus_message_append(m, "(sv)", "Delegate", "b", 1);
         if (r >= 0)
-                r = sd_bus_message_append(m, "(sv)", "CollectMode", "s", "inactive-or-failed");
+                r = sym_sd_bus_message_append(m, "(sv)", "CollectMode", "s", "inactive-or-failed");
         if (r < 0)
                 return r;
-        r = sd_bus_message_close_container(m);
+        r = sym_sd_bus_message_close_container(m);
         if (r < 0)
                 return r;
-        return sd_bus_message_append(m, "a(sa(sv))", 0); /* no auxiliary units */
+        return sym_sd_bus_message_append(m, "a(sa(sv))", 0); /* no auxiliary units */
 }
 
 static int start_scope_call(sd_bus *bus, const char *unit, sd_bus_error *error, char **ret_job) {
@@ -107,20 +107,20 @@ static int start_scope_call(sd_bus *bus, const char *unit, sd_bus_error *error, 
         const char *job;
         int r;
 
-        r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+        r = sym_sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                            "org.freedesktop.systemd1.Manager", "StartTransientUnit");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(m, "ss", unit, "fail");
+        r = sym_sd_bus_message_append(m, "ss", unit, "fail");
         if (r < 0)
                 return r;
         r = append_properties(m);
         if (r < 0)
                 return r;
-        r = sd_bus_call(bus, m, 0, error, &reply);
+        r = sym_sd_bus_call(bus, m, 0, error, &reply);
         if (r < 0)
                 return r;
-        r = sd_bus_message_read(reply, "o", &job);
+        r = sym_sd_bus_message_read(reply, "o", &job);
         if (r < 0)
                 return r;
         *ret_job = strdup(job);
@@ -133,7 +133,7 @@ static int wait_job(sd_bus *bus, ScopeWait *w) {
 
         while (!w->result) {
                 uint64_t now;
-                int r = sd_bus_process(bus, NULL);
+                int r = sym_sd_bus_process(bus, NULL);
 
                 if (r < 0)
                         return r;
@@ -142,7 +142,7 @@ static int wait_job(sd_bus *bus, ScopeWait *w) {
                 now = cg_now_usec();
                 if (now >= deadline)
                         return -ETIMEDOUT;
-                r = sd_bus_wait(bus, deadline - now);
+                r = sym_sd_bus_wait(bus, deadline - now);
                 if (r < 0)
                         return r;
         }
@@ -155,9 +155,16 @@ static int start_scope(bool system, const char *unit, char **ret_why) {
         _cleanup_bus_slot_ sd_bus_slot *slot = NULL;
         _cleanup_bus_ sd_bus *bus = NULL;
         _cleanup_free_ char *job = NULL;
+        const char *dlerr = NULL;
         ScopeWait w = {};
         int r;
 
+        r = dlopen_libsystemd(&dlerr);
+        if (r < 0) {
+                cg_why(ret_why, "cannot ask systemd for a delegated scope: libsystemd.so.0 did not load (%s)",
+                       dlerr ?: "not found");
+                return r;
+        }
         r = bus_connect(system, &bus);
         if (r < 0) {
                 cg_why(ret_why, "no systemd %s manager is reachable over D-Bus (%s)", who,
@@ -167,7 +174,7 @@ static int start_scope(bool system, const char *unit, char **ret_why) {
         }
         /* Subscribe before asking, or the signal may come before we listen. On a direct connection there is
          * no sender to match. */
-        r = sd_bus_match_signal(bus, &slot, sd_bus_is_bus_client(bus) > 0 ? "org.freedesktop.systemd1" : NULL,
+        r = sym_sd_bus_match_signal(bus, &slot, sym_sd_bus_is_bus_client(bus) > 0 ? "org.freedesktop.systemd1" : NULL,
                                 "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "JobRemoved",
                                 on_job_removed, &w);
         if (r >= 0)

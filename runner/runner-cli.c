@@ -32,6 +32,7 @@ enum {
         ARG_JUNIT,
         ARG_JSON,
         ARG_LOG_DIR,
+        ARG_BATCH,
 };
 
 int verb_help(void) {
@@ -58,6 +59,8 @@ int verb_help(void) {
                "\n"
                "Jobs:\n"
                "      --dist MODE          pytest: 'loadfile' (one job per file, the default) or 'test'\n"
+               "      --batch N|auto|off   pytest: several files per job, N jobs in all; 'auto' (the default)\n"
+               "                           batches only past 4 files per worker, into 4 jobs per worker\n"
                "      --serial GLOB        jobs whose name matches run alone, after the rest (repeatable);\n"
                "                           so do pytest files with tests marked 'serial' or 'no_parallel'\n"
                "      --jobs-file FILE     one shell command per line, each a job ('-': stdin)\n"
@@ -159,6 +162,14 @@ static int parse_one(RunOptions *o, int c, const char *arg) {
                 else
                         return log_bad_option("--dist", arg, "use 'loadfile' or 'test'");
                 return 0;
+        case ARG_BATCH:
+                if (streq(arg, "auto"))
+                        o->batch = BATCH_AUTO;
+                else if (streq(arg, "off"))
+                        o->batch = BATCH_OFF;
+                else if (parse_unsigned(arg, 1, 1000000, &o->batch) < 0)
+                        return log_bad_option("--batch", arg, "give a number of jobs, 'auto' or 'off'");
+                return 0;
         case ARG_SERIAL:
                 return strv_push(&o->serial_globs, arg) < 0 ? log_oom() : 0;
         case ARG_JOBS_FILE:
@@ -221,6 +232,7 @@ static int parse_run_args(int argc, char *argv[], RunOptions *o) {
                 { "junit", required_argument, NULL, ARG_JUNIT },
                 { "json", required_argument, NULL, ARG_JSON },
                 { "log-dir", required_argument, NULL, ARG_LOG_DIR },
+                { "batch", required_argument, NULL, ARG_BATCH },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -491,15 +503,20 @@ static int run(RunOptions *o, RunContext *rc) {
                 log_warning("%s", warning);
         history_annotate(h, &rc->src.jobs);
         sched_estimate(&rc->src.jobs);
+        r = plan(rc, h);
+        if (r < 0)
+                goto out;
+        r = source_batch(&rc->src, rc->plan.workers, o->batch);
+        if (r < 0) {
+                r = log_oom();
+                goto out;
+        }
         rc->order = new0(size_t, rc->src.jobs.n);
         if (!rc->order) {
                 r = log_oom();
                 goto out;
         }
         sched_order(&rc->src.jobs, rc->order);
-        r = plan(rc, h);
-        if (r < 0)
-                goto out;
         if (o->dry_run) {
                 r = o->json_path ? report_write_json(rc, o->json_path) : report_print_plan(rc);
                 goto out;

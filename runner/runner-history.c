@@ -142,30 +142,57 @@ uint64_t history_max_peak(const History *h, const JobList *l) {
         return m;
 }
 
+static int record(History *h, const char *name, const Job *j, double wall_s) {
+        json_object *e, *old = entry(h, name);
+        int64_t runs = old ? (int64_t) get_double(old, "runs", 0) : 0;
+
+        e = json_object_new_object();
+        if (!e)
+                return -ENOMEM;
+        json_object_object_add(e, "wall_s", json_object_new_double(wall_s));
+        json_object_object_add(e, "peak_mem_bytes", json_object_new_int64((int64_t) j->peak_mem));
+        json_object_object_add(e, "status", json_object_new_string(job_status_to_string(j->status)));
+        json_object_object_add(e, "runs", json_object_new_int64(runs + 1));
+        json_object_object_add(e, "updated", json_object_new_int64((int64_t) time(NULL)));
+        if (json_object_object_add(h->jobs, name, e) < 0) {
+                json_object_put(e);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* A pytest job's files are kept one by one, with the time their tests took (nsrun's plugin measures it), so a
+ * file's history means the same whether it ran alone or batched with others. */
+static int record_files(History *h, const Job *j) {
+        _cleanup_(json_object_putp) json_object *times = json_object_from_file(j->times_path);
+        json_object *files = NULL, *t;
+        char *const single[] = { j->name, NULL };
+        char *const *names = j->members ?: single;
+        size_t n = strv_length(names);
+        int r = 0;
+
+        if (times)
+                (void) json_object_object_get_ex(times, "files", &files);
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                double s = files && json_object_object_get_ex(files, names[i], &t) ? json_object_get_double(t)
+                                                                                   : j->wall_s / (double) n;
+                r = record(h, names[i], j, s);
+        }
+        return r;
+}
+
 static int record_jobs(History *h, const JobList *l) {
-        for (size_t i = 0; i < l->n; i++) {
+        int r = 0;
+
+        for (size_t i = 0; i < l->n && r >= 0; i++) {
                 const Job *j = &l->jobs[i];
-                json_object *e, *old = entry(h, j->name);
-                int64_t runs = old ? (int64_t) get_double(old, "runs", 0) : 0;
 
                 if (j->status == JOB_PENDING || j->status == JOB_RUNNING || j->status == JOB_NOT_RUN ||
                     j->repeat_index > 0)
                         continue;
-                e = json_object_new_object();
-                if (!e)
-                        return -ENOMEM;
-                json_object_object_add(e, "wall_s", json_object_new_double(j->wall_s));
-                json_object_object_add(e, "peak_mem_bytes", json_object_new_int64((int64_t) j->peak_mem));
-                json_object_object_add(e, "status", json_object_new_string(job_status_to_string(j->status)));
-                json_object_object_add(e, "tests", json_object_new_int64(j->n_tests));
-                json_object_object_add(e, "runs", json_object_new_int64(runs + 1));
-                json_object_object_add(e, "updated", json_object_new_int64((int64_t) time(NULL)));
-                if (json_object_object_add(h->jobs, j->name, e) < 0) {
-                        json_object_put(e);
-                        return -ENOMEM;
-                }
+                r = j->times_path ? record_files(h, j) : record(h, j->name, j, j->wall_s);
         }
-        return 0;
+        return r;
 }
 
 static int write_history(const char *path, const History *h) {

@@ -92,8 +92,11 @@ void job_list_done(JobList *l) {
                 Job *j = &l->jobs[i];
                 free(j->name);
                 strv_free(j->argv);
+                strv_free(j->args);
+                strv_free(j->members);
                 free(j->log_path);
                 free(j->junit_path);
+                free(j->times_path);
                 free(j->error);
         }
         free(l->jobs);

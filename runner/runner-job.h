@@ -25,6 +25,8 @@ bool job_status_is_failure(JobStatus s, bool flaky_fails);
 typedef struct Job {
         char *name;             /* what the user reads: "tests/test_model.py", an argument, a command line */
         char **argv;            /* the command, NULL-terminated */
+        char **args;            /* pytest: the files or test ids it runs (the tail of argv), else NULL */
+        char **members;         /* pytest batches: the names of the files it holds, else NULL */
         unsigned n_tests;       /* tests it holds (pytest), 0 if not known */
         bool serial;            /* runs alone, after the rest (--serial GLOB, pytest markers serial/no_parallel) */
         unsigned repeat_index;  /* --repeat: which copy this is (0-based) */
@@ -48,6 +50,7 @@ typedef struct Job {
         unsigned worker;        /* NSRUN_WORKER of the last attempt */
         char *log_path;         /* its output */
         char *junit_path;       /* pytest's per-job JUnit XML, NULL for other jobs */
+        char *times_path;       /* pytest: seconds per file, written by nsrun's plugin */
         char *error;            /* why it could not run (JOB_ERROR), or NULL */
 } Job;
 

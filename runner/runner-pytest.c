@@ -131,21 +131,20 @@ typedef struct Group {
         bool serial;
 } Group;
 
-static int add_job(const SourceContext *c, Source *s, char **options, json_object *items, const Group *g,
-                   bool per_test, const char *rootdir, const char *invocation_dir) {
+static int add_job(Source *s, json_object *items, const Group *g, bool per_test, const char *rootdir,
+                   const char *invocation_dir) {
         _cleanup_free_ char *rel = relative_to(g->path, invocation_dir);
-        char *name = NULL, **argv = strv_copy(options);
+        char *name = NULL, **argv = strv_copy(s->pytest_options), **args = NULL;
         json_object *first = json_object_array_get_idx(items, g->first);
+        int r;
 
         if (!rel || !argv)
-                goto oom;
-        if (s->pytest_xdist && (strv_push(&argv, "-n") < 0 || strv_push(&argv, "0") < 0))
                 goto oom;
         for (size_t i = 0; i < (per_test ? g->n : 1); i++) {
                 json_object *it = json_object_array_get_idx(items, g->first + i);
                 _cleanup_free_ char *arg = NULL;
                 if (asprintf(&arg, "%s%s", rel, per_test ? json_str(it, "suffix") ?: "" : "") < 0 ||
-                    strv_push(&argv, arg) < 0)
+                    strv_push(&argv, arg) < 0 || strv_push(&args, arg) < 0)
                         goto oom;
         }
         /* The job's name is stable whatever directory nsrun runs from: relative to pytest's rootdir. */
@@ -155,9 +154,16 @@ static int add_job(const SourceContext *c, Source *s, char **options, json_objec
                                    per_test && g->n == 1 ? json_str(first, "suffix") ?: "" : "") < 0)
                         goto oom;
         }
-        return job_list_add(&s->jobs, name, argv, (unsigned) g->n, g->serial);
+        r = job_list_add(&s->jobs, name, argv, (unsigned) g->n, g->serial);
+        if (r < 0) {
+                strv_free(args);
+                return log_oom();
+        }
+        s->jobs.jobs[s->jobs.n - 1].args = args;
+        return 0;
 oom:
         strv_free(argv);
+        strv_free(args);
         return log_oom();
 }
 
@@ -165,7 +171,6 @@ static int make_jobs(const SourceContext *c, char **command, int start, json_obj
         json_object *items = json_array(doc, "items"), *xd;
         const char *rootdir = json_str(doc, "rootdir"), *invdir = json_str(doc, "invocation_dir");
         bool per_test = c->dist == DIST_TEST || user_named_tests(doc);
-        char **options;
         size_t n;
         int r = 0;
 
@@ -174,8 +179,9 @@ static int make_jobs(const SourceContext *c, char **command, int start, json_obj
                                  "the one that came with this nsrun?"),
                        -EBADMSG;
         s->pytest_xdist = json_object_object_get_ex(doc, "xdist", &xd) && json_object_get_boolean(xd);
-        options = user_options(command, start, doc);
-        if (!options)
+        s->pytest_options = user_options(command, start, doc);
+        if (!s->pytest_options ||
+            (s->pytest_xdist && (strv_push(&s->pytest_options, "-n") < 0 || strv_push(&s->pytest_options, "0") < 0)))
                 return log_oom();
         n = json_object_array_length(items);
         for (size_t i = 0; i < n && r >= 0;) {
@@ -194,9 +200,8 @@ static int make_jobs(const SourceContext *c, char **command, int start, json_obj
                         if (per_test)
                                 break;
                 }
-                r = add_job(c, s, options, items, &g, per_test, rootdir, invdir);
+                r = add_job(s, items, &g, per_test, rootdir, invdir);
         }
-        strv_free(options);
         return r;
 }
 

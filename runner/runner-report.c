@@ -4,8 +4,6 @@
 
 #include <errno.h>
 #include <json-c/json.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +13,7 @@
 #include "macro.h"
 #include "parse-util.h"
 #include "runner-run.h"
+#include "xml-util.h"
 
 struct Reporter {
         const RunContext *rc;
@@ -232,6 +231,12 @@ static json_object *job_json(const Job *j) {
         json_object_object_add(o, "serial", json_object_new_boolean(j->serial));
         json_object_object_add(o, "expected_s", j->expected_s >= 0 ? json_object_new_double(j->expected_s) : NULL);
         json_object_object_add(o, "log", j->log_path ? json_object_new_string(j->log_path) : NULL);
+        if (j->members) {
+                json_object *files = json_object_new_array();
+                for (size_t i = 0; j->members[i]; i++)
+                        json_object_array_add(files, json_object_new_string(j->members[i]));
+                json_object_object_add(o, "files", files);
+        }
         json_object_object_add(o, "error", j->error ? json_object_new_string(j->error) : NULL);
         return o;
 }
@@ -282,38 +287,41 @@ int report_write_json(const RunContext *rc, const char *path) {
 
 /* ---- --junit ---- */
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(xmlDocPtr, xmlFreeDoc);
-
+/* An attribute's value as a number, read in place (no copy to free). */
 static unsigned attr_uint(xmlNodePtr n, const char *name) {
-        xmlChar *v = xmlGetProp(n, BAD_CAST name);
-        unsigned r = v ? (unsigned) strtoul((const char *) v, NULL, 10) : 0;
-        xmlFree(v);
-        return r;
+        xmlAttrPtr a = sym_xmlHasProp(n, BAD_CAST name);
+
+        if (!a || !a->children || !a->children->content)
+                return 0;
+        return (unsigned) strtoul((const char *) a->children->content, NULL, 10);
 }
 
 static xmlDocPtr read_xml(const char *path) {
-        return xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        return sym_xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 }
 
 static xmlNodePtr first_suite(xmlDocPtr doc) {
-        xmlNodePtr root = xmlDocGetRootElement(doc);
+        xmlNodePtr root = sym_xmlDocGetRootElement(doc);
 
-        if (root && xmlStrEqual(root->name, BAD_CAST "testsuites"))
+        if (root && sym_xmlStrEqual(root->name, BAD_CAST "testsuites"))
                 for (xmlNodePtr c = root->children; c; c = c->next)
-                        if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, BAD_CAST "testsuite"))
+                        if (c->type == XML_ELEMENT_NODE && sym_xmlStrEqual(c->name, BAD_CAST "testsuite"))
                                 return c;
-        return root && xmlStrEqual(root->name, BAD_CAST "testsuite") ? root : NULL;
+        return root && sym_xmlStrEqual(root->name, BAD_CAST "testsuite") ? root : NULL;
 }
 
 int junit_read_counts(const char *path, unsigned *tests, unsigned *failures, unsigned *skipped) {
-        _cleanup_(xmlFreeDocp) xmlDocPtr doc = read_xml(path);
+        _cleanup_xml_doc_ xmlDocPtr doc = NULL;
         xmlNodePtr s;
 
+        if (dlopen_libxml2(NULL) < 0)
+                return -EOPNOTSUPP;
+        doc = read_xml(path);
         if (!doc)
                 return -EBADMSG;
         *tests = *failures = *skipped = 0;
         for (s = first_suite(doc); s; s = s->next)
-                if (s->type == XML_ELEMENT_NODE && xmlStrEqual(s->name, BAD_CAST "testsuite")) {
+                if (s->type == XML_ELEMENT_NODE && sym_xmlStrEqual(s->name, BAD_CAST "testsuite")) {
                         *tests += attr_uint(s, "tests");
                         *failures += attr_uint(s, "failures") + attr_uint(s, "errors");
                         *skipped += attr_uint(s, "skipped");
@@ -323,41 +331,48 @@ int junit_read_counts(const char *path, unsigned *tests, unsigned *failures, uns
 
 /* A job without a JUnit report of its own (not pytest, or killed before pytest wrote it) becomes one testcase. */
 static xmlNodePtr synthetic_suite(const Job *j) {
-        xmlNodePtr s = xmlNewNode(NULL, BAD_CAST "testsuite"), c;
+        xmlNodePtr s = sym_xmlNewNode(NULL, BAD_CAST "testsuite"), c;
         bool bad = job_status_is_failure(j->status, false);
         char buf[512], num[32];
 
-        xmlNewProp(s, BAD_CAST "name", BAD_CAST j->name);
-        xmlNewProp(s, BAD_CAST "tests", BAD_CAST "1");
-        xmlNewProp(s, BAD_CAST "failures", BAD_CAST(bad && j->status == JOB_FAILED ? "1" : "0"));
-        xmlNewProp(s, BAD_CAST "errors", BAD_CAST(bad && j->status != JOB_FAILED ? "1" : "0"));
-        xmlNewProp(s, BAD_CAST "skipped", BAD_CAST(j->status == JOB_NOT_RUN ? "1" : "0"));
+        sym_xmlNewProp(s, BAD_CAST "name", BAD_CAST j->name);
+        sym_xmlNewProp(s, BAD_CAST "tests", BAD_CAST "1");
+        sym_xmlNewProp(s, BAD_CAST "failures", BAD_CAST(bad && j->status == JOB_FAILED ? "1" : "0"));
+        sym_xmlNewProp(s, BAD_CAST "errors", BAD_CAST(bad && j->status != JOB_FAILED ? "1" : "0"));
+        sym_xmlNewProp(s, BAD_CAST "skipped", BAD_CAST(j->status == JOB_NOT_RUN ? "1" : "0"));
         (void) snprintf(num, sizeof num, "%.3f", j->wall_s);
-        xmlNewProp(s, BAD_CAST "time", BAD_CAST num);
-        c = xmlNewChild(s, NULL, BAD_CAST "testcase", NULL);
-        xmlNewProp(c, BAD_CAST "classname", BAD_CAST "nsrun");
-        xmlNewProp(c, BAD_CAST "name", BAD_CAST j->name);
-        xmlNewProp(c, BAD_CAST "time", BAD_CAST num);
+        sym_xmlNewProp(s, BAD_CAST "time", BAD_CAST num);
+        c = sym_xmlNewChild(s, NULL, BAD_CAST "testcase", NULL);
+        sym_xmlNewProp(c, BAD_CAST "classname", BAD_CAST "nsrun");
+        sym_xmlNewProp(c, BAD_CAST "name", BAD_CAST j->name);
+        sym_xmlNewProp(c, BAD_CAST "time", BAD_CAST num);
         describe(j, buf, sizeof buf);
         if (j->status == JOB_NOT_RUN)
-                xmlNewChild(c, NULL, BAD_CAST "skipped", NULL);
+                sym_xmlNewChild(c, NULL, BAD_CAST "skipped", NULL);
         else if (bad)
-                xmlNewProp(xmlNewChild(c, NULL, BAD_CAST(j->status == JOB_FAILED ? "failure" : "error"), NULL),
+                sym_xmlNewProp(sym_xmlNewChild(c, NULL, BAD_CAST(j->status == JOB_FAILED ? "failure" : "error"), NULL),
                            BAD_CAST "message", BAD_CAST(buf[0] ? buf : job_status_to_string(j->status)));
         return s;
 }
 
 int report_write_junit(const RunContext *rc, const char *path) {
-        _cleanup_(xmlFreeDocp) xmlDocPtr out = xmlNewDoc(BAD_CAST "1.0");
-        xmlNodePtr root = xmlNewNode(NULL, BAD_CAST "testsuites");
+        _cleanup_xml_doc_ xmlDocPtr out = NULL;
+        const char *dlerr = NULL;
+        xmlNodePtr root;
         unsigned tests = 0, failures = 0, skipped = 0;
         char num[32];
 
-        xmlDocSetRootElement(out, root);
-        xmlNewProp(root, BAD_CAST "name", BAD_CAST "nsrun");
+        if (dlopen_libxml2(&dlerr) < 0)
+                return log_error("--junit %s: libxml2.so.2 did not load (%s); install libxml2", path,
+                                 dlerr ?: "not found"),
+                       -EOPNOTSUPP;
+        out = sym_xmlNewDoc(BAD_CAST "1.0");
+        root = sym_xmlNewNode(NULL, BAD_CAST "testsuites");
+        sym_xmlDocSetRootElement(out, root);
+        sym_xmlNewProp(root, BAD_CAST "name", BAD_CAST "nsrun");
         for (size_t i = 0; i < rc->src.jobs.n; i++) {
                 const Job *j = &rc->src.jobs.jobs[rc->order[i]];
-                _cleanup_(xmlFreeDocp) xmlDocPtr in = j->junit_path && j->status != JOB_OOM &&
+                _cleanup_xml_doc_ xmlDocPtr in = j->junit_path && j->status != JOB_OOM &&
                                                               j->status != JOB_TIMEOUT
                                                       ? read_xml(j->junit_path)
                                                       : NULL;
@@ -365,25 +380,25 @@ int report_write_junit(const RunContext *rc, const char *path) {
 
                 if (!s) {
                         s = synthetic_suite(j);
-                        xmlAddChild(root, s);
+                        sym_xmlAddChild(root, s);
                 } else {
-                        s = xmlDocCopyNode(s, out, 1);
-                        xmlSetProp(s, BAD_CAST "name", BAD_CAST j->name);
-                        xmlAddChild(root, s);
+                        s = sym_xmlDocCopyNode(s, out, 1);
+                        sym_xmlSetProp(s, BAD_CAST "name", BAD_CAST j->name);
+                        sym_xmlAddChild(root, s);
                 }
                 tests += attr_uint(s, "tests");
                 failures += attr_uint(s, "failures") + attr_uint(s, "errors");
                 skipped += attr_uint(s, "skipped");
         }
         (void) snprintf(num, sizeof num, "%u", tests);
-        xmlNewProp(root, BAD_CAST "tests", BAD_CAST num);
+        sym_xmlNewProp(root, BAD_CAST "tests", BAD_CAST num);
         (void) snprintf(num, sizeof num, "%u", failures);
-        xmlNewProp(root, BAD_CAST "failures", BAD_CAST num);
+        sym_xmlNewProp(root, BAD_CAST "failures", BAD_CAST num);
         (void) snprintf(num, sizeof num, "%u", skipped);
-        xmlNewProp(root, BAD_CAST "skipped", BAD_CAST num);
+        sym_xmlNewProp(root, BAD_CAST "skipped", BAD_CAST num);
         (void) snprintf(num, sizeof num, "%.3f", rc->wall_s);
-        xmlNewProp(root, BAD_CAST "time", BAD_CAST num);
-        if (xmlSaveFormatFileEnc(path, out, "UTF-8", 1) < 0)
+        sym_xmlNewProp(root, BAD_CAST "time", BAD_CAST num);
+        if (sym_xmlSaveFormatFileEnc(path, out, "UTF-8", 1) < 0)
                 return log_error("--junit %s: cannot write it: %m", path), -EIO;
         return 0;
 }

@@ -75,26 +75,46 @@ static char **job_env(const RunContext *rc, const Job *j, size_t index, unsigned
                         j->attempts);
         if (strv_push(&v, buf) < 0)
                 goto oom;
+        if (rc->src.pytest && j->times_path) {
+                const char *pp = getenv("PYTHONPATH");
+                (void) snprintf(buf, sizeof buf, "NSRUN_TIMES_OUT=%s", j->times_path);
+                if (strv_push(&v, buf) < 0)
+                        goto oom;
+                for (size_t i = 0; v[i]; i++)
+                        if (strneq(v[i], "PYTHONPATH=", 11)) {
+                                free(v[i]);
+                                memmove(v + i, v + i + 1, sizeof(char *) * strv_length(v + i + 1) + sizeof(char *));
+                                break;
+                        }
+                (void) snprintf(buf, sizeof buf, "PYTHONPATH=%s%s%s", rc->source.pytest_plugin_dir, pp ? ":" : "",
+                                pp ?: "");
+                if (strv_push(&v, buf) < 0)
+                        goto oom;
+        }
         return v;
 oom:
         strv_free(v);
         return NULL;
 }
 
-/* pytest writes its per-job JUnit report into the run directory, which every sandbox shares with nsrun. */
+/* pytest writes its per-job JUnit report into the run directory, which every sandbox shares with nsrun, and
+ * nsrun's plugin the seconds each file took. */
 static char **job_argv(const RunContext *rc, Job *j, size_t index) {
-        char **argv = strv_copy(j->argv), *opt = NULL;
+        _cleanup_free_ char *opt = NULL;
+        char **argv = strv_copy(j->argv);
 
         if (!argv || !rc->src.pytest)
                 return argv;
         free(j->junit_path);
+        free(j->times_path);
+        j->junit_path = j->times_path = NULL;
         if (asprintf(&j->junit_path, "%s/junit/job-%zu.xml", rc->run_dir, index) < 0 ||
-            asprintf(&opt, "--junitxml=%s", j->junit_path) < 0 || strv_push(&argv, opt) < 0) {
-                free(opt);
+            asprintf(&j->times_path, "%s/junit/times-%zu.json", rc->run_dir, index) < 0 ||
+            asprintf(&opt, "--junitxml=%s", j->junit_path) < 0 || strv_push(&argv, opt) < 0 ||
+            strv_push(&argv, "-p") < 0 || strv_push(&argv, "nsrun_pytest") < 0) {
                 strv_free(argv);
                 return NULL;
         }
-        free(opt);
         return argv;
 }
 
@@ -143,7 +163,8 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
                 return r;
         argv = job_argv(rc, j, index);
         envp = job_env(rc, j, index, s->index);
-        r = sandbox_options_mounts(&rc->opt->sandbox, rc->run_dir, NULL, &mounts, &spec.n_mounts);
+        r = sandbox_options_mounts(&rc->opt->sandbox, rc->run_dir, rc->src.pytest ? rc->source.pytest_plugin_dir : NULL,
+                                   &mounts, &spec.n_mounts);
         if (!argv || !envp || !cwd || r < 0) {
                 r = -ENOMEM;
                 goto finish;

@@ -21,6 +21,7 @@ typedef struct RunOptions {
         bool mem_cap_off;
         bool dry_run;
         DistMode dist;
+        unsigned batch;                 /* BATCH_AUTO, BATCH_OFF or a number of jobs */
         char **serial_globs;
         uint64_t timeout_usec;
         unsigned retries;

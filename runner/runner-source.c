@@ -16,6 +16,7 @@ extern char **environ;
 
 void source_done(Source *s) {
         job_list_done(&s->jobs);
+        strv_free(s->pytest_options);
         free(s->collect_log);
         *s = (Source) {};
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <limits.h>
 #include <stdbool.h>
 
 #include "runner-job.h"
@@ -27,6 +28,7 @@ typedef struct Source {
         JobList jobs;
         bool pytest;
         bool pytest_xdist;      /* pytest-xdist is active: jobs get '-n 0' */
+        char **pytest_options;  /* the command every pytest job shares: argv less the files/ids */
         char *collect_log;
 } Source;
 
@@ -37,6 +39,14 @@ int pytest_args_start(char *const *argv);
  * collection that failed: exit status 2); -ECANCELED the machine refuses sandboxes (exit status 3). */
 int source_build(const SourceContext *c, char **command, const char *jobs_file, Source *ret);
 void source_done(Source *s);
+
+/* Batching: several pytest files in one job, when one job per file would spend too much on pytest's start-up.
+ * BATCH_AUTO batches only when there are more than 4 files per worker, into 4 jobs per worker of balanced
+ * expected time (longest-processing-time-first over the files' history, or test counts on a first run). Serial
+ * jobs and per-test jobs are never batched. */
+#define BATCH_AUTO 0
+#define BATCH_OFF UINT_MAX
+int source_batch(Source *s, unsigned workers, unsigned batch);
 
 /* The pytest part, in runner-pytest.c. */
 int pytest_source(const SourceContext *c, char **command, Source *ret);

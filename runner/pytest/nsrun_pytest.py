@@ -43,3 +43,24 @@ def pytest_collection_finish(session):
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(doc, f)
     os.replace(tmp, out)
+
+
+# Per-file test time, for nsrun's history when several files share one job: with NSRUN_TIMES_OUT set, the
+# seconds each file's tests took (setup, call and teardown) are written there when the session ends.
+_times = {}
+
+
+def pytest_runtest_logreport(report):
+    if os.environ.get("NSRUN_TIMES_OUT"):
+        path = report.nodeid.split("::", 1)[0]
+        _times[path] = _times.get(path, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session):
+    out = os.environ.get("NSRUN_TIMES_OUT")
+    if not out:
+        return
+    tmp = out + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump({"rootdir": str(session.config.rootpath), "files": _times}, f)
+    os.replace(tmp, out)

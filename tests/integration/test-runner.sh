@@ -31,8 +31,8 @@ is "one job per test file (--dist loadfile)" "$(json "$SCRATCH/run1.json" "len(d
 is "the report's fields" "$(json "$SCRATCH/run1.json" "set(d['jobs'][0]) >= {'name','status','exit_code','attempts','wall_s','peak_mem_bytes','tests_passed','tests_failed','tests_skipped'} and set(d) >= {'workers','mem_per_worker_bytes','cpu_budget','mem_budget_bytes','jobs','totals'} and set(d['totals']) >= {'tests_passed','tests_failed','tests_skipped'}")" True
 check "each job's output is in .nsrun/logs" test -s "$W/.nsrun/logs/tests_test_ledger.py.log"
 check "the history is kept in .nsrun/history.json" test -s "$W/.nsrun/history.json"
-like "the second run orders by history: longest first" "$(json "$SCRATCH/run2.json" "[j['name'] for j in d['jobs']][0]")" \
-        "$(json "$SCRATCH/run1.json" "max(d['jobs'], key=lambda j: j['wall_s'])['name']")"
+is "the second run orders by history: every job has an expected time, longest first" \
+        "$(json "$SCRATCH/run2.json" "(lambda e: all(x is not None for x in e) and e == sorted(e, reverse=True))([j['expected_s'] for j in d['jobs']])")" True
 
 # --- JUnit: one testcase per test, accepted by CI servers ---
 as_test_user env MODEL_MB=200 "$NSRUN_BIN" --junit "$SCRATCH/r.xml" -- pytest > /dev/null 2>&1
@@ -68,6 +68,25 @@ is "a collection error gives exit status 2" "$rc" 2
 like "... and names the broken file" "$out" 'pytest could not collect the tests.*'
 like "... with pytest's own error" "$out" 'test_broken.py'
 rm -f "$W/tests/test_broken.py"
+
+# --- batching: many small files share jobs, balanced by per-file history ---
+B=$(make_project many)
+as_test_user mkdir -p "$B/tests"
+for i in $(seq -w 1 20); do
+        as_test_user sh -c "printf 'def test_%s():\n    assert True\n' $i > '$B/tests/test_f$i.py'"
+done
+(cd "$B" && as_test_user "$NSRUN_BIN" -j 2 --json "$SCRATCH/b1.json" -- pytest > /dev/null 2>&1)
+is "20 files on 2 workers: batched into 4 jobs per worker, every test run once" \
+        "$(json "$SCRATCH/b1.json" "(len(d['jobs']), d['totals']['tests_passed'], sorted(f for j in d['jobs'] for f in j.get('files', [j['name']])) == ['tests/test_f%02d.py' % i for i in range(1, 21)])")" \
+        "(8, 20, True)"
+is "... and the history keeps each file on its own" \
+        "$(json "$B/.nsrun/history.json" "sorted(k for k in d['jobs'])[:2] + [len(d['jobs'])]")" \
+        "['tests/test_f01.py', 'tests/test_f02.py', 20]"
+(cd "$B" && as_test_user "$NSRUN_BIN" -j 2 --batch off --json "$SCRATCH/b2.json" -- pytest > /dev/null 2>&1)
+(cd "$B" && as_test_user "$NSRUN_BIN" -j 2 --batch 3 --json "$SCRATCH/b3.json" -- pytest > /dev/null 2>&1)
+is "--batch off: one job per file; --batch 3: three jobs" \
+        "$(json "$SCRATCH/b2.json" "len(d['jobs'])") $(json "$SCRATCH/b3.json" "(len(d['jobs']), d['totals']['tests_passed'])")" \
+        "20 (3, 20)"
 
 # --- any command: ::: arguments, --jobs-file, one plain command ---
 out=$(as_test_user "$NSRUN_BIN" --json "$SCRATCH/p.json" -- sh -c 'echo "$NSRUN_JOB $NSRUN_WORKER/$NSRUN_WORKERS" > /tmp/me; test "$(cat /tmp/me)" = "$1 $NSRUN_WORKER/$NSRUN_WORKERS"' _ {} ::: alpha beta gamma 2>&1)

@@ -125,7 +125,7 @@ pid, fd = pty.fork()
 if pid == 0:
     os.execv(sys.argv[1], [sys.argv[1], "exec", "--", "sh", "-c", "echo ready; sleep 30"])
 buf = b""
-end = time.time() + 10
+end = time.time() + 30
 while b"ready" not in buf and time.time() < end:
     if select.select([fd], [], [], 0.2)[0]:
         buf += os.read(fd, 1024)
