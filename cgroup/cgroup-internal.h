@@ -135,6 +135,11 @@ int cg_read_pids(int dirfd, pid_t **ret, size_t *ret_n);
 int cg_kill_listed(int dirfd);
 /* Waits until cgroup.procs (and, v2, cgroup.events "populated") shows the cgroup empty. -EBUSY on timeout. */
 int cg_wait_empty(int dirfd, uint64_t timeout_usec);
+/* SIGKILLs every process listed in the cgroup until it is empty (-EBUSY after CGROUP_KILL_TIMEOUT_USEC). With a
+ * freezer, each pass freezes first so nothing forks between reading cgroup.procs and the kills; without one, a
+ * child forked in that gap lands in the same cgroup and the next pass takes it. */
+typedef int (*CgroupFreezeFunc)(int fd, bool freeze);
+int cg_kill_loop(int dirfd, CgroupFreezeFunc freeze, int freeze_fd);
 /* Kills everything in name below dirfd and removes it bottom-up (stale runs, failed setups). */
 int cg_trim(int dirfd, const char *name);
 /* The same for everything in and below fd, but fd's own directory stays. */

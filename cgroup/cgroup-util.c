@@ -182,16 +182,15 @@ int cg_wait_empty(int dirfd, uint64_t timeout_usec) {
         }
 }
 
-/* Kills until empty, for cgroups nobody will freeze first (stale runs): a process forking in the gap lands in
- * the same cgroup and is caught by the next pass. */
-static int cg_kill_until_empty(int dirfd) {
+int cg_kill_loop(int dirfd, CgroupFreezeFunc freeze, int freeze_fd) {
         uint64_t deadline = cg_now_usec() + CGROUP_KILL_TIMEOUT_USEC;
 
-        if (cg_write(dirfd, "cgroup.kill", "1") >= 0) /* 5.14+: one write, forks included */
-                return cg_wait_empty(dirfd, CGROUP_KILL_TIMEOUT_USEC);
         for (;;) {
+                bool frozen = freeze && freeze_fd >= 0 && freeze(freeze_fd, true) >= 0;
                 int r = cg_kill_listed(dirfd);
 
+                if (frozen)
+                        (void) freeze(freeze_fd, false);
                 if (r < 0)
                         return r;
                 if (r == 0 || cg_wait_empty(dirfd, 20 * UINT64_C(1000)) >= 0)
@@ -199,6 +198,13 @@ static int cg_kill_until_empty(int dirfd) {
                 if (cg_now_usec() > deadline)
                         return -EBUSY;
         }
+}
+
+/* Kills until empty, for cgroups nobody will freeze first (stale runs). */
+static int cg_kill_until_empty(int dirfd) {
+        if (cg_write(dirfd, "cgroup.kill", "1") >= 0) /* 5.14+: one write, forks included */
+                return cg_wait_empty(dirfd, CGROUP_KILL_TIMEOUT_USEC);
+        return cg_kill_loop(dirfd, NULL, -EBADF);
 }
 
 static int cg_trim_children(int fd);

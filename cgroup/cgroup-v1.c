@@ -248,24 +248,9 @@ static int v1_primary_fd(CgroupJob *j) {
 /* Freeze so nothing forks between reading cgroup.procs and the kills, SIGKILL everyone, thaw so the pending
  * signals are acted on (frozen v1 tasks only die once thawed), and repeat until the job is empty. */
 static int v1_job_kill(CgroupJob *j) {
-        int fd = v1_primary_fd(j), fz = j->v1_fd[CGROUP_V1_FREEZER];
-        uint64_t deadline = cg_now_usec() + CGROUP_KILL_TIMEOUT_USEC;
+        int fd = v1_primary_fd(j);
 
-        if (fd < 0)
-                return 0;
-        for (;;) {
-                bool frozen = fz >= 0 && v1_freeze(fz, true) >= 0;
-                int r = cg_kill_listed(fd);
-
-                if (frozen)
-                        (void) v1_freeze(fz, false);
-                if (r < 0)
-                        return r;
-                if (r == 0 || cg_wait_empty(fd, 50 * UINT64_C(1000)) >= 0)
-                        return cg_wait_empty(fd, CGROUP_KILL_TIMEOUT_USEC);
-                if (cg_now_usec() > deadline)
-                        return -EBUSY;
-        }
+        return fd < 0 ? 0 : cg_kill_loop(fd, v1_freeze, j->v1_fd[CGROUP_V1_FREEZER]);
 }
 
 static int v1_job_remove(CgroupJob *j) {

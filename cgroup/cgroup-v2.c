@@ -279,21 +279,7 @@ static int v2_freeze(int fd, bool freeze) {
 /* Before 5.14: freeze so nothing forks while we read cgroup.procs, SIGKILL everyone, thaw so the signals are
  * acted on. Before 5.2 there is no freezer at all and we just repeat until nothing is left. */
 static int v2_kill_legacy(int fd) {
-        uint64_t deadline = cg_now_usec() + CGROUP_KILL_TIMEOUT_USEC;
-
-        for (;;) {
-                bool frozen = v2_freeze(fd, true) >= 0;
-                int r = cg_kill_listed(fd);
-
-                if (frozen)
-                        (void) v2_freeze(fd, false);
-                if (r < 0)
-                        return r;
-                if (r == 0 || cg_wait_empty(fd, 50 * UINT64_C(1000)) >= 0)
-                        return cg_wait_empty(fd, CGROUP_KILL_TIMEOUT_USEC);
-                if (cg_now_usec() > deadline)
-                        return -EBUSY;
-        }
+        return cg_kill_loop(fd, v2_freeze, fd);
 }
 
 static int v2_job_kill(CgroupJob *j) {

@@ -15,7 +15,13 @@ touch_mb() { echo "b = bytearray($1 * 1024 * 1024); b[::4096] = b'\\x01' * len(r
 # nsrun's cgroups below the harness's own memory cgroup, in any hierarchy: none may be left.
 own_memcg() { local p; p=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup); echo "/sys/fs/cgroup/memory${p%/}"; }
 [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] && own_memcg() { echo "/sys/fs/cgroup$(awk -F: '$1 == 0 {print $3}' /proc/self/cgroup)"; }
-leftovers() { find /sys/fs/cgroup -maxdepth 6 -type d -name 'nsrun-[0-9]*' 2>/dev/null | wc -l; }
+# A leftover is a run's cgroup whose nsrun is gone (other runs on the machine may be alive and well).
+leftovers() {
+        find /sys/fs/cgroup -maxdepth 6 -type d -name 'nsrun-[0-9]*' 2>/dev/null |
+                sed -E 's|.*/nsrun-([0-9]+)-[0-9]+(\.scope)?$|\1|' | while read -r pid; do
+                        [ -d "/proc/$pid" ] || echo "$pid"
+                done | wc -l
+}
 before=$(leftovers)
 
 # --- nsrun exec --mem ---
@@ -76,11 +82,13 @@ cd "$P" || exit 1
 
 # --- nothing left behind: after a run, and after SIGKILL and the next run ---
 is "no cgroup of nsrun is left after the runs" "$(leftovers)" "$before"
-as_test_user "$NSRUN_BIN" -j 2 -- sleep 300 ::: 1 2 > /dev/null 2>&1 &
-wait_for sh -c "test \$(pgrep -fc '^sleep 300') -ge 2"
-pkill -9 -f "^$NSRUN_BIN -j 2 -- sleep 300"
+marker=$((RANDOM + 50000))
+as_test_user "$NSRUN_BIN" -j 2 -- sleep {} ::: "$marker.1" "$marker.2" > /dev/null 2>&1 &
+wait_for sh -c "test \$(pgrep -fc '^sleep $marker') -ge 2"
+pkill -9 -f "^$NSRUN_BIN -j 2 -- sleep"
 wait
-check "SIGKILLed, the sandboxes went with it" sh -c "! pgrep -f '^sleep 300'"
+wait_for sh -c "! pgrep -f '^sleep $marker'"
+check "SIGKILLed, the sandboxes went with it" sh -c "! pgrep -f '^sleep $marker'"
 as_test_user "$NSRUN_BIN" -- true > /dev/null 2>&1
 is "... and the next run removed the cgroups it left" "$(leftovers)" "$before"
 
