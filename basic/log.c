@@ -23,8 +23,9 @@ int log_internal(LogLevel level, int error, const char *format, ...) {
                 char buf[4096];
                 va_list ap;
 
-                /* %m in the format refers to 'error', not to whatever errno happens to be now. */
-                errno = e;
+                /* %m refers to 'error' when one is given; log_error() leaves errno as the caller left it. */
+                if (e)
+                        errno = e;
                 va_start(ap, format);
                 (void) vsnprintf(buf, sizeof buf, format, ap);
                 va_end(ap);

@@ -34,6 +34,12 @@ int main(int argc, char *argv[]) {
                        EXIT_USAGE;
         if (streq(argv[1], "exec"))
                 return verb_exec(argc - 1, argv + 1);
+        if (streq(argv[1], "doctor"))
+                return verb_doctor(argc - 1, argv + 1);
+        if (streq(argv[1], "clean"))
+                return verb_clean(argc - 1, argv + 1);
+        if (streq(argv[1], "merge"))
+                return verb_merge(argc - 1, argv + 1);
         if (streq(argv[1], "help"))
                 return verb_help();
         return verb_run(argc, argv);

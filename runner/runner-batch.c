@@ -80,7 +80,7 @@ static int move_job(JobList *from, size_t i, JobList *to) {
                 return -ENOMEM;
         to->jobs = n;
         to->jobs[to->n++] = *j;
-        *j = (Job) {}; /* owned by 'to' now */
+        *j = (Job) {}; /* owned by 'to' now: job_done() of it frees nothing */
         return 0;
 }
 

@@ -8,15 +8,18 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "fileio.h"
 #include "log.h"
 #include "parse-util.h"
+#include "runner-cache.h"
 #include "runner-history.h"
 #include "runner-run.h"
 #include "runner-sched.h"
+#include "runner-shard.h"
 
 enum {
         ARG_MEM_PER_WORKER = _ARG_SANDBOX_MAX,
@@ -33,6 +36,8 @@ enum {
         ARG_JSON,
         ARG_LOG_DIR,
         ARG_BATCH,
+        ARG_SHARD,
+        ARG_SETUP,
 };
 
 int verb_help(void) {
@@ -47,6 +52,9 @@ int verb_help(void) {
                "\n"
                "Commands:\n"
                "  exec                     run one command in one sandbox ('nsrun exec --help')\n"
+               "  merge                    combine the reports and history of --shard runs ('nsrun merge --help')\n"
+               "  doctor                   check what this machine allows: namespaces, overlayfs, memory caps\n"
+               "  clean                    remove what killed runs left: cgroups, run directories, temporary files\n"
                "\n"
                "Sizing:\n"
                "  -j, --jobs N             at most N workers (default: the CPU budget)\n"
@@ -64,12 +72,17 @@ int verb_help(void) {
                "      --serial GLOB        jobs whose name matches run alone, after the rest (repeatable);\n"
                "                           so do pytest files with tests marked 'serial' or 'no_parallel'\n"
                "      --jobs-file FILE     one shell command per line, each a job ('-': stdin)\n"
+               "      --setup CMD          run the shell command CMD once, in a sandbox, before anything else; what\n"
+               "                           it writes to the project and $HOME is a read-only layer under every job\n"
+               "                           (install the project, byte-compile, warm caches once)\n"
                "      --timeout DURATION   kill a job after DURATION (30s, 5m, 1h30m) and report a timeout\n"
                "      --retries N          rerun a failed job up to N times in a fresh sandbox; a pass on retry\n"
                "                           is reported as flaky\n"
                "      --flaky-fails        count flaky jobs as failures\n"
                "      --repeat N           run every job N times\n"
                "  -x, --exitfirst          start no new job after the first failure\n"
+               "      --shard K/N|auto     run only share K of N, split by history so shares take equal time\n"
+               "                           (auto: from GitLab, CircleCI, Buildkite or Kubernetes variables)\n"
                "\n"
                "Reports:\n"
                "      --junit FILE         one merged JUnit XML report\n"
@@ -170,6 +183,20 @@ static int parse_one(RunOptions *o, int c, const char *arg) {
                 else if (parse_unsigned(arg, 1, 1000000, &o->batch) < 0)
                         return log_bad_option("--batch", arg, "give a number of jobs, 'auto' or 'off'");
                 return 0;
+        case ARG_SETUP:
+                if (!*arg)
+                        return log_bad_option("--setup", "''", "give a shell command, such as 'python3 -m compileall -q .'");
+                free(o->setup);
+                o->setup = strdup(arg);
+                return o->setup ? 0 : log_oom();
+        case ARG_SHARD: {
+                Shard sh;
+                if (!streq(arg, "auto") && shard_parse(arg, &sh) < 0)
+                        return log_bad_option("--shard", arg, "give K/N with 1 <= K <= N, such as 2/4, or 'auto'");
+                free(o->shard);
+                o->shard = strdup(arg);
+                return o->shard ? 0 : log_oom();
+        }
         case ARG_SERIAL:
                 return strv_push(&o->serial_globs, arg) < 0 ? log_oom() : 0;
         case ARG_JOBS_FILE:
@@ -233,6 +260,8 @@ static int parse_run_args(int argc, char *argv[], RunOptions *o) {
                 { "json", required_argument, NULL, ARG_JSON },
                 { "log-dir", required_argument, NULL, ARG_LOG_DIR },
                 { "batch", required_argument, NULL, ARG_BATCH },
+                { "shard", required_argument, NULL, ARG_SHARD },
+                { "setup", required_argument, NULL, ARG_SETUP },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -283,6 +312,8 @@ static void run_options_done(RunOptions *o) {
         sandbox_options_done(&o->sandbox);
         strv_free(o->serial_globs);
         free(o->jobs_file);
+        free(o->shard);
+        free(o->setup);
         free(o->junit_path);
         free(o->json_path);
         free(o->log_dir);
@@ -290,40 +321,6 @@ static void run_options_done(RunOptions *o) {
 }
 
 /* ---- directories ---- */
-
-static unsigned long long process_start_time(pid_t pid) {
-        _cleanup_free_ char *stat = NULL;
-        char path[64];
-        const char *p;
-
-        (void) snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
-        if (read_full_file_at(AT_FDCWD, path, &stat, NULL) < 0)
-                return 0;
-        p = strrchr(stat, ')'); /* comm may hold spaces and parentheses */
-        for (int field = 2; p && field < 22; field++)
-                p = strchr(p + 1, ' ');
-        return p ? strtoull(p + 1, NULL, 10) : 0;
-}
-
-/* Run directories are named <pid>-<start time> of their nsrun; one whose process is gone is a leftover of a run
- * that was killed. */
-static void remove_stale_runs(const char *runs) {
-        DIR *d = opendir(runs);
-        struct dirent *de;
-
-        if (!d)
-                return;
-        while ((de = readdir(d))) {
-                int pid;
-                unsigned long long start;
-                if (sscanf(de->d_name, "%d-%llu", &pid, &start) != 2)
-                        continue;
-                if (process_start_time(pid) == start)
-                        continue;
-                (void) rm_rf_at(dirfd(d), de->d_name);
-        }
-        closedir(d);
-}
 
 static int prepare_dirs(RunOptions *o, RunContext *rc) {
         const char *env = getenv("NSRUN_CACHE_DIR");
@@ -339,7 +336,7 @@ static int prepare_dirs(RunOptions *o, RunContext *rc) {
         if (asprintf(&runs, "%s/runs", o->cache_dir) < 0 ||
             asprintf(&rc->run_dir, "%s/%d-%llu", runs, (int) getpid(), process_start_time(getpid())) < 0)
                 return log_oom();
-        remove_stale_runs(runs);
+        (void) cache_remove_stale_runs(runs, NULL, NULL);
         const char *dirs[] = { o->log_dir, rc->run_dir };
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
                 r = mkdir_p(dirs[i], 0755);
@@ -462,6 +459,97 @@ static int open_cgroups(RunContext *rc) {
         return 0;
 }
 
+static int setup_layers_dir(char **ret) {
+        _cleanup_free_ char *base = NULL;
+        int r;
+
+        r = cache_setup_layers_base(&base);
+        if (r == -EPERM)
+                return log_error("--setup: /var/tmp/nsrun-%u is not a private directory of this user; remove it and "
+                                 "run again",
+                                 (unsigned) geteuid()),
+                       r;
+        if (r < 0)
+                return log_error_errno(r, "--setup: cannot create /var/tmp/nsrun-%u: %m", (unsigned) geteuid());
+        (void) cache_remove_stale_runs(base, NULL, NULL);
+        if (asprintf(ret, "%s/%d-%llu", base, (int) getpid(), process_start_time(getpid())) < 0)
+                return log_oom();
+        return 0;
+}
+
+/* --setup: once, in a sandbox whose writes are kept; they become a layer under every later sandbox. */
+static int run_setup(RunContext *rc) {
+        const RunOptions *o = rc->opt;
+        _cleanup_free_ char *log_path = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        char *argv[] = { (char *) "/bin/sh", (char *) "-c", o->setup, NULL };
+        SandboxResult res;
+        struct timespec t0, t1;
+        int r;
+
+        if (!o->setup)
+                return 0;
+        r = setup_layers_dir(&rc->setup_dir);
+        if (r < 0)
+                return r;
+        if (asprintf(&log_path, "%s/setup.log", o->log_dir) < 0)
+                return log_oom();
+        fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return log_error_errno(errno, "Cannot create %s: %m", log_path);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        r = run_sandboxed_once(&rc->source, argv, NULL, fd, rc->setup_dir, &res);
+        if (r < 0)
+                return r;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        rc->setup_s = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+        if (res.outcome != SANDBOX_EXITED || res.code != 0)
+                return log_error("--setup '%s' failed (%s %d); its output is in %s; fix the command and run again",
+                                 o->setup, res.outcome == SANDBOX_EXITED ? "exit status" : "signal", res.code, log_path),
+                       -EINVAL;
+        rc->source.base_layers = rc->setup_dir;
+        log_info("setup done in %.1fs: '%s' (output in %s)", rc->setup_s, o->setup, log_path);
+        return 0;
+}
+
+/* Every machine computes the same split from the same jobs and history, and keeps its share. */
+static int select_shard(RunContext *rc) {
+        const char *source = "--shard";
+        Shard sh;
+        int r;
+
+        if (!rc->opt->shard)
+                return 0;
+        if (streq(rc->opt->shard, "auto")) {
+                r = shard_from_environment(&sh, &source);
+                if (r == -ENOENT)
+                        return log_error("--shard auto: no CI variables say which share this is (CI_NODE_INDEX, "
+                                         "CIRCLE_NODE_INDEX, BUILDKITE_PARALLEL_JOB, JOB_COMPLETION_INDEX); give "
+                                         "--shard K/N"),
+                               -EINVAL;
+                if (r < 0)
+                        return log_error("--shard auto: %s are set but not a valid index and count; give --shard K/N",
+                                         source),
+                               -EINVAL;
+        } else
+                (void) shard_parse(rc->opt->shard, &sh);
+        (void) snprintf(rc->shard, sizeof rc->shard, "%u/%u", sh.index + 1, sh.total);
+        r = shard_select(&rc->src.jobs, &sh);
+        if (r < 0)
+                return log_oom();
+        log_info("shard %s (%s): %zu jobs of this share", rc->shard, source, rc->src.jobs.n);
+        return 0;
+}
+
+static int save_history(const char *dir, const JobList *l) {
+        _cleanup_free_ HistoryRecord *records = NULL;
+        size_t n;
+        int r;
+
+        r = history_records_from_jobs(l, &records, &n);
+        return r < 0 ? r : history_save(dir, records, n);
+}
+
 static int exit_status(const RunContext *rc) {
         if (rc->signal)
                 return 128 + rc->signal;
@@ -486,6 +574,9 @@ static int run(RunOptions *o, RunContext *rc) {
                 .dist = o->dist,
                 .serial_globs = o->serial_globs,
         };
+        r = run_setup(rc);
+        if (r < 0)
+                goto out;
         r = source_build(&rc->source, o->command, o->jobs_file, &rc->src);
         if (r < 0)
                 goto out;
@@ -503,6 +594,9 @@ static int run(RunOptions *o, RunContext *rc) {
                 log_warning("%s", warning);
         history_annotate(h, &rc->src.jobs);
         sched_estimate(&rc->src.jobs);
+        r = select_shard(rc);
+        if (r < 0)
+                goto out;
         r = plan(rc, h);
         if (r < 0)
                 goto out;
@@ -527,7 +621,9 @@ static int run(RunOptions *o, RunContext *rc) {
         if (r >= 0 && o->junit_path)
                 r = report_write_junit(rc, o->junit_path);
         collect_coverage(rc);
-        if (history_save(o->cache_dir, &rc->src.jobs) < 0)
+        /* A shard leaves the history as it found it: every shard must split the same jobs by the same history,
+         * whenever it runs; nsrun merge --history keeps their times. */
+        if (!o->shard && save_history(o->cache_dir, &rc->src.jobs) < 0)
                 log_warning("Cannot save the history in %s; the next run will order jobs without it", o->cache_dir);
 out:
         history_free(h);
@@ -555,9 +651,12 @@ int verb_run(int argc, char *argv[]) {
         rc.cgroups = cgroup_manager_free(rc.cgroups);
         if (rc.run_dir)
                 (void) rm_rf_at(AT_FDCWD, rc.run_dir);
+        if (rc.setup_dir)
+                (void) rm_rf_at(AT_FDCWD, rc.setup_dir);
         source_done(&rc.src);
         free(rc.order);
         free(rc.run_dir);
+        free(rc.setup_dir);
         safe_close(rc.null_fd);
         run_options_done(&o);
         return status;

@@ -142,19 +142,19 @@ uint64_t history_max_peak(const History *h, const JobList *l) {
         return m;
 }
 
-static int record(History *h, const char *name, const Job *j, double wall_s) {
-        json_object *e, *old = entry(h, name);
+static int record(History *h, const HistoryRecord *rec) {
+        json_object *e, *old = entry(h, rec->name);
         int64_t runs = old ? (int64_t) get_double(old, "runs", 0) : 0;
 
         e = json_object_new_object();
         if (!e)
                 return -ENOMEM;
-        json_object_object_add(e, "wall_s", json_object_new_double(wall_s));
-        json_object_object_add(e, "peak_mem_bytes", json_object_new_int64((int64_t) j->peak_mem));
-        json_object_object_add(e, "status", json_object_new_string(job_status_to_string(j->status)));
+        json_object_object_add(e, "wall_s", json_object_new_double(rec->wall_s));
+        json_object_object_add(e, "peak_mem_bytes", json_object_new_int64((int64_t) rec->peak_mem));
+        json_object_object_add(e, "status", json_object_new_string(rec->status));
         json_object_object_add(e, "runs", json_object_new_int64(runs + 1));
         json_object_object_add(e, "updated", json_object_new_int64((int64_t) time(NULL)));
-        if (json_object_object_add(h->jobs, name, e) < 0) {
+        if (json_object_object_add(h->jobs, rec->name, e) < 0) {
                 json_object_put(e);
                 return -ENOMEM;
         }
@@ -163,36 +163,37 @@ static int record(History *h, const char *name, const Job *j, double wall_s) {
 
 /* A pytest job's files are kept one by one, with the time their tests took (nsrun's plugin measures it), so a
  * file's history means the same whether it ran alone or batched with others. */
-static int record_files(History *h, const Job *j) {
-        _cleanup_(json_object_putp) json_object *times = json_object_from_file(j->times_path);
-        json_object *files = NULL, *t;
-        char *const single[] = { j->name, NULL };
-        char *const *names = j->members ?: single;
-        size_t n = strv_length(names);
-        int r = 0;
+int history_records_from_jobs(const JobList *l, HistoryRecord **ret, size_t *ret_n) {
+        HistoryRecord *v = NULL;
+        size_t n = 0;
 
-        if (times)
-                (void) json_object_object_get_ex(times, "files", &files);
-        for (size_t i = 0; i < n && r >= 0; i++) {
-                double s = files && json_object_object_get_ex(files, names[i], &t) ? json_object_get_double(t)
-                                                                                   : j->wall_s / (double) n;
-                r = record(h, names[i], j, s);
-        }
-        return r;
-}
-
-static int record_jobs(History *h, const JobList *l) {
-        int r = 0;
-
-        for (size_t i = 0; i < l->n && r >= 0; i++) {
+        for (size_t i = 0; i < l->n; i++) {
                 const Job *j = &l->jobs[i];
+                char *single[2];
+                char *const *files = job_files(j, single);
+                size_t k = strv_length(files);
+                HistoryRecord *m;
 
                 if (j->status == JOB_PENDING || j->status == JOB_RUNNING || j->status == JOB_NOT_RUN ||
                     j->repeat_index > 0)
                         continue;
-                r = j->times_path ? record_files(h, j) : record(h, j->name, j, j->wall_s);
+                m = reallocarray(v, n + k, sizeof *v);
+                if (!m) {
+                        free(v);
+                        return -ENOMEM;
+                }
+                v = m;
+                for (size_t f = 0; f < k; f++)
+                        v[n++] = (HistoryRecord) {
+                                .name = files[f],
+                                .wall_s = j->file_s ? j->file_s[f] : j->wall_s / (double) k,
+                                .peak_mem = j->peak_mem,
+                                .status = job_status_to_string(j->status),
+                        };
         }
-        return r;
+        *ret = v;
+        *ret_n = n;
+        return 0;
 }
 
 static int write_history(const char *path, const History *h) {
@@ -221,7 +222,7 @@ static int write_history(const char *path, const History *h) {
         return r;
 }
 
-int history_save(const char *dir, const JobList *l) {
+int history_save(const char *dir, const HistoryRecord *records, size_t n) {
         _cleanup_free_ char *path = NULL, *lock = NULL;
         _cleanup_close_ int fd = -EBADF;
         History *h = NULL;
@@ -244,7 +245,9 @@ int history_save(const char *dir, const JobList *l) {
                 h = history_new_empty(); /* corrupt: start over */
         if (!h)
                 return -ENOMEM;
-        r = record_jobs(h, l);
+        r = 0;
+        for (size_t i = 0; i < n && r >= 0; i++)
+                r = record(h, &records[i]);
         if (r >= 0)
                 r = write_history(path, h);
         history_free(h);

@@ -22,8 +22,18 @@ void history_annotate(const History *h, JobList *l);
 /* The largest peak memory recorded for any of these jobs, 0 if none. */
 uint64_t history_max_peak(const History *h, const JobList *l);
 
-/* Records the jobs that ran, merged under the lock with the file as it is now. */
-int history_save(const char *dir, const JobList *l);
+/* One entry to keep: a job, or one file of a pytest job. The strings are borrowed. */
+typedef struct HistoryRecord {
+        const char *name;
+        double wall_s;
+        uint64_t peak_mem;
+        const char *status;
+} HistoryRecord;
+
+/* The records of the jobs that ran (repeats and jobs that never ran are left out). *ret borrows from l. */
+int history_records_from_jobs(const JobList *l, HistoryRecord **ret, size_t *ret_n);
+/* Records them, merged under the lock with the file as it is now. */
+int history_save(const char *dir, const HistoryRecord *r, size_t n);
 
 /* For the fuzzer and unit tests: parses history text. -EBADMSG corrupt, -EPROTONOSUPPORT newer version. */
 int history_parse(const char *text, History **ret);

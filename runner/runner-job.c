@@ -20,6 +20,14 @@ bool job_status_is_failure(JobStatus s, bool flaky_fails) {
         return s == JOB_FAILED || s == JOB_OOM || s == JOB_TIMEOUT || s == JOB_ERROR || (flaky_fails && s == JOB_FLAKY);
 }
 
+char *const *job_files(const Job *j, char *single[static 2]) {
+        if (j->members)
+                return j->members;
+        single[0] = j->name;
+        single[1] = NULL;
+        return single;
+}
+
 size_t strv_length(char *const *v) {
         size_t n = 0;
         while (v && v[n])
@@ -67,6 +75,21 @@ int strv_push(char ***v, const char *s) {
         return 0;
 }
 
+int strv_env_set(char ***env, const char *assignment) {
+        size_t k = strcspn(assignment, "=");
+
+        for (size_t i = 0; *env && (*env)[i]; i++)
+                if (strneq((*env)[i], assignment, k + 1)) {
+                        char *copy = strdup(assignment);
+                        if (!copy)
+                                return -ENOMEM;
+                        free((*env)[i]);
+                        (*env)[i] = copy;
+                        return 0;
+                }
+        return strv_push(env, assignment);
+}
+
 int job_list_add(JobList *l, char *name, char **argv, unsigned n_tests, bool serial) {
         Job *j = reallocarray(l->jobs, l->n + 1, sizeof(Job));
 
@@ -87,18 +110,22 @@ int job_list_add(JobList *l, char *name, char **argv, unsigned n_tests, bool ser
         return 0;
 }
 
+void job_done(Job *j) {
+        free(j->name);
+        strv_free(j->argv);
+        strv_free(j->args);
+        strv_free(j->members);
+        free(j->log_path);
+        free(j->junit_path);
+        free(j->times_path);
+        free(j->file_s);
+        free(j->error);
+        *j = (Job) {};
+}
+
 void job_list_done(JobList *l) {
-        for (size_t i = 0; i < l->n; i++) {
-                Job *j = &l->jobs[i];
-                free(j->name);
-                strv_free(j->argv);
-                strv_free(j->args);
-                strv_free(j->members);
-                free(j->log_path);
-                free(j->junit_path);
-                free(j->times_path);
-                free(j->error);
-        }
+        for (size_t i = 0; i < l->n; i++)
+                job_done(&l->jobs[i]);
         free(l->jobs);
         *l = (JobList) {};
 }

@@ -51,6 +51,8 @@ typedef struct Job {
         char *log_path;         /* its output */
         char *junit_path;       /* pytest's per-job JUnit XML, NULL for other jobs */
         char *times_path;       /* pytest: seconds per file, written by nsrun's plugin */
+        double *file_s;         /* pytest: each file's test time (members, or the job itself), from times_path;
+                                 * NULL if the plugin did not write them (a killed job) */
         char *error;            /* why it could not run (JOB_ERROR), or NULL */
 } Job;
 
@@ -61,9 +63,16 @@ typedef struct JobList {
 
 /* Appends a job; takes ownership of name and argv (even on failure). */
 int job_list_add(JobList *l, char *name, char **argv, unsigned n_tests, bool serial);
+/* The files a pytest job runs, for reports and history: its members, or itself. single is storage for the
+ * latter. */
+char *const *job_files(const Job *j, char *single[static 2]);
+/* Frees what one job owns. */
+void job_done(Job *j);
 void job_list_done(JobList *l);
 void strv_free(char **v);
 char **strv_copy(char *const *v);
 size_t strv_length(char *const *v);
 /* Appends s (copied) to *v. */
 int strv_push(char ***v, const char *s);
+/* Sets "NAME=value" in an environment array, replacing an earlier value of NAME. */
+int strv_env_set(char ***env, const char *assignment);

@@ -48,7 +48,7 @@ static int resolve_path(const char *option, const char *arg, bool must_exist, ch
                 return *ret ? 0 : log_oom();
         }
         if (errno != ENOENT || must_exist)
-                return log_error("%s %s: %m; give an existing path", option, arg), -EINVAL;
+                return log_error_errno(errno, "%s %s: %m; give an existing path", option, arg), -EINVAL;
         if (strstr(arg, "/../") || strstr(arg, "/./"))
                 return log_bad_option(option, arg, "give a normalised path without '.' or '..'");
         *ret = strdup(arg);
@@ -84,7 +84,7 @@ int sandbox_options_parse(SandboxOptions *o, int opt, const char *arg) {
                 char buf[PATH_MAX];
 
                 if (!realpath(arg, buf) || stat(buf, &st) < 0)
-                        return log_error("--root-dir %s: %m; give the project's directory", arg), -EINVAL;
+                        return log_error_errno(errno, "--root-dir %s: %m; give the project's directory", arg), -EINVAL;
                 if (!S_ISDIR(st.st_mode))
                         return log_bad_option("--root-dir", arg, "not a directory; give the project's directory");
                 if (streq(buf, "/"))
@@ -111,14 +111,14 @@ int sandbox_options_parse(SandboxOptions *o, int opt, const char *arg) {
                                 *slash = '\0';
                         parent = realpath(slash ? (*copy ? copy : "/") : ".", NULL);
                         if (!parent)
-                                return log_error("--keep-writes %s: %m; its parent directory must exist", arg),
+                                return log_error_errno(errno, "--keep-writes %s: %m; its parent directory must exist", arg),
                                        -EINVAL;
                         if (asprintf(&o->keep_writes, "%s/%s", streq(parent, "/") ? "" : parent,
                                      slash ? slash + 1 : arg) < 0)
                                 return log_oom();
                 }
                 if (!o->keep_writes)
-                        return log_error("--keep-writes %s: %m", arg), -EINVAL;
+                        return log_error_errno(errno, "--keep-writes %s: %m", arg), -EINVAL;
                 return 1;
         case ARG_RW:
                 return add_extra(o, SANDBOX_MOUNT_BIND_RW, "--rw", arg) ?: 1;

@@ -255,7 +255,7 @@ int pytest_source(const SourceContext *c, char **command, Source *s) {
         log_fd = open(s->collect_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (log_fd < 0)
                 return strv_free(argv), log_error_errno(errno, "Cannot create %s: %m", s->collect_log);
-        r = run_sandboxed_once(c, argv, extra_env, log_fd, &res);
+        r = run_sandboxed_once(c, argv, extra_env, log_fd, NULL, &res);
         strv_free(argv);
         if (r < 0)
                 return r;

@@ -237,6 +237,15 @@ static json_object *job_json(const Job *j) {
                         json_object_array_add(files, json_object_new_string(j->members[i]));
                 json_object_object_add(o, "files", files);
         }
+        if (j->file_s) {
+                /* what nsrun merge needs to keep each file's history exact */
+                json_object *secs = json_object_new_object();
+                char *single[2];
+                char *const *names = job_files(j, single);
+                for (size_t i = 0; names[i]; i++)
+                        json_object_object_add(secs, names[i], json_object_new_double(j->file_s[i]));
+                json_object_object_add(o, "file_seconds", secs);
+        }
         json_object_object_add(o, "error", j->error ? json_object_new_string(j->error) : NULL);
         return o;
 }
@@ -266,6 +275,8 @@ int report_write_json(const RunContext *rc, const char *path) {
         json_object_object_add(root, "mem_budget_bytes", json_object_new_int64((int64_t) rc->plan.usable_bytes));
         json_object_object_add(root, "budget", budget_json(rc));
         json_object_object_add(root, "wall_s", json_object_new_double(rc->wall_s));
+        json_object_object_add(root, "shard", rc->shard[0] ? json_object_new_string(rc->shard) : NULL);
+        json_object_object_add(root, "setup_s", rc->opt->setup ? json_object_new_double(rc->setup_s) : NULL);
         for (size_t i = 0; i < rc->src.jobs.n; i++) {
                 const Job *j = &rc->src.jobs.jobs[rc->order[i]];
                 tp += j->tests_passed;
@@ -288,7 +299,7 @@ int report_write_json(const RunContext *rc, const char *path) {
 /* ---- --junit ---- */
 
 /* An attribute's value as a number, read in place (no copy to free). */
-static unsigned attr_uint(xmlNodePtr n, const char *name) {
+unsigned junit_attr_uint(xmlNodePtr n, const char *name) {
         xmlAttrPtr a = sym_xmlHasProp(n, BAD_CAST name);
 
         if (!a || !a->children || !a->children->content)
@@ -322,9 +333,9 @@ int junit_read_counts(const char *path, unsigned *tests, unsigned *failures, uns
         *tests = *failures = *skipped = 0;
         for (s = first_suite(doc); s; s = s->next)
                 if (s->type == XML_ELEMENT_NODE && sym_xmlStrEqual(s->name, BAD_CAST "testsuite")) {
-                        *tests += attr_uint(s, "tests");
-                        *failures += attr_uint(s, "failures") + attr_uint(s, "errors");
-                        *skipped += attr_uint(s, "skipped");
+                        *tests += junit_attr_uint(s, "tests");
+                        *failures += junit_attr_uint(s, "failures") + junit_attr_uint(s, "errors");
+                        *skipped += junit_attr_uint(s, "skipped");
                 }
         return 0;
 }
@@ -386,9 +397,9 @@ int report_write_junit(const RunContext *rc, const char *path) {
                         sym_xmlSetProp(s, BAD_CAST "name", BAD_CAST j->name);
                         sym_xmlAddChild(root, s);
                 }
-                tests += attr_uint(s, "tests");
-                failures += attr_uint(s, "failures") + attr_uint(s, "errors");
-                skipped += attr_uint(s, "skipped");
+                tests += junit_attr_uint(s, "tests");
+                failures += junit_attr_uint(s, "failures") + junit_attr_uint(s, "errors");
+                skipped += junit_attr_uint(s, "skipped");
         }
         (void) snprintf(num, sizeof num, "%u", tests);
         sym_xmlNewProp(root, BAD_CAST "tests", BAD_CAST num);
@@ -399,7 +410,7 @@ int report_write_junit(const RunContext *rc, const char *path) {
         (void) snprintf(num, sizeof num, "%.3f", rc->wall_s);
         sym_xmlNewProp(root, BAD_CAST "time", BAD_CAST num);
         if (sym_xmlSaveFormatFileEnc(path, out, "UTF-8", 1) < 0)
-                return log_error("--junit %s: cannot write it: %m", path), -EIO;
+                return log_error_errno(errno, "--junit %s: cannot write it: %m", path), -EIO;
         return 0;
 }
 

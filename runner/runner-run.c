@@ -11,6 +11,7 @@
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
+#include <json-c/json.h>
 
 #include "log.h"
 #include "macro.h"
@@ -18,6 +19,8 @@
 #include "runner-run.h"
 
 extern char **environ;
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 
 typedef struct Slot {
         unsigned index;
@@ -52,49 +55,35 @@ static void sanitize(char *s) {
                         *s = '_';
 }
 
-/* The job's own environment: the caller's, plus where it runs and its own coverage data file. */
+/* The job's own environment: the caller's, plus where it runs, its own coverage data file, and for pytest where
+ * nsrun's plugin is and where it writes the files' times. */
 static char **job_env(const RunContext *rc, const Job *j, size_t index, unsigned worker) {
-        char **v = NULL, buf[PATH_MAX + 64];
+        char **v = strv_copy(environ), buf[PATH_MAX + 64];
+        const char *pp = getenv("PYTHONPATH");
+        int r = v ? 0 : -ENOMEM;
 
-        for (size_t i = 0; environ[i]; i++)
-                if (!strneq(environ[i], "NSRUN_WORKER=", 13) && !strneq(environ[i], "NSRUN_WORKERS=", 14) &&
-                    !strneq(environ[i], "NSRUN_JOB=", 10) && !strneq(environ[i], "COVERAGE_FILE=", 14) &&
-                    strv_push(&v, environ[i]) < 0)
-                        goto oom;
         (void) snprintf(buf, sizeof buf, "NSRUN_WORKER=%u", worker);
-        if (strv_push(&v, buf) < 0)
-                goto oom;
+        r = r ?: strv_env_set(&v, buf);
         (void) snprintf(buf, sizeof buf, "NSRUN_WORKERS=%u", rc->plan.workers);
-        if (strv_push(&v, buf) < 0)
-                goto oom;
+        r = r ?: strv_env_set(&v, buf);
         (void) snprintf(buf, sizeof buf, "NSRUN_JOB=%s", j->name);
-        if (strv_push(&v, buf) < 0)
-                goto oom;
+        r = r ?: strv_env_set(&v, buf);
         /* coverage.py writes here; nsrun moves the files into the project afterwards for 'coverage combine' */
         (void) snprintf(buf, sizeof buf, "COVERAGE_FILE=%s/coverage/.coverage.nsrun-%zu-%u", rc->run_dir, index,
                         j->attempts);
-        if (strv_push(&v, buf) < 0)
-                goto oom;
+        r = r ?: strv_env_set(&v, buf);
         if (rc->src.pytest && j->times_path) {
-                const char *pp = getenv("PYTHONPATH");
                 (void) snprintf(buf, sizeof buf, "NSRUN_TIMES_OUT=%s", j->times_path);
-                if (strv_push(&v, buf) < 0)
-                        goto oom;
-                for (size_t i = 0; v[i]; i++)
-                        if (strneq(v[i], "PYTHONPATH=", 11)) {
-                                free(v[i]);
-                                memmove(v + i, v + i + 1, sizeof(char *) * strv_length(v + i + 1) + sizeof(char *));
-                                break;
-                        }
+                r = r ?: strv_env_set(&v, buf);
                 (void) snprintf(buf, sizeof buf, "PYTHONPATH=%s%s%s", rc->source.pytest_plugin_dir, pp ? ":" : "",
                                 pp ?: "");
-                if (strv_push(&v, buf) < 0)
-                        goto oom;
+                r = r ?: strv_env_set(&v, buf);
+        }
+        if (r < 0) {
+                strv_free(v);
+                return NULL;
         }
         return v;
-oom:
-        strv_free(v);
-        return NULL;
 }
 
 /* pytest writes its per-job JUnit report into the run directory, which every sandbox shares with nsrun, and
@@ -174,6 +163,7 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
         spec.cwd = cwd;
         spec.mounts = mounts;
         spec.net = rc->opt->sandbox.net;
+        spec.base_layers = rc->source.base_layers;
         spec.stdio[0] = rc->null_fd;
         spec.stdio[1] = spec.stdio[2] = log_fd;
         spec.cgroup_fd = cgroup_job_fd(s->cgroup);
@@ -211,6 +201,21 @@ static void read_test_counts(const RunContext *rc, Job *j) {
         j->tests_failed = failures;
         j->tests_skipped = skipped;
         j->tests_passed = tests >= failures + skipped ? tests - failures - skipped : 0;
+}
+
+/* The seconds each of the job's files took, as nsrun's plugin wrote them; NULL if it did not (a killed job). */
+static void read_file_times(Job *j) {
+        _cleanup_(json_object_putp) json_object *doc = j->times_path ? json_object_from_file(j->times_path) : NULL;
+        json_object *files, *t;
+        char *single[2];
+        char *const *names = job_files(j, single);
+        size_t n = strv_length(names);
+
+        j->file_s = mfree(j->file_s);
+        if (!doc || !json_object_object_get_ex(doc, "files", &files) || !(j->file_s = new0(double, n)))
+                return;
+        for (size_t i = 0; i < n; i++)
+                j->file_s[i] = json_object_object_get_ex(files, names[i], &t) ? json_object_get_double(t) : 0;
 }
 
 static JobStatus classify(const RunContext *rc, Slot *s, const SandboxResult *res, const CgroupStats *st) {
@@ -271,6 +276,7 @@ static void finish_slot(Loop *l, Slot *s) {
         }
         status = classify(rc, s, &res, &st);
         read_test_counts(rc, j);
+        read_file_times(j);
         release_slot(s);
         l->running--;
         if (should_retry(rc, j, status)) {

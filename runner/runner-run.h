@@ -22,6 +22,8 @@ typedef struct RunOptions {
         bool dry_run;
         DistMode dist;
         unsigned batch;                 /* BATCH_AUTO, BATCH_OFF or a number of jobs */
+        char *shard;                    /* --shard K/N or auto, NULL: all jobs */
+        char *setup;                    /* --setup CMD, NULL: none */
         char **serial_globs;
         uint64_t timeout_usec;
         unsigned retries;
@@ -45,10 +47,13 @@ typedef struct RunContext {
         PlanInput plan_input;
         size_t *order;
         char *run_dir;
+        char *setup_dir;                /* --setup's layers: beside run_dir, never inside it (jobs may write there) */
+        double setup_s;
         int null_fd;
         /* results */
         int signal;                     /* SIGINT/SIGTERM/SIGHUP that stopped the run, or 0 */
         double wall_s;
+        char shard[32];                 /* "K/N" of this machine's share, "" for all */
         bool refused;                   /* the machine refused a sandbox: exit status 3 */
 } RunContext;
 

@@ -88,7 +88,7 @@ static int source_jobs_file(const char *path, Source *s) {
         int r = 0;
 
         if (!f)
-                return log_error("--jobs-file %s: %m; give a file with one command per line", path), -EINVAL;
+                return log_error_errno(errno, "--jobs-file %s: %m; give a file with one command per line", path), -EINVAL;
         while (r >= 0 && (n = getline(&line, &cap, f)) >= 0) {
                 char *l = line, **argv = NULL;
                 while (*l == ' ' || *l == '\t')
@@ -151,23 +151,16 @@ int source_build(const SourceContext *c, char **command, const char *jobs_file, 
 static char **env_with(char **extra) {
         char **v = strv_copy(environ);
 
-        for (size_t i = 0; v && extra && extra[i]; i++) {
-                size_t k = strcspn(extra[i], "=");
-                for (size_t j = 0; v[j]; j++)
-                        if (strneq(v[j], extra[i], k + 1)) { /* drop the old value */
-                                free(v[j]);
-                                memmove(v + j, v + j + 1, sizeof(char *) * (strv_length(v + j + 1) + 1));
-                                break;
-                        }
-                if (strv_push(&v, extra[i]) < 0) {
+        for (size_t i = 0; v && extra && extra[i]; i++)
+                if (strv_env_set(&v, extra[i]) < 0) {
                         strv_free(v);
                         return NULL;
                 }
-        }
         return v;
 }
 
-int run_sandboxed_once(const SourceContext *c, char **argv, char **extra_env, int out_fd, SandboxResult *ret) {
+int run_sandboxed_once(const SourceContext *c, char **argv, char **extra_env, int out_fd, const char *keep_writes,
+                       SandboxResult *ret) {
         SandboxSpec spec = SANDBOX_SPEC_INIT;
         _cleanup_free_ SandboxMount *mounts = NULL;
         _cleanup_free_ char *cwd = get_current_dir_name();
@@ -186,6 +179,8 @@ int run_sandboxed_once(const SourceContext *c, char **argv, char **extra_env, in
         spec.cwd = cwd;
         spec.mounts = mounts;
         spec.net = c->sandbox->net;
+        spec.keep_writes = keep_writes;
+        spec.base_layers = c->base_layers;
         spec.stdio[0] = null_fd;
         spec.stdio[1] = spec.stdio[2] = out_fd;
         r = sandbox_spawn(&spec, &s);

@@ -22,6 +22,7 @@ typedef struct SourceContext {
         const char *log_dir;
         DistMode dist;
         char **serial_globs;
+        const char *base_layers;        /* --setup's kept writes, a layer under every sandbox's overlays */
 } SourceContext;
 
 typedef struct Source {
@@ -51,5 +52,7 @@ int source_batch(Source *s, unsigned workers, unsigned batch);
 /* The pytest part, in runner-pytest.c. */
 int pytest_source(const SourceContext *c, char **command, Source *ret);
 
-/* Runs argv in a sandbox like a job (same isolation, run_dir shared, output to out_fd) and waits. */
-int run_sandboxed_once(const SourceContext *c, char **argv, char **extra_env, int out_fd, SandboxResult *ret);
+/* Runs argv in a sandbox like a job (same isolation, run_dir shared, output to out_fd) and waits; keep_writes
+ * (or NULL) keeps what it wrote. */
+int run_sandboxed_once(const SourceContext *c, char **argv, char **extra_env, int out_fd, const char *keep_writes,
+                       SandboxResult *ret);

@@ -77,6 +77,9 @@ int log_bad_option(const char *option, const char *value, const char *why_and_fi
 
 int verb_exec(int argc, char *argv[]);
 int verb_run(int argc, char *argv[]);
+int verb_merge(int argc, char *argv[]);      /* runner-merge.c */
+int verb_doctor(int argc, char *argv[]);        /* runner-doctor.c */
+int verb_clean(int argc, char *argv[]);         /* runner-clean.c */
 int verb_help(void);
 void print_version(void);
 

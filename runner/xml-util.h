@@ -33,3 +33,6 @@ static inline void xml_doc_freep(xmlDocPtr *d) {
                 sym_xmlFreeDoc(*d);
 }
 #define _cleanup_xml_doc_ _cleanup_(xml_doc_freep)
+
+/* A JUnit element's numeric attribute ("tests", "failures", ...), 0 if absent; in runner-report.c. */
+unsigned junit_attr_uint(xmlNodePtr n, const char *name);

@@ -138,9 +138,25 @@ static int open_path(const char *p) {
         return fd < 0 ? -errno : fd;
 }
 
+/* The setup step's layer for an overlaid path, if it wrote anything there. */
+static int open_base_layer(int base_fd, const char *path) {
+        char name[NAME_MAX];
+        int fd;
+
+        escape_path(name, sizeof name, path);
+        fd = openat(base_fd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
 static int open_sources(const SandboxChildContext *c, Sources *ret, SandboxError *e) {
         const SandboxSpec *s = c->spec;
+        _cleanup_close_ int base_fd = -EBADF;
 
+        if (s->base_layers) {
+                base_fd = open_path(s->base_layers);
+                if (base_fd < 0)
+                        return sandbox_error(e, SANDBOX_STEP_OPEN_SOURCE, base_fd, s->base_layers);
+        }
         ret->n = s->n_mounts;
         ret->fds = malloc(sizeof(int) * (2 * s->n_mounts + 1));
         if (!ret->fds)
@@ -162,6 +178,10 @@ static int open_sources(const SandboxChildContext *c, Sources *ret, SandboxError
                         ret->lower_fds[i] = open_path(m->source);
                         if (ret->lower_fds[i] < 0)
                                 return sandbox_error(e, SANDBOX_STEP_OPEN_SOURCE, ret->lower_fds[i], m->source);
+                } else if (m->type == SANDBOX_MOUNT_OVERLAY && base_fd >= 0) {
+                        ret->lower_fds[i] = open_base_layer(base_fd, m->path);
+                        if (ret->lower_fds[i] < 0 && ret->lower_fds[i] != -ENOENT)
+                                return sandbox_error(e, SANDBOX_STEP_OPEN_SOURCE, ret->lower_fds[i], s->base_layers);
                 }
         }
         if (s->keep_writes) {

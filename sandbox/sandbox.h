@@ -36,6 +36,9 @@ typedef struct SandboxSpec {
         SandboxMount *mounts;   /* overlays, binds, tmpfs, in any order: they are applied parents first */
         size_t n_mounts;
         const char *keep_writes; /* directory receiving the overlays' upper layers, or NULL to throw them away */
+        const char *base_layers; /* the keep_writes directory of an earlier sandbox (a setup step): its layer for
+                                  * each overlaid path becomes a read-only layer under this sandbox's overlay of
+                                  * that path, so what it wrote is seen without being written again */
         SandboxNet net;
         int stdio[3];           /* fds for the command's stdin/stdout/stderr, -1 to inherit */
         int cgroup_fd;          /* v2 job cgroup for CLONE_INTO_CGROUP, or -EBADF */

@@ -81,7 +81,24 @@ hyperfine --runs 1 --export-json "$T/fake.json" \
         -n "nsrun -j $W -- pytest, first run" "$NSRUN -j $W -- pytest" \
         -n "nsrun -j $W -- pytest, with history" "$NSRUN -j $W -- pytest" >&2
 
+# ---- 3. throughput: 1,000 tiny jobs ----
+command -v parallel > /dev/null || { [ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq parallel > /dev/null; }
+cd "$T/sleeps"
+hyperfine --runs 3 --export-json "$T/tiny.json" --export-markdown "$T/tiny.md" \
+        -n "nsrun -j $W -- true ::: 1..1000 (full isolation)" "$NSRUN -j $W -- true ::: $(seq -s ' ' 1000)" \
+        -n "GNU parallel -j $W true ::: 1..1000 (no isolation)" "parallel -j $W true ::: $(seq -s ' ' 1000)" >&2
+
 {
+        echo "### Throughput: 1,000 tiny jobs on $W workers"
+        echo
+        cat "$T/tiny.md"
+        echo
+        $PY - "$T/tiny.json" <<'PYEOF'
+import json, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    print(f"- {r['command'].split(' (')[0]}: {1000 / r['median']:.0f} jobs/s (median of 3)")
+PYEOF
+        echo
         echo "### The bundled example (examples/webapp, MODEL_MB=$MODEL_MB, $W workers)"
         echo
         cat "$T/example.md"

@@ -21,7 +21,8 @@ refused_run() {
                 exec sh -c 'echo 0 > /proc/sys/user/max_user_namespaces || exit 99
                         exec setpriv --reuid=$uid --regid=$uid --clear-groups $NSRUN_BIN exec -- touch $marker'" &
         pid=$!
-        wait_for test -e /proc/$pid/uid_map
+        # the map may be written only once unshare() has made the new namespace
+        wait_for sh -c "test \"\$(readlink /proc/$pid/ns/user)\" != \"\$(readlink /proc/self/ns/user)\""
         echo '0 0 65536' > /proc/$pid/uid_map && echo '0 0 65536' > /proc/$pid/gid_map
         wait $pid
 }

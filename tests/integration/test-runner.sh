@@ -88,6 +88,42 @@ is "--batch off: one job per file; --batch 3: three jobs" \
         "$(json "$SCRATCH/b2.json" "len(d['jobs'])") $(json "$SCRATCH/b3.json" "(len(d['jobs']), d['totals']['tests_passed'])")" \
         "20 (3, 20)"
 
+# --- --setup: run once; its writes are a read-only layer under every job ---
+probe='touch /tmp/t0; sleep 0.05; env -u PYTHONDONTWRITEBYTECODE /usr/bin/python3 -c "import webapp.sessions, webapp.ledger" && find . -name "*.pyc" -newer /tmp/t0 | wc -l'
+as_test_user "$NSRUN_BIN" --log-dir "$SCRATCH/l0" -- sh -c "$probe" > /dev/null 2>&1
+as_test_user "$NSRUN_BIN" --log-dir "$SCRATCH/l1" --json "$SCRATCH/setup.json" \
+        --setup 'env -u PYTHONDONTWRITEBYTECODE /usr/bin/python3 -m compileall -q webapp tests' -- sh -c "$probe" \
+        > /dev/null 2>&1
+is "--setup: bytecode written at setup is used by the jobs (new .pyc files per job: without, with)" \
+        "$(cat "$SCRATCH"/l0/sh_*.log) $(cat "$SCRATCH"/l1/sh_*.log)" "3 0"
+check "... the project on the host got no __pycache__" sh -c "! find '$W' -name __pycache__ | grep -q ."
+check "... and the layer is gone after the run" sh -c "test -z \"\$(ls -A /var/tmp/nsrun-\$(id -u ${RUN_AS:+$TEST_USER}) 2>/dev/null)\""
+out=$(as_test_user "$NSRUN_BIN" --setup 'echo broken >&2; exit 3' -- true 2>&1); rc=$?
+is "a failing --setup stops the run with exit status 2" "$rc" 2
+like "... saying so and where its output is" "$out" "setup 'echo broken >&2; exit 3' failed \(exit status 3\); its output is in .*setup.log"
+
+# --- sharding across CI machines, and merging their reports and history ---
+for k in 1 2 3; do
+        (cd "$B" && as_test_user "$NSRUN_BIN" --shard "$k/3" --json "$SCRATCH/s$k.json" --junit "$SCRATCH/s$k.xml" \
+                -- pytest > /dev/null 2>&1)
+done
+is "--shard K/N: every file runs in exactly one of the three shares" \
+        "$($PY -c "
+import json, sys
+docs = [json.load(open(f)) for f in sys.argv[1:]]
+files = [f for d in docs for j in d['jobs'] for f in j.get('files', [j['name']])]
+print(len(files), len(set(files)), sorted(d['shard'] for d in docs))" "$SCRATCH"/s[123].json)" "20 20 ['1/3', '2/3', '3/3']"
+rm -f "$B/.nsrun/history.json"
+as_test_user "$NSRUN_BIN" merge --json "$SCRATCH/m.json" --junit "$SCRATCH/m.xml" --history "$B/.nsrun" \
+        "$SCRATCH"/s[123].json "$SCRATCH"/s[123].xml
+is "nsrun merge combines the shards' JSON and JUnit reports" \
+        "$(json "$SCRATCH/m.json" "(d['merged_from'], d['totals']['tests_passed'])") $($PY -c "import xml.etree.ElementTree as E; r=E.parse('$SCRATCH/m.xml').getroot(); print(r.get('tests'), len(r.findall('.//testcase')))")" \
+        "(3, 20) 20 20"
+is "... and their times into one history, file by file" "$(json "$B/.nsrun/history.json" "len(d['jobs'])")" 20
+CI_NODE_INDEX=2 CI_NODE_TOTAL=3 as_test_user env CI_NODE_INDEX=2 CI_NODE_TOTAL=3 "$NSRUN_BIN" --shard auto --dry-run \
+        --json "$SCRATCH/auto.json" -- true > /dev/null 2>&1
+is "--shard auto reads GitLab's CI_NODE_INDEX/CI_NODE_TOTAL" "$(json "$SCRATCH/auto.json" "d['shard']")" "2/3"
+
 # --- any command: ::: arguments, --jobs-file, one plain command ---
 out=$(as_test_user "$NSRUN_BIN" --json "$SCRATCH/p.json" -- sh -c 'echo "$NSRUN_JOB $NSRUN_WORKER/$NSRUN_WORKERS" > /tmp/me; test "$(cat /tmp/me)" = "$1 $NSRUN_WORKER/$NSRUN_WORKERS"' _ {} ::: alpha beta gamma 2>&1)
 is "CMD {} ::: a b c runs one job per argument, each with a private /tmp" \

@@ -1,0 +1,57 @@
+#!/bin/bash
+# tests/bench/run-all.sh: runs every benchmark of this directory in one go on this machine, as root and (for the
+# sandbox start-up) as an unprivileged user, and writes docs/benchmarks.md with the tables and the commands
+# that made them. Run it on a quiet machine: build nsrun first (meson compile -C build).
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRC=$(cd "$HERE/../.." && pwd)
+OUT=${1:-$SRC/docs/benchmarks.md}
+T=$(mktemp -d /tmp/nsrun-bench-all.XXXXXX)
+chmod 755 "$T"
+trap 'rm -rf "$T"' EXIT
+USER_NAME=${NSRUN_BENCH_USER:-nsrun-test}
+
+install -m 755 "$SRC/build/nsrun" "$T/nsrun"
+install -D -m 644 "$SRC/build/runner/nsrun_pytest.py" "$T/runner/nsrun_pytest.py"
+bash "$HERE/bench-exec.sh" "$T/exec-root.md" > "$T/exec-root.txt" 2> "$T/exec-root.err"
+if id "$USER_NAME" > /dev/null 2>&1; then
+        (cd "$T" && runuser -u "$USER_NAME" -- env NSRUN="$T/nsrun" BENCH_JSON="$T/exec-user.json" \
+                bash "$HERE/bench-exec.sh" "$T/exec-user.md" > "$T/exec-user.txt" 2> "$T/exec-user.err") || true
+fi
+bash "$HERE/bench-runner.sh" "$T/runner.md" 2> "$T/runner.err"
+
+{
+        echo "# Benchmarks"
+        echo
+        echo "Measured by \`tests/bench/run-all.sh\` on $(date -u +%Y-%m-%d): $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')),"
+        echo "$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), Linux $(uname -r), Debian $(cat /etc/debian_version), $("$SRC/build/nsrun" --version | head -1)."
+        echo "Every table comes from one run of its script, all commands measured in that run on the same machine."
+        echo "Timings are never asserted by the test suite; these are measurements, not promises."
+        echo
+        echo "## Starting one sandboxed command"
+        echo
+        echo "\`tests/bench/bench-exec.sh\`: \`nsrun exec -- true\` (every isolation on: user, mount, PID, network, IPC and"
+        echo "UTS namespaces, the project and \$HOME overlaid, fresh /tmp, /var/tmp, /dev/shm, a new /proc, a minimal /dev,"
+        echo "everything else read-only, lo up) beside bubblewrap and util-linux's unshare, hyperfine, 200 runs each."
+        echo
+        echo "As root:"
+        echo
+        cat "$T/exec-root.md"
+        echo
+        sed 's/^/    /' "$T/exec-root.txt"
+        if [ -s "$T/exec-user.md" ]; then
+                echo
+                echo "As an unprivileged user (\`$USER_NAME\`):"
+                echo
+                cat "$T/exec-user.md"
+                echo
+                sed 's/^/    /' "$T/exec-user.txt"
+        fi
+        echo
+        echo "## Running a suite"
+        echo
+        echo "\`tests/bench/bench-runner.sh\`:"
+        echo
+        cat "$T/runner.md"
+} > "$OUT"
+echo "wrote $OUT" >&2
