@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,6 +10,19 @@
 void print_version(void) {
         printf("nsrun %s\n", NSRUN_VERSION);
         printf("features: +overlayfs +userns +libnl %csystemd\n", HAVE_SYSTEMD ? '+' : '-');
+}
+
+const char *option_name(char *argv[], int opt) {
+        static char buf[3];
+
+        /* getopt_long() sets optopt to a short option's letter; for a long one it is 0 (or its value), and the
+         * whole argument is argv[optind - 1]. A letter inside a group ("-qx") is named on its own. */
+        if (opt > 0 && opt < 0x100 && opt != '?' && opt != ':') {
+                buf[0] = '-';
+                buf[1] = (char) opt;
+                return buf;
+        }
+        return argv[optind - 1];
 }
 
 int find_command(int argc, char *argv[], int first, const char *verb) {

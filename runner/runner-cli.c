@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -239,6 +241,26 @@ static int parse_one(RunOptions *o, int c, const char *arg) {
         return r > 0 ? 0 : r < 0 ? r : -EINVAL;
 }
 
+/* A report that cannot be written should fail the run at its start, not after an hour of tests. */
+static int check_output_path(const char *option, const char *path) {
+        _cleanup_free_ char *dir = NULL;
+        struct stat st;
+
+        if (!path)
+                return 0;
+        if (stat(path, &st) >= 0 && S_ISDIR(st.st_mode))
+                return log_bad_option(option, path, "a directory; give a file name");
+        dir = strdup(path);
+        if (!dir)
+                return log_oom();
+        *strrchr(dir, '/') = '\0'; /* paths are made absolute when parsed */
+        if (access(*dir ? dir : "/", W_OK) < 0)
+                return log_error_errno(errno, "%s %s: cannot write in %s: %m; give a path in a writable directory",
+                                       option, path, *dir ? dir : "/"),
+                       -EINVAL;
+        return 0;
+}
+
 static int parse_run_args(int argc, char *argv[], RunOptions *o) {
         static const struct option options[] = {
                 SANDBOX_LONG_OPTIONS,
@@ -281,9 +303,9 @@ static int parse_run_args(int argc, char *argv[], RunOptions *o) {
                 if (c == ARG_VERSION)
                         return print_version(), 0;
                 if (c == '?')
-                        return log_error("unknown option '%s'; see 'nsrun --help'", argv[optind - 1]), -EINVAL;
+                        return log_error("unknown option '%s'; see 'nsrun --help'", option_name(argv, optopt)), -EINVAL;
                 if (c == ':')
-                        return log_error("option '%s' needs a value; see 'nsrun --help'", argv[optind - 1]), -EINVAL;
+                        return log_error("option '%s' needs a value; see 'nsrun --help'", option_name(argv, optopt)), -EINVAL;
                 r = parse_one(o, c, optarg);
                 if (r < 0)
                         return r;
@@ -304,6 +326,11 @@ static int parse_run_args(int argc, char *argv[], RunOptions *o) {
                 return log_error("--mem-cap off and --mem-per-worker exclude each other: there is no cap to set"),
                        -EINVAL;
         o->command = end < argc ? argv + end + 1 : NULL;
+        r = check_output_path("--json", o->json_path);
+        if (r >= 0)
+                r = check_output_path("--junit", o->junit_path);
+        if (r < 0)
+                return r;
         r = sandbox_options_finish(&o->sandbox);
         return r < 0 ? r : 1;
 }
@@ -567,6 +594,8 @@ static int run(RunOptions *o, RunContext *rc) {
         int r;
 
         rc->source = (SourceContext) {
+                .sigfd = rc->source.sigfd,
+                .signal = rc->source.signal,
                 .sandbox = &o->sandbox,
                 .run_dir = rc->run_dir,
                 .pytest_plugin_dir = find_plugin_dir(),
@@ -633,7 +662,8 @@ out:
 
 int verb_run(int argc, char *argv[]) {
         RunOptions o = { .reserve_percent = 10, .pids_max = PIDS_MAX_DEFAULT, .repeat = 1 };
-        RunContext rc = { .opt = &o, .null_fd = -EBADF };
+        RunContext rc = { .opt = &o, .null_fd = -EBADF, .source.sigfd = -EBADF };
+        sigset_t mask, old_mask;
         int r, status;
 
         r = parse_run_args(argc, argv, &o);
@@ -642,12 +672,26 @@ int verb_run(int argc, char *argv[]) {
                 return r < 0 ? EXIT_USAGE : 0;
         }
         rc.null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        /* From here on SIGINT, SIGTERM and SIGHUP only stop the run: whatever it is doing (a setup step,
+         * collection, jobs) is killed, the partial summary printed, everything removed, then 128+N. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGHUP);
+        (void) sigprocmask(SIG_BLOCK, &mask, &old_mask);
+        rc.source.sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        rc.source.signal = &rc.signal;
         r = prepare_dirs(&o, &rc);
         if (r >= 0)
                 r = open_cgroups(&rc);
         if (r >= 0)
                 r = run(&o, &rc);
-        status = r == -ECANCELED ? EXIT_REFUSED : rc.refused ? EXIT_REFUSED : r < 0 ? EXIT_USAGE : exit_status(&rc);
+        if (rc.signal && rc.wall_s == 0)
+                log_error("interrupted by SIG%s before any job ran; nothing was left behind", sigabbrev_np(rc.signal));
+        status = rc.signal ? 128 + rc.signal
+                 : r == -ECANCELED || rc.refused ? EXIT_REFUSED
+                 : r < 0 ? EXIT_USAGE
+                         : exit_status(&rc);
         rc.cgroups = cgroup_manager_free(rc.cgroups);
         if (rc.run_dir)
                 (void) rm_rf_at(AT_FDCWD, rc.run_dir);
@@ -658,6 +702,8 @@ int verb_run(int argc, char *argv[]) {
         free(rc.run_dir);
         free(rc.setup_dir);
         safe_close(rc.null_fd);
+        safe_close(rc.source.sigfd);
+        (void) sigprocmask(SIG_SETMASK, &old_mask, NULL);
         run_options_done(&o);
         return status;
 }

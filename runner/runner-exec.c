@@ -2,6 +2,7 @@
 /* nsrun exec: one command in one sandbox, its exit status passed through. */
 
 #include <getopt.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -96,11 +97,11 @@ static int parse_exec_args(int argc, char *argv[], ExecArgs *a) {
                         exec_help();
                         return 0;
                 case '?':
-                        return log_error("exec: unknown option '%s'; see 'nsrun exec --help'", argv[optind - 1]),
+                        return log_error("exec: unknown option '%s'; see 'nsrun exec --help'", option_name(argv, optopt)),
                                -EINVAL;
                 case ':':
                         return log_error("exec: option '%s' needs a value; see 'nsrun exec --help'",
-                                         argv[optind - 1]),
+                                         option_name(argv, optopt)),
                                -EINVAL;
                 default:
                         r = parse_exec_option(a, c, optarg);
@@ -114,6 +115,13 @@ static int parse_exec_args(int argc, char *argv[], ExecArgs *a) {
                        -EINVAL;
         if (a->mem_cap_off && a->mem)
                 return log_error("exec: --mem and --mem-cap off exclude each other; give one of them"), -EINVAL;
+        if (a->mem) {
+                MemBudget mb;
+                if (mem_budget_get(NULL, NULL, &mb) >= 0 && a->mem > mb.bytes)
+                        return log_error("--mem %s: only %s is available here (%s); use at most %" PRIu64 "M",
+                                         FORMAT_SIZE(a->mem), FORMAT_SIZE(mb.bytes), mb.source, mb.bytes >> 20),
+                               -EINVAL;
+        }
         r = sandbox_options_finish(&a->sandbox);
         if (r < 0)
                 return r;

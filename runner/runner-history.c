@@ -144,7 +144,8 @@ uint64_t history_max_peak(const History *h, const JobList *l) {
 
 static int record(History *h, const HistoryRecord *rec) {
         json_object *e, *old = entry(h, rec->name);
-        int64_t runs = old ? (int64_t) get_double(old, "runs", 0) : 0;
+        double d = old ? get_double(old, "runs", 0) : 0;
+        int64_t runs = d >= 0 && d < 1e15 ? (int64_t) d : 0; /* a hand-edited or corrupt count starts over */
 
         e = json_object_new_object();
         if (!e)

@@ -47,11 +47,31 @@ static json_object *json_array(json_object *o, const char *key) {
         return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_array) ? v : NULL;
 }
 
+/* The i-th element of an array if it is a string, else NULL: the report is written by Python code running in
+ * the sandbox, which a test's conftest.py could replace; nothing in it is trusted to be well-formed. */
+static const char *array_str(json_object *a, size_t i) {
+        json_object *v = json_object_array_get_idx(a, i);
+        return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+/* An item as nsrun's plugin writes it: string path, nodeid and suffix, markers a list of strings. */
+static bool item_valid(json_object *item) {
+        json_object *m = json_array(item, "markers");
+
+        if (!json_object_is_type(item, json_type_object) || !json_str(item, "path") || !json_str(item, "nodeid") ||
+            !json_str(item, "suffix") || !m)
+                return false;
+        for (size_t i = 0; i < json_object_array_length(m); i++)
+                if (!array_str(m, i))
+                        return false;
+        return true;
+}
+
 static bool has_marker(json_object *item, const char *name) {
         json_object *m = json_array(item, "markers");
 
         for (size_t i = 0; m && i < json_object_array_length(m); i++)
-                if (streq(json_object_get_string(json_object_array_get_idx(m, i)), name))
+                if (streq(array_str(m, i) ?: "", name))
                         return true;
         return false;
 }
@@ -101,7 +121,7 @@ static char **user_options(char **command, int start, json_object *doc) {
                 if (strv_push(&v, command[i]) < 0)
                         goto oom;
         for (int i = start; command[i]; i++) {
-                if (k < n_fod && streq(command[i], json_object_get_string(json_object_array_get_idx(fod, k)))) {
+                if (k < n_fod && streq(command[i], array_str(fod, k) ?: "")) {
                         k++;
                         continue;
                 }
@@ -120,7 +140,7 @@ static bool user_named_tests(json_object *doc) {
         json_object *fod = json_array(doc, "file_or_dir");
 
         for (size_t i = 0; fod && i < json_object_array_length(fod); i++)
-                if (strstr(json_object_get_string(json_object_array_get_idx(fod, i)), "::"))
+                if (strstr(array_str(fod, i) ?: "", "::"))
                         return true;
         return false;
 }
@@ -184,13 +204,16 @@ static int make_jobs(const SourceContext *c, char **command, int start, json_obj
             (s->pytest_xdist && (strv_push(&s->pytest_options, "-n") < 0 || strv_push(&s->pytest_options, "0") < 0)))
                 return log_oom();
         n = json_object_array_length(items);
+        for (size_t i = 0; i < n; i++)
+                if (!item_valid(json_object_array_get_idx(items, i)))
+                        return log_error("pytest's collection report is malformed (item %zu); did a plugin or "
+                                         "conftest.py rewrite $NSRUN_COLLECT_OUT? Run 'pytest --collect-only' to see "
+                                         "what pytest collects",
+                                         i),
+                               -EBADMSG;
         for (size_t i = 0; i < n && r >= 0;) {
                 json_object *it = json_object_array_get_idx(items, i);
                 Group g = { .path = json_str(it, "path"), .first = i };
-                if (!g.path) {
-                        r = (log_error("pytest's collection report has an item without a path"), -EBADMSG);
-                        break;
-                }
                 /* per file: consecutive items of one file (pytest collects a file's items together) */
                 while (i < n && streq(json_str(json_object_array_get_idx(items, i), "path") ?: "", g.path)) {
                         json_object *x = json_object_array_get_idx(items, i);

@@ -164,6 +164,7 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
         spec.mounts = mounts;
         spec.net = rc->opt->sandbox.net;
         spec.base_layers = rc->source.base_layers;
+        spec.new_session = true;
         spec.stdio[0] = rc->null_fd;
         spec.stdio[1] = spec.stdio[2] = log_fd;
         spec.cgroup_fd = cgroup_job_fd(s->cgroup);
@@ -426,8 +427,6 @@ static int loop_once(Loop *l, int sfd, bool ticking) {
 
 int run_jobs(RunContext *rc) {
         Loop l = { .rc = rc };
-        _cleanup_close_ int sfd = -EBADF;
-        sigset_t mask, old;
         uint64_t t0 = now_usec();
         int r = 0;
 
@@ -441,19 +440,11 @@ int run_jobs(RunContext *rc) {
         }
         for (unsigned w = 0; w < rc->plan.workers; w++)
                 l.slots[w].index = w;
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGHUP);
-        (void) sigprocmask(SIG_BLOCK, &mask, &old);
-        sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-        if (sfd < 0)
-                r = log_error_errno(errno, "Cannot watch for signals: %m");
         while (r >= 0) {
                 dispatch(&l);
                 if (l.running == 0 && (l.stop || l.next >= rc->src.jobs.n))
                         break;
-                r = loop_once(&l, sfd, true);
+                r = loop_once(&l, rc->source.sigfd, true);
                 reporter_tick(l.rep, l.running, memory_in_use(&l));
         }
         if (r < 0) {
@@ -467,7 +458,6 @@ int run_jobs(RunContext *rc) {
                         rc->src.jobs.jobs[i].status = JOB_NOT_RUN;
         rc->wall_s = (double) (now_usec() - t0) / 1e6;
         reporter_summary(l.rep);
-        (void) sigprocmask(SIG_SETMASK, &old, NULL);
 done:
         reporter_free(l.rep);
         free(l.slots);

@@ -4,6 +4,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -89,6 +93,12 @@ static int source_jobs_file(const char *path, Source *s) {
 
         if (!f)
                 return log_error_errno(errno, "--jobs-file %s: %m; give a file with one command per line", path), -EINVAL;
+        struct stat st;
+        if (fstat(fileno(f), &st) < 0 || S_ISDIR(st.st_mode)) {
+                if (f != stdin)
+                        fclose(f);
+                return log_error("--jobs-file %s: a directory; give a file with one command per line", path), -EINVAL;
+        }
         while (r >= 0 && (n = getline(&line, &cap, f)) >= 0) {
                 char *l = line, **argv = NULL;
                 while (*l == ' ' || *l == '\t')
@@ -159,6 +169,30 @@ static char **env_with(char **extra) {
         return v;
 }
 
+/* Waits for the sandbox, unless SIGINT, SIGTERM or SIGHUP comes first: then it is killed (its whole PID
+ * namespace goes with init) and -EINTR returned once it is gone. */
+static int wait_or_interrupt(const SourceContext *c, Sandbox *s, SandboxResult *ret) {
+        for (;;) {
+                struct pollfd p[2] = { { .fd = sandbox_fd(s), .events = POLLIN }, { .fd = c->sigfd, .events = POLLIN } };
+                struct signalfd_siginfo si;
+
+                if (poll(p, c->sigfd >= 0 ? 2 : 1, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (p[1].revents & POLLIN && read(c->sigfd, &si, sizeof si) == sizeof si) {
+                        if (c->signal && !*c->signal)
+                                *c->signal = (int) si.ssi_signo;
+                        (void) sandbox_kill(s, SIGKILL);
+                        (void) sandbox_wait(s, ret);
+                        return -EINTR;
+                }
+                if (p[0].revents)
+                        return sandbox_wait(s, ret);
+        }
+}
+
 int run_sandboxed_once(const SourceContext *c, char **argv, char **extra_env, int out_fd, const char *keep_writes,
                        SandboxResult *ret) {
         SandboxSpec spec = SANDBOX_SPEC_INIT;
@@ -181,14 +215,19 @@ int run_sandboxed_once(const SourceContext *c, char **argv, char **extra_env, in
         spec.net = c->sandbox->net;
         spec.keep_writes = keep_writes;
         spec.base_layers = c->base_layers;
+        spec.new_session = true;
         spec.stdio[0] = null_fd;
         spec.stdio[1] = spec.stdio[2] = out_fd;
         r = sandbox_spawn(&spec, &s);
         if (r >= 0)
                 r = sandbox_start(s);
         if (r >= 0)
-                r = sandbox_wait(s, ret);
+                r = wait_or_interrupt(c, s, ret);
         sandbox_free(s);
+        if (r == -EINTR) {
+                strv_free(envp);
+                return r;
+        }
         strv_free(envp);
         if (r < 0) {
                 bool refused = sandbox_explain(r, NULL, why, sizeof why);

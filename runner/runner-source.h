@@ -23,6 +23,8 @@ typedef struct SourceContext {
         DistMode dist;
         char **serial_globs;
         const char *base_layers;        /* --setup's kept writes, a layer under every sandbox's overlays */
+        int sigfd;                      /* SIGINT, SIGTERM, SIGHUP: blocked for the whole run, read here */
+        int *signal;                    /* where the first one is recorded */
 } SourceContext;
 
 typedef struct Source {
@@ -53,6 +55,6 @@ int source_batch(Source *s, unsigned workers, unsigned batch);
 int pytest_source(const SourceContext *c, char **command, Source *ret);
 
 /* Runs argv in a sandbox like a job (same isolation, run_dir shared, output to out_fd) and waits; keep_writes
- * (or NULL) keeps what it wrote. */
+ * (or NULL) keeps what it wrote. A signal on c->sigfd kills it: -EINTR, with the signal in *c->signal. */
 int run_sandboxed_once(const SourceContext *c, char **argv, char **extra_env, int out_fd, const char *keep_writes,
                        SandboxResult *ret);

@@ -83,5 +83,8 @@ int verb_clean(int argc, char *argv[]);         /* runner-clean.c */
 int verb_help(void);
 void print_version(void);
 
+/* The option getopt_long() stopped at, for messages: "-q" for a letter (also inside "-qx"), else the argument. */
+const char *option_name(char *argv[], int opt);
+
 /* Finds "--": returns its index, or logs a clear error naming the fix and returns <0. */
 int find_command(int argc, char *argv[], int optind_, const char *verb);

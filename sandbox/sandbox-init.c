@@ -59,6 +59,11 @@ _Noreturn static void exec_command(const SandboxChildContext *c, int go_fd, int 
         /* No setuid binary or file capability raises privileges from here on (prctl(2) PR_SET_NO_NEW_PRIVS). */
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 goto fail;
+        r = sandbox_deny_tty_injection();
+        if (r < 0) {
+                errno = -r;
+                goto fail;
+        }
         if (!c->privileged) {
                 r = drop_bounding_capabilities();
                 if (r < 0) {
@@ -164,7 +169,7 @@ _Noreturn void sandbox_init_main(SandboxChildContext *c) {
         /* Die with nsrun. If nsrun died before this prctl took effect, its pidfd is readable already; a paused
          * init also sees EOF instead of the go-ahead. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
-            poll(&(struct pollfd) { .fd = c->parent_pidfd, .events = POLLIN }, 1, 0) != 0)
+            (c->parent_pidfd >= 0 && poll(&(struct pollfd) { .fd = c->parent_pidfd, .events = POLLIN }, 1, 0) != 0))
                 _exit(EXIT_FAILURE);
         c->parent_pidfd = safe_close(c->parent_pidfd);
         if (c->sync_fd >= 0 && read(c->sync_fd, &b, 1) != 1)
@@ -199,8 +204,12 @@ _Noreturn void sandbox_init_main(SandboxChildContext *c) {
                 sigaddset(&mask, forwarded_signals[i]);
         (void) sigprocmask(SIG_BLOCK, &mask, NULL);
         /* Init and the command get a process group of their own, so a signal to nsrun's group reaches the
-         * command once, through nsrun; with the terminal handed over, Ctrl-C reaches it directly. */
-        (void) setpgid(0, 0);
+         * command once, through nsrun; with the terminal handed over, Ctrl-C reaches it directly. Jobs of a run
+         * get a session of their own: no controlling terminal, so /dev/tty leads nowhere. */
+        if (s->new_session)
+                (void) setsid();
+        else
+                (void) setpgid(0, 0);
         if (c->take_tty) {
                 (void) signal(SIGTTOU, SIG_IGN);
                 (void) tcsetpgrp(STDIN_FILENO, getpgrp());

@@ -52,5 +52,8 @@ int sandbox_loopback_up(void);
 int userns_write_maps(pid_t pid, const char *uid_map, const char *gid_map, bool deny_setgroups);
 int drop_bounding_capabilities(void);
 int drop_all_capabilities(void);
+
+/* sandbox-seccomp.c */
+int sandbox_deny_tty_injection(void);
 /* The caller's uid_map (or gid_map) lines "inside outside count" as identity lines "inside inside count". */
 int identity_map(const char *file, char *buf, size_t len);

@@ -252,10 +252,27 @@ static int apply_step(const SandboxChildContext *c, const Sources *src, const Mo
         return sandbox_error(e, SANDBOX_STEP_BIND, -EINVAL, m->path);
 }
 
+/* $XDG_RUNTIME_DIR, when it lives in the fresh /run: there, empty and private, as programs expect it. */
+static int make_runtime_dir(const SandboxSpec *s) {
+        char path[PATH_MAX];
+
+        if (s->net == SANDBOX_NET_HOST)
+                return 0;
+        for (char **e = s->envp; e && *e; e++)
+                if (strneq(*e, "XDG_RUNTIME_DIR=/run/", 21) && !strstr(*e, "/../")) {
+                        (void) snprintf(path, sizeof path, NEWROOT "%s", *e + 16);
+                        return mkdir_p(path, 0700);
+                }
+        return 0;
+}
+
 static int setup_user_mounts(const SandboxChildContext *c, const Sources *src, SandboxError *e) {
         const SandboxSpec *s = c->spec;
-        /* Fresh /tmp and /var/tmp come first, so a project that lives under /tmp is overlaid on top of them. */
-        static const char *const scratch[] = { "/tmp", "/var/tmp" };
+        /* Fresh /tmp, /var/tmp and /run come first, so a project that lives under /tmp is overlaid on top of
+         * them. /run because a read-only mount does not stop connect(): its unix sockets (D-Bus, the user's
+         * systemd manager, docker.sock) would reach host services. With --net host it stays, for the resolver
+         * and the like that sharing the host's network means. */
+        const char *const scratch[] = { "/tmp", "/var/tmp", s->net == SANDBOX_NET_HOST ? NULL : "/run" };
         size_t n = 0;
         _cleanup_free_ MountStep *steps = calloc(s->n_mounts + ELEMENTSOF(scratch), sizeof(MountStep));
         int r;
@@ -265,7 +282,7 @@ static int setup_user_mounts(const SandboxChildContext *c, const Sources *src, S
 
         for (size_t i = 0; i < ELEMENTSOF(scratch); i++) {
                 struct stat st;
-                if (stat(scratch[i], &st) < 0 || !S_ISDIR(st.st_mode))
+                if (!scratch[i] || stat(scratch[i], &st) < 0 || !S_ISDIR(st.st_mode))
                         continue;
                 steps[n] = (MountStep) { SANDBOX_MOUNT_TMPFS, scratch[i], -EBADF, -EBADF, n };
                 n++;
@@ -279,7 +296,7 @@ static int setup_user_mounts(const SandboxChildContext *c, const Sources *src, S
                 if (r < 0)
                         return r;
         }
-        return 0;
+        return make_runtime_dir(s);
 }
 
 static int bind_device(const char *name) {

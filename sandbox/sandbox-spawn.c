@@ -58,7 +58,7 @@ int sandbox_spawn(const SandboxSpec *s, Sandbox **ret) {
         static char uid_map[4096], gid_map[4096];
         SandboxChildContext c;
         Sandbox *sb;
-        bool privileged;
+        bool privileged, paused;
         pid_t pid;
         int r;
 
@@ -72,10 +72,13 @@ int sandbox_spawn(const SandboxSpec *s, Sandbox **ret) {
                 if (r < 0)
                         return r;
         }
-        if ((s->paused && pipe2(sync, O_CLOEXEC) < 0) || pipe2(rep, O_CLOEXEC) < 0)
-                return -errno;
+        /* Without pidfds (before Linux 5.3, or under valgrind) init learns of nsrun's death by a pipe instead:
+         * it is then paused until sandbox_start(), whose write it waits for. */
         parent_pidfd = (int) syscall(SYS_pidfd_open, getpid(), 0);
-        if (parent_pidfd < 0)
+        if (parent_pidfd < 0 && errno != ENOSYS)
+                return -errno;
+        paused = s->paused || parent_pidfd < 0;
+        if ((paused && pipe2(sync, O_CLOEXEC) < 0) || pipe2(rep, O_CLOEXEC) < 0)
                 return -errno;
         privileged = sandbox_privileged();
         /* The command's identity maps: read once per process, they do not change. */
@@ -97,9 +100,10 @@ int sandbox_spawn(const SandboxSpec *s, Sandbox **ret) {
                 .gid_map = gid_map,
                 .uid = geteuid(),
                 .gid = getegid(),
-                .sync_fd = s->paused ? sync[0] : -EBADF,
+                .sync_fd = paused ? sync[0] : -EBADF,
                 .report_fd = rep[1],
-                .take_tty = s->stdio[0] < 0 && isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp(),
+                .take_tty = !s->new_session && s->stdio[0] < 0 && isatty(STDIN_FILENO) &&
+                            tcgetpgrp(STDIN_FILENO) == getpgrp(),
         };
         pid = clone_init(s, c.privileged);
         if (pid == 0) {

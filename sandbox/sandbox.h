@@ -43,6 +43,7 @@ typedef struct SandboxSpec {
         int stdio[3];           /* fds for the command's stdin/stdout/stderr, -1 to inherit */
         int cgroup_fd;          /* v2 job cgroup for CLONE_INTO_CGROUP, or -EBADF */
         bool paused;            /* init waits for sandbox_start(), so the caller can put it into a cgroup first */
+        bool new_session;       /* no controlling terminal at all (jobs of a run); else the caller's is shared */
 } SandboxSpec;
 
 #define SANDBOX_SPEC_INIT { .stdio = { -1, -1, -1 }, .cgroup_fd = -EBADF }

@@ -1,0 +1,243 @@
+#!/bin/bash
+# Bad input gets a clear error: each malformed invocation of 'nsrun' and 'nsrun exec' below exits with the
+# documented status (2 for the runner's usage errors, 125 for exec's; 126/127 for an exec'd command that is not
+# executable / not found), prints exactly one line on stderr that starts with "nsrun: " and names the problem
+# (the option or value, and the fix), does not crash, and leaves nothing behind: no process, mount, cgroup,
+# run directory under the project's .nsrun/runs, or nsrun file in /tmp. Run as root and as an unprivileged user.
+#
+# A row that fails here is a bug in nsrun, not in this table: the table says what a user should get.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/leftovers.sh"
+
+setup_scratch
+require_sandbox
+P=$(make_project)
+as_test_user sh -c "cd '$P' && echo file > not-a-dir && printf 'echo hi\n' > notexec.sh && chmod 644 notexec.sh &&
+                    : > empty-jobs && mkdir -p jobs-dir && echo 'true' > jobs.txt && mkdir -p tests &&
+                    printf 'def test_ok():\n    pass\n' > tests/test_ok.py"
+cd "$P" || exit 1
+mounts0=$(mount_count)
+tmp_nsrun() { ls -A /tmp | grep '^nsrun' | grep -v '^nsrun-test\.' | sort; }
+tmp0=$(tmp_nsrun)
+digest0=$(tree_digest "$P")
+n=0
+
+# run_case MARK ARGS...: runs nsrun ARGS as the test user; sets rc, err (stderr) and out (stdout).
+run_case() {
+        local mark=$1
+        shift
+        marked "$SCRATCH/pid" "$mark" "$NSRUN_BIN" "$@" > "$SCRATCH/out" 2> "$SCRATCH/err"
+        rc=$?
+        err=$(cat "$SCRATCH/err")
+        out=$(cat "$SCRATCH/out")
+}
+
+# problems_common MARK WANT_RC: what every case checks besides its message: no crash, nothing left behind.
+problems_common() {
+        local mark=$1 want=$2 left new_tmp
+        if [ "$rc" -ge 128 ] && [ "$want" -lt 128 ]; then
+                echo "killed by signal $((rc - 128)) (a crash)"
+        fi
+        if printf '%s\n' "$err" | grep -Eq 'Segmentation|Aborted|core dumped|AddressSanitizer|LeakSanitizer|runtime error'; then
+                echo "a crash or sanitizer report on stderr"
+        fi
+        left=$(leftovers_of "$SCRATCH/pid" "$mark" "$P" "$mounts0")
+        [ -n "$left" ] && echo "left behind: $left"
+        new_tmp=$(comm -13 <(printf '%s\n' "$tmp0") <(tmp_nsrun) | tr '\n' ' ')
+        [ -n "${new_tmp// /}" ] && echo "new in /tmp: $new_tmp"
+        return 0
+}
+
+# bad WANT_RC REGEX ARGS...: one malformed invocation and what it must give.
+bad() {
+        local want=$1 re=$2 mark problems lines
+        shift 2
+        n=$((n + 1))
+        mark=bad-input-$$-$n
+        run_case "$mark" "$@"
+        lines=$(printf '%s' "$err" | grep -c '')
+        problems=$(
+                [ "$rc" = "$want" ] || echo "exit status $rc, want $want"
+                [ "$lines" = 1 ] || echo "stderr has $lines lines, want exactly 1"
+                [[ $err == "nsrun: "* ]] || echo "stderr does not start with 'nsrun: '"
+                printf '%s\n' "$err" | grep -Eq -- "$re" || echo "stderr does not match /$re/"
+                problems_common "$mark" "$want"
+        )
+        report "nsrun $* -> $want, one line naming it" "$problems"
+        rm -rf "$P/.nsrun/runs"/* 2>/dev/null
+}
+
+report() {
+        if [ -z "$2" ]; then
+                ok "$1"
+        else
+                not_ok "$1"
+                { printf '%s\n' "$2"; printf 'stderr: %s\n' "$err"; } | diag
+        fi
+}
+
+# --- the runner: usage errors are exit status 2 ---
+bad 2 "^nsrun: --mem-per-worker 2X: .*such as 2G" --mem-per-worker 2X -- true
+bad 2 "^nsrun: --mem-per-worker 0: .*such as 2G" --mem-per-worker 0 -- true
+bad 2 "^nsrun: --mem-per-worker -1G: .*such as 2G" --mem-per-worker -1G -- true
+bad 2 "^nsrun: --mem-per-worker .*available to tests here.*use at most [0-9]+G" --mem-per-worker 99999T -- true
+bad 2 "^nsrun: --mem-per-worker 99999999T: too large" --mem-per-worker 99999999T -- true
+bad 2 "^nsrun: --mem-per-worker 1.5: " --mem-per-worker 1.5 -- true
+bad 2 "^nsrun: -j 0: give a whole number from 1 to" -j 0 -- true
+bad 2 "^nsrun: -j abc: give a whole number" -j abc -- true
+bad 2 "^nsrun: option '-j' needs a value" -j -- true
+bad 2 "^nsrun: --timeout 0: give a duration such as 30s" --timeout 0 -- true
+bad 2 "^nsrun: --timeout 5x: give a duration" --timeout 5x -- true
+bad 2 "^nsrun: --timeout -5s: give a duration" --timeout -5s -- true
+bad 2 "^nsrun: --timeout 1h30: give a duration" --timeout 1h30 -- true
+bad 2 "^nsrun: no command given; write: nsrun \[OPTIONS\] -- COMMAND"
+bad 2 "^nsrun: unexpected argument 'true'; put the command after '--'" true
+bad 2 "^nsrun: no command after '--'" --
+bad 2 "^nsrun: no command given.*--jobs-file" -j 2
+bad 2 "^nsrun: --root-dir $P/not-a-dir: not a directory" --root-dir "$P/not-a-dir" -- true
+bad 2 "^nsrun: --root-dir /nonexistent-nsrun: No such file or directory" --root-dir /nonexistent-nsrun -- true
+bad 2 "^nsrun: --mem-cap off and --mem-per-worker exclude each other" --mem-cap off --mem-per-worker 1G -- true
+bad 2 "^nsrun: --mem-cap off and --mem-per-worker exclude each other" --mem-cap off --mem-per-worker auto -- true
+bad 2 "^nsrun: --mem-cap on: the only value is 'off'" --mem-cap on -- true
+bad 2 "^nsrun: --jobs-file and a command after '--' exclude each other" --jobs-file jobs.txt -- true
+bad 2 "^nsrun: unknown option '--bogus'; see 'nsrun --help'" --bogus -- true
+bad 2 "^nsrun: unknown option '-q'" -q -- true
+bad 2 "^nsrun: unknown option '-x?q'" -xq -- true
+bad 2 "^nsrun: unknown option '-q'" -qx -- true
+bad 2 "^nsrun: --net bogus: unknown mode; use 'loopback' or 'host'" --net bogus -- true
+bad 2 "^nsrun: --dist bogus: use 'loadfile' or 'test'" --dist bogus -- true
+bad 2 "^nsrun: --mem-reserve 95%: give a percentage from 0% to 90%" --mem-reserve 95% -- true
+bad 2 "^nsrun: --mem-reserve abc: " --mem-reserve abc -- true
+bad 2 "^nsrun: --retries -1: give a whole number from 0 to" --retries -1 -- true
+bad 2 "^nsrun: --repeat 0: give a whole number from 1 to" --repeat 0 -- true
+bad 2 "^nsrun: --pids-max 2: give a whole number from 8 to" --pids-max 2 -- true
+bad 2 "^nsrun: --jobs-file /nonexistent-nsrun: No such file or directory" --jobs-file /nonexistent-nsrun
+bad 2 "^nsrun: --jobs-file jobs-dir: (Is a directory|.*directory)" --jobs-file jobs-dir
+bad 2 "^nsrun: --jobs-file empty-jobs: no commands in it" --jobs-file empty-jobs
+bad 2 "^nsrun: ':::' needs at least one argument after it" -- echo :::
+bad 2 "^nsrun: ':::' needs a command before it" -- ::: a b
+bad 2 "^nsrun: --rw relative: give an absolute path" --rw relative -- true
+bad 2 "^nsrun: --keep-writes $P/kept: must be outside the overlaid project" --keep-writes "$P/kept" -- true
+# a report that cannot be written is named with its reason (the jobs have run by then: exit status 2)
+bad 2 "^nsrun: --junit /nonexistent-nsrun/r.xml: .*No such file or directory" --junit /nonexistent-nsrun/r.xml -- true
+
+# --- nsrun exec: usage errors are exit status 125 ---
+bad 125 "^nsrun: --mem 2X: .*such as 512M" exec --mem 2X -- true
+bad 125 "^nsrun: --mem 0: " exec --mem 0 -- true
+bad 125 "^nsrun: --mem -1G: " exec --mem -1G -- true
+bad 125 "^nsrun: --mem 512K: .*at least 1M" exec --mem 512K -- true
+bad 125 "^nsrun: --mem (99999T|97.7 PiB): " exec --mem 99999T -- true
+bad 125 "^nsrun: exec: missing '--' before the command" exec
+bad 125 "^nsrun: exec: missing '--' before the command" exec true
+bad 125 "^nsrun: exec: no command after '--'" exec --
+bad 125 "^nsrun: --root-dir $P/not-a-dir: not a directory" exec --root-dir "$P/not-a-dir" -- true
+bad 125 "^nsrun: --root-dir /: overlaying the whole filesystem is not supported" exec --root-dir / -- true
+bad 125 "^nsrun: exec: --mem and --mem-cap off exclude each other" exec --mem-cap off --mem 1G -- true
+bad 125 "^nsrun: exec: unknown option '--bogus'; see 'nsrun exec --help'" exec --bogus -- true
+bad 125 "^nsrun: exec: unknown option '-q'" exec -qh -- true
+bad 125 "^nsrun: exec: option '--net' needs a value" exec --net -- true
+bad 125 "^nsrun: --net bogus: unknown mode" exec --net bogus -- true
+bad 125 "^nsrun: --pids-max 2: give a whole number from 8 to" exec --pids-max 2 -- true
+bad 125 "^nsrun: --rw /nonexistent-nsrun: No such file or directory" exec --rw /nonexistent-nsrun -- true
+bad 125 "^nsrun: --tmpfs /: not on '/' itself" exec --tmpfs / -- true
+bad 125 "^nsrun: --keep-writes /nonexistent-nsrun/kw: No such file or directory" exec --keep-writes /nonexistent-nsrun/kw -- true
+# the command itself: 127 not found, 126 not executable, each with one line naming it
+bad 127 "^nsrun: no-such-command-xyz: command not found" exec -- no-such-command-xyz
+bad 126 "^nsrun: ./notexec.sh: cannot execute: Permission denied" exec -- ./notexec.sh
+
+# --- the runner: a job whose command does not exist is a job error (exit status 1), named in the report ---
+n=$((n + 1))
+run_case "bad-input-$$-$n" --json "$SCRATCH/nf.json" -- no-such-command-xyz
+problems=$(
+        [ "$rc" = 1 ] || echo "exit status $rc, want 1"
+        got=$(json "$SCRATCH/nf.json" "d['jobs'][0]['status'], d['jobs'][0]['error']" 2>&1)
+        [ "$got" = "error no-such-command-xyz: command not found" ] ||
+                echo "the JSON report says $got, not 'error', 'command not found'"
+        printf '%s\n' "$out" | grep -q '^\[1/1\] ERROR no-such-command-xyz: no-such-command-xyz: command not found' ||
+                echo "no 'ERROR ... command not found' line"
+        problems_common "bad-input-$$-$n" 1
+)
+report "nsrun -- no-such-command-xyz -> the job is an error (exit 1) named 'command not found'" "$problems"
+n=$((n + 1))
+run_case "bad-input-$$-$n" --json "$SCRATCH/nx.json" -- ./notexec.sh
+problems=$(
+        [ "$rc" = 1 ] || echo "exit status $rc, want 1"
+        [ "$(json "$SCRATCH/nx.json" "d['jobs'][0]['status']" 2>&1)" = error ] || echo "the job is not reported as an error"
+        printf '%s\n' "$out" | grep -q 'ERROR ./notexec.sh: .*Permission denied' || echo "no 'ERROR ... Permission denied' line"
+        problems_common "bad-input-$$-$n" 1
+)
+report "nsrun -- ./notexec.sh -> the job is an error (exit 1) named 'Permission denied'" "$problems"
+
+# --- the history: corrupt, or from a newer nsrun: one warning line, the run goes on ---
+mkdir -p "$P/.nsrun" && [ ${#RUN_AS[@]} -gt 0 ] && chown "$TEST_USER:" "$P/.nsrun"
+printf '{"version": 1, "jobs": {"tests/x.py": {"wall_s": 1' > "$P/.nsrun/history.json"
+n=$((n + 1))
+run_case "bad-input-$$-$n" -- true
+problems=$(
+        [ "$rc" = 0 ] || echo "exit status $rc, want 0"
+        [ "$(printf '%s' "$err" | grep -c '')" = 1 ] || echo "stderr is not exactly one line"
+        printf '%s\n' "$err" | grep -Eq "^nsrun: $P/.nsrun/history.json is unreadable .*running without history" ||
+                echo "the warning does not name the file and what happens"
+        got=$(json "$P/.nsrun/history.json" "d['version'], list(d['jobs'])" 2>&1)
+        [ "$got" = "1 ['true']" ] || echo "history.json is not a valid one with the job: $got"
+        problems_common "bad-input-$$-$n" 0
+)
+report "a corrupt history.json: one warning line naming it, exit 0, a new valid history" "$problems"
+printf '{"version": 99, "jobs": {"tests/x.py": {"wall_s": 1}}, "from_the_future": [1, 2]}\n' > "$P/.nsrun/history.json"
+cp "$P/.nsrun/history.json" "$SCRATCH/future.json"
+n=$((n + 1))
+run_case "bad-input-$$-$n" -- true
+problems=$(
+        [ "$rc" = 0 ] || echo "exit status $rc, want 0"
+        [ "$(printf '%s' "$err" | grep -c '')" = 1 ] || echo "stderr is not exactly one line"
+        printf '%s\n' "$err" | grep -Eq "^nsrun: $P/.nsrun/history.json was written by a newer nsrun; .*leaving it as it is" ||
+                echo "the warning does not name the file and what happens"
+        cmp -s "$P/.nsrun/history.json" "$SCRATCH/future.json" || echo "the newer nsrun's history.json was changed"
+        problems_common "bad-input-$$-$n" 0
+)
+report "a history.json from a newer nsrun: one warning line, exit 0, the file left untouched" "$problems"
+rm -f "$P/.nsrun/history.json"
+
+# --- pytest: a collection error is exit status 2 with pytest's message; a broken report is refused cleanly ---
+as_test_user sh -c "echo 'def test_broken(:' > '$P/tests/test_broken.py'"
+n=$((n + 1))
+run_case "bad-input-$$-$n" -- pytest -p no:cacheprovider tests
+problems=$(
+        [ "$rc" = 2 ] || echo "exit status $rc, want 2"
+        printf '%s\n' "$err" | head -1 | grep -q '^nsrun: pytest could not collect the tests' ||
+                echo "the first line does not say that pytest could not collect"
+        printf '%s\n' "$err" | grep -q 'test_broken.py' || echo "pytest's own error (naming test_broken.py) is not shown"
+        printf '%s\n' "$err" | tail -1 | grep -q '^nsrun: fix them' || echo "the last line does not say how to fix it"
+        problems_common "bad-input-$$-$n" 2
+)
+report "a pytest collection error: exit 2, pytest's error between nsrun's first and last line" "$problems"
+rm -f "$P/tests/test_broken.py"
+# The collection report is written inside the sandbox, where the project's own conftest.py runs: one that
+# rewrites it (here: null markers, as a buggy plugin could) must get an error, never crash nsrun.
+as_test_user sh -c "cat > '$P/conftest.py'" <<'EOF'
+import json, os
+
+def pytest_sessionfinish(session):
+    out = os.environ.get("NSRUN_COLLECT_OUT")
+    if out and os.path.exists(out):
+        doc = json.load(open(out))
+        for item in doc["items"]:
+            item["markers"] = [None]
+        json.dump(doc, open(out, "w"))
+EOF
+n=$((n + 1))
+run_case "bad-input-$$-$n" -- pytest -p no:cacheprovider tests
+problems=$(
+        [ "$rc" = 2 ] || echo "exit status $rc, want 2"
+        [ "$(printf '%s' "$err" | grep -c '')" = 1 ] || echo "stderr is not exactly one line"
+        printf '%s\n' "$err" | grep -q "^nsrun: pytest's collection report" || echo "no line naming the collection report"
+        problems_common "bad-input-$$-$n" 2
+)
+report "a collection report with null markers (rewritten by conftest.py): exit 2, one line, no crash" "$problems"
+rm -f "$P/conftest.py"
+rm -rf "$P/.nsrun/runs"/* 2>/dev/null
+
+is "the project directory is unchanged by all of the above" "$(tree_digest "$P")" "$digest0"
+check "at least 30 malformed invocations were tried" test "$n" -ge 30
+
+done_testing
