@@ -15,8 +15,10 @@ install -m 755 "$SRC/build/nsrun" "$T/nsrun"
 install -D -m 644 "$SRC/build/runner/nsrun_pytest.py" "$T/runner/nsrun_pytest.py"
 bash "$HERE/bench-exec.sh" "$T/exec-root.md" > "$T/exec-root.txt" 2> "$T/exec-root.err"
 if id "$USER_NAME" > /dev/null 2>&1; then
-        (cd "$T" && runuser -u "$USER_NAME" -- env NSRUN="$T/nsrun" BENCH_JSON="$T/exec-user.json" \
-                bash "$HERE/bench-exec.sh" "$T/exec-user.md" > "$T/exec-user.txt" 2> "$T/exec-user.err") || true
+        install -d -o "$USER_NAME" "$T/user"
+        (cd "$T/user" && runuser -u "$USER_NAME" -- env NSRUN="$T/nsrun" BENCH_JSON="$T/user/exec.json" \
+                bash "$HERE/bench-exec.sh" "$T/user/exec.md" > "$T/exec-user.txt" 2> "$T/exec-user.err") || true
+        cp "$T/user/exec.md" "$T/exec-user.md" 2> /dev/null || true
 fi
 bash "$HERE/bench-runner.sh" "$T/runner.md" 2> "$T/runner.err"
 
