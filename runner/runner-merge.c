@@ -109,7 +109,6 @@ static int merge_junit(const MergeArgs *a) {
         xmlNodePtr root;
         const char *dlerr = NULL;
         unsigned tests = 0, failures = 0, skipped = 0;
-        char num[32];
 
         if (dlopen_libxml2(&dlerr) < 0)
                 return log_error("merge: libxml2.so.2 did not load (%s); install libxml2", dlerr ?: "not found"), -EINVAL;
@@ -137,12 +136,7 @@ static int merge_junit(const MergeArgs *a) {
                         sym_xmlAddChild(root, sym_xmlDocCopyNode(s, out, 1));
                 }
         }
-        (void) snprintf(num, sizeof num, "%u", tests);
-        sym_xmlNewProp(root, BAD_CAST "tests", BAD_CAST num);
-        (void) snprintf(num, sizeof num, "%u", failures);
-        sym_xmlNewProp(root, BAD_CAST "failures", BAD_CAST num);
-        (void) snprintf(num, sizeof num, "%u", skipped);
-        sym_xmlNewProp(root, BAD_CAST "skipped", BAD_CAST num);
+        junit_set_totals(root, tests, failures, skipped);
         if (sym_xmlSaveFormatFileEnc(a->junit, out, "UTF-8", 1) < 0)
                 return log_error("merge: --junit %s: cannot write it", a->junit), -EIO;
         return 0;

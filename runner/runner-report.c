@@ -321,6 +321,19 @@ static xmlNodePtr first_suite(xmlDocPtr doc) {
         return root && sym_xmlStrEqual(root->name, BAD_CAST "testsuite") ? root : NULL;
 }
 
+void junit_set_totals(xmlNodePtr root, unsigned tests, unsigned failures, unsigned skipped) {
+        const struct {
+                const char *name;
+                unsigned value;
+        } totals[] = { { "tests", tests }, { "failures", failures }, { "skipped", skipped } };
+        char num[32];
+
+        for (size_t i = 0; i < ELEMENTSOF(totals); i++) {
+                (void) snprintf(num, sizeof num, "%u", totals[i].value);
+                sym_xmlNewProp(root, BAD_CAST totals[i].name, BAD_CAST num);
+        }
+}
+
 int junit_read_counts(const char *path, unsigned *tests, unsigned *failures, unsigned *skipped) {
         _cleanup_xml_doc_ xmlDocPtr doc = NULL;
         xmlNodePtr s;
@@ -401,12 +414,7 @@ int report_write_junit(const RunContext *rc, const char *path) {
                 failures += junit_attr_uint(s, "failures") + junit_attr_uint(s, "errors");
                 skipped += junit_attr_uint(s, "skipped");
         }
-        (void) snprintf(num, sizeof num, "%u", tests);
-        sym_xmlNewProp(root, BAD_CAST "tests", BAD_CAST num);
-        (void) snprintf(num, sizeof num, "%u", failures);
-        sym_xmlNewProp(root, BAD_CAST "failures", BAD_CAST num);
-        (void) snprintf(num, sizeof num, "%u", skipped);
-        sym_xmlNewProp(root, BAD_CAST "skipped", BAD_CAST num);
+        junit_set_totals(root, tests, failures, skipped);
         (void) snprintf(num, sizeof num, "%.3f", rc->wall_s);
         sym_xmlNewProp(root, BAD_CAST "time", BAD_CAST num);
         if (sym_xmlSaveFormatFileEnc(path, out, "UTF-8", 1) < 0)
