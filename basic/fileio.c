@@ -129,6 +129,20 @@ int rm_rf_at(int dirfd, const char *path) {
         return r;
 }
 
+int opendir_at(int dirfd, const char *path, DIR **ret) {
+        _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d;
+
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d)
+                return -errno;
+        TAKE_FD(fd);
+        *ret = d;
+        return 0;
+}
+
 int mkdir_p(const char *path, unsigned mode) {
         _cleanup_free_ char *p = strdup(path);
 

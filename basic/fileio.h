@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <dirent.h>
 #include <stddef.h>
 
 /* Reads a whole (small, virtual) file relative to dirfd (AT_FDCWD for paths) into a NUL-terminated buffer. */
@@ -14,6 +15,10 @@ int write_string_file_at(int dirfd, const char *path, const char *s);
 
 /* Removes a directory tree relative to dirfd; does not cross into other mounts. */
 int rm_rf_at(int dirfd, const char *path);
+
+/* A DIR stream on its own descriptor of the directory path (or "." for dirfd itself), so closedir() leaves
+ * dirfd open. */
+int opendir_at(int dirfd, const char *path, DIR **ret);
 
 /* mkdir -p with mode; existing directories are fine. */
 int mkdir_p(const char *path, unsigned mode);

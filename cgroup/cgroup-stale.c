@@ -111,17 +111,12 @@ static bool run_is_stale(const char *name, bool scopes) {
 }
 
 static int collect_stale(int dirfd, bool scopes, NameList *l) {
-        _cleanup_close_ int fd = -EBADF;
         DIR *d;
-        int r = 0;
+        int r;
 
-        fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        d = fdopendir(fd);
-        if (!d)
-                return -errno;
-        TAKE_FD(fd);
+        r = opendir_at(dirfd, ".", &d);
+        if (r < 0)
+                return r;
         for (struct dirent *de; (de = readdir(d)) && r >= 0;)
                 if (de->d_type == DT_DIR && run_is_stale(de->d_name, scopes))
                         r = name_list_add(l, de->d_name);

@@ -218,17 +218,12 @@ int cg_trim_contents(int fd) {
 }
 
 static int cg_trim_children(int fd) {
-        _cleanup_close_ int dfd = -EBADF;
         DIR *d;
-        int r = 0;
+        int r;
 
-        dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return -errno;
-        d = fdopendir(dfd);
-        if (!d)
-                return -errno;
-        TAKE_FD(dfd);
+        r = opendir_at(fd, ".", &d);
+        if (r < 0)
+                return r;
         for (struct dirent *de; (de = readdir(d));) {
                 int q;
 

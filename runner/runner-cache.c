@@ -115,17 +115,13 @@ static bool is_history_tmp(const char *name) {
 
 /* Calls f for every history.json.*.tmp in the directory open as dir_fd; stops at f's first error. */
 static int for_each_history_tmp(int dir_fd, int (*f)(int dir_fd, const char *name, void *userdata), void *userdata) {
-        _cleanup_close_ int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         struct dirent *de;
-        int r = 0;
+        int r;
         DIR *d;
 
-        if (fd < 0)
-                return -errno;
-        d = fdopendir(fd);
-        if (!d)
-                return -errno;
-        TAKE_FD(fd);
+        r = opendir_at(dir_fd, ".", &d);
+        if (r < 0)
+                return r;
         while (r >= 0 && (de = readdir(d)))
                 if (is_history_tmp(de->d_name))
                         r = f(dirfd(d), de->d_name, userdata);
