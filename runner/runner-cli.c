@@ -456,7 +456,9 @@ static int plan(RunContext *rc, const History *h) {
         in->n_jobs = rc->src.jobs.n;
         if (o->mem_per_worker_auto) {
                 /* the largest peak seen so far, with a quarter more as headroom; unknown: a fair share */
-                uint64_t peak = history_max_peak(h, &rc->src.jobs);
+                uint64_t peak = 0;
+                for (size_t i = 0; i < rc->src.jobs.n; i++)
+                        peak = MAX(peak, rc->src.jobs.jobs[i].hist_peak);
                 in->mem_per_worker = peak ? MAX(peak + peak / 4, UINT64_C(64) << 20) : 0;
         }
         r = plan_compute(in, &rc->plan);
@@ -594,6 +596,7 @@ static int run(RunOptions *o, RunContext *rc) {
         int r;
 
         rc->source = (SourceContext) {
+                .cwd = rc->cwd,
                 .sigfd = rc->source.sigfd,
                 .signal = rc->source.signal,
                 .sandbox = &o->sandbox,
@@ -672,6 +675,13 @@ int verb_run(int argc, char *argv[]) {
                 return r < 0 ? EXIT_USAGE : 0;
         }
         rc.null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        rc.cwd = get_current_dir_name();
+        if (!rc.cwd) {
+                log_error_errno(errno, "Cannot determine the current directory: %m");
+                safe_close(rc.null_fd);
+                run_options_done(&o);
+                return EXIT_USAGE;
+        }
         /* From here on SIGINT, SIGTERM and SIGHUP only stop the run: whatever it is doing (a setup step,
          * collection, jobs) is killed, the partial summary printed, everything removed, then 128+N. */
         sigemptyset(&mask);
@@ -700,6 +710,7 @@ int verb_run(int argc, char *argv[]) {
         source_done(&rc.src);
         free(rc.order);
         free(rc.run_dir);
+        free(rc.cwd);
         free(rc.setup_dir);
         safe_close(rc.null_fd);
         safe_close(rc.source.sigfd);

@@ -130,18 +130,6 @@ void history_annotate(const History *h, JobList *l) {
         }
 }
 
-uint64_t history_max_peak(const History *h, const JobList *l) {
-        uint64_t m = 0;
-
-        for (size_t i = 0; i < l->n; i++) {
-                json_object *e = entry(h, l->jobs[i].name);
-                double peak = e ? get_double(e, "peak_mem_bytes", 0) : 0;
-                if (peak > 0 && peak < 1.8e19)
-                        m = MAX(m, (uint64_t) peak);
-        }
-        return m;
-}
-
 static int record(History *h, const HistoryRecord *rec) {
         json_object *e, *old = entry(h, rec->name);
         double d = old ? get_double(old, "runs", 0) : 0;

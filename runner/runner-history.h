@@ -19,8 +19,6 @@ History *history_free(History *h);
 
 /* Copies what the history knows into the jobs' hist_* fields. */
 void history_annotate(const History *h, JobList *l);
-/* The largest peak memory recorded for any of these jobs, 0 if none. */
-uint64_t history_max_peak(const History *h, const JobList *l);
 
 /* One entry to keep: a job, or one file of a pytest job. The strings are borrowed. */
 typedef struct HistoryRecord {

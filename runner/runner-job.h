@@ -47,7 +47,6 @@ typedef struct Job {
         uint64_t peak_mem;      /* bytes, max over attempts */
         uint64_t mem_limit;
         unsigned tests_passed, tests_failed, tests_skipped;
-        unsigned worker;        /* NSRUN_WORKER of the last attempt */
         char *log_path;         /* its output */
         char *junit_path;       /* pytest's per-job JUnit XML, NULL for other jobs */
         char *times_path;       /* pytest: seconds per file, written by nsrun's plugin */

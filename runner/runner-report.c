@@ -62,9 +62,6 @@ static void clear_line(Reporter *r) {
         }
 }
 
-void reporter_job_started(Reporter *r, const Job *j) {
-}
-
 /* "tests/test_model.py: killed, out of memory (limit 2.0 GiB, peak 2.0 GiB)" and the like. */
 static void describe(const Job *j, char *buf, size_t len) {
         switch (j->status) {

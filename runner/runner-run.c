@@ -129,7 +129,7 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
         size_t index = (size_t) (j - rc->src.jobs.jobs);
         SandboxSpec spec = SANDBOX_SPEC_INIT;
         _cleanup_free_ SandboxMount *mounts = NULL;
-        _cleanup_free_ char *cwd = get_current_dir_name(), *cgname = NULL;
+        _cleanup_free_ char *cgname = NULL;
         _cleanup_close_ int log_fd = -EBADF;
         char **argv = NULL, **envp = NULL;
         CgroupLimits limits = { .mem_max = rc->plan.mem_per_job, .pids_max = rc->opt->pids_max };
@@ -138,7 +138,6 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
 
         j->attempts++;
         j->status = JOB_RUNNING;
-        j->worker = s->index;
         j->mem_limit = rc->opt->mem_cap_off ? 0 : rc->plan.mem_per_job;
         s->job = j;
         s->timed_out = false;
@@ -154,13 +153,13 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
         envp = job_env(rc, j, index, s->index);
         r = sandbox_options_mounts(&rc->opt->sandbox, rc->run_dir, rc->src.pytest ? rc->source.pytest_plugin_dir : NULL,
                                    &mounts, &spec.n_mounts);
-        if (!argv || !envp || !cwd || r < 0) {
+        if (!argv || !envp || r < 0) {
                 r = -ENOMEM;
                 goto finish;
         }
         spec.argv = argv;
         spec.envp = envp;
-        spec.cwd = cwd;
+        spec.cwd = rc->source.cwd;
         spec.mounts = mounts;
         spec.net = rc->opt->sandbox.net;
         spec.base_layers = rc->source.base_layers;
@@ -342,7 +341,6 @@ static void dispatch(Loop *l) {
                         continue;
                 }
                 l->running++;
-                reporter_job_started(l->rep, j);
                 if (j->serial)
                         return;
         }

@@ -47,6 +47,7 @@ typedef struct RunContext {
         PlanInput plan_input;
         size_t *order;
         char *run_dir;
+        char *cwd;                      /* nsrun's working directory, once for every sandbox */
         char *setup_dir;                /* --setup's layers: beside run_dir, never inside it (jobs may write there) */
         double setup_s;
         int null_fd;
@@ -64,7 +65,6 @@ int run_jobs(RunContext *rc);
 typedef struct Reporter Reporter;
 Reporter *reporter_new(const RunContext *rc);
 Reporter *reporter_free(Reporter *r);
-void reporter_job_started(Reporter *r, const Job *j);
 void reporter_job_finished(Reporter *r, const Job *j);
 void reporter_tick(Reporter *r, unsigned running, uint64_t mem_in_use);
 void reporter_summary(Reporter *r);

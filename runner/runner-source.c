@@ -197,20 +197,19 @@ int run_sandboxed_once(const SourceContext *c, char **argv, char **extra_env, in
                        SandboxResult *ret) {
         SandboxSpec spec = SANDBOX_SPEC_INIT;
         _cleanup_free_ SandboxMount *mounts = NULL;
-        _cleanup_free_ char *cwd = get_current_dir_name();
         _cleanup_close_ int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         char **envp = env_with(extra_env), why[1024];
         Sandbox *s = NULL;
         int r;
 
         r = sandbox_options_mounts(c->sandbox, c->run_dir, c->pytest_plugin_dir, &mounts, &spec.n_mounts);
-        if (r < 0 || !envp || !cwd) {
+        if (r < 0 || !envp) {
                 strv_free(envp);
                 return log_oom();
         }
         spec.argv = argv;
         spec.envp = envp;
-        spec.cwd = cwd;
+        spec.cwd = c->cwd;
         spec.mounts = mounts;
         spec.net = c->sandbox->net;
         spec.keep_writes = keep_writes;

@@ -23,6 +23,7 @@ typedef struct SourceContext {
         DistMode dist;
         char **serial_globs;
         const char *base_layers;        /* --setup's kept writes, a layer under every sandbox's overlays */
+        const char *cwd;                /* where every sandbox of the run starts (nsrun's own cwd) */
         int sigfd;                      /* SIGINT, SIGTERM, SIGHUP: blocked for the whole run, read here */
         int *signal;                    /* where the first one is recorded */
 } SourceContext;

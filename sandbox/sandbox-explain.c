@@ -27,7 +27,6 @@ static const char *const step_names[_SANDBOX_STEP_MAX] = {
         [SANDBOX_STEP_LOOPBACK] = "bring up the loopback interface",
         [SANDBOX_STEP_CHDIR] = "change to the working directory",
         [SANDBOX_STEP_COMMAND_USERNS] = "create the command's user namespace",
-        [SANDBOX_STEP_PRIVILEGES] = "drop privileges",
         [SANDBOX_STEP_EXEC] = "execute",
 };
 

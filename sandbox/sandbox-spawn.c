@@ -162,17 +162,17 @@ static void restore_tty(Sandbox *s) {
         s->took_tty = false;
 }
 
+/* overlayfs's work directories (".work.N", see sandbox-mount.c) are no one's writes: they go, the layers stay. */
 static void remove_work_dirs(Sandbox *s) {
-        _cleanup_close_ int fd = -EBADF;
-        char name[32];
+        struct dirent *de;
+        DIR *d;
 
-        if (!s->keep_writes)
+        if (!s->keep_writes || opendir_at(AT_FDCWD, s->keep_writes, &d) < 0)
                 return;
-        fd = open(s->keep_writes, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        for (unsigned i = 0; fd >= 0 && i < 256; i++) {
-                (void) snprintf(name, sizeof name, ".work.%u", i);
-                (void) rm_rf_at(fd, name);
-        }
+        while ((de = readdir(d)))
+                if (strneq(de->d_name, ".work.", 6))
+                        (void) rm_rf_at(dirfd(d), de->d_name);
+        (void) closedir(d);
 }
 
 int sandbox_wait(Sandbox *s, SandboxResult *ret) {

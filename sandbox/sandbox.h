@@ -65,7 +65,6 @@ typedef enum SandboxStep {
         SANDBOX_STEP_LOOPBACK,
         SANDBOX_STEP_CHDIR,
         SANDBOX_STEP_COMMAND_USERNS,
-        SANDBOX_STEP_PRIVILEGES,
         SANDBOX_STEP_EXEC,
         _SANDBOX_STEP_MAX,
 } SandboxStep;

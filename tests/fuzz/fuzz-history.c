@@ -52,7 +52,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 fuzz_assert(l.jobs[i].hist_wall_s == -1 || (l.jobs[i].hist_wall_s >= 0 && l.jobs[i].hist_wall_s < 1e9));
                 fuzz_assert(l.jobs[i].hist_peak < UINT64_C(18000000000000000000));
         }
-        (void) history_max_peak(h, &l);
 
         /* what history_save() does under its lock, minus the file: record, serialise, and read back */
         {
