@@ -25,6 +25,20 @@ const char *option_name(char *argv[], int opt) {
         return argv[optind - 1];
 }
 
+int log_getopt_error(const char *verb, char *argv[], int c) {
+        const char *prefix = verb ? verb : "", *sep = verb ? ": " : "", *help = verb ? " " : "";
+
+        if (c == '?')
+                return log_error("%s%sunknown option '%s'; see 'nsrun %s%s--help'", prefix, sep, option_name(argv, optopt),
+                                 prefix, help),
+                       -EINVAL;
+        if (c == ':')
+                return log_error("%s%soption '%s' needs a value; see 'nsrun %s%s--help'", prefix, sep,
+                                 option_name(argv, optopt), prefix, help),
+                       -EINVAL;
+        return 0;
+}
+
 int find_command(int argc, char *argv[], int first, const char *verb) {
         for (int i = first; i < argc; i++)
                 if (streq(argv[i], "--")) {
@@ -52,6 +66,8 @@ int main(int argc, char *argv[]) {
                 return verb_doctor(argc - 1, argv + 1);
         if (streq(argv[1], "clean"))
                 return verb_clean(argc - 1, argv + 1);
+        if (streq(argv[1], "xdist"))
+                return verb_xdist(argc - 1, argv + 1);
         if (streq(argv[1], "merge"))
                 return verb_merge(argc - 1, argv + 1);
         if (streq(argv[1], "help"))

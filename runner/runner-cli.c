@@ -54,6 +54,7 @@ int verb_help(void) {
                "\n"
                "Commands:\n"
                "  exec                     run one command in one sandbox ('nsrun exec --help')\n"
+               "  xdist                    run pytest-xdist with each of its workers in a sandbox ('nsrun xdist --help')\n"
                "  merge                    combine the reports and history of --shard runs ('nsrun merge --help')\n"
                "  doctor                   check what this machine allows: namespaces, overlayfs, memory caps\n"
                "  clean                    remove what killed runs left: cgroups, run directories, temporary files\n"
@@ -61,7 +62,9 @@ int verb_help(void) {
                "Sizing:\n"
                "  -j, --jobs N             at most N workers (default: the CPU budget)\n"
                "      --mem-per-worker SIZE  cap each job at SIZE (K, M, G, T) and run only as many\n"
-               "                           workers as fit in memory; 'auto': from the peaks of earlier runs\n"
+               "                           workers as fit in memory; 'auto': from the peaks of earlier runs.\n"
+               "                           Once the history knows each job's peak, each asks for its own\n"
+               "                           (peak + 25%%) and jobs start while their requests fit\n"
                "      --mem-reserve R      memory kept back from tests: a percentage ('10%%', the default) or a SIZE\n"
                "      --pids-max N         at most N processes per job (default %u)\n"
                "      --mem-cap off        run where memory cannot be capped (jobs are still measured)\n"
@@ -69,8 +72,9 @@ int verb_help(void) {
                "\n"
                "Jobs:\n"
                "      --dist MODE          pytest: 'loadfile' (one job per file, the default) or 'test'\n"
-               "      --batch N|auto|off   pytest: several files per job, N jobs in all; 'auto' (the default)\n"
-               "                           batches only past 4 files per worker, into 4 jobs per worker\n"
+               "      --batch N|auto|off   pytest: several files per job, N jobs in all; 'auto' (the default):\n"
+               "                           past 4 files per worker, as few as keep start-up within 5%% of the run;\n"
+               "                           with history a file longer than a worker's share is split by test id\n"
                "      --serial GLOB        jobs whose name matches run alone, after the rest (repeatable);\n"
                "                           so do pytest files with tests marked 'serial' or 'no_parallel'\n"
                "      --jobs-file FILE     one shell command per line, each a job ('-': stdin)\n"
@@ -103,23 +107,6 @@ int verb_help(void) {
                "\n"
                "Environment: NSRUN_CACHE_DIR (history, logs; default PROJECT/.nsrun), NO_COLOR.\n",
                PIDS_MAX_DEFAULT);
-        return 0;
-}
-
-static int parse_reserve(const char *arg, RunOptions *o) {
-        size_t n = strlen(arg);
-        unsigned pct;
-
-        if (n > 1 && arg[n - 1] == '%') {
-                _cleanup_free_ char *num = strndup(arg, n - 1);
-                if (!num || parse_unsigned(num, 0, 90, &pct) < 0)
-                        return log_bad_option("--mem-reserve", arg, "give a percentage from 0% to 90%, or a size such as 2G");
-                o->reserve_percent = pct;
-                o->reserve_bytes = 0;
-                return 0;
-        }
-        if (parse_size(arg, false, &o->reserve_bytes) < 0)
-                return log_bad_option("--mem-reserve", arg, "give a percentage such as 10% or a size such as 2G");
         return 0;
 }
 
@@ -156,7 +143,7 @@ static int parse_one(RunOptions *o, int c, const char *arg) {
                                               "not a size; give a number with K, M, G or T, such as 2G, or 'auto'");
                 return 0;
         case ARG_MEM_RESERVE:
-                return parse_reserve(arg, o);
+                return parse_mem_reserve(arg, &o->reserve_bytes, &o->reserve_percent);
         case ARG_PIDS_MAX:
                 r = parse_count("--pids-max", arg, 8, 4194304, &n);
                 o->pids_max = n;
@@ -302,11 +289,7 @@ static int parse_run_args(int argc, char *argv[], RunOptions *o) {
                         return verb_help(), 0;
                 if (c == ARG_VERSION)
                         return print_version(), 0;
-                if (c == '?')
-                        return log_error("unknown option '%s'; see 'nsrun --help'", option_name(argv, optopt)), -EINVAL;
-                if (c == ':')
-                        return log_error("option '%s' needs a value; see 'nsrun --help'", option_name(argv, optopt)), -EINVAL;
-                r = parse_one(o, c, optarg);
+                r = log_getopt_error(NULL, argv, c) ?: parse_one(o, c, optarg);
                 if (r < 0)
                         return r;
         }
@@ -454,6 +437,9 @@ static int plan(RunContext *rc, const History *h) {
         in->mem_per_worker = o->mem_per_worker;
         in->jobs_max = o->jobs_max;
         in->n_jobs = rc->src.jobs.n;
+        /* Once the history knows peaks, each job asks for its own (runs without caps have nothing to admit). */
+        for (size_t i = 0; i < rc->src.jobs.n && !o->mem_cap_off; i++)
+                in->learned = in->learned || rc->src.jobs.jobs[i].hist_peak > 0;
         if (o->mem_per_worker_auto) {
                 /* the largest peak seen so far, with a quarter more as headroom; unknown: a fair share */
                 uint64_t peak = 0;
@@ -473,6 +459,16 @@ static int plan(RunContext *rc, const History *h) {
                            FORMAT_SIZE(in->mem_per_worker), rc->plan.workers, FORMAT_SIZE(rc->plan.usable_bytes),
                            in->mem.source);
         return r;
+}
+
+/* Each job's memory request: its learned peak plus headroom, or the fixed slot (after batching, which sums
+ * files into jobs). */
+static void assign_requests(RunContext *rc) {
+        for (size_t i = 0; i < rc->src.jobs.n; i++) {
+                Job *j = &rc->src.jobs.jobs[i];
+                j->mem_request = rc->opt->mem_cap_off ? 0 : plan_mem_request(&rc->plan, j->hist_peak);
+                j->heavy = rc->plan_input.learned && plan_request_is_heavy(&rc->plan, j->mem_request);
+        }
 }
 
 static int open_cgroups(RunContext *rc) {
@@ -576,7 +572,7 @@ static int save_history(const char *dir, const JobList *l) {
         int r;
 
         r = history_records_from_jobs(l, &records, &n);
-        return r < 0 ? r : history_save(dir, records, n);
+        return r < 0 ? r : history_save(dir, records, n, jobs_startup_median(l));
 }
 
 static int exit_status(const RunContext *rc) {
@@ -603,9 +599,11 @@ static int run(RunOptions *o, RunContext *rc) {
                 .run_dir = rc->run_dir,
                 .pytest_plugin_dir = find_plugin_dir(),
                 .log_dir = o->log_dir,
+                .cache_dir = o->cache_dir,
                 .dist = o->dist,
                 .serial_globs = o->serial_globs,
         };
+        (void) sandbox_preload(); /* once, for every sandbox of the run */
         r = run_setup(rc);
         if (r < 0)
                 goto out;
@@ -632,7 +630,7 @@ static int run(RunOptions *o, RunContext *rc) {
         r = plan(rc, h);
         if (r < 0)
                 goto out;
-        r = source_batch(&rc->src, rc->plan.workers, o->batch);
+        r = source_batch(&rc->src, rc->plan.workers, o->batch, history_startup_s(h));
         if (r < 0) {
                 r = log_oom();
                 goto out;
@@ -642,6 +640,7 @@ static int run(RunOptions *o, RunContext *rc) {
                 r = log_oom();
                 goto out;
         }
+        assign_requests(rc);
         sched_order(&rc->src.jobs, rc->order);
         if (o->dry_run) {
                 r = o->json_path ? report_write_json(rc, o->json_path) : report_print_plan(rc);

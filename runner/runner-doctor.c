@@ -23,6 +23,7 @@
 #include "config.h"
 #include "fileio.h"
 #include "log.h"
+#include "mount-util.h"
 #include "parse-util.h"
 #include "runner.h"
 
@@ -166,7 +167,7 @@ static unsigned count_status(const Doctor *d, CheckStatus s) {
 
 /* A child that only calls unshare(flags) and exits: the namespaces die with it, so nothing on the host changes.
  * The one namespace operation of nsrun outside sandbox/, here so that a refusal can be pinned on one kind of
- * namespace (sandbox_spawn() asks for all of them in one clone3()). Returns 0 or unshare()'s -errno. */
+ * namespace (sandbox_spawn() asks for most of them in one clone3(), and init for the network one). Returns 0 or unshare()'s -errno. */
 static int probe_unshare(int flags) {
         int status;
         pid_t pid;
@@ -364,7 +365,7 @@ static void check_network(Doctor *d) {
                              "created a network namespace and brought its loopback interface up (127.0.0.1, ::1)");
 }
 
-/* The sandbox without overlays: a read-only copy of the host's tree, fresh /tmp, /dev and /proc, pivot_root. */
+/* The sandbox without overlays: the host's tree made read-only in place, fresh /tmp, /dev and /proc. */
 static void check_mountns(Doctor *d) {
         int r;
 
@@ -590,20 +591,16 @@ static void container_detect_kind(ContainerInfo *c) {
 }
 
 static void container_read_mounts(ContainerInfo *c) {
-        _cleanup_free_ char *text = NULL;
+        _cleanup_(mnt_unref_tablep) struct libmnt_table *t = NULL;
+        _cleanup_(mnt_free_iterp) struct libmnt_iter *it = NULL;
+        struct libmnt_fs *fs;
 
-        if (read_full_file_at(AT_FDCWD, "/proc/self/mountinfo", &text, NULL) < 0)
+        if (dlopen_libmount(NULL) < 0 || !(t = sym_mnt_new_table_from_file("/proc/self/mountinfo")) ||
+            !(it = sym_mnt_new_iter(MNT_ITER_FORWARD)))
                 return;
-        for (char *line = text, *next; line && *line; line = next) {
-                char mnt[512], fstype[64];
-                const char *dash;
+        while (sym_mnt_table_next_fs(t, it, &fs) == 0) {
+                const char *mnt = sym_mnt_fs_get_target(fs) ?: "", *fstype = sym_mnt_fs_get_fstype(fs) ?: "";
 
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = '\0';
-                dash = strstr(line, " - ");
-                if (!dash || sscanf(line, "%*s %*s %*s %*s %511s", mnt) != 1 || sscanf(dash + 3, "%63s", fstype) != 1)
-                        continue;
                 if (streq(mnt, "/") && streq(fstype, "overlay"))
                         container_found(c, "container", "the root file system is an overlay, as in a container image");
                 /* Docker, podman and Kubernetes cover these with /dev/null or an empty tmpfs. */

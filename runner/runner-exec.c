@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* nsrun exec: one command in one sandbox, its exit status passed through. */
 
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -17,11 +19,17 @@
 
 extern char **environ;
 
+enum {
+        ARG_STATUS_DIR = _ARG_SANDBOX_MAX,
+};
+
 typedef struct ExecArgs {
         SandboxOptions sandbox;
         uint64_t mem;           /* --mem, 0: none */
         uint64_t pids_max;      /* --pids-max, 0: none */
         bool mem_cap_off;
+        char *status_dir;       /* --status-dir (internal, for nsrun xdist), NULL: none */
+        int status_fd;          /* its slot's record, locked while this exec lives */
         char **command;
 } ExecArgs;
 
@@ -70,6 +78,12 @@ static int parse_exec_option(ExecArgs *a, int c, const char *arg) {
                         return log_bad_option("--mem-cap", arg, "the only value is 'off'");
                 a->mem_cap_off = true;
                 return 0;
+        case ARG_STATUS_DIR:
+                free(a->status_dir);
+                a->status_dir = realpath(arg, NULL);
+                if (!a->status_dir)
+                        return log_error_errno(errno, "--status-dir %s: %m; give an existing directory", arg), -EINVAL;
+                return 0;
         }
         r = sandbox_options_parse(&a->sandbox, c, arg);
         return r > 0 ? 0 : r < 0 ? r : -EINVAL;
@@ -81,6 +95,7 @@ static int parse_exec_args(int argc, char *argv[], ExecArgs *a) {
                 { "mem", required_argument, NULL, ARG_MEM },
                 { "pids-max", required_argument, NULL, ARG_PIDS_MAX },
                 { "mem-cap", required_argument, NULL, ARG_MEM_CAP },
+                { "status-dir", required_argument, NULL, ARG_STATUS_DIR }, /* internal: nsrun xdist */
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -97,12 +112,8 @@ static int parse_exec_args(int argc, char *argv[], ExecArgs *a) {
                         exec_help();
                         return 0;
                 case '?':
-                        return log_error("exec: unknown option '%s'; see 'nsrun exec --help'", option_name(argv, optopt)),
-                               -EINVAL;
                 case ':':
-                        return log_error("exec: option '%s' needs a value; see 'nsrun exec --help'",
-                                         option_name(argv, optopt)),
-                               -EINVAL;
+                        return log_getopt_error("exec", argv, c);
                 default:
                         r = parse_exec_option(a, c, optarg);
                         if (r < 0)
@@ -158,7 +169,10 @@ static int report_result(const SandboxResult *res, const CgroupStats *st, const 
 
         /* The kernel's OOM killer picks a process in the cgroup: whatever died, memory is why. */
         if (st->oom_kills > 0 && !(res->outcome == SANDBOX_EXITED && res->code == 0)) {
-                log_error("killed: out of memory (limit %s, peak %s)", FORMAT_SIZE(a->mem), FORMAT_SIZE(st->peak_mem));
+                /* under nsrun xdist the record says it, and nsrun names the worker and its test */
+                if (a->status_fd < 0)
+                        log_error("killed: out of memory (limit %s, peak %s)", FORMAT_SIZE(a->mem),
+                                  FORMAT_SIZE(st->peak_mem));
                 return 128 + SIGKILL;
         }
 
@@ -180,6 +194,53 @@ static int report_result(const SandboxResult *res, const CgroupStats *st, const 
                 break;
         }
         return sandbox_result_exit_status(res);
+}
+
+/* --status-dir DIR, for nsrun xdist. pytest-xdist starts its popen workers one at a time and waits for each to
+ * answer its bootstrap before it starts the next (execnet's Group.makegateway; a crashed worker's replacement
+ * too), so the Nth exec to claim a slot is the Nth gateway, "gwN". The slot's record DIR/N.exec is created
+ * O_EXCL, so no two execs share one, and stays locked while this exec lives: nsrun xdist waits for the lock
+ * before it reads. Inside, NSRUN_XDIST_SLOT=DIR/N lets nsrun's worker plugin write DIR/N.worker (the worker's
+ * id) and DIR/N.test (the test it is running); DIR is shared read-write for that. */
+static int status_claim(ExecArgs *a) {
+        _cleanup_close_ int dfd = open(a->status_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        char name[32], *slot = NULL;
+
+        if (dfd < 0)
+                return log_error_errno(errno, "--status-dir %s: %m", a->status_dir);
+        for (unsigned k = 0; k < 65536; k++) {
+                (void) snprintf(name, sizeof name, "%u.exec", k);
+                a->status_fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+                if (a->status_fd < 0 && errno == EEXIST)
+                        continue;
+                if (a->status_fd < 0)
+                        return log_error_errno(errno, "Cannot create %s/%s: %m", a->status_dir, name);
+                (void) flock(a->status_fd, LOCK_EX);
+                (void) write(a->status_fd, "state=running\n", 14);
+                if (asprintf(&slot, "%s/%u", a->status_dir, k) < 0 || setenv("NSRUN_XDIST_SLOT", slot, 1) < 0) {
+                        free(slot);
+                        return log_oom();
+                }
+                free(slot);
+                return 0;
+        }
+        return log_error("--status-dir %s: every slot is taken; remove the directory", a->status_dir), -ENOSPC;
+}
+
+/* The record: key=value lines. Written once at the end; oom and peak only when the command ran. */
+static void status_write(ExecArgs *a, int status, const SandboxResult *res, const CgroupStats *st) {
+        char buf[256];
+        int n;
+
+        if (a->status_fd < 0)
+                return;
+        n = snprintf(buf, sizeof buf, "state=done\nstatus=%d\noom=%d\nlimit=%" PRIu64 "\npeak=%" PRIu64 "\nsignal=%d\n",
+                     status, st && st->oom_kills > 0 && !(res->outcome == SANDBOX_EXITED && res->code == 0),
+                     a->mem, st ? st->peak_mem : 0,
+                     res && (res->outcome == SANDBOX_SIGNALED || res->outcome == SANDBOX_KILLED) ? res->code : 0);
+        if (ftruncate(a->status_fd, 0) < 0 || pwrite(a->status_fd, buf, (size_t) n, 0) != n)
+                log_warning_errno(errno, "Cannot write the record of this worker in %s: %m", a->status_dir);
+        a->status_fd = safe_close(a->status_fd);
 }
 
 /* A cgroup only when a cap was asked for: without one the PID namespace alone takes every process along. */
@@ -216,7 +277,12 @@ static int run_exec(ExecArgs *a) {
         char why[1024];
         int r;
 
-        r = sandbox_options_mounts(&a->sandbox, NULL, NULL, &mounts, &spec.n_mounts);
+        if (a->status_dir) {
+                r = status_claim(a);
+                if (r < 0)
+                        return EXIT_EXEC_USAGE;
+        }
+        r = sandbox_options_mounts(&a->sandbox, a->status_dir, NULL, &mounts, &spec.n_mounts);
         if (r < 0)
                 return log_oom(), EXIT_EXEC_USAGE;
         spec.argv = a->command;
@@ -264,19 +330,24 @@ static int run_exec(ExecArgs *a) {
         (void) sigprocmask(SIG_SETMASK, &old, NULL);
         if (r < 0)
                 return log_error_errno(r, "Lost track of the sandbox: %m"), EXIT_EXEC_USAGE;
-        return report_result(&res, &st, a);
+        r = report_result(&res, &st, a);
+        status_write(a, r, &res, &st);
+        return r;
 }
 
 int verb_exec(int argc, char *argv[]) {
-        ExecArgs a = {};
+        ExecArgs a = { .status_fd = -EBADF };
         int r;
 
         r = parse_exec_args(argc, argv, &a);
         if (r <= 0) {
                 sandbox_options_done(&a.sandbox);
+                free(a.status_dir);
                 return r < 0 ? EXIT_EXEC_USAGE : 0;
         }
         r = run_exec(&a);
+        status_write(&a, r, NULL, NULL); /* the command never ran */
         sandbox_options_done(&a.sandbox);
+        free(a.status_dir);
         return r;
 }

@@ -14,6 +14,7 @@
 
 struct History {
         json_object *jobs; /* name -> { wall_s, peak_mem_bytes, status, runs, updated } */
+        double startup_s;  /* a pytest job's own start-up (interpreter, imports, collection) last time; <0 unknown */
         bool newer;        /* written by a newer nsrun: read nothing, write nothing */
 };
 
@@ -32,12 +33,14 @@ static History *history_new_empty(void) {
 
         if (h && !(h->jobs = json_object_new_object()))
                 h = mfree(h);
+        if (h)
+                h->startup_s = -1;
         return h;
 }
 
 int history_parse(const char *text, History **ret) {
         _cleanup_(json_object_putp) json_object *root = json_tokener_parse(text);
-        json_object *version, *jobs;
+        json_object *version, *jobs, *startup;
         History *h;
 
         if (!root || !json_object_is_type(root, json_type_object) ||
@@ -52,6 +55,12 @@ int history_parse(const char *text, History **ret) {
         if (!h)
                 return -ENOMEM;
         h->jobs = json_object_get(jobs);
+        h->startup_s = -1;
+        if (json_object_object_get_ex(root, "startup_s", &startup) &&
+            (json_object_is_type(startup, json_type_double) || json_object_is_type(startup, json_type_int))) {
+                double d = json_object_get_double(startup);
+                h->startup_s = d >= 0 && d < 1e6 ? d : -1;
+        }
         *ret = h;
         return 0;
 }
@@ -196,6 +205,8 @@ static int write_history(const char *path, const History *h) {
                 return -ENOMEM;
         json_object_object_add(root, "version", json_object_new_int(HISTORY_VERSION));
         json_object_object_add(root, "jobs", json_object_get(h->jobs));
+        if (h->startup_s >= 0)
+                json_object_object_add(root, "startup_s", json_object_new_double(h->startup_s));
         text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
         f = fopen(tmp, "we");
         if (!f)
@@ -211,14 +222,41 @@ static int write_history(const char *path, const History *h) {
         return r;
 }
 
-int history_save(const char *dir, const HistoryRecord *records, size_t n) {
+/* A file split into parts by test id has one record per part: its history is their sum (time), their maximum
+ * (peak) and the first that did not pass (status). */
+static size_t combine_parts(const HistoryRecord *in, size_t n, HistoryRecord *out) {
+        size_t m = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                size_t k = 0;
+                while (k < m && !streq(out[k].name, in[i].name))
+                        k++;
+                if (k == m) {
+                        out[m++] = in[i];
+                        continue;
+                }
+                out[k].wall_s += in[i].wall_s;
+                out[k].peak_mem = MAX(out[k].peak_mem, in[i].peak_mem);
+                if (streq(out[k].status, "passed"))
+                        out[k].status = in[i].status;
+        }
+        return m;
+}
+
+double history_startup_s(const History *h) {
+        return h ? h->startup_s : -1;
+}
+
+int history_save(const char *dir, const HistoryRecord *records, size_t n, double startup_s) {
+        _cleanup_free_ HistoryRecord *combined = new0(HistoryRecord, n + 1);
         _cleanup_free_ char *path = NULL, *lock = NULL;
         _cleanup_close_ int fd = -EBADF;
         History *h = NULL;
         int r;
 
-        if (asprintf(&path, "%s/history.json", dir) < 0 || asprintf(&lock, "%s/history.lock", dir) < 0)
+        if (!combined || asprintf(&path, "%s/history.json", dir) < 0 || asprintf(&lock, "%s/history.lock", dir) < 0)
                 return -ENOMEM;
+        n = combine_parts(records, n, combined);
         r = mkdir_p(dir, 0755);
         if (r < 0)
                 return r;
@@ -235,8 +273,10 @@ int history_save(const char *dir, const HistoryRecord *records, size_t n) {
         if (!h)
                 return -ENOMEM;
         r = 0;
+        if (startup_s >= 0)
+                h->startup_s = startup_s;
         for (size_t i = 0; i < n && r >= 0; i++)
-                r = record(h, &records[i]);
+                r = record(h, &combined[i]);
         if (r >= 0)
                 r = write_history(path, h);
         history_free(h);

@@ -30,8 +30,12 @@ typedef struct HistoryRecord {
 
 /* The records of the jobs that ran (repeats and jobs that never ran are left out). *ret borrows from l. */
 int history_records_from_jobs(const JobList *l, HistoryRecord **ret, size_t *ret_n);
-/* Records them, merged under the lock with the file as it is now. */
-int history_save(const char *dir, const HistoryRecord *r, size_t n);
+/* Records them, merged under the lock with the file as it is now, with the run's pytest start-up per job
+ * (seconds; <0 keeps what the file has). */
+int history_save(const char *dir, const HistoryRecord *r, size_t n, double startup_s);
+/* What one pytest job spent starting (interpreter, imports, collection of its files) in the last run that
+ * measured it, or <0. Batching sizes its jobs by it. */
+double history_startup_s(const History *h);
 
 /* For the fuzzer and unit tests: parses history text. -EBADMSG corrupt, -EPROTONOSUPPORT newer version. */
 int history_parse(const char *text, History **ret);

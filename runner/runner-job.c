@@ -20,6 +20,38 @@ bool job_status_is_failure(JobStatus s, bool flaky_fails) {
         return s == JOB_FAILED || s == JOB_OOM || s == JOB_TIMEOUT || s == JOB_ERROR || (flaky_fails && s == JOB_FLAKY);
 }
 
+double job_startup_s(const Job *j) {
+        char *single[2];
+        size_t n = strv_length(job_files(j, single));
+        double tests = 0;
+
+        if (!j->file_s || j->attempts == 0)
+                return -1;
+        for (size_t i = 0; i < n; i++)
+                tests += j->file_s[i];
+        return MAX(j->wall_s - tests, 0.0);
+}
+
+static int cmp_double(const void *a, const void *b) {
+        double x = *(const double *) a, y = *(const double *) b;
+        return x < y ? -1 : x > y;
+}
+
+double jobs_startup_median(const JobList *l) {
+        _cleanup_free_ double *v = new0(double, l->n + 1);
+        size_t n = 0;
+
+        if (!v)
+                return -1;
+        for (size_t i = 0; i < l->n; i++)
+                if (job_startup_s(&l->jobs[i]) >= 0)
+                        v[n++] = job_startup_s(&l->jobs[i]);
+        if (n == 0)
+                return -1;
+        qsort(v, n, sizeof *v, cmp_double);
+        return v[n / 2];
+}
+
 char *const *job_files(const Job *j, char *single[static 2]) {
         if (j->members)
                 return j->members;
@@ -115,6 +147,7 @@ void job_done(Job *j) {
         strv_free(j->argv);
         strv_free(j->args);
         strv_free(j->members);
+        strv_free(j->ids);
         free(j->log_path);
         free(j->junit_path);
         free(j->times_path);

@@ -27,6 +27,8 @@ typedef struct Job {
         char **argv;            /* the command, NULL-terminated */
         char **args;            /* pytest: the files or test ids it runs (the tail of argv), else NULL */
         char **members;         /* pytest batches: the names of the files it holds, else NULL */
+        char **ids;             /* pytest, one job per file: its tests as arguments ("tests/t.py::test_a[1]"),
+                                 * in collection order, so that a long file can be split; else NULL */
         unsigned n_tests;       /* tests it holds (pytest), 0 if not known */
         bool serial;            /* runs alone, after the rest (--serial GLOB, pytest markers serial/no_parallel) */
         unsigned repeat_index;  /* --repeat: which copy this is (0-based) */
@@ -36,16 +38,21 @@ typedef struct Job {
         uint64_t hist_peak;
         bool hist_failed;       /* failed the last time it ran */
         double expected_s;      /* what the scheduler sorts by */
+        uint64_t mem_request;   /* memory it is admitted with and capped at (see plan_mem_request()), 0: no cap */
+        bool heavy;             /* its request is more than a fair share: started first */
 
         /* the outcome */
         JobStatus status;
         int exit_code;
         int signal;
         unsigned attempts;
+        double start_s;         /* when the last attempt started, seconds from the run's start */
         double wall_s;          /* of the last attempt */
         double setup_s;         /* sandbox and cgroup creation before the command started */
+        double teardown_s;      /* from the command's end to its sandbox and cgroup being gone */
         uint64_t peak_mem;      /* bytes, max over attempts */
-        uint64_t mem_limit;
+        uint64_t mem_limit;     /* of the last attempt */
+        uint64_t oom_limit;     /* killed for memory at this learned request, then retried alone; else 0 */
         unsigned tests_passed, tests_failed, tests_skipped;
         char *log_path;         /* its output */
         char *junit_path;       /* pytest's per-job JUnit XML, NULL for other jobs */
@@ -62,6 +69,11 @@ typedef struct JobList {
 
 /* Appends a job; takes ownership of name and argv (even on failure). */
 int job_list_add(JobList *l, char *name, char **argv, unsigned n_tests, bool serial);
+/* A pytest job's own start-up and wind-down: its command's time less the time its tests took, as nsrun's plugin
+ * measured them; <0 when not known (not pytest, or killed before the plugin wrote its times). */
+double job_startup_s(const Job *j);
+/* The median job_startup_s() of the jobs that ran, or <0. */
+double jobs_startup_median(const JobList *l);
 /* The files a pytest job runs, for reports and history: its members, or itself. single is storage for the
  * latter. */
 char *const *job_files(const Job *j, char *single[static 2]);

@@ -168,7 +168,7 @@ static int merge(const MergeArgs *a) {
                         return r;
         }
         if (a->history) {
-                r = history_save(a->history, records, n);
+                r = history_save(a->history, records, n, -1);
                 if (r < 0)
                         return log_error_errno(r, "merge: cannot write %s/history.json: %m", a->history);
         }

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "macro.h"
+#include "parse-util.h"
 #include "runner.h"
 
 int log_bad_option(const char *option, const char *value, const char *why_and_fix) {
@@ -18,6 +20,21 @@ int log_bad_option(const char *option, const char *value, const char *why_and_fi
         else
                 log_error("%s: %s", option, why_and_fix);
         return -EINVAL;
+}
+
+int parse_mem_reserve(const char *arg, uint64_t *bytes, unsigned *percent) {
+        size_t n = strlen(arg);
+
+        if (n > 1 && arg[n - 1] == '%') {
+                _cleanup_free_ char *num = strndup(arg, n - 1);
+                if (!num || parse_unsigned(num, 0, 90, percent) < 0)
+                        return log_bad_option("--mem-reserve", arg, "give a percentage from 0% to 90%, or a size such as 2G");
+                *bytes = 0;
+                return 0;
+        }
+        if (parse_size(arg, false, bytes) < 0)
+                return log_bad_option("--mem-reserve", arg, "give a percentage such as 10% or a size such as 2G");
+        return 0;
 }
 
 void sandbox_options_done(SandboxOptions *o) {

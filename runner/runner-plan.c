@@ -18,6 +18,8 @@ const char *plan_bound_to_string(PlanBound b) {
                 return "-j";
         case PLAN_BOUND_JOB_COUNT:
                 return "number of jobs";
+        case PLAN_BOUND_ADMISSION:
+                return "CPU budget, with memory admitted by learned peaks";
         }
         return "?";
 }
@@ -32,7 +34,7 @@ int plan_compute(const PlanInput *in, Plan *ret) {
                                             : (uint64_t) ((unsigned __int128) budget * in->reserve_percent / 100);
         p.usable_bytes = budget > p.reserve_bytes ? budget - p.reserve_bytes : 0;
         p.workers = p.cpu_workers;
-        p.bound = PLAN_BOUND_CPU;
+        p.bound = in->learned ? PLAN_BOUND_ADMISSION : PLAN_BOUND_CPU;
 
         if (in->mem_per_worker > 0) {
                 uint64_t fit = p.usable_bytes / in->mem_per_worker;
@@ -40,7 +42,8 @@ int plan_compute(const PlanInput *in, Plan *ret) {
                         *ret = p;
                         return -ENOSPC;
                 }
-                if (fit < p.workers) {
+                /* with learned requests memory bounds how many jobs run, not how many workers there are */
+                if (fit < p.workers && !in->learned) {
                         p.workers = (unsigned) fit;
                         p.bound = PLAN_BOUND_MEMORY;
                 }
@@ -54,12 +57,27 @@ int plan_compute(const PlanInput *in, Plan *ret) {
                 p.bound = PLAN_BOUND_JOB_COUNT;
         }
         p.mem_per_job = in->mem_per_worker > 0 ? in->mem_per_worker : p.usable_bytes / p.workers;
+        if (in->learned)
+                p.mem_per_job = MIN(p.mem_per_job, p.usable_bytes);
         if (p.mem_per_job == 0) {
                 *ret = p;
                 return -ENOSPC;
         }
         *ret = p;
         return 0;
+}
+
+uint64_t plan_mem_request(const Plan *p, uint64_t hist_peak) {
+        uint64_t headroom;
+
+        if (hist_peak == 0)
+                return p->mem_per_job;
+        headroom = MAX(hist_peak / 4, PLAN_HEADROOM_MIN);
+        return hist_peak > p->usable_bytes - MIN(headroom, p->usable_bytes) ? p->usable_bytes : hist_peak + headroom;
+}
+
+bool plan_request_is_heavy(const Plan *p, uint64_t request) {
+        return request > p->usable_bytes / MAX(p->workers, 1u);
 }
 
 void plan_explain_no_fit(const PlanInput *in, const Plan *p, char *buf, size_t len) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,6 +14,7 @@ typedef enum PlanBound {
         PLAN_BOUND_MEMORY,      /* the memory budget divided by --mem-per-worker */
         PLAN_BOUND_JOBS_OPTION, /* -j N */
         PLAN_BOUND_JOB_COUNT,   /* there are fewer jobs than workers */
+        PLAN_BOUND_ADMISSION,   /* learned: workers as the CPUs allow, jobs admitted while their requests fit */
 } PlanBound;
 
 typedef struct PlanInput {
@@ -23,6 +25,7 @@ typedef struct PlanInput {
         uint64_t mem_per_worker;        /* 0: not given; each job gets a fair share */
         unsigned jobs_max;              /* -j N, 0: not given */
         size_t n_jobs;
+        bool learned;                   /* the history knows jobs' peaks: admission by request, not fixed slots */
 } PlanInput;
 
 typedef struct Plan {
@@ -38,6 +41,15 @@ typedef struct Plan {
 int plan_compute(const PlanInput *in, Plan *ret);
 
 const char *plan_bound_to_string(PlanBound b);
+
+/* Learned memory admission. A job whose peak the history knows asks for that peak plus headroom (a quarter more,
+ * at least 64 MiB), at most the whole usable budget; a job never measured asks for the fixed slot (mem_per_job).
+ * The scheduler starts jobs while the sum of the running ones' requests fits usable_bytes, and caps each job's
+ * memory at its request. */
+#define PLAN_HEADROOM_MIN (UINT64_C(64) << 20)
+uint64_t plan_mem_request(const Plan *p, uint64_t hist_peak);
+/* Is a request heavy, more than a fair share of the budget per worker? Heavy jobs are started first. */
+bool plan_request_is_heavy(const Plan *p, uint64_t request);
 
 /* "--mem-per-worker 30G: 22.1 GiB is available to tests here (memory.max of /x: ...; 10% reserve); use at most
  * 19G" */

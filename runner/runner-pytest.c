@@ -54,12 +54,12 @@ static const char *array_str(json_object *a, size_t i) {
         return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
-/* An item as nsrun's plugin writes it: string path, nodeid and suffix, markers a list of strings. */
+/* An item as nsrun's plugin writes it: string path, name, nodeid and suffix, markers a list of strings. */
 static bool item_valid(json_object *item) {
         json_object *m = json_array(item, "markers");
 
-        if (!json_object_is_type(item, json_type_object) || !json_str(item, "path") || !json_str(item, "nodeid") ||
-            !json_str(item, "suffix") || !m)
+        if (!json_object_is_type(item, json_type_object) || !json_str(item, "path") || !json_str(item, "name") ||
+            !json_str(item, "nodeid") || !json_str(item, "suffix") || !m)
                 return false;
         for (size_t i = 0; i < json_object_array_length(m); i++)
                 if (!array_str(m, i))
@@ -111,25 +111,81 @@ static char *relative_to(const char *path, const char *dir) {
         return r;
 }
 
-/* The user's pytest arguments without the positional files/ids (the jobs supply their own), in order. */
+/* What the collection adds to the user's pytest arguments, before them. */
+static const char *const collect_options[] = { "-p", "nsrun_pytest", "--collect-only", "-q" };
+
+static bool json_true(json_object *o, const char *key) {
+        json_object *v;
+        return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_boolean) &&
+               json_object_get_boolean(v);
+}
+
+/* Which of the user's pytest arguments (command[start + i]) are positional: files, directories, ids, --pyargs
+ * packages. The plugin asked pytest's own parser, so that '-p pkg --pyargs pkg' and '-k tests tests' keep the
+ * option's value. Without its answer (a pytest whose parser it could not ask), the arguments equal to
+ * file_or_dir's, matched in order. */
+static bool *find_positional(char **command, int start, json_object *doc) {
+        json_object *pos, *fod = json_array(doc, "file_or_dir");
+        size_t n = strv_length(command + start), k = 0, n_fod = fod ? json_object_array_length(fod) : 0;
+        bool *p = new0(bool, n + 1);
+
+        if (!p)
+                return NULL;
+        if (json_object_object_get_ex(doc, "positional", &pos) && json_object_is_type(pos, json_type_array)) {
+                for (size_t i = 0; i < json_object_array_length(pos); i++) {
+                        json_object *v = json_object_array_get_idx(pos, i);
+                        /* indexes into pytest's arguments, which begin with nsrun's collect_options */
+                        int64_t x = (json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1) -
+                                    (int64_t) ELEMENTSOF(collect_options);
+                        if (x >= 0 && (uint64_t) x < n)
+                                p[x] = true;
+                }
+                return p;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (k < n_fod && streq(command[start + i], array_str(fod, k) ?: "")) {
+                        p[i] = true;
+                        k++;
+                }
+        return p;
+}
+
+/* argparse's '--': everything after it is positional. */
+static bool only_positional_after(const bool *pos, size_t i, size_t n) {
+        for (i++; i < n; i++)
+                if (!pos[i])
+                        return false;
+        return true;
+}
+
+/* What every job shares: the user's pytest arguments without the positional ones (the jobs give their own
+ * files or ids), in order, after the rootdir and inifile pytest found. A job's files alone would make pytest
+ * look for them elsewhere: from an installed package's directory, with --pyargs, it finds no ini file and takes
+ * that directory as its rootdir. What the user gave is kept as given. */
 static char **user_options(char **command, int start, json_object *doc) {
-        json_object *fod = json_array(doc, "file_or_dir");
-        size_t k = 0, n_fod = fod ? json_object_array_length(fod) : 0;
+        _cleanup_free_ bool *pos = find_positional(command, start, doc);
+        _cleanup_free_ char *rootdir = NULL;
+        size_t n = strv_length(command + start);
+        const char *ini = json_str(doc, "inifile");
         char **v = NULL;
 
+        if (!pos)
+                return NULL;
         for (int i = 0; i < start; i++)
                 if (strv_push(&v, command[i]) < 0)
                         goto oom;
+        if (!json_true(doc, "rootdir_given") &&
+            (asprintf(&rootdir, "--rootdir=%s", json_str(doc, "rootdir")) < 0 || strv_push(&v, rootdir) < 0))
+                goto oom;
+        if (ini && !json_true(doc, "inifile_given") && (strv_push(&v, "-c") < 0 || strv_push(&v, ini) < 0))
+                goto oom;
         for (int i = start; command[i]; i++) {
-                if (k < n_fod && streq(command[i], array_str(fod, k) ?: "")) {
-                        k++;
-                        continue;
-                }
+                size_t k = (size_t) (i - start);
+                if (pos[k] || (streq(command[i], "--") && only_positional_after(pos, k, n)))
+                        continue; /* and a "--" before them: the files, then nsrun's own options, follow */
                 if (strv_push(&v, command[i]) < 0)
                         goto oom;
         }
-        if (!v && strv_push(&v, command[0]) < 0)
-                goto oom;
         return v;
 oom:
         strv_free(v);
@@ -151,39 +207,58 @@ typedef struct Group {
         bool serial;
 } Group;
 
-static int add_job(Source *s, json_object *items, const Group *g, bool per_test, const char *rootdir,
-                   const char *invocation_dir) {
-        _cleanup_free_ char *rel = relative_to(g->path, invocation_dir);
-        char *name = NULL, **argv = strv_copy(s->pytest_options), **args = NULL;
-        json_object *first = json_object_array_get_idx(items, g->first);
-        int r;
+/* "<rel><suffix>" for each test of the group: the arguments that run them one by one. */
+static char **test_args(json_object *items, const Group *g, const char *rel) {
+        char **v = new0(char *, g->n + 1);
 
-        if (!rel || !argv)
-                goto oom;
-        for (size_t i = 0; i < (per_test ? g->n : 1); i++) {
+        for (size_t i = 0; v && i < g->n; i++) {
                 json_object *it = json_object_array_get_idx(items, g->first + i);
-                _cleanup_free_ char *arg = NULL;
-                if (asprintf(&arg, "%s%s", rel, per_test ? json_str(it, "suffix") ?: "" : "") < 0 ||
-                    strv_push(&argv, arg) < 0 || strv_push(&args, arg) < 0)
-                        goto oom;
+                if (asprintf(&v[i], "%s%s", rel, json_str(it, "suffix")) < 0) {
+                        v[i] = NULL;
+                        strv_free(v);
+                        return NULL;
+                }
         }
-        /* The job's name is stable whatever directory nsrun runs from: relative to pytest's rootdir. */
-        {
-                _cleanup_free_ char *n = relative_to(g->path, rootdir);
-                if (!n || asprintf(&name, "%s%s", n,
-                                   per_test && g->n == 1 ? json_str(first, "suffix") ?: "" : "") < 0)
+        return v;
+}
+
+/* One job: the group's file (its tests' ids kept in j->ids, so that a long file can be split later), or its one
+ * test. Files are given relative to the invocation directory, where the jobs start. */
+static int add_job(Source *s, json_object *items, const Group *g, bool per_test, const char *invocation_dir) {
+        _cleanup_free_ char *rel = relative_to(g->path, invocation_dir);
+        json_object *first = json_object_array_get_idx(items, g->first);
+        char *name = NULL, **argv = NULL, **args = NULL, **ids = NULL;
+        Job *j;
+
+        if (!rel)
+                return log_oom();
+        if (per_test)
+                args = test_args(items, g, rel);
+        else if (!(ids = test_args(items, g, rel)) || strv_push(&args, rel) < 0)
+                goto oom;
+        argv = strv_copy(s->pytest_options);
+        for (size_t i = 0; argv && args && args[i]; i++)
+                if (strv_push(&argv, args[i]) < 0)
                         goto oom;
-        }
-        r = job_list_add(&s->jobs, name, argv, (unsigned) g->n, g->serial);
-        if (r < 0) {
+        /* The job's name is the plugin's name of its file (relative to the rootdir, or for an installed
+         * package's file, to the sys.path entry it is imported from), the same whatever directory nsrun runs in:
+         * the key of its history and of the times the plugin writes. */
+        if (!argv || !args ||
+            asprintf(&name, "%s%s", json_str(first, "name"), per_test ? json_str(first, "suffix") : "") < 0)
+                goto oom;
+        if (job_list_add(&s->jobs, name, argv, (unsigned) g->n, g->serial) < 0) {
                 strv_free(args);
+                strv_free(ids);
                 return log_oom();
         }
-        s->jobs.jobs[s->jobs.n - 1].args = args;
+        j = &s->jobs.jobs[s->jobs.n - 1];
+        j->args = args;
+        j->ids = ids;
         return 0;
 oom:
         strv_free(argv);
         strv_free(args);
+        strv_free(ids);
         return log_oom();
 }
 
@@ -223,7 +298,7 @@ static int make_jobs(const SourceContext *c, char **command, int start, json_obj
                         if (per_test)
                                 break;
                 }
-                r = add_job(s, items, &g, per_test, rootdir, invdir);
+                r = add_job(s, items, &g, per_test, invdir);
         }
         return r;
 }
@@ -254,23 +329,48 @@ static void show_collect_errors(const char *log_path) {
                 free(tail[i]);
 }
 
+/* The user's command with nsrun's plugin and --collect-only, before the user's arguments: after a '--' they
+ * would be files. */
+static char **collect_argv(char **command) {
+        int start = pytest_args_start(command);
+        char **v = NULL;
+
+        for (int i = 0; command[i]; i++) {
+                if (i == start)
+                        for (size_t k = 0; k < ELEMENTSOF(collect_options); k++)
+                                if (strv_push(&v, collect_options[k]) < 0)
+                                        goto oom;
+                if (strv_push(&v, command[i]) < 0)
+                        goto oom;
+        }
+        for (size_t k = 0; !command[start] && k < ELEMENTSOF(collect_options); k++)
+                if (strv_push(&v, collect_options[k]) < 0)
+                        goto oom;
+        return v;
+oom:
+        strv_free(v);
+        return NULL;
+}
+
 int pytest_source(const SourceContext *c, char **command, Source *s) {
         _cleanup_free_ char *out = NULL, *env_out = NULL, *env_path = NULL;
         _cleanup_(json_object_putp) json_object *doc = NULL;
         _cleanup_close_ int log_fd = -EBADF;
         const char *old_path = getenv("PYTHONPATH");
-        char **argv = strv_copy(command), *extra_env[3];
+        char **argv = collect_argv(command), *extra_env[3];
         int r;
         SandboxResult res;
 
         s->pytest = true;
+        if (argv && collect_cache_load(c, command, &doc) > 0) {
+                strv_free(argv);
+                s->collect_reused = true;
+                return make_jobs(c, command, pytest_args_start(command), doc, s);
+        }
         if (!argv || asprintf(&out, "%s/collect.json", c->run_dir) < 0 ||
             asprintf(&env_out, "NSRUN_COLLECT_OUT=%s", out) < 0 ||
             asprintf(&env_path, "PYTHONPATH=%s%s%s", c->pytest_plugin_dir, old_path ? ":" : "", old_path ?: "") < 0 ||
             asprintf(&s->collect_log, "%s/collect.log", c->log_dir) < 0)
-                return strv_free(argv), log_oom();
-        if (strv_push(&argv, "-p") < 0 || strv_push(&argv, "nsrun_pytest") < 0 ||
-            strv_push(&argv, "--collect-only") < 0 || strv_push(&argv, "-q") < 0)
                 return strv_free(argv), log_oom();
         extra_env[0] = env_out;
         extra_env[1] = env_path;
@@ -296,5 +396,8 @@ int pytest_source(const SourceContext *c, char **command, Source *s) {
                                  "given, or PYTHONPATH overridden by the test setup?",
                                  out),
                        -EBADMSG;
-        return make_jobs(c, command, pytest_args_start(command), doc, s);
+        r = make_jobs(c, command, pytest_args_start(command), doc, s);
+        if (r >= 0)
+                collect_cache_store(c, command, doc);
+        return r;
 }

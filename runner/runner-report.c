@@ -88,20 +88,30 @@ static void describe(const Job *j, char *buf, size_t len) {
         }
 }
 
+/* "out of memory at its learned 300 MiB, rerun alone with 5.0 GiB" */
+static void describe_rerun(const Job *j, char *buf, size_t len) {
+        if (j->oom_limit > 0)
+                (void) snprintf(buf, len, "out of memory at its learned %s, rerun alone with %s",
+                                FORMAT_SIZE(j->oom_limit), FORMAT_SIZE(j->mem_limit));
+        else
+                buf[0] = '\0';
+}
+
 void reporter_job_finished(Reporter *r, const Job *j) {
-        char what[512], tests[96] = "";
+        char what[512], tests[96] = "", rerun[160];
 
         r->done++;
         r->counts[j->status]++;
         if (r->tty)
                 clear_line(r);
         describe(j, what, sizeof what);
+        describe_rerun(j, rerun, sizeof rerun);
         if (j->n_tests > 0 || j->tests_passed + j->tests_failed > 0)
                 (void) snprintf(tests, sizeof tests, " %u passed, %u failed, %u skipped;", j->tests_passed,
                                 j->tests_failed, j->tests_skipped);
-        printf("[%zu/%zu] %s %s%s%s (%s;%s peak %s%s)\n", r->done, r->rc->src.jobs.n, status_word(r, j->status),
+        printf("[%zu/%zu] %s %s%s%s (%s;%s peak %s%s%s)\n", r->done, r->rc->src.jobs.n, status_word(r, j->status),
                j->name, what[0] ? ": " : "", what, FORMAT_DURATION((uint64_t) (j->wall_s * 1e6)), tests,
-               FORMAT_SIZE(j->peak_mem), j->attempts > 1 ? ", retried" : "");
+               FORMAT_SIZE(j->peak_mem), rerun[0] ? "; " : j->attempts > 1 ? ", retried" : "", rerun);
         fflush(stdout);
 }
 
@@ -169,6 +179,26 @@ static void show_top(const JobList *l, int (*cmp)(const void *, const void *), c
         printf("\n");
 }
 
+/* Where the jobs' time went besides their tests: sandbox and cgroup setup and teardown, and (pytest) each job's
+ * own start-up. */
+typedef struct Overhead {
+        double job_s, sandbox_s, startup_s;
+} Overhead;
+
+static Overhead overhead(const JobList *l) {
+        Overhead o = {};
+
+        for (size_t i = 0; i < l->n; i++) {
+                const Job *j = &l->jobs[i];
+                if (j->attempts == 0)
+                        continue;
+                o.job_s += j->setup_s + j->wall_s + j->teardown_s;
+                o.sandbox_s += j->setup_s + j->teardown_s;
+                o.startup_s += MAX(job_startup_s(j), 0.0);
+        }
+        return o;
+}
+
 void reporter_summary(Reporter *r) {
         const RunContext *rc = r->rc;
         const JobList *l = &rc->src.jobs;
@@ -190,10 +220,21 @@ void reporter_summary(Reporter *r) {
         printf("\n");
         show_top(l, cmp_wall, "slowest", false);
         show_top(l, cmp_peak, "most memory", true);
+        Overhead o = overhead(l);
+        if (o.job_s > 0 && rc->src.pytest)
+                printf("start-up: %.0f%% of the jobs' time (sandboxes %.1f%%, pytest's own start-up %.0f%%)\n",
+                       100 * (o.sandbox_s + o.startup_s) / o.job_s, 100 * o.sandbox_s / o.job_s,
+                       100 * o.startup_s / o.job_s);
+        else if (o.job_s > 0)
+                printf("start-up: sandboxes %.1f%% of the jobs' time\n", 100 * o.sandbox_s / o.job_s);
         for (size_t i = 0; i < l->n; i++)
                 if (l->jobs[i].status == JOB_OOM || l->jobs[i].status == JOB_TIMEOUT) {
                         describe(&l->jobs[i], what, sizeof what);
                         printf("%s: %s\n", l->jobs[i].name, what);
+                } else if (l->jobs[i].oom_limit > 0) {
+                        describe_rerun(&l->jobs[i], what, sizeof what);
+                        printf("%s: %s: %s, peak %s (kept for its next request)\n", l->jobs[i].name, what,
+                               job_status_to_string(l->jobs[i].status), FORMAT_SIZE(l->jobs[i].peak_mem));
                 }
         printf("nsrun: %zu jobs: %u passed, %u failed, %u flaky, %u oom, %u timeout, %u error, %u not run",
                l->n, r->counts[JOB_PASSED], r->counts[JOB_FAILED], r->counts[JOB_FLAKY], r->counts[JOB_OOM],
@@ -218,9 +259,15 @@ static json_object *job_json(const Job *j) {
         json_object_object_add(o, "signal", j->signal ? json_object_new_int(j->signal) : NULL);
         json_object_object_add(o, "attempts", json_object_new_int((int) j->attempts));
         json_object_object_add(o, "wall_s", json_object_new_double(j->wall_s));
+        json_object_object_add(o, "start_s", json_object_new_double(j->start_s));
         json_object_object_add(o, "setup_s", json_object_new_double(j->setup_s));
+        json_object_object_add(o, "command_s", json_object_new_double(j->wall_s));
+        json_object_object_add(o, "teardown_s", json_object_new_double(j->teardown_s));
         json_object_object_add(o, "peak_mem_bytes", json_object_new_int64((int64_t) j->peak_mem));
+        json_object_object_add(o, "mem_request_bytes", json_object_new_int64((int64_t) j->mem_request));
         json_object_object_add(o, "mem_limit_bytes", json_object_new_int64((int64_t) j->mem_limit));
+        json_object_object_add(o, "oom_rerun_alone_after_bytes",
+                               j->oom_limit ? json_object_new_int64((int64_t) j->oom_limit) : NULL);
         json_object_object_add(o, "tests", json_object_new_int((int) j->n_tests));
         json_object_object_add(o, "tests_passed", json_object_new_int((int) j->tests_passed));
         json_object_object_add(o, "tests_failed", json_object_new_int((int) j->tests_failed));
@@ -268,12 +315,24 @@ int report_write_json(const RunContext *rc, const char *path) {
         json_object_object_add(root, "dry_run", json_object_new_boolean(rc->opt->dry_run));
         json_object_object_add(root, "workers", json_object_new_int((int) rc->plan.workers));
         json_object_object_add(root, "mem_per_worker_bytes", json_object_new_int64((int64_t) rc->plan.mem_per_job));
+        json_object_object_add(root, "mem_learned", json_object_new_boolean(rc->plan_input.learned));
         json_object_object_add(root, "cpu_budget", json_object_new_double(rc->plan_input.cpu.cpus));
         json_object_object_add(root, "mem_budget_bytes", json_object_new_int64((int64_t) rc->plan.usable_bytes));
         json_object_object_add(root, "budget", budget_json(rc));
         json_object_object_add(root, "wall_s", json_object_new_double(rc->wall_s));
         json_object_object_add(root, "shard", rc->shard[0] ? json_object_new_string(rc->shard) : NULL);
+        json_object_object_add(root, "collection_reused",
+                               rc->src.pytest ? json_object_new_boolean(rc->src.collect_reused) : NULL);
         json_object_object_add(root, "setup_s", rc->opt->setup ? json_object_new_double(rc->setup_s) : NULL);
+        {
+                Overhead o = overhead(&rc->src.jobs);
+                json_object *x = json_object_new_object();
+                json_object_object_add(x, "job_s", json_object_new_double(o.job_s));
+                json_object_object_add(x, "sandbox_s", json_object_new_double(o.sandbox_s));
+                json_object_object_add(x, "pytest_startup_s", rc->src.pytest ? json_object_new_double(o.startup_s) : NULL);
+                json_object_object_add(x, "share", o.job_s > 0 ? json_object_new_double((o.sandbox_s + o.startup_s) / o.job_s) : NULL);
+                json_object_object_add(root, "startup", x);
+        }
         for (size_t i = 0; i < rc->src.jobs.n; i++) {
                 const Job *j = &rc->src.jobs.jobs[rc->order[i]];
                 tp += j->tests_passed;
@@ -432,6 +491,11 @@ int report_print_plan(const RunContext *rc) {
                p->cpu_workers);
         if (rc->opt->mem_cap_off)
                 printf("memory cap:    off (--mem-cap off)\n");
+        else if (in->learned)
+                printf("memory cap:    each job its peak in the history plus headroom (a quarter, at least %s); %s "
+                       "for jobs never measured%s; jobs start while their requests fit\n",
+                       FORMAT_SIZE(PLAN_HEADROOM_MIN), FORMAT_SIZE(p->mem_per_job),
+                       in->mem_per_worker ? " (--mem-per-worker)" : " (a fair share of the budget)");
         else
                 printf("memory cap:    %s per job%s\n", FORMAT_SIZE(p->mem_per_job),
                        in->mem_per_worker ? " (--mem-per-worker)" : " (a fair share of the budget)");
@@ -443,6 +507,8 @@ int report_print_plan(const RunContext *rc) {
                         printf("  (%u tests)", j->n_tests);
                 if (j->expected_s >= 0)
                         printf("  ~%s", FORMAT_DURATION((uint64_t) (j->expected_s * 1e6)));
+                if (in->learned && j->mem_request)
+                        printf("  %s%s", FORMAT_SIZE(j->mem_request), j->heavy ? " heavy" : "");
                 if (j->hist_failed)
                         printf("  failed last time");
                 if (j->serial)

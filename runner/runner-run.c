@@ -27,10 +27,19 @@ typedef struct Slot {
         Job *job;
         Sandbox *sandbox;
         CgroupJob *cgroup;
+        uint64_t request;       /* the memory it was admitted with */
         uint64_t started;       /* usec, monotonic */
         uint64_t deadline;      /* usec, 0 = none */
         bool timed_out;
 } Slot;
+
+/* A finished job's sandbox and cgroup, removed after the next job has started: off the critical path. */
+typedef struct Remains {
+        Job *job;
+        Sandbox *sandbox;
+        CgroupJob *cgroup;
+        uint64_t ended;         /* when its command ended */
+} Remains;
 
 typedef struct Loop {
         RunContext *rc;
@@ -38,9 +47,19 @@ typedef struct Loop {
         Slot *slots;
         struct pollfd *pfds;    /* [0] the signalfd, then one per running job */
         unsigned *pfd_slot;
-        size_t next;            /* in rc->order */
+        size_t next;            /* in rc->order: every job before it has been started */
         unsigned running;
+        uint64_t admitted;      /* the sum of the running jobs' memory requests */
+        Job **alone;            /* killed for memory at a learned request: each reruns alone, before the rest */
+        size_t n_alone;
+        Remains *remains;       /* at most one per worker: jobs that ended since the last dispatch */
+        size_t n_remains;
+        CgroupJob *ready;       /* made ahead, while the jobs run, for the next job to start: ready_job's */
+        const Job *ready_job;   /* next attempt, capped at ready_limit */
+        unsigned ready_attempt;
+        uint64_t ready_limit;
         bool stop;              /* no more dispatching: -x or a signal */
+        uint64_t t0;            /* the run's start */
 } Loop;
 
 static uint64_t now_usec(void) {
@@ -124,31 +143,75 @@ static int open_log(const RunContext *rc, Job *j) {
         return fd < 0 ? -errno : fd;
 }
 
+/* A job's memory cap for this attempt: its request, or, rerun alone after an out-of-memory kill at its learned
+ * request, the whole budget. */
+static uint64_t attempt_limit(const RunContext *rc, const Job *j) {
+        if (rc->opt->mem_cap_off)
+                return 0;
+        return j->oom_limit > 0 ? rc->plan.usable_bytes : j->mem_request;
+}
+
+/* The cgroup of the job's next attempt, "job-<index>-<attempt>". */
+static int new_job_cgroup(const RunContext *rc, const Job *j, CgroupJob **ret) {
+        CgroupLimits limits = { .mem_max = attempt_limit(rc, j) ?: CGROUP_LIMIT_MAX, .pids_max = rc->opt->pids_max };
+        char name[64];
+
+        (void) snprintf(name, sizeof name, "job-%zu-%u", (size_t) (j - rc->src.jobs.jobs), j->attempts + 1);
+        return cgroup_job_new(rc->cgroups, name, &limits, ret);
+}
+
+static bool ready_for(const Loop *l, const Job *j) {
+        return l->ready && l->ready_job == j && l->ready_attempt == j->attempts + 1 &&
+               l->ready_limit == attempt_limit(l->rc, j);
+}
+
+/* While the jobs run, the cgroup of the job that starts next is made ahead, off the critical path. */
+static void prepare_next(Loop *l) {
+        const RunContext *rc = l->rc;
+        const Job *next = l->n_alone > 0 ? l->alone[l->n_alone - 1] : NULL;
+
+        for (size_t i = l->next; !next && !l->stop && i < rc->src.jobs.n; i++)
+                if (rc->src.jobs.jobs[rc->order[i]].status == JOB_PENDING)
+                        next = &rc->src.jobs.jobs[rc->order[i]];
+        if (!next || l->stop || ready_for(l, next))
+                return;
+        l->ready = cgroup_job_free(l->ready);
+        if (new_job_cgroup(rc, next, &l->ready) < 0) {
+                l->ready = NULL;
+                return;
+        }
+        l->ready_job = next;
+        l->ready_attempt = next->attempts + 1;
+        l->ready_limit = attempt_limit(rc, next);
+}
+
 static int start_attempt(Loop *l, Slot *s, Job *j) {
         RunContext *rc = l->rc;
         size_t index = (size_t) (j - rc->src.jobs.jobs);
         SandboxSpec spec = SANDBOX_SPEC_INIT;
         _cleanup_free_ SandboxMount *mounts = NULL;
-        _cleanup_free_ char *cgname = NULL;
         _cleanup_close_ int log_fd = -EBADF;
         char **argv = NULL, **envp = NULL;
-        CgroupLimits limits = { .mem_max = rc->plan.mem_per_job, .pids_max = rc->opt->pids_max };
         uint64_t t0 = now_usec();
         int r;
 
+        if (ready_for(l, j))
+                s->cgroup = TAKE_PTR(l->ready);
+        else {
+                r = new_job_cgroup(rc, j, &s->cgroup);
+                if (r < 0)
+                        return r;
+        }
         j->attempts++;
         j->status = JOB_RUNNING;
-        j->mem_limit = rc->opt->mem_cap_off ? 0 : rc->plan.mem_per_job;
+        j->mem_limit = attempt_limit(rc, j);
         s->job = j;
+        s->request = j->mem_limit;
+        l->admitted += s->request;
         s->timed_out = false;
         log_fd = open_log(rc, j);
         if (log_fd < 0)
                 return log_fd;
-        if (asprintf(&cgname, "job-%zu-%u", index, j->attempts) < 0)
-                return -ENOMEM;
-        r = cgroup_job_new(rc->cgroups, cgname, &limits, &s->cgroup);
-        if (r < 0)
-                return r;
         argv = job_argv(rc, j, index);
         envp = job_env(rc, j, index, s->index);
         r = sandbox_options_mounts(&rc->opt->sandbox, rc->run_dir, rc->src.pytest ? rc->source.pytest_plugin_dir : NULL,
@@ -182,14 +245,33 @@ finish:
         strv_free(envp);
         s->started = now_usec();
         j->setup_s = (double) (s->started - t0) / 1e6;
+        j->start_s = (double) (s->started - l->t0) / 1e6;
         s->deadline = rc->opt->timeout_usec ? s->started + rc->opt->timeout_usec : 0;
         return r;
 }
 
-static void release_slot(Slot *s) {
+static void release_slot(Loop *l, Slot *s) {
         s->sandbox = sandbox_free(s->sandbox);
         s->cgroup = cgroup_job_free(s->cgroup);
         s->job = NULL;
+        l->admitted -= s->request;
+        s->request = 0;
+}
+
+/* Frees the slot for the next job at once; its sandbox and cgroup go when remove_remains() runs. */
+static void vacate_slot(Loop *l, Slot *s, uint64_t ended) {
+        l->remains[l->n_remains++] = (Remains) { s->job, TAKE_PTR(s->sandbox), TAKE_PTR(s->cgroup), ended };
+        release_slot(l, s);
+}
+
+static void remove_remains(Loop *l) {
+        for (size_t i = 0; i < l->n_remains; i++) {
+                Remains *x = &l->remains[i];
+                sandbox_free(x->sandbox);
+                cgroup_job_free(x->cgroup);
+                x->job->teardown_s = (double) (now_usec() - x->ended) / 1e6;
+        }
+        l->n_remains = 0;
 }
 
 static void read_test_counts(const RunContext *rc, Job *j) {
@@ -252,8 +334,15 @@ static JobStatus classify(const RunContext *rc, Slot *s, const SandboxResult *re
         return JOB_ERROR;
 }
 
+/* Killed for memory at a request learned from its history, below what the budget allows: it needs more than it
+ * did last time. It reruns once, alone, with the whole budget, and its new peak goes into the history. */
+static bool should_rerun_alone(const RunContext *rc, const Job *j, JobStatus st) {
+        return st == JOB_OOM && rc->plan_input.learned && j->hist_peak > 0 && j->oom_limit == 0 &&
+               j->mem_limit < rc->plan.usable_bytes && !rc->signal;
+}
+
 static bool should_retry(const RunContext *rc, const Job *j, JobStatus st) {
-        return j->attempts <= rc->opt->retries && (st == JOB_FAILED || st == JOB_TIMEOUT || st == JOB_OOM) &&
+        return j->attempts - (j->oom_limit > 0) <= rc->opt->retries && (st == JOB_FAILED || st == JOB_TIMEOUT || st == JOB_OOM) &&
                !rc->signal;
 }
 
@@ -263,11 +352,12 @@ static void finish_slot(Loop *l, Slot *s) {
         CgroupStats st = {};
         Job *j = s->job;
         JobStatus status;
-        bool failed_before = j->attempts > 1;
+        bool failed_before = j->attempts > 1 + (j->oom_limit > 0); /* a rerun alone is not a flaky pass */
+        uint64_t ended = now_usec();
         int r;
 
         r = sandbox_wait(s->sandbox, &res);
-        j->wall_s = (double) (now_usec() - s->started) / 1e6;
+        j->wall_s = (double) (ended - s->started) / 1e6;
         (void) cgroup_job_stats(s->cgroup, &st);
         j->peak_mem = MAX(j->peak_mem, st.peak_mem);
         if (r < 0) {
@@ -277,15 +367,21 @@ static void finish_slot(Loop *l, Slot *s) {
         status = classify(rc, s, &res, &st);
         read_test_counts(rc, j);
         read_file_times(j);
-        release_slot(s);
+        vacate_slot(l, s, ended);
         l->running--;
+        if (should_rerun_alone(rc, j, status)) {
+                j->oom_limit = j->mem_limit;
+                j->status = JOB_PENDING;
+                l->alone[l->n_alone++] = j;
+                return;
+        }
         if (should_retry(rc, j, status)) {
                 r = start_attempt(l, s, j);
                 if (r >= 0) {
                         l->running++;
                         return;
                 }
-                release_slot(s);
+                release_slot(l, s);
                 status = JOB_ERROR;
         }
         if (status == JOB_PASSED && failed_before)
@@ -296,23 +392,66 @@ static void finish_slot(Loop *l, Slot *s) {
                 l->stop = true;
 }
 
-static Job *next_job(Loop *l) {
-        RunContext *rc = l->rc;
-        Job *j;
-
-        if (l->stop || l->next >= rc->src.jobs.n)
-                return NULL;
-        j = &rc->src.jobs.jobs[rc->order[l->next]];
-        /* A serial job waits until nothing else runs, and then runs alone. */
-        if (j->serial && l->running > 0)
-                return NULL;
-        l->next++;
-        return j;
+static bool fits(const Loop *l, const Job *j) {
+        return l->running == 0 || l->admitted + j->mem_request <= l->rc->plan.usable_bytes;
 }
 
-static bool serial_running(const Loop *l) {
+/* The least time, by expectation, until one of the running jobs ends and gives back its memory; -1 unknown. */
+static double soonest_end(const Loop *l, uint64_t now) {
+        double soonest = -1;
+
+        for (unsigned w = 0; w < l->rc->plan.workers; w++) {
+                const Slot *s = &l->slots[w];
+                double left;
+                if (!s->job)
+                        continue;
+                if (s->job->expected_s < 0)
+                        return -1;
+                left = MAX(s->job->expected_s - (double) (now - s->started) / 1e6, 0.0);
+                soonest = soonest < 0 ? left : MIN(soonest, left);
+        }
+        return soonest;
+}
+
+/* The next job to start, or NULL to wait. Jobs start in rc->order while their memory requests fit. When the
+ * first waiting job does not fit, a later one that does may start in its place (backfill), but only if it is
+ * expected to end before any running job would give the first one room, so a heavy job is never starved by a
+ * stream of light ones. A job rerun alone after an out-of-memory kill waits until nothing runs. */
+static Job *next_job(Loop *l) {
+        RunContext *rc = l->rc;
+        Job *head;
+        double room_in;
+
+        if (l->stop)
+                return NULL;
+        if (l->n_alone > 0)
+                return l->running == 0 ? l->alone[--l->n_alone] : NULL;
+        while (l->next < rc->src.jobs.n && rc->src.jobs.jobs[rc->order[l->next]].status != JOB_PENDING)
+                l->next++;
+        if (l->next >= rc->src.jobs.n)
+                return NULL;
+        head = &rc->src.jobs.jobs[rc->order[l->next]];
+        /* A serial job waits until nothing else runs, and then runs alone. */
+        if (head->serial)
+                return l->running == 0 ? head : NULL;
+        if (fits(l, head))
+                return head;
+        room_in = soonest_end(l, now_usec());
+        if (room_in < 0)
+                return NULL;
+        for (size_t i = l->next + 1; i < rc->src.jobs.n; i++) {
+                Job *j = &rc->src.jobs.jobs[rc->order[i]];
+                if (j->status == JOB_PENDING && !j->serial && j->expected_s >= 0 && j->expected_s <= room_in &&
+                    fits(l, j))
+                        return j;
+        }
+        return NULL;
+}
+
+/* A serial job, or one rerun alone, has the machine to itself. */
+static bool alone_running(const Loop *l) {
         for (unsigned w = 0; w < l->rc->plan.workers; w++)
-                if (l->slots[w].job && l->slots[w].job->serial)
+                if (l->slots[w].job && (l->slots[w].job->serial || l->slots[w].job->oom_limit > 0))
                         return true;
         return false;
 }
@@ -325,14 +464,14 @@ static void dispatch(Loop *l) {
 
                 if (s->job)
                         continue;
-                if (serial_running(l))
+                if (alone_running(l))
                         return;
                 j = next_job(l);
                 if (!j)
                         return;
                 r = start_attempt(l, s, j);
                 if (r < 0) {
-                        release_slot(s);
+                        release_slot(l, s);
                         j->status = JOB_ERROR;
                         free(j->error);
                         j->error = NULL;
@@ -341,7 +480,7 @@ static void dispatch(Loop *l) {
                         continue;
                 }
                 l->running++;
-                if (j->serial)
+                if (j->serial || j->oom_limit > 0)
                         return;
         }
 }
@@ -424,15 +563,16 @@ static int loop_once(Loop *l, int sfd, bool ticking) {
 }
 
 int run_jobs(RunContext *rc) {
-        Loop l = { .rc = rc };
-        uint64_t t0 = now_usec();
+        Loop l = { .rc = rc, .t0 = now_usec() };
         int r = 0;
 
         l.slots = new0(Slot, rc->plan.workers);
         l.pfds = new0(struct pollfd, rc->plan.workers + 1);
         l.pfd_slot = new0(unsigned, rc->plan.workers + 1);
+        l.alone = new0(Job *, rc->src.jobs.n + 1);
+        l.remains = new0(Remains, rc->plan.workers);
         l.rep = reporter_new(rc);
-        if (!l.slots || !l.pfds || !l.pfd_slot || !l.rep) {
+        if (!l.slots || !l.pfds || !l.pfd_slot || !l.alone || !l.remains || !l.rep) {
                 r = log_oom();
                 goto done;
         }
@@ -440,26 +580,39 @@ int run_jobs(RunContext *rc) {
                 l.slots[w].index = w;
         while (r >= 0) {
                 dispatch(&l);
-                if (l.running == 0 && (l.stop || l.next >= rc->src.jobs.n))
+                remove_remains(&l);
+                prepare_next(&l);
+                if (l.running == 0 && (l.stop || (l.n_alone == 0 && l.next >= rc->src.jobs.n)))
                         break;
                 r = loop_once(&l, rc->source.sigfd, true);
                 reporter_tick(l.rep, l.running, memory_in_use(&l));
         }
         if (r < 0) {
+                remove_remains(&l);
                 kill_running(&l);
                 for (unsigned w = 0; w < rc->plan.workers; w++)
                         if (l.slots[w].job)
                                 finish_slot(&l, &l.slots[w]);
+                remove_remains(&l);
+        }
+        /* stopped before their rerun alone: they stay killed for memory */
+        for (size_t i = 0; i < l.n_alone; i++) {
+                l.alone[i]->status = JOB_OOM;
+                l.alone[i]->oom_limit = 0;
+                reporter_job_finished(l.rep, l.alone[i]);
         }
         for (size_t i = 0; i < rc->src.jobs.n; i++)
                 if (rc->src.jobs.jobs[i].status == JOB_PENDING)
                         rc->src.jobs.jobs[i].status = JOB_NOT_RUN;
-        rc->wall_s = (double) (now_usec() - t0) / 1e6;
+        rc->wall_s = (double) (now_usec() - l.t0) / 1e6;
         reporter_summary(l.rep);
 done:
         reporter_free(l.rep);
         free(l.slots);
         free(l.pfds);
         free(l.pfd_slot);
+        free(l.alone);
+        free(l.remains);
+        cgroup_job_free(l.ready);
         return r;
 }

@@ -34,6 +34,8 @@ static int cmp_jobs(const void *a, const void *b) {
                 return x->serial ? 1 : -1;
         if (x->hist_failed != y->hist_failed)
                 return x->hist_failed ? -1 : 1;
+        if (x->heavy != y->heavy)
+                return x->heavy ? -1 : 1;
         if (x->expected_s >= 0 || y->expected_s >= 0) {
                 if (x->expected_s != y->expected_s)
                         return x->expected_s > y->expected_s ? -1 : 1;

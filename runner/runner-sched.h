@@ -6,7 +6,8 @@
 /* The order jobs are dispatched in: pure logic over the history, no I/O.
  *
  * Parallel jobs first, serial ones after them. Among each: those that failed last time first (a failure is news
- * soonest), then longest expected time first (longest-processing-time-first keeps the tail short). A job never
+ * soonest), then heavy ones (whose learned memory request is more than a fair share: started early, only as many
+ * as fit run at once, and the tail is light), then longest expected time first (longest-processing-time-first keeps the tail short). A job never
  * seen has no time of its own: with any history, it is estimated at the suite's mean time per test times its
  * test count; without history, jobs are ordered by test count. Ties keep the source order. */
 void sched_estimate(JobList *l);

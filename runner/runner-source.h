@@ -7,6 +7,8 @@
 #include "runner-job.h"
 #include "runner.h"
 
+struct json_object;
+
 /* Where the jobs come from: a pytest command (collected and split), 'CMD {} ::: a b c', --jobs-file, or one
  * plain command. */
 
@@ -24,6 +26,7 @@ typedef struct SourceContext {
         char **serial_globs;
         const char *base_layers;        /* --setup's kept writes, a layer under every sandbox's overlays */
         const char *cwd;                /* where every sandbox of the run starts (nsrun's own cwd) */
+        const char *cache_dir;          /* .nsrun: the history, and pytest's last collection */
         int sigfd;                      /* SIGINT, SIGTERM, SIGHUP: blocked for the whole run, read here */
         int *signal;                    /* where the first one is recorded */
 } SourceContext;
@@ -34,6 +37,7 @@ typedef struct Source {
         bool pytest_xdist;      /* pytest-xdist is active: jobs get '-n 0' */
         char **pytest_options;  /* the command every pytest job shares: argv less the files/ids */
         char *collect_log;
+        bool collect_reused;    /* pytest's collection came from the cache: nothing it reads had changed */
 } Source;
 
 /* argv[0] is pytest, py.test, pytest-3, or python* -m pytest: returns the index of pytest's first argument. */
@@ -45,12 +49,24 @@ int source_build(const SourceContext *c, char **command, const char *jobs_file, 
 void source_done(Source *s);
 
 /* Batching: several pytest files in one job, when one job per file would spend too much on pytest's start-up.
- * BATCH_AUTO batches only when there are more than 4 files per worker, into 4 jobs per worker of balanced
- * expected time (longest-processing-time-first over the files' history, or test counts on a first run). Serial
- * jobs and per-test jobs are never batched. */
+ * BATCH_AUTO batches only past 4 files per worker: into 4 jobs per worker of balanced expected time
+ * (longest-processing-time-first over the files' history, or test counts on a first run); once the history
+ * knows a job's start-up (startup_s >= 0) and every file's time, into as many as keep start-up within
+ * BATCH_STARTUP_SHARE of the run, between 2 and 16 per worker. Serial jobs and per-test jobs are never batched. A file expected to take
+ * longer than a worker's share of the run is split by test id first (unless --batch off). */
 #define BATCH_AUTO 0
 #define BATCH_OFF UINT_MAX
-int source_batch(Source *s, unsigned workers, unsigned batch);
+#define BATCH_STARTUP_SHARE 0.05
+int source_batch(Source *s, unsigned workers, unsigned batch, double startup_s);
+/* How many jobs BATCH_AUTO makes of n files with total expected seconds (<0: unknown) on workers. */
+size_t batch_auto_count(size_t n_files, double total_s, double startup_s, unsigned workers);
+
+/* pytest's last collection, in runner-collect.c: reused while the command, what pytest reads from the
+ * environment, nsrun's plugin and every file of the project (and of the packages of tests outside it) are the
+ * same, by content. Never with --setup (it may change anything). load returns 1 and the plugin's document in
+ * *ret when it may be reused, else 0; store keeps doc, quietly (a cache). */
+int collect_cache_load(const SourceContext *c, char **command, struct json_object **ret);
+void collect_cache_store(const SourceContext *c, char **command, struct json_object *doc);
 
 /* The pytest part, in runner-pytest.c. */
 int pytest_source(const SourceContext *c, char **command, Source *ret);

@@ -74,17 +74,24 @@ enum {
 
 /* Reports a bad option value on one line and returns -EINVAL. */
 int log_bad_option(const char *option, const char *value, const char *why_and_fix);
+/* --mem-reserve: a percentage ("10%", into *percent, *bytes = 0) or a size (into *bytes). */
+int parse_mem_reserve(const char *arg, uint64_t *bytes, unsigned *percent);
 
 int verb_exec(int argc, char *argv[]);
 int verb_run(int argc, char *argv[]);
 int verb_merge(int argc, char *argv[]);      /* runner-merge.c */
 int verb_doctor(int argc, char *argv[]);        /* runner-doctor.c */
 int verb_clean(int argc, char *argv[]);         /* runner-clean.c */
+int verb_xdist(int argc, char *argv[]);         /* runner-xdist.c */
 int verb_help(void);
 void print_version(void);
 
 /* The option getopt_long() stopped at, for messages: "-q" for a letter (also inside "-qx"), else the argument. */
 const char *option_name(char *argv[], int opt);
+
+/* For getopt_long()'s '?' (unknown option) and ':' (missing value): logs one line naming the option and the
+ * help of verb (NULL: the runner's) and returns -EINVAL; 0 for any other c. */
+int log_getopt_error(const char *verb, char *argv[], int c);
 
 /* Finds "--": returns its index, or logs a clear error naming the fix and returns <0. */
 int find_command(int argc, char *argv[], int optind_, const char *verb);

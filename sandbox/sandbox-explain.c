@@ -17,14 +17,15 @@ static const char *const step_names[_SANDBOX_STEP_MAX] = {
         [SANDBOX_STEP_MOUNT_PRIVATE] = "make mounts private",
         [SANDBOX_STEP_OPEN_SOURCE] = "open",
         [SANDBOX_STEP_STAGING] = "mount the staging tmpfs",
-        [SANDBOX_STEP_ROOT_CLONE] = "copy the host's mount tree",
+        [SANDBOX_STEP_ROOT_READONLY] = "make the host's mount tree read-only",
         [SANDBOX_STEP_OVERLAY] = "mount overlayfs on",
         [SANDBOX_STEP_BIND] = "bind-mount",
         [SANDBOX_STEP_TMPFS] = "mount tmpfs on",
         [SANDBOX_STEP_DEV] = "set up /dev",
         [SANDBOX_STEP_PROC] = "mount /proc",
-        [SANDBOX_STEP_PIVOT_ROOT] = "switch to the new root",
+        [SANDBOX_STEP_NETNS] = "create the network namespace",
         [SANDBOX_STEP_LOOPBACK] = "bring up the loopback interface",
+        [SANDBOX_STEP_RESTRICT] = "restrict the command's privileges with",
         [SANDBOX_STEP_CHDIR] = "change to the working directory",
         [SANDBOX_STEP_COMMAND_USERNS] = "create the command's user namespace",
         [SANDBOX_STEP_EXEC] = "execute",
@@ -106,7 +107,7 @@ bool sandbox_explain(int error, const SandboxResult *r, char *buf, size_t len) {
         bool denied = e == EPERM || e == EACCES || e == ENOSPC || e == EUSERS || e == EINVAL;
 
         if (!r || r->step == SANDBOX_STEP_CLONE || r->step == SANDBOX_STEP_USERNS_MAP ||
-            r->step == SANDBOX_STEP_COMMAND_USERNS) {
+            r->step == SANDBOX_STEP_NETNS || r->step == SANDBOX_STEP_COMMAND_USERNS) {
                 if (denied && explain_userns_refusal(buf, len))
                         return true;
                 (void) snprintf(buf, len,

@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,6 +44,9 @@ _Noreturn static void fail(const SandboxChildContext *c, int r, const SandboxErr
         _exit(EXIT_FAILURE);
 }
 
+/* The command's side, between fork and execve(). Unprivileged, it runs in a vfork()ed child that shares init's
+ * memory until execve(): it writes no variable of init's and allocates nothing (its environment was set up by
+ * init, command_environment()). */
 _Noreturn static void exec_command(const SandboxChildContext *c, int go_fd, int exec_err_fd) {
         const SandboxSpec *s = c->spec;
         sigset_t none;
@@ -56,29 +60,32 @@ _Noreturn static void exec_command(const SandboxChildContext *c, int go_fd, int 
         for (int i = 0; i < 3; i++)
                 if (s->stdio[i] >= 0 && dup2(s->stdio[i], i) < 0)
                         goto fail;
-        /* No setuid binary or file capability raises privileges from here on (prctl(2) PR_SET_NO_NEW_PRIVS). */
-        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                goto fail;
-        r = sandbox_deny_tty_injection();
-        if (r < 0) {
-                errno = -r;
-                goto fail;
-        }
-        if (!c->privileged) {
-                r = drop_bounding_capabilities();
-                if (r < 0) {
-                        errno = -r;
-                        goto fail;
-                }
-        }
-        environ = s->envp;
-        if (setenv("NSRUN_SANDBOX", "1", 1) < 0)
-                goto fail;
-        execvp(s->argv[0], s->argv);
+        /* no_new_privs and the seccomp filter come with init's main thread (restrict_command()) */
+        execvp(s->argv[0], s->argv); /* $PATH of the command's environment: environ is that by now */
 fail:
         r = errno;
         (void) !write(exec_err_fd, &r, sizeof r);
         _exit(r == ENOENT ? 127 : 126);
+}
+
+/* The command's environment, NSRUN_SANDBOX=1 added, made init's own (environ), so that execvp() looks the
+ * command up in its $PATH. Init itself reads no variable after this. */
+static int command_environment(const SandboxSpec *s) {
+        size_t n = 0;
+        char **env;
+
+        while (s->envp && s->envp[n])
+                n++;
+        env = new0(char *, n + 2);
+        if (!env)
+                return -ENOMEM;
+        n = 0;
+        for (char **e = s->envp; e && *e; e++)
+                if (!strneq(*e, "NSRUN_SANDBOX=", 14))
+                        env[n++] = *e;
+        env[n] = (char *) "NSRUN_SANDBOX=1";
+        environ = env; /* kept until init exits */
+        return 0;
 }
 
 /* Privileged: the command gets a user namespace of its own, nested under the initial one, so it stays uid 0
@@ -90,9 +97,21 @@ static pid_t start_command(const SandboxChildContext *c, int exec_err_pipe[2], S
         pid_t pid;
         int r;
 
-        if (c->privileged && pipe2(go, O_CLOEXEC) < 0)
+        r = command_environment(c->spec);
+        if (r < 0)
+                return sandbox_error(e, SANDBOX_STEP_EXEC, r, "environment");
+        if (!c->privileged) {
+                /* Nothing to do between fork and execve() on init's side: vfork() spares copying init's memory
+                 * for a child that replaces it at once, and init waits only until the execve() (or _exit()). */
+                pid = vfork();
+                if (pid == 0)
+                        exec_command(c, -EBADF, exec_err_pipe[1]);
+                return pid < 0 ? sandbox_error(e, SANDBOX_STEP_EXEC, -errno, "vfork") : pid;
+        }
+        if (pipe2(go, O_CLOEXEC) < 0)
                 return sandbox_error(e, SANDBOX_STEP_COMMAND_USERNS, -errno, "pipe");
-        pid = (pid_t) syscall(SYS_clone, SIGCHLD | (c->privileged ? CLONE_NEWUSER : 0), NULL, NULL, NULL, NULL);
+        /* The command waits for its identity maps, which only init, in the parent user namespace, may write. */
+        pid = (pid_t) syscall(SYS_clone, SIGCHLD | CLONE_NEWUSER, NULL, NULL, NULL, NULL);
         if (pid < 0)
                 return sandbox_error(e, SANDBOX_STEP_COMMAND_USERNS, -errno, "clone");
         if (pid == 0) {
@@ -100,15 +119,13 @@ static pid_t start_command(const SandboxChildContext *c, int exec_err_pipe[2], S
                 go[1] = safe_close(go[1]);
                 exec_command(c, go[0], exec_err_pipe[1]);
         }
-        if (c->privileged) {
-                r = userns_write_maps(pid, c->uid_map, c->gid_map, false);
-                if (r < 0) {
-                        (void) kill(pid, SIGKILL);
-                        return sandbox_error(e, SANDBOX_STEP_COMMAND_USERNS, r, "uid_map");
-                }
-                if (write(go[1], "g", 1) != 1)
-                        return sandbox_error(e, SANDBOX_STEP_COMMAND_USERNS, -errno, "uid_map");
+        r = userns_write_maps(pid, c->uid_map, c->gid_map, false);
+        if (r < 0) {
+                (void) kill(pid, SIGKILL);
+                return sandbox_error(e, SANDBOX_STEP_COMMAND_USERNS, r, "uid_map");
         }
+        if (write(go[1], "g", 1) != 1)
+                return sandbox_error(e, SANDBOX_STEP_COMMAND_USERNS, -errno, "uid_map");
         return pid;
 }
 
@@ -157,6 +174,79 @@ _Noreturn static void supervise(const SandboxChildContext *c, pid_t command, int
         }
 }
 
+/* The main thread's share of building the sandbox: the network namespace and its loopback. */
+static int setup_network(const SandboxChildContext *c, SandboxError *e) {
+        int r;
+
+        if (c->spec->net != SANDBOX_NET_LOOPBACK)
+                return 0;
+        if (unshare(CLONE_NEWNET) < 0)
+                return sandbox_error(e, SANDBOX_STEP_NETNS, -errno, "net");
+        r = sandbox_loopback_up();
+        return r < 0 ? sandbox_error(e, SANDBOX_STEP_LOOPBACK, r, "lo") : 0;
+}
+
+/* What the command inherits from init's main thread, set there while the mounts go on, rather than between the
+ * command's fork and its execve(); init itself never executes anything, so none of it changes init:
+ * - no setuid binary or file capability raises privileges (prctl(2) PR_SET_NO_NEW_PRIVS);
+ * - the seccomp filter against terminal injection (sandbox-seccomp.c); allowed without no_new_privs too, since
+ *   init holds CAP_SYS_ADMIN in its user namespace;
+ * - rootless, an empty bounding set: the command runs as the caller's uid and execve() clears the capabilities
+ *   it was forked with, and then not even a file capability can give one back. */
+static int restrict_command(const SandboxChildContext *c, SandboxError *e) {
+        int r;
+
+        if (!c->privileged) {
+                r = drop_bounding_capabilities();
+                if (r < 0)
+                        return sandbox_error(e, SANDBOX_STEP_RESTRICT, r, "an empty bounding set");
+        }
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return sandbox_error(e, SANDBOX_STEP_RESTRICT, -errno, "no_new_privs");
+        r = sandbox_deny_tty_injection();
+        return r < 0 ? sandbox_error(e, SANDBOX_STEP_RESTRICT, r, "a seccomp filter") : 0;
+}
+
+typedef struct MountJob {
+        const SandboxChildContext *c;
+        SandboxError e;
+        int r;
+} MountJob;
+
+static void *mount_thread(void *p) {
+        MountJob *j = p;
+
+        j->r = sandbox_setup_mounts(j->c, &j->e);
+        return NULL;
+}
+
+/* The two slowest steps, side by side: the mounts on a second thread, while the main thread creates the network
+ * namespace (setup_net() registers a loopback device and its sysctls, about half a millisecond), brings its
+ * loopback up and sets what the command inherits (the seccomp filter's JIT compilation is not free either). The
+ * threads share the mount namespace and, through CLONE_FS, the root and working directory; the new network
+ * namespace is the main thread's alone (unshare(2) changes the caller only), and the command, forked from it,
+ * inherits it. Neither step depends on the other. */
+static int build_sandbox(const SandboxChildContext *c, SandboxError *e) {
+        MountJob job = { .c = c };
+        pthread_t t;
+        bool threaded;
+        int r;
+
+        threaded = pthread_create(&t, NULL, mount_thread, &job) == 0;
+        if (!threaded) /* no memory for a stack, or RLIMIT_NPROC: the same steps one after the other */
+                mount_thread(&job);
+        r = setup_network(c, e);
+        if (r >= 0)
+                r = restrict_command(c, e);
+        if (threaded)
+                (void) pthread_join(t, NULL);
+        if (job.r < 0) {
+                *e = job.e;
+                return job.r;
+        }
+        return r;
+}
+
 _Noreturn void sandbox_init_main(SandboxChildContext *c) {
         const SandboxSpec *s = c->spec;
         _cleanup_close_pair_ int exec_err[2] = { -EBADF, -EBADF };
@@ -184,14 +274,9 @@ _Noreturn void sandbox_init_main(SandboxChildContext *c) {
                 if (r < 0)
                         fail(c, sandbox_error(&e, SANDBOX_STEP_USERNS_MAP, r, "/proc/self/uid_map"), &e);
         }
-        r = sandbox_setup_mounts(c, &e);
+        r = build_sandbox(c, &e);
         if (r < 0)
                 fail(c, r, &e);
-        if (s->net == SANDBOX_NET_LOOPBACK) {
-                r = sandbox_loopback_up();
-                if (r < 0)
-                        fail(c, sandbox_error(&e, SANDBOX_STEP_LOOPBACK, r, "lo"), &e);
-        }
         if (chdir(s->cwd) < 0)
                 fail(c, sandbox_error(&e, SANDBOX_STEP_CHDIR, -errno, s->cwd), &e);
 

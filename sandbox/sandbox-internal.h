@@ -42,7 +42,7 @@ int sandbox_error(SandboxError *e, SandboxStep step, int r, const char *detail);
 /* sandbox-init.c: runs as PID 1 of the sandbox; never returns. */
 _Noreturn void sandbox_init_main(SandboxChildContext *c);
 
-/* sandbox-mount.c: builds the new root and pivots into it. Runs inside the new mount namespace. */
+/* sandbox-mount.c: builds the sandbox's tree in place. Runs inside the new mount namespace. */
 int sandbox_setup_mounts(const SandboxChildContext *c, SandboxError *e);
 
 /* sandbox-net.c: brings 'lo' up in the current network namespace (127.0.0.1/8 and ::1 come with it). */

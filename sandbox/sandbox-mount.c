@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The sandbox's filesystem. Every mount(2) nsrun makes is in this file, so a reviewer can read each privileged
- * operation in one sitting. All of it runs in the sandbox's own mount namespace, after MS_SLAVE has cut
- * propagation back to the host, so nothing here can change the host's mount table. */
+ * operation in one sitting.
+ *
+ * The tree is built in place: the sandbox's mount namespace starts as the kernel's copy of the host's mount table
+ * (clone3(CLONE_NEWNS)); that copy is cut off from the host's propagation and made read-only as a whole, and the
+ * sandbox's own mounts go on top of it. No second copy of the tree (open_tree()), no pivot_root(), and no unmount
+ * of an old root, whose RCU grace period (namespace_unlock()) was the costliest step of the earlier design.
+ * Nothing here can change the host's mount table: propagation is made private before anything is mounted. */
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -9,19 +14,17 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fileio.h"
-#include "libmount-util.h"
 #include "sandbox-internal.h"
 
-/* Where the new root is assembled: a private tmpfs on the host's /tmp path, visible only in this namespace. Host
- * paths are reached through O_PATH fds opened before this mount hides anything, in this namespace: overlayfs and
- * bind mounts accept only layers whose mount belongs to the caller's namespace (clone_private_mount(),
- * do_loopback()). */
+/* The staging tmpfs holds the overlays' upper layers (tmpfs: they vanish with the namespace, nothing is left on
+ * disk even after SIGKILL). It is mounted on the host's /tmp path and then covered by the sandbox's fresh /tmp,
+ * so no path inside leads to it; nsrun reaches it through a file descriptor. Overlayfs accepts only layers whose
+ * mount belongs to the caller's namespace (clone_private_mount(); only the newest kernels also take a detached
+ * mount), hence a covered mount rather than a detached one. */
 #define STAGING "/tmp"
-#define NEWROOT STAGING "/root"
 
 #define FD_PATH_MAX 64
 
@@ -30,25 +33,13 @@ static const char *fd_path(char buf[static FD_PATH_MAX], int fd) {
         return buf;
 }
 
+/* A new filesystem (tmpfs, proc, overlay); the source names it in /proc/self/mountinfo. mount(2) itself, as
+ * bubblewrap and crun do: the sandbox is built from exact paths, with no fstab, mtab, helper or canonicalisation
+ * for libmount's context to handle, and through it each mount cost three more system calls and nsrun's start the
+ * loading of libmount, libblkid, libselinux and libpcre2. libmount reads mount tables (runner/mount-util.c). */
 static int mount_fs(const char *fstype, const char *source, const char *target, unsigned long flags,
                     const char *options) {
-        _cleanup_(mnt_free_contextp) struct libmnt_context *cxt = NULL;
-        int r;
-
-        cxt = mnt_new_context();
-        if (!cxt)
-                return -ENOMEM;
-        /* No fstab, no mtab, no /sbin/mount.* helpers, no path canonicalisation: the sandbox is built from exact
-         * paths. force_unrestricted: in a user namespace our uid is not 0, which libmount would otherwise take
-         * for a setuid "user" mount and refuse. */
-        if (mnt_context_disable_mtab(cxt, 1) < 0 || mnt_context_disable_helpers(cxt, 1) < 0 ||
-            mnt_context_disable_canonicalize(cxt, 1) < 0 || mnt_context_force_unrestricted(cxt) < 0 ||
-            mnt_context_set_optsmode(cxt, MNT_OMODE_IGNORE) < 0 || mnt_context_set_fstype(cxt, fstype) < 0 ||
-            mnt_context_set_source(cxt, source) < 0 || mnt_context_set_target(cxt, target) < 0 ||
-            mnt_context_set_mflags(cxt, flags) < 0 || (options && mnt_context_set_options(cxt, options) < 0))
-                return -ENOMEM;
-        r = mnt_context_mount(cxt);
-        return mnt_context_result_to_errno(cxt, r);
+        return RET_NERRNO(mount(source, target, fstype, flags, options));
 }
 
 static int bind_mount(const char *source, const char *target, bool recursive) {
@@ -125,16 +116,25 @@ static void escape_path(char *buf, size_t len, const char *path) {
         buf[i] = '\0';
 }
 
-/* The host side of the mounts, opened by path while the host's tree is still what this namespace shows. */
+/* The host side of the mounts, opened while this namespace still shows the host's tree. */
 typedef struct Sources {
-        int *fds;               /* per mount: the host path (or -EBADF) */
+        int *fds;               /* per mount: the host path (O_PATH); for --rw, a detached copy of its mounts */
         int *lower_fds;         /* per mount: the extra lower layer of an overlay (or -EBADF) */
-        int keep_writes_fd;
+        int keep_writes_fd;     /* a detached copy of the --keep-writes directory's mounts, later in staging */
+        int staging_fd;         /* the staging tmpfs, once mounted */
         size_t n;
 } Sources;
 
 static int open_path(const char *p) {
         int fd = open(p, O_PATH | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+/* A detached copy of the mounts at p (open_tree(2), Linux 5.2) taken before the tree is made read-only: it keeps
+ * the host's flags, so what is writable on the host stays writable there and what is read-only stays read-only.
+ * Propagation is private by then, so the copy is private too. */
+static int clone_path(const char *p) {
+        int fd = open_tree(AT_FDCWD, p, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
         return fd < 0 ? -errno : fd;
 }
 
@@ -164,14 +164,14 @@ static int open_sources(const SandboxChildContext *c, Sources *ret, SandboxError
         ret->lower_fds = ret->fds + s->n_mounts;
         for (size_t i = 0; i < 2 * s->n_mounts; i++)
                 ret->fds[i] = -EBADF;
-        ret->keep_writes_fd = -EBADF;
+        ret->keep_writes_fd = ret->staging_fd = -EBADF;
         for (size_t i = 0; i < s->n_mounts; i++) {
                 const SandboxMount *m = &s->mounts[i];
                 const char *src = m->type == SANDBOX_MOUNT_BIND_RO ? m->source : m->path;
 
                 if (m->type == SANDBOX_MOUNT_TMPFS)
                         continue;
-                ret->fds[i] = open_path(src);
+                ret->fds[i] = m->type == SANDBOX_MOUNT_BIND_RW ? clone_path(src) : open_path(src);
                 if (ret->fds[i] < 0)
                         return sandbox_error(e, SANDBOX_STEP_OPEN_SOURCE, ret->fds[i], src);
                 if (m->type == SANDBOX_MOUNT_OVERLAY && m->source) {
@@ -185,7 +185,7 @@ static int open_sources(const SandboxChildContext *c, Sources *ret, SandboxError
                 }
         }
         if (s->keep_writes) {
-                ret->keep_writes_fd = open_path(s->keep_writes);
+                ret->keep_writes_fd = clone_path(s->keep_writes);
                 if (ret->keep_writes_fd < 0)
                         return sandbox_error(e, SANDBOX_STEP_OPEN_SOURCE, ret->keep_writes_fd, s->keep_writes);
         }
@@ -193,22 +193,27 @@ static int open_sources(const SandboxChildContext *c, Sources *ret, SandboxError
 }
 
 static int mount_overlay(const SandboxChildContext *c, const Sources *src, const MountStep *m, const char *target) {
-        char lower[FD_PATH_MAX], extra[FD_PATH_MAX], kw[FD_PATH_MAX], upper[PATH_MAX], work[PATH_MAX];
+        char lower[FD_PATH_MAX], extra[FD_PATH_MAX], dir[FD_PATH_MAX], upper[PATH_MAX], work[PATH_MAX];
         char name[NAME_MAX], options[3 * PATH_MAX];
         int r;
 
         if (src->keep_writes_fd >= 0) {
                 escape_path(name, sizeof name, m->path);
-                (void) snprintf(upper, sizeof upper, "%s/%s", fd_path(kw, src->keep_writes_fd), name);
-                (void) snprintf(work, sizeof work, "%s/.work.%zu", kw, m->index);
+                (void) snprintf(upper, sizeof upper, "%s/%s", fd_path(dir, src->keep_writes_fd), name);
+                (void) snprintf(work, sizeof work, "%s/.work.%zu", dir, m->index);
+                r = mkdir_p(upper, 0755);
+                if (r >= 0)
+                        r = mkdir_p(work, 0700);
         } else {
-                (void) snprintf(upper, sizeof upper, STAGING "/upper.%zu", m->index);
-                (void) snprintf(work, sizeof work, STAGING "/work.%zu", m->index);
+                /* Straight in the staging tmpfs's root: two mkdirat() calls, no path walk. */
+                (void) snprintf(name, sizeof name, "upper.%zu", m->index);
+                (void) snprintf(upper, sizeof upper, "%s/%s", fd_path(dir, src->staging_fd), name);
+                r = RET_NERRNO(mkdirat(src->staging_fd, name, 0755));
+                (void) snprintf(name, sizeof name, "work.%zu", m->index);
+                (void) snprintf(work, sizeof work, "%s/%s", dir, name);
+                if (r >= 0)
+                        r = RET_NERRNO(mkdirat(src->staging_fd, name, 0700));
         }
-        r = mkdir_p(upper, 0755);
-        if (r < 0)
-                return r;
-        r = mkdir_p(work, 0700);
         if (r < 0)
                 return r;
         /* Layers are named through /proc/self/fd: the host's paths may be hidden by now (a project under /tmp).
@@ -228,25 +233,27 @@ static bool step_is_dir(const MountStep *m) {
 }
 
 static int apply_step(const SandboxChildContext *c, const Sources *src, const MountStep *m, SandboxError *e) {
-        char target[PATH_MAX], fdp[FD_PATH_MAX];
+        char fdp[FD_PATH_MAX];
         int r;
 
-        (void) snprintf(target, sizeof target, NEWROOT "%s", m->path);
-        r = ensure_target(target, step_is_dir(m));
+        r = ensure_target(m->path, step_is_dir(m));
         if (r < 0)
                 return sandbox_error(e, SANDBOX_STEP_BIND, r, m->path);
         switch (m->type) {
         case SANDBOX_MOUNT_OVERLAY:
-                r = mount_overlay(c, src, m, target);
+                r = mount_overlay(c, src, m, m->path);
                 return r < 0 ? sandbox_error(e, SANDBOX_STEP_OVERLAY, r, m->path) : 0;
         case SANDBOX_MOUNT_TMPFS:
-                r = mount_fs("tmpfs", "tmpfs", target, MS_NOSUID | MS_NODEV, "mode=1777");
+                r = mount_fs("tmpfs", "tmpfs", m->path, MS_NOSUID | MS_NODEV, "mode=1777");
                 return r < 0 ? sandbox_error(e, SANDBOX_STEP_TMPFS, r, m->path) : 0;
         case SANDBOX_MOUNT_BIND_RW:
+                /* the copy taken before the tree became read-only (clone_path()) */
+                r = RET_NERRNO(move_mount(m->source_fd, "", AT_FDCWD, m->path, MOVE_MOUNT_F_EMPTY_PATH));
+                return r < 0 ? sandbox_error(e, SANDBOX_STEP_BIND, r, m->path) : 0;
         case SANDBOX_MOUNT_BIND_RO:
-                r = bind_mount(fd_path(fdp, m->source_fd), target, true);
-                if (r >= 0 && m->type == SANDBOX_MOUNT_BIND_RO)
-                        r = make_readonly(target, true);
+                r = bind_mount(fd_path(fdp, m->source_fd), m->path, true);
+                if (r >= 0)
+                        r = make_readonly(m->path, true);
                 return r < 0 ? sandbox_error(e, SANDBOX_STEP_BIND, r, m->path) : 0;
         }
         return sandbox_error(e, SANDBOX_STEP_BIND, -EINVAL, m->path);
@@ -254,15 +261,11 @@ static int apply_step(const SandboxChildContext *c, const Sources *src, const Mo
 
 /* $XDG_RUNTIME_DIR, when it lives in the fresh /run: there, empty and private, as programs expect it. */
 static int make_runtime_dir(const SandboxSpec *s) {
-        char path[PATH_MAX];
-
         if (s->net == SANDBOX_NET_HOST)
                 return 0;
         for (char **e = s->envp; e && *e; e++)
-                if (strneq(*e, "XDG_RUNTIME_DIR=/run/", 21) && !strstr(*e, "/../")) {
-                        (void) snprintf(path, sizeof path, NEWROOT "%s", *e + 16);
-                        return mkdir_p(path, 0700);
-                }
+                if (strneq(*e, "XDG_RUNTIME_DIR=/run/", 21) && !strstr(*e, "/../"))
+                        return mkdir_p(*e + 16, 0700);
         return 0;
 }
 
@@ -299,23 +302,52 @@ static int setup_user_mounts(const SandboxChildContext *c, const Sources *src, S
         return make_runtime_dir(s);
 }
 
-static int bind_device(const char *name) {
+/* A mount point in the new /dev (mknodat() of a regular file, or a directory: one call) and the host's node
+ * bound on it, reached through host_dev, the host's /dev, which the new /dev covers by now. The bind keeps the
+ * host mount's flags, read-only: reading and writing a device node does not need a writable mount, changing its
+ * owner or mode on the host does. */
+static int bind_device(int host_dev, int dev, const char *name, bool dir) {
         char src[PATH_MAX], dst[PATH_MAX];
-        struct stat st;
         int r;
 
-        (void) snprintf(src, sizeof src, "/dev/%s", name);
-        (void) snprintf(dst, sizeof dst, NEWROOT "/dev/%s", name);
-        if (stat(src, &st) < 0)
+        if ((dir ? mkdirat(dev, name, 0755) : mknodat(dev, name, S_IFREG | 0644, 0)) < 0 && errno != EEXIST)
                 return -errno;
-        r = S_ISDIR(st.st_mode) ? mkdir_p(dst, 0755) : ensure_file(dst);
-        if (r < 0)
-                return r;
-        return bind_mount(src, dst, true);
+        (void) snprintf(src, sizeof src, "/proc/self/fd/%d/%s", host_dev, name);
+        (void) snprintf(dst, sizeof dst, "/dev/%s", name);
+        r = bind_mount(src, dst, true);
+        if (r == -ENOENT) /* not on this host: no empty placeholder either */
+                (void) unlinkat(dev, name, dir ? AT_REMOVEDIR : 0);
+        return r;
 }
 
 static bool is_gpu_node(const char *name) {
         return strneq(name, "nvidia", 6) || streq(name, "dri") || streq(name, "kfd");
+}
+
+/* GPU nodes, when the host has them. Reading the host's /dev (a hundred entries and more) costs more than the
+ * rest of /dev together, so it is read only if one of the nodes every GPU driver creates is there. */
+static int bind_gpu_nodes(int host_dev, int dev, SandboxError *e) {
+        struct dirent *de;
+        struct stat st;
+        DIR *d;
+        int r = 0;
+
+        if (fstatat(host_dev, "dri", &st, 0) < 0 && fstatat(host_dev, "nvidiactl", &st, 0) < 0 &&
+            fstatat(host_dev, "kfd", &st, 0) < 0)
+                return 0;
+        if (opendir_at(host_dev, ".", &d) < 0)
+                return 0;
+        while (r >= 0 && (de = readdir(d)))
+                if (is_gpu_node(de->d_name)) {
+                        bool dir = de->d_type == DT_DIR || (de->d_type == DT_UNKNOWN &&
+                                                            fstatat(host_dev, de->d_name, &st, 0) >= 0 &&
+                                                            S_ISDIR(st.st_mode));
+                        r = bind_device(host_dev, dev, de->d_name, dir);
+                        if (r < 0)
+                                (void) sandbox_error(e, SANDBOX_STEP_DEV, r, de->d_name);
+                }
+        (void) closedir(d);
+        return r;
 }
 
 /* A minimal /dev: the nodes tests use, bound from the host (a tmpfs made in a user namespace is nodev, a bind
@@ -326,118 +358,115 @@ static int setup_dev(const SandboxChildContext *c, SandboxError *e) {
                 { "/proc/self/fd", "fd" },     { "/proc/self/fd/0", "stdin" }, { "/proc/self/fd/1", "stdout" },
                 { "/proc/self/fd/2", "stderr" }, { "pts/ptmx", "ptmx" },
         };
-        char path[PATH_MAX];
-        DIR *d;
+        _cleanup_close_ int host_dev = -EBADF, dev = -EBADF;
         int r;
 
-        r = mount_fs("tmpfs", "tmpfs", NEWROOT "/dev", MS_NOSUID | MS_NOEXEC, "mode=0755");
+        host_dev = open("/dev", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (host_dev < 0)
+                return sandbox_error(e, SANDBOX_STEP_DEV, -errno, "/dev");
+        r = mount_fs("tmpfs", "tmpfs", "/dev", MS_NOSUID | MS_NOEXEC, "mode=0755");
         if (r < 0)
                 return sandbox_error(e, SANDBOX_STEP_DEV, r, "/dev");
+        dev = open("/dev", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dev < 0)
+                return sandbox_error(e, SANDBOX_STEP_DEV, -errno, "/dev");
         for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
-                r = bind_device(nodes[i]);
+                r = bind_device(host_dev, dev, nodes[i], false);
                 if (r < 0 && r != -ENOENT && r != -ENXIO)
                         return sandbox_error(e, SANDBOX_STEP_DEV, r, nodes[i]);
         }
-        d = opendir("/dev");
-        if (d) {
-                struct dirent *de;
-                while ((de = readdir(d)))
-                        if (is_gpu_node(de->d_name) && bind_device(de->d_name) < 0) {
-                                (void) closedir(d);
-                                return sandbox_error(e, SANDBOX_STEP_DEV, -errno, de->d_name);
-                        }
-                (void) closedir(d);
-        }
-        for (size_t i = 0; i < ELEMENTSOF(links); i++) {
-                (void) snprintf(path, sizeof path, NEWROOT "/dev/%s", links[i][1]);
-                if (symlink(links[i][0], path) < 0)
+        r = bind_gpu_nodes(host_dev, dev, e);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(links); i++)
+                if (symlinkat(links[i][0], dev, links[i][1]) < 0)
                         return sandbox_error(e, SANDBOX_STEP_DEV, -errno, links[i][1]);
-        }
-        if (mkdir(NEWROOT "/dev/pts", 0755) < 0 || mkdir(NEWROOT "/dev/shm", 01777) < 0)
+        if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0)
                 return sandbox_error(e, SANDBOX_STEP_DEV, -errno, "/dev/pts");
         /* A devpts instance of our own: ptys made inside are invisible outside. gid=5 (tty) only where that group
          * is mapped. */
-        r = mount_fs("devpts", "devpts", NEWROOT "/dev/pts", MS_NOSUID | MS_NOEXEC,
+        r = mount_fs("devpts", "devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC,
                      c->privileged ? "newinstance,ptmxmode=0666,mode=0620,gid=5" : "newinstance,ptmxmode=0666,mode=0620");
         if (r < 0)
                 return sandbox_error(e, SANDBOX_STEP_DEV, r, "/dev/pts");
-        r = mount_fs("tmpfs", "tmpfs", NEWROOT "/dev/shm", MS_NOSUID | MS_NODEV, "mode=1777");
+        r = mount_fs("tmpfs", "tmpfs", "/dev/shm", MS_NOSUID | MS_NODEV, "mode=1777");
         if (r < 0)
                 return sandbox_error(e, SANDBOX_STEP_DEV, r, "/dev/shm");
         return 0;
 }
 
-/* A /proc for the new PID namespace. The kernel knobs under it stay read-only: as root the command's uid is
- * the host's uid 0, and proc_sys_permission() grants global uid 0 write access by mode bits alone, whatever
- * capabilities it holds; /proc/sysrq-trigger has no capability check at all. */
+/* A /proc for the new PID namespace, over the host's. The kernel knobs under it stay read-only: as root the
+ * command's uid is the host's uid 0, and proc_sys_permission() grants global uid 0 write access by mode bits
+ * alone, whatever capabilities it holds; /proc/sysrq-trigger has no capability check at all. The host's procfs
+ * stays below, covered and read-only like the rest of the host's tree: in a nested user namespace it is locked
+ * read-only (MNT_LOCK_READONLY), and ours has locked mounts over its knobs, so neither lets a new writable procfs
+ * be mounted there (mount_too_revealing()). */
 static int setup_proc(SandboxError *e) {
-        static const char *const readonly[] = { "sys", "sysrq-trigger", "irq", "bus", "fs" };
-        char path[PATH_MAX];
+        static const char *const readonly[] = {
+                "/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs",
+        };
         int r;
 
-        r = mount_fs("proc", "proc", NEWROOT "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        r = mount_fs("proc", "proc", "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
         if (r < 0)
                 return sandbox_error(e, SANDBOX_STEP_PROC, r, "/proc");
         for (size_t i = 0; i < ELEMENTSOF(readonly); i++) {
-                (void) snprintf(path, sizeof path, NEWROOT "/proc/%s", readonly[i]);
-                r = bind_mount(path, path, true);
+                r = bind_mount(readonly[i], readonly[i], true);
                 if (r == -ENOENT)
                         continue;
                 if (r >= 0)
-                        r = make_readonly(path, true);
+                        r = make_readonly(readonly[i], true);
                 if (r < 0)
-                        return sandbox_error(e, SANDBOX_STEP_PROC, r, path + strlen(NEWROOT));
+                        return sandbox_error(e, SANDBOX_STEP_PROC, r, readonly[i]);
         }
         return 0;
 }
 
-/* A read-only copy of the host's whole mount tree, attached at NEWROOT. */
-static int setup_root(SandboxError *e) {
-        struct mount_attr attr = {
-                .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID,
-                .propagation = MS_PRIVATE,
-        };
-        _cleanup_close_ int fd = -EBADF;
+/* The staging tmpfs, and the --keep-writes directory attached in it, so that overlayfs takes layers there. */
+static int setup_staging(const SandboxSpec *s, Sources *src, SandboxError *e) {
         int r;
 
-        /* Cloned before the staging tmpfs is mounted, so the copy shows the host's /tmp (which a fresh tmpfs then
-         * covers), never the staging area with the upper layers. */
-        fd = open_tree(AT_FDCWD, "/", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-        if (fd < 0)
-                return sandbox_error(e, SANDBOX_STEP_ROOT_CLONE, -errno, "/");
-        if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
-                return sandbox_error(e, SANDBOX_STEP_ROOT_CLONE, -errno, "/");
         r = mount_fs("tmpfs", "nsrun", STAGING, MS_NOSUID | MS_NODEV, "mode=0700");
         if (r < 0)
                 return sandbox_error(e, SANDBOX_STEP_STAGING, r, STAGING);
-        if (mkdir(NEWROOT, 0755) < 0)
-                return sandbox_error(e, SANDBOX_STEP_STAGING, -errno, NEWROOT);
-        if (move_mount(fd, "", AT_FDCWD, NEWROOT, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-                return sandbox_error(e, SANDBOX_STEP_ROOT_CLONE, -errno, NEWROOT);
+        src->staging_fd = open(STAGING, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (src->staging_fd < 0)
+                return sandbox_error(e, SANDBOX_STEP_STAGING, -errno, STAGING);
+        if (src->keep_writes_fd < 0)
+                return 0;
+        if (mkdirat(src->staging_fd, "keep", 0700) < 0 ||
+            move_mount(src->keep_writes_fd, "", src->staging_fd, "keep", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                return sandbox_error(e, SANDBOX_STEP_STAGING, -errno, s->keep_writes);
         return 0;
 }
 
-static int pivot(SandboxError *e) {
-        /* pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only the new root
-         * (pivot_root(2), "new_root and put_old may be the same directory"). */
-        if (chdir(NEWROOT) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
-            chdir("/") < 0)
-                return sandbox_error(e, SANDBOX_STEP_PIVOT_ROOT, -errno, NEWROOT);
-        return 0;
+static void close_sources(Sources *src) {
+        for (size_t i = 0; src->fds && i < 2 * src->n; i++)
+                safe_close(src->fds[i]);
+        src->fds = mfree(src->fds);
+        src->keep_writes_fd = safe_close(src->keep_writes_fd);
+        src->staging_fd = safe_close(src->staging_fd);
 }
 
-int sandbox_setup_mounts(const SandboxChildContext *c, SandboxError *e) {
-        Sources src = {};
+static int setup_mounts(const SandboxChildContext *c, Sources *src, SandboxError *e) {
+        struct mount_attr attr = { .propagation = MS_PRIVATE };
         int r;
 
-        /* Slave, not private: the host's unmounts still reach us, so a sandbox never pins a host mount. */
-        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+        /* Private, before anything is mounted: a mount made here never reaches the host, and one the host makes
+         * later (a USB stick under /media) never appears here, writable, past the read-only step below. The
+         * sandbox keeps the host's filesystems it shows busy until it ends, as any copy of a mount does. */
+        if (mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &attr, sizeof attr) < 0)
                 return sandbox_error(e, SANDBOX_STEP_MOUNT_PRIVATE, -errno, "/");
-        /* The fds are closed on exec; the command never sees them. */
-        r = open_sources(c, &src, e);
+        /* Closed again once everything is mounted (close_sources()): neither init nor the command keeps a way
+         * back to the host's paths. */
+        r = open_sources(c, src, e);
         if (r < 0)
                 return r;
-        r = setup_root(e);
+        /* The whole host tree read-only and nosuid in one call, before anything of ours is mounted on it. */
+        attr = (struct mount_attr) { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID };
+        if (mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &attr, sizeof attr) < 0)
+                return sandbox_error(e, SANDBOX_STEP_ROOT_READONLY, -errno, "/");
+        r = setup_staging(c->spec, src, e);
         if (r < 0)
                 return r;
         r = setup_dev(c, e);
@@ -446,8 +475,14 @@ int sandbox_setup_mounts(const SandboxChildContext *c, SandboxError *e) {
         r = setup_proc(e);
         if (r < 0)
                 return r;
-        r = setup_user_mounts(c, &src, e);
-        if (r < 0)
-                return r;
-        return pivot(e);
+        return setup_user_mounts(c, src, e);
+}
+
+int sandbox_setup_mounts(const SandboxChildContext *c, SandboxError *e) {
+        Sources src = { .keep_writes_fd = -EBADF, .staging_fd = -EBADF };
+        int r;
+
+        r = setup_mounts(c, &src, e);
+        close_sources(&src);
+        return r;
 }

@@ -35,9 +35,9 @@ bool sandbox_privileged(void) {
         return d[CAP_SYS_ADMIN / 32].effective & (1U << (CAP_SYS_ADMIN % 32));
 }
 
+/* The network namespace is not among these: init creates it (unshare()) while it mounts, see build_sandbox(). */
 static pid_t clone_init(const SandboxSpec *s, bool privileged) {
-        uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
-                         (s->net == SANDBOX_NET_LOOPBACK ? CLONE_NEWNET : 0) | (privileged ? 0 : CLONE_NEWUSER);
+        uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | (privileged ? 0 : CLONE_NEWUSER);
         struct clone_args args = { .flags = flags, .exit_signal = SIGCHLD };
         long pid;
 

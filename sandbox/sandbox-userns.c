@@ -45,14 +45,12 @@ int drop_bounding_capabilities(void) {
         return RET_NERRNO(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0));
 }
 
+/* Empty permitted, effective and inheritable sets (the ambient set follows the permitted one). Enough for a
+ * process that never executes anything again, such as init: the bounding set only limits what execve() grants. */
 int drop_all_capabilities(void) {
         struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
         struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = {};
-        int r;
 
-        r = drop_bounding_capabilities();
-        if (r < 0)
-                return r;
         return RET_NERRNO(syscall(SYS_capset, &h, d));
 }
 

@@ -55,14 +55,15 @@ typedef enum SandboxStep {
         SANDBOX_STEP_MOUNT_PRIVATE,
         SANDBOX_STEP_OPEN_SOURCE,
         SANDBOX_STEP_STAGING,
-        SANDBOX_STEP_ROOT_CLONE,
+        SANDBOX_STEP_ROOT_READONLY,
         SANDBOX_STEP_OVERLAY,
         SANDBOX_STEP_BIND,
         SANDBOX_STEP_TMPFS,
         SANDBOX_STEP_DEV,
         SANDBOX_STEP_PROC,
-        SANDBOX_STEP_PIVOT_ROOT,
+        SANDBOX_STEP_NETNS,
         SANDBOX_STEP_LOOPBACK,
+        SANDBOX_STEP_RESTRICT,
         SANDBOX_STEP_CHDIR,
         SANDBOX_STEP_COMMAND_USERNS,
         SANDBOX_STEP_EXEC,
@@ -89,6 +90,11 @@ typedef struct SandboxResult {
 
 /* The shell-style status a wrapper should exit with: code, 128+signal, 126/127 for exec failures. */
 int sandbox_result_exit_status(const SandboxResult *r);
+
+/* Loads the libraries a sandbox's init uses (libnl, for the loopback) into this process, so that every sandbox
+ * spawned from it has them; a process that starts many sandboxes calls it once. Without it each init loads them
+ * itself, beside its mount work. <0 if they cannot be loaded (each init would then fail at its loopback). */
+int sandbox_preload(void);
 
 typedef struct Sandbox Sandbox;
 

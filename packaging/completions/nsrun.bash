@@ -13,7 +13,9 @@ _nsrun() {
         local doctor_opts='--json -h --help'
         local clean_opts='--root-dir -h --help'
         local merge_opts='--json --junit --history -h --help'
-        local commands='exec merge doctor clean help'
+        local xdist_opts='-j --jobs --mem-per-worker --mem-reserve --pids-max --mem-cap --dry-run --root-dir --rw
+                          --overlay --tmpfs --no-home --net -h --help'
+        local commands='exec xdist merge doctor clean help'
 
         # After '--' the rest is a command line of its own.
         local i verb=
@@ -23,7 +25,7 @@ _nsrun() {
                         return
                 fi
         done
-        [[ $cword -gt 1 ]] && case ${words[1]} in exec | merge | doctor | clean | help) verb=${words[1]} ;; esac
+        [[ $cword -gt 1 ]] && case ${words[1]} in exec | xdist | merge | doctor | clean | help) verb=${words[1]} ;; esac
 
         case $prev in
         --root-dir | --keep-writes | --log-dir | --history)
@@ -81,6 +83,7 @@ _nsrun() {
 
         case $verb in
         exec) COMPREPLY=($(compgen -W "$exec_opts --" -- "$cur")) ;;
+        xdist) COMPREPLY=($(compgen -W "$xdist_opts --" -- "$cur")) ;;
         merge)
                 if [[ $cur == -* ]]; then
                         COMPREPLY=($(compgen -W "$merge_opts" -- "$cur"))

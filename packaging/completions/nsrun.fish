@@ -1,12 +1,12 @@
 # fish completion for nsrun(1)
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
-# The command word (exec, doctor, clean, help), '--' once the command line after it has begun, or nothing.
+# The command word (exec, xdist, doctor, clean, help), '--' once the command line after it has begun, or nothing.
 function __nsrun_verb
         set -l tokens (commandline -opc)
         for t in $tokens[2..-1]
                 switch $t
-                        case exec merge doctor clean help --
+                        case exec xdist merge doctor clean help --
                                 echo -- $t
                                 return
                 end
@@ -50,6 +50,7 @@ complete -c nsrun -f
 
 # commands
 complete -c nsrun -n __nsrun_no_verb -a exec -d 'run one command in one sandbox'
+complete -c nsrun -n __nsrun_no_verb -a xdist -d 'run pytest-xdist with sandboxed workers'
 complete -c nsrun -n __nsrun_no_verb -a merge -d 'combine the reports of --shard runs'
 complete -c nsrun -n __nsrun_no_verb -a doctor -d 'check what this machine allows'
 complete -c nsrun -n __nsrun_no_verb -a clean -d 'remove what killed runs left'
@@ -79,6 +80,16 @@ complete -c nsrun -n __nsrun_no_verb -l log-dir -r -a '(__fish_complete_director
 complete -c nsrun -n __nsrun_no_verb -s h -l help -d 'show the help'
 complete -c nsrun -n __nsrun_no_verb -l version -d 'show the version and the features built in'
 __nsrun_sandbox_options __nsrun_no_verb
+
+# nsrun xdist [OPTIONS] -- pytest [ARG...]
+__nsrun_sandbox_options '__nsrun_verb_is xdist'
+complete -c nsrun -n '__nsrun_verb_is xdist' -s j -l jobs -x -d 'at most N workers'
+complete -c nsrun -n '__nsrun_verb_is xdist' -l mem-per-worker -x -a '512M 1G 2G 4G 8G' -d 'cap each worker at SIZE'
+complete -c nsrun -n '__nsrun_verb_is xdist' -l mem-reserve -x -a '10% 20% 1G 2G' -d 'memory kept back from tests'
+complete -c nsrun -n '__nsrun_verb_is xdist' -l pids-max -x -d 'at most N processes per worker'
+complete -c nsrun -n '__nsrun_verb_is xdist' -l mem-cap -x -a off -d 'run where memory cannot be capped'
+complete -c nsrun -n '__nsrun_verb_is xdist' -l dry-run -d 'print the sizing and the pytest command'
+complete -c nsrun -n '__nsrun_verb_is xdist' -s h -l help -d 'show the help'
 
 # nsrun exec [OPTIONS] -- COMMAND
 __nsrun_sandbox_options '__nsrun_verb_is exec'

@@ -2,27 +2,83 @@
 """nsrun's pytest plugin: reports what pytest collected, exactly as pytest itself resolved it.
 
 Loaded by nsrun with '-p nsrun_pytest' (its directory is put on PYTHONPATH). When NSRUN_COLLECT_OUT names a file,
-it writes one JSON document there after collection: the invocation, the positional arguments as pytest parsed
-them, whether pytest-xdist is active, and every collected test with its file and markers. nsrun, in C, plans the
-jobs from it. Parsing 'pytest --collect-only -q' output instead breaks on '-v' in addopts, plugins that print,
+it writes one JSON document there after collection: the invocation, which of its arguments are positional (the
+files, directories, ids or --pyargs packages the jobs replace with their own), the rootdir and inifile the jobs
+must keep, whether pytest-xdist is active, and every collected test with its file and markers. nsrun, in C, plans
+the jobs from it. Parsing 'pytest --collect-only -q' output instead breaks on '-v' in addopts, plugins that print,
 and ids with spaces; pytest's own objects do not.
 """
 
 import json
 import os
+import sys
+
+import pytest
+
+# Where modules are imported from, as this interpreter started: before pytest's rootdir/conftest insertions, which
+# differ between the collection and a job that runs a few files. An installed package's tests are named relative
+# to the entry they are imported from ("pkg/tests/test_a.py"), the same whatever directory nsrun runs in.
+_IMPORT_ROOTS = sorted({os.path.abspath(p or os.curdir) for p in sys.path}, key=len, reverse=True)
 
 
-def _item(item):
-    path = str(getattr(item, "path", None) or item.fspath)
-    nodeid = item.nodeid
+def _under(path, root):
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def file_name(path, rootdir):
+    """The name nsrun gives a test file, for its job, log and history: relative to the rootdir; outside it (an
+    installed package run with --pyargs), relative to the deepest sys.path entry holding it; else absolute. The
+    collection names files and each job keys the files' times with this one function, so the two always agree."""
+    path = os.path.abspath(path)
+    rootdir = os.path.abspath(rootdir)
+    if _under(path, rootdir):
+        return os.path.relpath(path, rootdir)
+    for root in _IMPORT_ROOTS:
+        if _under(path, root) and path != root:
+            return os.path.relpath(path, root)
+    return path
+
+
+def _suffix(nodeid):
     # The part after the file: "::TestX::test_y[param 1]"; empty for items that are files themselves.
     sep = nodeid.find("::")
+    return nodeid[sep:] if sep >= 0 else ""
+
+
+def _item(item, rootdir):
+    path = os.path.abspath(str(getattr(item, "path", None) or item.fspath))
     return {
-        "nodeid": nodeid,
-        "path": os.path.abspath(path),
-        "suffix": nodeid[sep:] if sep >= 0 else "",
+        "nodeid": item.nodeid,
+        "path": path,
+        "name": file_name(path, rootdir),
+        "suffix": _suffix(item.nodeid),
         "markers": sorted({m.name for m in item.iter_markers()}),
     }
+
+
+_PROBE = "nsrun-positional-probe\x01"
+
+
+def _positional(config):
+    """The indexes in invocation_args of the positional arguments, as pytest's own parser sees them: '-p pkg
+    --pyargs pkg' has one, the second. Each candidate is replaced by a probe string and the arguments parsed
+    again: it is positional if the probe lands among the files. None if this pytest's parser cannot be asked."""
+    args = [str(a) for a in config.invocation_params.args]
+    wanted = set(config.option.file_or_dir or [])
+    parser = getattr(config, "_parser", None)
+    if parser is None or not hasattr(parser, "parse_known_and_unknown_args"):
+        return None
+    found = []
+    for i, arg in enumerate(args):
+        if arg not in wanted:
+            continue
+        try:
+            ns, unknown = parser.parse_known_and_unknown_args(args[:i] + [_PROBE] + args[i + 1 :])
+        except (Exception, SystemExit):
+            return None
+        if _PROBE in list(getattr(ns, "file_or_dir", None) or []) + list(unknown):
+            found.append(i)
+    return found
 
 
 def pytest_collection_finish(session):
@@ -30,14 +86,22 @@ def pytest_collection_finish(session):
     if not out:
         return
     config = session.config
+    rootdir = str(config.rootpath)
+    inipath = getattr(config, "inipath", None)
     doc = {
         "version": 1,
-        "rootdir": str(config.rootpath),
+        "rootdir": rootdir,
         "invocation_dir": str(config.invocation_params.dir),
         "invocation_args": list(config.invocation_params.args),
         "file_or_dir": list(config.option.file_or_dir or []),
+        "positional": _positional(config),
+        # Given on the command line, the jobs keep them; found by pytest, the jobs are told: a job's files alone
+        # would make pytest look elsewhere (from an installed package's directory, for --pyargs).
+        "rootdir_given": bool(getattr(config.option, "rootdir", None)),
+        "inifile": str(inipath) if inipath else None,
+        "inifile_given": bool(getattr(config.option, "inifilename", None)),
         "xdist": config.pluginmanager.hasplugin("xdist"),
-        "items": [_item(i) for i in session.items],
+        "items": [_item(i, rootdir) for i in session.items],
     }
     tmp = out + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
@@ -45,15 +109,42 @@ def pytest_collection_finish(session):
     os.replace(tmp, out)
 
 
+# A job's file outside the rootdir (an installed package's, with --pyargs) is one of pytest's initial paths, and
+# pytest names a file by its path relative to the initial path holding it: "", so its tests are "::test_x" in the
+# output and in JUnit (classname ""), tests of different files indistinguishable. After collection and
+# deselection, such items get their file's nsrun name back: "pkg/tests/test_a.py::test_x".
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session, config, items):
+    if not os.environ.get("NSRUN_TIMES_OUT"):
+        return
+    rootdir = str(config.rootpath)
+    for item in items:
+        if item.nodeid.startswith("::") and isinstance(getattr(item, "_nodeid", None), str):
+            item._nodeid = file_name(str(getattr(item, "path", None) or item.fspath), rootdir) + item.nodeid
+
+
 # Per-file test time, for nsrun's history when several files share one job: with NSRUN_TIMES_OUT set, the
-# seconds each file's tests took (setup, call and teardown) are written there when the session ends.
+# seconds each file's tests took (setup, call and teardown) are written there when the session ends, keyed by
+# the file's name (file_name(), as the collection named it) and, for jobs of one test, by name and suffix. The
+# running item says which file: not the nodeid, which pytest makes "::test_x" for a file outside the rootdir
+# given as an argument (so two such files of one job collide), nor report.location, which names the file a test
+# function was defined in (a base class in a helper module).
 _times = {}
+_current = [None]
+
+
+def pytest_runtest_protocol(item, nextitem):
+    if os.environ.get("NSRUN_TIMES_OUT"):
+        path = str(getattr(item, "path", None) or item.fspath)
+        _current[0] = (item.nodeid, file_name(path, str(item.config.rootpath)))
 
 
 def pytest_runtest_logreport(report):
-    if os.environ.get("NSRUN_TIMES_OUT"):
-        path = report.nodeid.split("::", 1)[0]
-        _times[path] = _times.get(path, 0.0) + report.duration
+    if not os.environ.get("NSRUN_TIMES_OUT") or _current[0] is None or _current[0][0] != report.nodeid:
+        return
+    name = _current[0][1]
+    for key in {name, name + _suffix(report.nodeid)}:
+        _times[key] = _times.get(key, 0.0) + report.duration
 
 
 def pytest_sessionfinish(session):

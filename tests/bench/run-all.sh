@@ -11,6 +11,19 @@ chmod 755 "$T"
 trap 'rm -rf "$T"' EXIT
 USER_NAME=${NSRUN_BENCH_USER:-nsrun-test}
 
+# What the benchmarks run, from Debian's archive: installed here when missing (as root), since the scripts that
+# compare against an installed package's suite (bench-networkx.sh) install nothing themselves.
+BENCH_PACKAGES=(hyperfine bubblewrap parallel python3-pytest python3-pytest-xdist python3-networkx)
+missing=()
+for p in "${BENCH_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2> /dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+        [ "$(id -u)" = 0 ] || { echo "run-all.sh: missing ${missing[*]}: sudo apt-get install -y ${missing[*]}" >&2; exit 1; }
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" > /dev/null ||
+                { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" > /dev/null; }
+fi
+
 install -m 755 "$SRC/build/nsrun" "$T/nsrun"
 install -D -m 644 "$SRC/build/runner/nsrun_pytest.py" "$T/runner/nsrun_pytest.py"
 bash "$HERE/bench-exec.sh" "$T/exec-root.md" > "$T/exec-root.txt" 2> "$T/exec-root.err"
@@ -21,6 +34,10 @@ if id "$USER_NAME" > /dev/null 2>&1; then
         cp "$T/user/exec.md" "$T/exec-user.md" 2> /dev/null || true
 fi
 bash "$HERE/bench-runner.sh" "$T/runner.md" 2> "$T/runner.err"
+NSRUN="$SRC/build/nsrun" bash "$HERE/bench-networkx.sh" "$T/networkx.md" 2> "$T/networkx.err" ||
+        { cat "$T/networkx.err" >&2; exit 1; }
+NSRUN="$SRC/build/nsrun" bash "$HERE/bench-admission.sh" "$T/admission.md" 2> "$T/admission.err"
+NSRUN="$SRC/build/nsrun" bash "$HERE/bench-setup.sh" "$T/setup.md" 2> "$T/setup.err"
 
 {
         echo "# Benchmarks"
@@ -55,5 +72,21 @@ bash "$HERE/bench-runner.sh" "$T/runner.md" 2> "$T/runner.err"
         echo "\`tests/bench/bench-runner.sh\`:"
         echo
         cat "$T/runner.md"
+        echo
+        echo "\`tests/bench/bench-networkx.sh\`:"
+        echo
+        cat "$T/networkx.md"
+        echo
+        echo "## Learned memory admission"
+        echo
+        echo "\`tests/bench/bench-admission.sh\` (as root: it makes the 6 GiB cgroup):"
+        echo
+        cat "$T/admission.md"
+        echo
+        echo "## The shared setup layer"
+        echo
+        echo "\`tests/bench/bench-setup.sh\`:"
+        echo
+        cat "$T/setup.md"
 } > "$OUT"
 echo "wrote $OUT" >&2

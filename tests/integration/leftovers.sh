@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # What an nsrun run may leave behind, found precisely: the processes, cgroups and run directory of one nsrun
 # invocation, not whatever else this machine runs at the time (other test runs, other users). Sourced by
-# test-faults.sh, test-escape.sh and test-bad-input.sh after tests/lib.sh.
+# test-faults.sh, test-escape.sh, test-bad-input.sh, test-cgroup.sh and test-xdist.sh after tests/lib.sh.
 #
 # Each invocation gets a marker in its environment (nsrun passes the environment into every sandbox, so every
 # process of the run carries it) and writes its own pid to a file before exec'ing nsrun, which names its
@@ -61,4 +61,13 @@ leftovers_of() {
         [ -n "$runs" ] && echo "run directories in $3/.nsrun/runs: $runs"
         [ "$mounts" != "$4" ] && echo "mounts: $4 before, $mounts now"
         return 0
+}
+
+# dead_cgroups: how many cgroups of nsrun runs whose nsrun is gone there are, in any hierarchy (other runs on the
+# machine may be alive and well).
+dead_cgroups() {
+        find /sys/fs/cgroup -maxdepth 7 -type d -name 'nsrun-[0-9]*' 2>/dev/null |
+                sed -E 's|.*/nsrun-([0-9]+)-[0-9]+(\.scope)?$|\1|' | while read -r pid; do
+                        [ -d "/proc/$pid" ] || echo "$pid"
+                done | wc -l
 }

@@ -2,6 +2,7 @@
 # Memory caps, measurement and out-of-memory attribution, through the real binary, as root and rootless
 # (in cgroups root delegated to the test user, as systemd does).
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/leftovers.sh"
 PY=/usr/bin/python3
 MiB=1048576
 
@@ -15,14 +16,7 @@ touch_mb() { echo "b = bytearray($1 * 1024 * 1024); b[::4096] = b'\\x01' * len(r
 # nsrun's cgroups below the harness's own memory cgroup, in any hierarchy: none may be left.
 own_memcg() { local p; p=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup); echo "/sys/fs/cgroup/memory${p%/}"; }
 [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] && own_memcg() { echo "/sys/fs/cgroup$(awk -F: '$1 == 0 {print $3}' /proc/self/cgroup)"; }
-# A leftover is a run's cgroup whose nsrun is gone (other runs on the machine may be alive and well).
-leftovers() {
-        find /sys/fs/cgroup -maxdepth 6 -type d -name 'nsrun-[0-9]*' 2>/dev/null |
-                sed -E 's|.*/nsrun-([0-9]+)-[0-9]+(\.scope)?$|\1|' | while read -r pid; do
-                        [ -d "/proc/$pid" ] || echo "$pid"
-                done | wc -l
-}
-before=$(leftovers)
+before=$(dead_cgroups)
 
 # --- nsrun exec --mem ---
 out=$(nsrun exec --mem 100M -- $PY -c "$(touch_mb 300)" 2>&1); rc=$?
@@ -71,17 +65,85 @@ tail -n 2 "$SCRATCH/5g.out" | diag
 in_limit "$NSRUN_BIN" --mem-per-worker 3G --dry-run -- true > "$SCRATCH/3g.out" 2>&1
 like "--mem-per-worker 3G there: memory is the bound, and nsrun says why" "$(cat "$SCRATCH/3g.out")" \
         'nsrun: 1 workers, not [0-9]+: 3 GiB each fits 1 times'
+# a first run in a fresh copy: fixed slots, no history to learn from
+W=$(copy_example webapp5g-big)
+cd "$W" || exit 1
 in_limit env MODEL_MB=2200 "$NSRUN_BIN" --mem-per-worker 2G --json "$SCRATCH/big.json" -- pytest > "$SCRATCH/big.out" 2>&1; rc=$?
 is "MODEL_MB larger than the cap: the model tests are out of memory, the rest of the suite passes" \
         "$rc $(json "$SCRATCH/big.json" "sorted((j['name'], j['status']) for j in d['jobs'])")" \
         "1 [('tests/test_ledger.py', 'passed'), ('tests/test_model_embedder.py', 'oom'), ('tests/test_model_ranker.py', 'oom'), ('tests/test_model_sentiment.py', 'oom'), ('tests/test_model_tagger.py', 'oom'), ('tests/test_server.py', 'passed'), ('tests/test_sessions.py', 'passed')]"
 like "... named with the job, its limit and its peak" "$(cat "$SCRATCH/big.out")" \
         'tests/test_model_ranker.py: killed, out of memory \(limit 2(\.0)? GiB, peak 2(\.0)? GiB\)'
+
+# --- learned memory admission, in the same 5 GiB cgroup: two heavy jobs and eight light ones ---
+A="$SCRATCH/admission"
+mkdir -p "$A" && cd "$A" || exit 1
+echo 20 > grow.mb
+job() { echo "$PY -c \"import time; b = bytearray($1 << 20); b[::4096] = b'\\x01' * len(range(0, len(b), 4096)); time.sleep($2)\" # $3"; }
+{
+        job 2000 1 heavy1
+        job 2000 1 heavy2
+        for i in 1 2 3 4 5 6 7; do job 20 0.3 "light$i"; done
+        job "int(open('grow.mb').read())" 0.3 grower
+} > jobs
+chmod -R a+rwX "$A"
+adm() { in_limit "$NSRUN_BIN" --mem-per-worker 3G --jobs-file jobs --json "$SCRATCH/adm$1.json" > "$SCRATCH/adm$1.out" 2>&1; }
+# what the jobs did, from a report: "kind:status:request MiB:peak MiB" in dispatch order, heavy ones overlapping
+# each other, a light one overlapping a heavy one
+adm_py() { $PY - "$SCRATCH/adm$1.json" "$2" <<'PYEOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+jobs = [dict(j, kind=j["name"].split("# ")[-1]) for j in d["jobs"]]
+def overlap(a, b):
+    return a["start_s"] < b["start_s"] + b["wall_s"] and b["start_s"] < a["start_s"] + a["wall_s"]
+heavy = [j for j in jobs if j["kind"].startswith("heavy")]
+light = [j for j in jobs if not j["kind"].startswith("heavy")]
+what = sys.argv[2]
+if what == "summary":
+    print(d["workers"], d["mem_learned"], sorted({j["status"] for j in jobs}))
+elif what == "requests":
+    # against the peaks the first run measured
+    before = {j["name"]: j["peak_mem_bytes"] for j in json.load(open(sys.argv[1].replace("adm2", "adm1")))["jobs"]}
+    ok_heavy = all(before[j["name"]] + before[j["name"]] // 4 == j["mem_request_bytes"] for j in heavy)
+    ok_light = all(before[j["name"]] + (64 << 20) == j["mem_request_bytes"] for j in light)
+    print(ok_heavy, ok_light, all(j["mem_limit_bytes"] == j["mem_request_bytes"] for j in jobs))
+elif what == "overlap":
+    first = min(jobs, key=lambda j: j["start_s"])
+    print(first["kind"].startswith("heavy"), overlap(heavy[0], heavy[1]),
+          any(overlap(h, l) for h in heavy for l in light))
+elif what == "grower":
+    g = next(j for j in jobs if j["kind"] == "grower")
+    alone = not any(overlap(g, j) for j in jobs if j is not g)
+    print(g["status"], g["attempts"], g["oom_rerun_alone_after_bytes"] == g["mem_request_bytes"],
+          g["mem_limit_bytes"] == d["mem_budget_bytes"], g["peak_mem_bytes"] >= 300 << 20, alone)
+elif what == "grower-request":
+    g = next(j for j in jobs if j["kind"] == "grower")
+    print(g["mem_request_bytes"] >= (300 << 20) * 1.25)
+PYEOF
+}
+adm 1
+is "admission, first run: fixed 3G slots give 1 worker, nothing learned yet" "$(adm_py 1 summary)" "1 False ['passed']"
+adm 2
+is "second run: learned requests, 2 workers, every job passes, none out of memory" "$(adm_py 2 summary)" \
+        "2 True ['passed']"
+is "... heavy jobs ask their peak plus a quarter, light ones their peak plus 64 MiB, and are capped there" \
+        "$(adm_py 2 requests)" "True True True"
+is "... heavy first; the two heavy ones (2.5 GiB each) never together; light ones beside a heavy one" \
+        "$(adm_py 2 overlap)" "True False True"
+echo 300 > grow.mb
+adm 3; rc=$?
+is "a job past its learned request is rerun alone with the whole budget, passes, and was never beside another" \
+        "$rc $(adm_py 3 grower)" "0 passed 2 True True True True"
+like "... and the report says so" "$(cat "$SCRATCH/adm3.out")" \
+        '# grower: out of memory at its learned [0-9.]+ MiB, rerun alone with [0-9.]+ GiB: passed, peak 30[0-9](\.[0-9])? MiB'
+in_limit "$NSRUN_BIN" --mem-per-worker 3G --jobs-file jobs --dry-run --json "$SCRATCH/adm4.json" > /dev/null 2>&1
+is "... and its new peak is its next request" "$(adm_py 4 grower-request)" "True"
+
 cd "$P" || exit 1
 [ ${#DELEGATED_DIRS[@]} -gt 0 ] || rmdir "$limit_dir"
 
 # --- nothing left behind: after a run, and after SIGKILL and the next run ---
-is "no cgroup of nsrun is left after the runs" "$(leftovers)" "$before"
+is "no cgroup of nsrun is left after the runs" "$(dead_cgroups)" "$before"
 marker=$((RANDOM + 50000))
 as_test_user "$NSRUN_BIN" -j 2 -- sleep {} ::: "$marker.1" "$marker.2" > /dev/null 2>&1 &
 wait_for sh -c "test \$(pgrep -fc '^sleep $marker') -ge 2"
@@ -90,7 +152,7 @@ wait
 wait_for sh -c "! pgrep -f '^sleep $marker'"
 check "SIGKILLed, the sandboxes went with it" sh -c "! pgrep -f '^sleep $marker'"
 as_test_user "$NSRUN_BIN" -- true > /dev/null 2>&1
-is "... and the next run removed the cgroups it left" "$(leftovers)" "$before"
+is "... and the next run removed the cgroups it left" "$(dead_cgroups)" "$before"
 
 # --- rootless with no cgroup of its own: a clear refusal, unless --mem-cap off ---
 if [ ${#RUN_AS[@]} -gt 0 ]; then

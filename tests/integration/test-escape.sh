@@ -255,5 +255,12 @@ is "two jobs of one run, both running: the second sees none of the first's files
 check "... and none of the first job's writes reached the host" \
         sh -c "test ! -e '$P/a-was-here' && test ! -e /tmp/a-was-here && test ! -e '$TEST_HOME/.a-was-here'"
 
+# --- the host's device nodes ---
+# chmod to the mode it has: a no-op on the host even if it got through, yet it must be refused
+mode=$(stat -c %a /dev/null)
+out=$(in_sandbox "chmod $mode /dev/null && echo chmod-ok; touch /dev/null && echo touch-ok")
+like "the host's /dev/null cannot be changed from inside (its bind is read-only)" "$out" 'Read-only file system'
+check "... not even by root inside" sh -c "! printf '%s' '$out' | grep -q chmod-ok"
+
 is "the project directory is unchanged" "$(tree_digest "$P")" "$digest0"
 done_testing

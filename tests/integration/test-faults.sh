@@ -93,7 +93,7 @@ for sig in INT TERM; do
         is "SIG$sig while jobs run: exit status $((128 + num))" "$rc" $((128 + num))
         check "... the jobs were running when it came" test "$running" = 0
         check "... stopped within 2 s (took $ms ms)" test "$ms" -lt 2000
-        like "... with a partial summary" "$(cat "$SCRATCH/sig.out")" 'nsrun: 7 jobs: .*[1-9][0-9]* not run'
+        like "... with a partial summary" "$(cat "$SCRATCH/sig.out")" 'nsrun: [0-9]+ jobs: .*[1-9][0-9]* not run'
         is "... and nothing left behind, at once" "$(leftovers_of "$SCRATCH/sig.$sig.pid" "$mark" "$W" "$mounts0")" ""
 done
 # during pytest's collection (made slow here): nsrun is not in its job loop yet

@@ -88,6 +88,28 @@ is "--batch off: one job per file; --batch 3: three jobs" \
         "$(json "$SCRATCH/b2.json" "len(d['jobs'])") $(json "$SCRATCH/b3.json" "(len(d['jobs']), d['totals']['tests_passed'])")" \
         "20 (3, 20)"
 
+# --- a file much longer than the rest is split by test id, once its history says so ---
+S=$(make_project split)
+as_test_user mkdir -p "$S/tests"
+as_test_user sh -c "printf 'import time, pytest\n@pytest.mark.parametrize(\"i\", range(12))\ndef test_slow(i):\n    time.sleep(0.3)\n' > '$S/tests/test_big.py'"
+for f in a b c; do as_test_user sh -c "printf 'def test_1():\n    pass\n' > '$S/tests/test_$f.py'"; done
+(cd "$S" && as_test_user "$NSRUN_BIN" -j 2 --json "$SCRATCH/s1.json" -- pytest > /dev/null 2>&1)
+(cd "$S" && as_test_user "$NSRUN_BIN" -j 2 --json "$SCRATCH/s2.json" -- pytest > /dev/null 2>&1)
+is "first run: one job per file (nothing says which is long)" "$(json "$SCRATCH/s1.json" "len(d['jobs'])")" 4
+is "second run: the long file is split by test id into parts, every test run once" \
+        "$(json "$SCRATCH/s2.json" "(lambda b: (len(b) >= 2, sorted(j['name'] for j in b) == ['tests/test_big.py [%d/%d]' % (k + 1, len(b)) for k in range(len(b))], sum(j['tests_passed'] for j in b), d['totals']['tests_passed']))([j for j in d['jobs'] if 'big' in j['name']])")" \
+        "(True, True, 12, 15)"
+like "... and its history is the whole file's time, the parts' sum" \
+        "$(json "$S/.nsrun/history.json" "round(d['jobs']['tests/test_big.py']['wall_s'], 1)")" '^3\.[6-9]|^4\.'
+is "pytest's collection is reused when nothing it reads changed (first run, second run)" \
+        "$(json "$SCRATCH/s1.json" "d['collection_reused']") $(json "$SCRATCH/s2.json" "d['collection_reused']")" "False True"
+as_test_user sh -c "printf 'def test_new():\n    pass\n' > '$S/tests/test_new.py'"
+(cd "$S" && as_test_user "$NSRUN_BIN" -j 2 --json "$SCRATCH/s3.json" -- pytest > /dev/null 2>&1)
+is "... and collected again when a file changed: the new test runs" \
+        "$(json "$SCRATCH/s3.json" "d['collection_reused'], d['totals']['tests_passed']")" "False 16"
+like "--json: each job's setup, command and teardown time" \
+        "$(json "$SCRATCH/s2.json" "all(j['setup_s'] > 0 and j['command_s'] > j['setup_s'] and j['teardown_s'] > 0 for j in d['jobs'])")" True
+
 # --- --setup: run once; its writes are a read-only layer under every job ---
 probe='touch /tmp/t0; sleep 0.05; env -u PYTHONDONTWRITEBYTECODE /usr/bin/python3 -c "import webapp.sessions, webapp.ledger" && find . -name "*.pyc" -newer /tmp/t0 | wc -l'
 as_test_user "$NSRUN_BIN" --log-dir "$SCRATCH/l0" -- sh -c "$probe" > /dev/null 2>&1

@@ -81,5 +81,21 @@ int main(void) {
         in.mem_per_worker = GiB;
         plan_compute(&in, &p);
         is_int(p.workers, 3, "4 GiB less a 1 GiB reserve, 1G each -> 3 workers");
+        /* Learned admission: workers as the CPUs allow, memory admitted per job. */
+        in = input(4, 6 * GiB);
+        in.mem_per_worker = 3 * GiB;
+        in.learned = true;
+        is_int(plan_compute(&in, &p), 0, "learned: 6 GiB, 3G slots");
+        is_int(p.workers, 4, "... 4 workers, not the 1 fixed slots allow");
+        ok(p.bound == PLAN_BOUND_ADMISSION, "... bound by CPUs, memory by admission");
+        is_u64(plan_mem_request(&p, 0), 3 * GiB, "a job never measured asks for the slot");
+        is_u64(plan_mem_request(&p, 2 * GiB), 2 * GiB + GiB / 2, "a 2 GiB peak asks for a quarter more");
+        is_u64(plan_mem_request(&p, 20 << 20), (20 << 20) + PLAN_HEADROOM_MIN, "a 20 MiB peak: at least 64 MiB more");
+        is_u64(plan_mem_request(&p, 5 * GiB), p.usable_bytes, "a peak past the budget asks for all of it");
+        ok(plan_request_is_heavy(&p, 2 * GiB), "2 GiB of 5.4 on 4 workers is heavy");
+        ok(!plan_request_is_heavy(&p, 1 * GiB), "1 GiB is not");
+        in.mem_per_worker = 7 * GiB;
+        is_int(plan_compute(&in, &p), -ENOSPC, "learned, but a slot larger than the budget still does not fit");
+
         return tap_done();
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "runner-sched.h"
+#include "runner-source.h"
 #include "tap.h"
 
 static void add(JobList *l, const char *name, unsigned tests, double hist, bool failed, bool serial) {
@@ -33,6 +34,20 @@ static void test_order(void) {
         is_str(nth(&l, order, 3), "short", "...");
         is_str(nth(&l, order, 4), "new-small", "...");
         is_str(nth(&l, order, 5), "serial", "serial jobs go last");
+        job_list_done(&l);
+
+        /* Learned memory: heavy jobs first (after failed ones), then the longest. */
+        add(&l, "light-long", 10, 9.0, false, false);
+        add(&l, "heavy-short", 10, 2.0, false, false);
+        add(&l, "failed", 10, 0.5, true, false);
+        add(&l, "heavy-long", 10, 4.0, false, false);
+        l.jobs[1].heavy = l.jobs[3].heavy = true;
+        sched_estimate(&l);
+        sched_order(&l, order);
+        is_str(nth(&l, order, 0), "failed", "learned: failed last time still first");
+        is_str(nth(&l, order, 1), "heavy-long", "then heavy jobs, longest first");
+        is_str(nth(&l, order, 2), "heavy-short", "...");
+        is_str(nth(&l, order, 3), "light-long", "light ones after them");
         job_list_done(&l);
 
         /* No history at all: by test count, ties in source order. */
@@ -76,8 +91,20 @@ static void test_makespan(void) {
         job_list_done(&l);
 }
 
+static void test_batch_count(void) {
+        is_int((int) batch_auto_count(7, 8.0, 0.5, 2), 7, "7 files on 2 workers: one job each");
+        is_int((int) batch_auto_count(300, -1, 0.5, 2), 8, "300 files, first run: 4 jobs per worker");
+        is_int((int) batch_auto_count(300, 60.0, -1, 2), 8, "... start-up not measured yet: the same");
+        /* 5% of 60 s at 1 s per start: 3 jobs, but at least 2 per worker */
+        is_int((int) batch_auto_count(300, 60.0, 1.0, 2), 4, "60 s of tests, 1 s start-up: 4 jobs");
+        /* 5% of 600 s at 0.5 s: 63 jobs, at most 16 per worker */
+        is_int((int) batch_auto_count(300, 600.0, 0.5, 2), 32, "600 s of tests, 0.5 s start-up: 32 jobs");
+        is_int((int) batch_auto_count(300, 600.0, 2.0, 2), 15, "600 s, 2 s start-up: 15 jobs");
+}
+
 int main(void) {
         test_order();
+        test_batch_count();
         test_makespan();
         return tap_done();
 }

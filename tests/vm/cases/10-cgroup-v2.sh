@@ -52,12 +52,21 @@ MODEL_MB=200 "$NSRUN" --mem-per-worker 512M --json ../ok.json -- pytest > ../ok.
 expect "the example passes under nsrun --mem-per-worker 512M" \
         "$rc $(json ../ok.json "d['totals']['tests_passed']")" '^0 23$'
 tail -n 1 ../ok.out
+rm -rf .nsrun # fixed slots: a first run, with no peaks to learn from
 MODEL_MB=700 "$NSRUN" --mem-per-worker 512M --json ../oom.json -- pytest > ../oom.out 2>&1; rc=$?
 expect "models larger than the cap: only they are out of memory, the rest passes" \
         "$rc $(json ../oom.json "sorted(set((j['status'], j['name'].startswith('tests/test_model_')) for j in d['jobs']))")" \
         "^1 \[\('oom', True\), \('passed', False\)\]$"
 expect "... named with limit and peak" "$(cat ../oom.out)" \
         'tests/test_model_[a-z]+\.py: killed, out of memory \(limit 512 MiB, peak 51[0-9](\.[0-9])? MiB\)'
+# learned admission: the history says the models peak at their 512 MiB cap; asked for that plus a quarter, each is killed
+# again, then rerun alone with the whole budget, and passes
+MODEL_MB=700 "$NSRUN" --mem-per-worker 512M --json ../learn.json -- pytest > ../learn.out 2>&1; rc=$?
+expect "learned: models past their learned request are rerun alone with the whole budget and pass" \
+        "$rc $(json ../learn.json "sorted(set((j['status'], 600 << 20 <= (j['oom_rerun_alone_after_bytes'] or 0) <= 641 << 20) for j in d['jobs'] if j['name'].startswith('tests/test_model_')))")" \
+        "^0 \[\('passed', True\)\]$"
+expect "... and the report says so" "$(cat ../learn.out)" \
+        'tests/test_model_[a-z]+\.py: out of memory at its learned 6[0-9][0-9](\.[0-9])? MiB, rerun alone with [0-9.]+ GiB: passed, peak 7[0-9][0-9]'
 cd .. || exit 1
 
 # --timeout: the whole job's cgroup is killed (cgroup.kill)

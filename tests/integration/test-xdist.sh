@@ -1,0 +1,95 @@
+#!/bin/bash
+# nsrun xdist: pytest-xdist's own scheduling with every worker in an 'nsrun exec' sandbox with a memory cap, as
+# root and rootless (in cgroups root delegated to the test user). The bundled example, which fails under plain
+# 'pytest -n 4', passes; a worker past its cap is named as out of memory with the test it was running; bad input
+# gets one line and exit 2; nothing is left behind.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/leftovers.sh"
+
+setup_scratch
+require_sandbox
+[ -x /usr/bin/pytest ] && /usr/bin/python3 -c 'import xdist' 2>/dev/null ||
+        skip_all "needs Debian's pytest and pytest-xdist (apt-get install python3-pytest python3-pytest-xdist)"
+W=$(copy_example webapp)
+cd "$W" || exit 1
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin # Debian's pytest, not a pyenv's
+
+cgroups0=$(dead_cgroups)
+mounts0=$(mount_count)
+digest0=$(tree_digest "$W/data")
+ledger0=$(stat -c %Y /tmp/webapp-costs.json 2>/dev/null)
+
+# --- bad input: one line, exit 2 ---
+bad() {
+        local desc=$1 want=$2 out rc
+        shift 2
+        out=$(nsrun xdist "$@" 2>&1 >/dev/null); rc=$?
+        is "$desc: exit 2" "$rc" 2
+        like "... one line naming it" "$out" "^nsrun: .*$want"
+        is "... only one" "$(printf '%s\n' "$out" | wc -l)" 1
+}
+bad "no '--'" "missing '--' before the command" pytest -q
+bad "pytest's own -n" "pytest's -n chooses the workers.*nsrun xdist -j N" -- pytest -n 4
+bad "pytest's own --tx" "pytest's --tx chooses the workers" -- pytest --tx=popen -q
+bad "pytest's own -d" "pytest's -d chooses the workers" -- pytest -d
+bad "not pytest" "'ls' is not pytest" -- ls
+bad "a cap larger than the machine" "--mem-per-worker 100 TiB: .* use at most [0-9]+G" --mem-per-worker 100T -- pytest
+
+# --- --dry-run: the sizing and the command ---
+out=$(nsrun xdist -j 2 --mem-per-worker 2G --dry-run -- pytest -q 2>&1); rc=$?
+is "--dry-run exits 0" "$rc" 0
+like "... shows the CPU and memory budgets with their sources" "$out" \
+        'CPU budget: +[0-9.]+ CPUs \(.+\)'
+like "... and 2 workers" "$out" '^workers: +2 \(set by the CPU budget\)$'
+like "... capped at 2 GiB each" "$out" '^each worker: +capped at 2 GiB \(--mem-per-worker\), at most 4096 processes$'
+like "... and the pytest command, one sandboxed popen worker each" "$out" \
+        "command: .* pytest -n 0 --tx '2\*popen//python=[^']*/nsrun exec --mem 2G --pids-max 4096 .*-- /usr/bin/python3' -q$"
+is "... and runs nothing" "$(runs_left "$W")" ""
+
+# --- the example passes ---
+marked "$SCRATCH/pid" xdist-pass "$NSRUN_BIN" xdist -j 2 --mem-per-worker 2G -- pytest -q > "$SCRATCH/pass.out" 2>&1
+rc=$?
+out=$(cat "$SCRATCH/pass.out")
+is "the example passes with nsrun xdist -j 2 --mem-per-worker 2G -- pytest (exit 0)" "$rc" 0
+like "... all 23 tests, on 2 sandboxed workers capped at 2 GiB" "$out" '23 passed'
+like "... as nsrun says" "$out" 'nsrun: 2 workers, each in a sandbox capped at 2 GiB'
+printf '%s\n' "$out" | tail -n 2 | diag
+# (pytest itself runs on the host and writes its .pytest_cache and __pycache__ as usual)
+is "... the workers' writes stayed in their sandboxes: data/sessions untouched" "$(tree_digest "$W/data")" "$digest0"
+is "... nor /tmp/webapp-costs.json on the host" "$(stat -c %Y /tmp/webapp-costs.json 2>/dev/null)" "$ledger0"
+is "... and nothing is left behind" "$(leftovers_of "$SCRATCH/pid" xdist-pass "$W" "$mounts0")" ""
+
+# --- a worker past its cap ---
+marked "$SCRATCH/pid" xdist-oom env MODEL_MB=600 "$NSRUN_BIN" xdist -j 2 --mem-per-worker 300M -- pytest -q \
+        > "$SCRATCH/oom.out" 2>&1
+rc=$?
+out=$(cat "$SCRATCH/oom.out")
+is "MODEL_MB=600 under --mem-per-worker 300M: exit 1 (pytest's: the model tests failed)" "$rc" 1
+like "... each killed worker is named as out of memory, with its limit, its peak and its test" "$out" \
+        'nsrun: worker gw[0-9]+ killed: out of memory \(limit 300 MiB, peak 30[0-9](\.[0-9])? MiB\), while running tests/test_model_[a-z]+\.py::test_[a-z]+_model'
+is "... one line for each of the 4 model tests" \
+        "$(printf '%s\n' "$out" | grep -c '^nsrun: worker gw[0-9]* killed: out of memory')" 4
+like "... the same workers pytest-xdist says crashed" "$out" \
+        "$(printf '%s\n' "$out" | sed -nE "s/^nsrun: worker (gw[0-9]+) killed.*while running (.*)$/worker '\1' crashed while running '\2'/p" | head -n 1)"
+like "... the rest of the suite passed" "$out" '4 failed, 19 passed'
+is "... and nothing is left behind" "$(leftovers_of "$SCRATCH/pid" xdist-oom "$W" "$mounts0")" ""
+printf '%s\n' "$out" | grep '^nsrun:' | diag
+
+# --- pytest-xdist's scheduling is the user's ---
+out=$(MODEL_MB=50 PYTEST_ADDOPTS="--dist loadfile" nsrun xdist -j 2 -- pytest -v tests/test_ledger.py tests/test_sessions.py 2>&1)
+like "a --dist from addopts is kept (loadfile)" "$out" 'scheduling tests via LoadFileScheduling'
+like "... and the tests pass" "$out" '13 passed'
+out=$(PYTEST_ADDOPTS="--tx popen" nsrun xdist -- pytest -q tests/test_ledger.py 2>&1); rc=$?
+is "a --tx in addopts, which would start a worker outside the sandbox, stops pytest (exit 4)" "$rc" 4
+like "... with nsrun's message naming it" "$out" "nsrun xdist: workers 'popen' .* would run outside the sandbox"
+
+# --- a path with spaces ---
+S="$SCRATCH/my project"
+cp -r "$W" "$S" && rm -rf "$S/.nsrun"
+[ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$S"
+out=$(cd "$S" && MODEL_MB=50 nsrun xdist -j 2 -- pytest -q tests/test_model_ranker.py tests/test_ledger.py 2>&1); rc=$?
+is "a project path with a space: its workers start and pass (exit 0)" "$rc" 0
+like "... all 8 tests" "$out" '8 passed'
+
+is "no cgroup of a run that ended is left" "$(dead_cgroups)" "$cgroups0"
+done_testing
