@@ -600,6 +600,7 @@ static int run(RunOptions *o, RunContext *rc) {
                 .pytest_plugin_dir = find_plugin_dir(),
                 .log_dir = o->log_dir,
                 .cache_dir = o->cache_dir,
+                .setup = o->setup,
                 .dist = o->dist,
                 .serial_globs = o->serial_globs,
         };

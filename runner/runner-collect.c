@@ -132,8 +132,9 @@ static char *package_root(const char *path) {
         }
 }
 
-/* The key of a collection: the command and what pytest reads from its environment, nsrun's plugin, the rootdir's
- * tree, and the package trees of tests outside it (--pyargs). doc is the collection it was (or would be). */
+/* The key of a collection: the command, --setup's command and what pytest reads from its environment, nsrun's
+ * plugin, the rootdir's tree, and the package trees of tests outside it (--pyargs). doc is the collection it was
+ * (or would be). */
 static int collect_key(const SourceContext *c, char **command, json_object *doc, uint64_t *ret) {
         static const char *const env[] = { "PATH", "PYTHONPATH", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "VIRTUAL_ENV" };
         Hasher x = { .h = UINT64_C(0xcbf29ce484222325) };
@@ -151,6 +152,7 @@ static int collect_key(const SourceContext *c, char **command, json_object *doc,
         for (size_t i = 0; command[i]; i++)
                 hash_str(&x, command[i]);
         hash_str(&x, c->cwd);
+        hash_str(&x, c->setup); /* --setup's layer lies under the collection's sandbox too */
         for (size_t i = 0; i < ELEMENTSOF(env); i++)
                 hash_str(&x, getenv(env[i]));
         if (asprintf(&plugin, "%s/nsrun_pytest.py", c->pytest_plugin_dir) < 0)
@@ -200,7 +202,7 @@ int collect_cache_load(const SourceContext *c, char **command, json_object **ret
         char want[32];
         uint64_t h;
 
-        if (!c->cache_dir || c->base_layers || asprintf(&path, "%s/collect.json", c->cache_dir) < 0)
+        if (!c->cache_dir || asprintf(&path, "%s/collect.json", c->cache_dir) < 0)
                 return 0;
         file = json_object_from_file(path);
         if (!file || !json_object_object_get_ex(file, "key", &key) || !json_object_is_type(key, json_type_string) ||
@@ -219,7 +221,7 @@ void collect_cache_store(const SourceContext *c, char **command, json_object *do
         char key[32];
         uint64_t h;
 
-        if (!c->cache_dir || c->base_layers || collect_key(c, command, doc, &h) < 0 || asprintf(&path, "%s/collect.json", c->cache_dir) < 0 ||
+        if (!c->cache_dir || collect_key(c, command, doc, &h) < 0 || asprintf(&path, "%s/collect.json", c->cache_dir) < 0 ||
             asprintf(&tmp, "%s.%d.tmp", path, (int) getpid()) < 0 || !(file = json_object_new_object()))
                 return;
         (void) snprintf(key, sizeof key, "%016" PRIx64, h);

@@ -25,6 +25,7 @@ typedef struct SourceContext {
         DistMode dist;
         char **serial_globs;
         const char *base_layers;        /* --setup's kept writes, a layer under every sandbox's overlays */
+        const char *setup;              /* --setup's command, or NULL */
         const char *cwd;                /* where every sandbox of the run starts (nsrun's own cwd) */
         const char *cache_dir;          /* .nsrun: the history, and pytest's last collection */
         int sigfd;                      /* SIGINT, SIGTERM, SIGHUP: blocked for the whole run, read here */
@@ -63,7 +64,7 @@ size_t batch_auto_count(size_t n_files, double total_s, double startup_s, unsign
 
 /* pytest's last collection, in runner-collect.c: reused while the command, what pytest reads from the
  * environment, nsrun's plugin and every file of the project (and of the packages of tests outside it) are the
- * same, by content. Never with --setup (it may change anything). load returns 1 and the plugin's document in
+ * same, by content, and so is --setup's command. load returns 1 and the plugin's document in
  * *ret when it may be reused, else 0; store keeps doc, quietly (a cache). */
 int collect_cache_load(const SourceContext *c, char **command, struct json_object **ret);
 void collect_cache_store(const SourceContext *c, char **command, struct json_object *doc);

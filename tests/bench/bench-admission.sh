@@ -1,7 +1,7 @@
 #!/bin/bash
 # tests/bench/bench-admission.sh [MARKDOWN_FILE]
 # Learned memory admission (issue #7) in one run on this machine: a fake suite of 4 heavy jobs (each touches
-# HEAVY_MB, default 2400 MiB, then sleeps) and 40 light ones (20 MiB, then a short sleep), run by nsrun inside a
+# HEAVY_MB, default 2400 MiB, then sleeps) and 80 light ones (20 MiB, then a short sleep), run by nsrun inside a
 # cgroup limited to 6 GiB. The first run knows nothing and uses fixed slots of the heavy jobs' size
 # (--mem-per-worker 3G: one worker fits); the second run has the history and admits each job by its learned peak
 # plus headroom. Each is run twice (first runs from an empty history each time). Needs root (it makes the cgroup).
@@ -32,7 +32,7 @@ job() { echo "$PY -c \"import time; b = bytearray($1 << 20); b[::4096] = b'\\\\x
 cd "$T"
 {
         for i in 1 2 3 4; do job "$HEAVY_MB" 2 "heavy$i"; done
-        for i in $(seq 1 40); do job 20 0.25 "light$i"; done
+        for i in $(seq 1 80); do job 20 0.25 "light$i"; done
 } > jobs
 run() {         # run NAME: one run; prints wall seconds, workers, oom count, and the largest concurrency seen
         in_cg "$NSRUN" --mem-per-worker 3G --jobs-file jobs --json "$T/$1.json" > "$T/$1.out" 2>&1 || true
@@ -61,7 +61,7 @@ for k in 1 2; do
 done
 budget=$($PY -c "import json; d = json.load(open('$T/fixed1.json')); print(f\"{d['budget']['mem_bytes'] / 2**30:.1f} GiB ({d['budget']['mem_source']}), {d['mem_budget_bytes'] / 2**30:.1f} GiB for tests\")")
 {
-        echo "Fake suite: 4 heavy jobs (touch $HEAVY_MB MiB, sleep 2 s) and 40 light ones (touch 20 MiB, sleep 0.25 s),"
+        echo "Fake suite: 4 heavy jobs (touch $HEAVY_MB MiB, sleep 2 s) and 80 light ones (touch 20 MiB, sleep 0.25 s),"
         echo "\`nsrun --mem-per-worker 3G --jobs-file jobs\` in a cgroup limited to 6 GiB: budget $budget, $(nproc) CPUs."
         echo
         echo "| run | wall | workers | out of memory | not passed | most jobs at once | heavy request | light request | heavy peak |"
