@@ -59,6 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         fuzz_assert(!(a.mem && a.mem_cap_off));
                 }
                 sandbox_options_done(&a.sandbox);
+                free(a.status_dir);
         } else {
                 RunOptions o = { .reserve_percent = 10, .pids_max = PIDS_MAX_DEFAULT, .repeat = 1 };
                 r = parse_run_args(argc, argv, &o);
