@@ -130,13 +130,8 @@ static int parse_clean_args(int argc, char *argv[], char **ret_root) {
                         if (!*ret_root)
                                 return log_oom();
                         break;
-                case ':':
-                        return log_error("clean: option '%s' needs a value; see 'nsrun clean --help'",
-                                         argv[optind - 1]),
-                               -EINVAL;
                 default:
-                        return log_error("clean: unknown option '%s'; see 'nsrun clean --help'", argv[optind - 1]),
-                               -EINVAL;
+                        return log_getopt_error("clean", argv, c);
                 }
         if (optind < argc)
                 return log_error("clean: unexpected argument '%s'; see 'nsrun clean --help'", argv[optind]), -EINVAL;

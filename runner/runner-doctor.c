@@ -811,8 +811,7 @@ static int parse_doctor_args(int argc, char *argv[], bool *ret_json) {
                         *ret_json = true;
                         break;
                 default:
-                        return log_error("doctor: unknown option '%s'; see 'nsrun doctor --help'", argv[optind - 1]),
-                               -EINVAL;
+                        return log_getopt_error("doctor", argv, c);
                 }
         if (optind < argc)
                 return log_error("doctor: unexpected argument '%s'; see 'nsrun doctor --help'", argv[optind]), -EINVAL;

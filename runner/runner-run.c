@@ -27,7 +27,6 @@ typedef struct Slot {
         Job *job;
         Sandbox *sandbox;
         CgroupJob *cgroup;
-        uint64_t request;       /* the memory it was admitted with */
         uint64_t started;       /* usec, monotonic */
         uint64_t deadline;      /* usec, 0 = none */
         bool timed_out;
@@ -206,8 +205,7 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
         j->status = JOB_RUNNING;
         j->mem_limit = attempt_limit(rc, j);
         s->job = j;
-        s->request = j->mem_limit;
-        l->admitted += s->request;
+        l->admitted += j->mem_limit; /* what it was admitted with: given back in release_slot() */
         s->timed_out = false;
         log_fd = open_log(rc, j);
         if (log_fd < 0)
@@ -253,9 +251,9 @@ finish:
 static void release_slot(Loop *l, Slot *s) {
         s->sandbox = sandbox_free(s->sandbox);
         s->cgroup = cgroup_job_free(s->cgroup);
+        if (s->job)
+                l->admitted -= s->job->mem_limit;
         s->job = NULL;
-        l->admitted -= s->request;
-        s->request = 0;
 }
 
 /* Frees the slot for the next job at once; its sandbox and cgroup go when remove_remains() runs. */

@@ -58,6 +58,14 @@ hyperfine --runs 5 --prepare 'rm -rf /tmp/webapp-costs.json data/sessions/test-*
         --export-markdown "$T/ex.md" -n "nsrun -j $W -- pytest (the example)" "$ex_plain" \
         -n "nsrun -j $W --setup 'python3 -m compileall -q webapp tests' -- pytest (the example)" "$ex_setup" >&2
 cd "$T/proj"
+saved() {       # saved HYPERFINE_JSON: the medians of its two commands, and what the second saved
+        $PY - "$1" <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+a, b = r[0]["median"], r[1]["median"]
+print(f"Median wall: {a:.2f} s without, {b:.2f} s with the setup layer: {a - b:.2f} s saved ({(a - b) / a * 100:.0f}%).")
+PYEOF
+}
 {
         echo "A copy of networkx $($PY -c 'import networkx; print(networkx.__version__)') without bytecode, \`pytest $tests\` ($p_jobs jobs, $W workers):"
         echo
@@ -68,21 +76,11 @@ cd "$T/proj"
         echo "| without --setup | $p_pass / $p_fail | $p_cmd s | - |"
         echo "| with --setup | $s_pass / $s_fail | $s_cmd s | $s_setup s |"
         echo
-        $PY - "$T/h.json" <<'PYEOF'
-import json, sys
-r = json.load(open(sys.argv[1]))["results"]
-a, b = r[0]["median"], r[1]["median"]
-print(f"Median wall: {a:.2f} s without, {b:.2f} s with the setup layer: {a - b:.2f} s saved ({(a - b) / a * 100:.0f}%).")
-PYEOF
+        saved "$T/h.json"
         echo
         echo "The bundled example (examples/webapp, MODEL_MB=50, 5 runs each):"
         echo
         cat "$T/ex.md"
         echo
-        $PY - "$T/ex.json" <<'PYEOF'
-import json, sys
-r = json.load(open(sys.argv[1]))["results"]
-a, b = r[0]["median"], r[1]["median"]
-print(f"Median wall: {a:.2f} s without, {b:.2f} s with the setup layer: {a - b:.2f} s saved ({(a - b) / a * 100:.0f}%).")
-PYEOF
+        saved "$T/ex.json"
 } > "$out"
