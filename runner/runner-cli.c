@@ -604,7 +604,6 @@ static int run(RunOptions *o, RunContext *rc) {
                 .dist = o->dist,
                 .serial_globs = o->serial_globs,
         };
-        (void) sandbox_preload(); /* once, for every sandbox of the run */
         r = run_setup(rc);
         if (r < 0)
                 goto out;

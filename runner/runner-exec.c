@@ -148,14 +148,15 @@ static int wait_forwarding_signals(Sandbox *s, const sigset_t *mask, SandboxResu
         if (sfd < 0)
                 return -errno;
         for (;;) {
-                struct pollfd p[2] = { { .fd = sandbox_fd(s), .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+                int fd = sandbox_pidfd(s) >= 0 ? sandbox_pidfd(s) : sandbox_fd(s);
+                struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
                 struct signalfd_siginfo si;
 
-                if (poll(p, 2, -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
+                /* errno is not to be trusted here while init shares nsrun's memory (SandboxSpec.share_memory):
+                 * with every signal that could interrupt it blocked, poll() fails only for want of memory, and is
+                 * retried */
+                if (poll(p, 2, -1) < 0)
+                        continue;
                 if (p[1].revents & POLLIN && read(sfd, &si, sizeof si) == sizeof si)
                         (void) sandbox_kill(s, (int) si.ssi_signo);
                 if (p[0].revents)
@@ -291,6 +292,8 @@ static int run_exec(ExecArgs *a) {
         spec.mounts = mounts;
         spec.keep_writes = a->sandbox.keep_writes;
         spec.net = a->sandbox.net;
+        spec.want_pidfd = true; /* one wake-up, when it is all over (wait_forwarding_signals()) */
+        spec.share_memory = true; /* nothing but waiting until then; see the killed case in run_exec() */
 
         r = exec_cgroup(a, &cgm, &cg);
         if (r < 0) {
@@ -321,6 +324,13 @@ static int run_exec(ExecArgs *a) {
                 r = sandbox_start(s);
         if (r >= 0)
                 r = wait_forwarding_signals(s, &mask, &res);
+        /* Init killed from outside (it reports otherwise) may have held a lock of malloc() in the memory it
+         * shared with nsrun: exit now, with no malloc() or free() on the way, as the sandbox did. */
+        if (r >= 0 && spec.share_memory && res.outcome == SANDBOX_KILLED) {
+                r = sandbox_result_exit_status(&res);
+                status_write(a, r, &res, NULL);
+                _exit(r);
+        }
         s = sandbox_free(s);
         if (cg)
                 (void) cgroup_job_stats(cg, &st);

@@ -5,19 +5,24 @@
  * returns: nothing started in a sandbox outlives it. */
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "fileio.h"
+#include "netlink-util.h"
 #include "sandbox-internal.h"
 
 extern char **environ;
@@ -44,19 +49,40 @@ _Noreturn static void fail(const SandboxChildContext *c, int r, const SandboxErr
         _exit(EXIT_FAILURE);
 }
 
-/* The command's side, between fork and execve(). Unprivileged, it runs in a vfork()ed child that shares init's
- * memory until execve(): it writes no variable of init's and allocates nothing (its environment was set up by
- * init, command_environment()). */
-_Noreturn static void exec_command(const SandboxChildContext *c, int go_fd, int exec_err_fd) {
-        const SandboxSpec *s = c->spec;
+/* The command's side, between clone and execve(). It is started while the mounts are still being made and
+ * waits for init's go-ahead; then its working directory is looked up again, on the sandbox's mounts (the overlay
+ * over the project, say). It shares init's memory until execve() (start_command()), so it writes no variable
+ * of init's and allocates nothing: only system calls (its environment was set up by init,
+ * command_environment()). Their errno is the one variable it shares with init's main thread, which reads it no
+ * more once the go-ahead is given. */
+typedef struct CommandStart {
+        const SandboxChildContext *c;
+        mode_t umask;           /* the caller's, while init builds with 0 */
+        int go_fd;
+        int exec_err_fd;
+} CommandStart;
+
+_Noreturn static int exec_command(void *p) {
+        const CommandStart *cs = p;
+        const SandboxSpec *s = cs->c->spec;
         sigset_t none;
         char b;
         int r;
 
-        if (go_fd >= 0 && read(go_fd, &b, 1) != 1)
+        if (read(cs->go_fd, &b, 1) != 1) /* init failed and exits: the kernel ends this process too */
                 _exit(EXIT_FAILURE);
+        /* Its own file table from now on, copied from init's, where nothing the mounts opened is left by now
+         * (see start_command()); init's pipe ends are close-on-exec. */
+        if (unshare(CLONE_FILES) < 0)
+                goto fail;
         sigemptyset(&none);
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
+        (void) umask(cs->umask);
+        if (chdir(s->cwd) < 0) {
+                r = -errno; /* negative: a failed step of the sandbox, not of the command (supervise()) */
+                (void) !write(cs->exec_err_fd, &r, sizeof r);
+                _exit(EXIT_FAILURE);
+        }
         for (int i = 0; i < 3; i++)
                 if (s->stdio[i] >= 0 && dup2(s->stdio[i], i) < 0)
                         goto fail;
@@ -64,7 +90,7 @@ _Noreturn static void exec_command(const SandboxChildContext *c, int go_fd, int 
         execvp(s->argv[0], s->argv); /* $PATH of the command's environment: environ is that by now */
 fail:
         r = errno;
-        (void) !write(exec_err_fd, &r, sizeof r);
+        (void) !write(cs->exec_err_fd, &r, sizeof r);
         _exit(r == ENOENT ? 127 : 126);
 }
 
@@ -88,44 +114,59 @@ static int command_environment(const SandboxSpec *s) {
         return 0;
 }
 
-/* Privileged: the command gets a user namespace of its own, nested under the initial one, so it stays uid 0
- * but holds capabilities only over that namespace: the mount, network, PID, IPC and UTS namespaces (owned by the
- * initial namespace) and every host object are out of its reach. Unprivileged: the command already runs as the
- * caller's uid without capabilities. */
-static pid_t start_command(const SandboxChildContext *c, int exec_err_pipe[2], SandboxError *e) {
-        _cleanup_close_pair_ int go[2] = { -EBADF, -EBADF };
+static void sem_wait_uninterrupted(sem_t *s) {
+        while (sem_wait(s) < 0 && errno == EINTR)
+                ;
+}
+
+/* Starts the command, which then waits on go[0] (exec_command()). Privileged, it gets a user namespace of its
+ * own, nested under the initial one, so it stays uid 0 but holds capabilities only over that namespace: the
+ * mount, network, PID, IPC and UTS namespaces (owned by the initial namespace) and every host object are out of
+ * its reach; its identity maps, which only init, in the parent user namespace, may write, are written here.
+ * Unprivileged, the command runs as the caller's uid and execve() clears the capabilities it was forked with.
+ *
+ * It is a clone() that shares init's memory (CLONE_VM, as posix_spawn() does, without CLONE_VFORK since init
+ * goes on): nothing of init's address space is copied for a process that replaces it, and its execve() has none
+ * to tear down. It runs on a stack of its own (a copy of init's under AddressSanitizer: SANDBOX_OWN_STACKS). It
+ * shares init's file table too (CLONE_FILES) until its go-ahead: a copy taken now would hold whatever the mount
+ * thread has open at this instant, the user namespace's uid_map say, and a file held open for writing on a
+ * mount makes mount_setattr() refuse to make that mount read-only (EBUSY). */
+static pid_t start_command(const SandboxChildContext *c, mode_t saved_umask, int go_fd, int exec_err_fd,
+                           sem_t *proc_mounted, SandboxError *e) {
+        static CommandStart cs; /* read by the child after this returns */
+        SandboxStep step = c->privileged ? SANDBOX_STEP_COMMAND_USERNS : SANDBOX_STEP_EXEC;
+        int flags = CLONE_FILES | SIGCHLD | (c->privileged ? CLONE_NEWUSER : 0);
+        const size_t stack_size = 256 * 1024;
         pid_t pid;
         int r;
 
-        r = command_environment(c->spec);
-        if (r < 0)
-                return sandbox_error(e, SANDBOX_STEP_EXEC, r, "environment");
-        if (!c->privileged) {
-                /* Nothing to do between fork and execve() on init's side: vfork() spares copying init's memory
-                 * for a child that replaces it at once, and init waits only until the execve() (or _exit()). */
-                pid = vfork();
+        cs = (CommandStart) {
+                .c = c,
+                .umask = saved_umask,
+                .go_fd = go_fd,
+                .exec_err_fd = exec_err_fd,
+        };
+        if (SANDBOX_OWN_STACKS) {
+                /* init never unmaps the stack: it exits with the command */
+                void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE,
+                                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+                if (stack == MAP_FAILED)
+                        return sandbox_error(e, step, -errno, "a stack");
+                pid = clone(exec_command, (char *) stack + stack_size, flags | CLONE_VM, &cs);
+        } else {
+                pid = (pid_t) syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
                 if (pid == 0)
-                        exec_command(c, -EBADF, exec_err_pipe[1]);
-                return pid < 0 ? sandbox_error(e, SANDBOX_STEP_EXEC, -errno, "vfork") : pid;
+                        exec_command(&cs);
         }
-        if (pipe2(go, O_CLOEXEC) < 0)
-                return sandbox_error(e, SANDBOX_STEP_COMMAND_USERNS, -errno, "pipe");
-        /* The command waits for its identity maps, which only init, in the parent user namespace, may write. */
-        pid = (pid_t) syscall(SYS_clone, SIGCHLD | CLONE_NEWUSER, NULL, NULL, NULL, NULL);
         if (pid < 0)
-                return sandbox_error(e, SANDBOX_STEP_COMMAND_USERNS, -errno, "clone");
-        if (pid == 0) {
-                exec_err_pipe[0] = safe_close(exec_err_pipe[0]);
-                go[1] = safe_close(go[1]);
-                exec_command(c, go[0], exec_err_pipe[1]);
+                return sandbox_error(e, step, -errno, "clone");
+        if (c->privileged) {
+                /* through /proc/PID, PID in the sandbox's PID namespace: its /proc, not the host's */
+                sem_wait_uninterrupted(proc_mounted);
+                r = userns_write_maps(pid, c->uid_map, c->gid_map, false);
+                if (r < 0)
+                        return sandbox_error(e, step, r, "uid_map");
         }
-        r = userns_write_maps(pid, c->uid_map, c->gid_map, false);
-        if (r < 0) {
-                (void) kill(pid, SIGKILL);
-                return sandbox_error(e, SANDBOX_STEP_COMMAND_USERNS, r, "uid_map");
-        }
-        if (write(go[1], "g", 1) != 1)
-                return sandbox_error(e, SANDBOX_STEP_COMMAND_USERNS, -errno, "uid_map");
         return pid;
 }
 
@@ -161,29 +202,19 @@ _Noreturn static void supervise(const SandboxChildContext *c, pid_t command, int
                                 break;
                         if (p != command)
                                 continue;
-                        if (read(exec_err_fd, &err, sizeof err) == sizeof err)
-                                report(c->report_fd, SANDBOX_EXEC_FAILED, 0, err, SANDBOX_STEP_EXEC,
-                                       c->spec->argv[0]);
-                        else {
+                        if (read(exec_err_fd, &err, sizeof err) != sizeof err) {
                                 SandboxOutcome o;
                                 int code = encode_status(status, &o);
                                 report(c->report_fd, o, code, 0, SANDBOX_STEP_NONE, NULL);
-                        }
+                        } else if (err < 0)
+                                report(c->report_fd, SANDBOX_SETUP_FAILED, 0, -err, SANDBOX_STEP_CHDIR,
+                                       c->spec->cwd);
+                        else
+                                report(c->report_fd, SANDBOX_EXEC_FAILED, 0, err, SANDBOX_STEP_EXEC,
+                                       c->spec->argv[0]);
                         _exit(EXIT_SUCCESS);
                 }
         }
-}
-
-/* The main thread's share of building the sandbox: the network namespace and its loopback. */
-static int setup_network(const SandboxChildContext *c, SandboxError *e) {
-        int r;
-
-        if (c->spec->net != SANDBOX_NET_LOOPBACK)
-                return 0;
-        if (unshare(CLONE_NEWNET) < 0)
-                return sandbox_error(e, SANDBOX_STEP_NETNS, -errno, "net");
-        r = sandbox_loopback_up();
-        return r < 0 ? sandbox_error(e, SANDBOX_STEP_LOOPBACK, r, "lo") : 0;
 }
 
 /* What the command inherits from init's main thread, set there while the mounts go on, rather than between the
@@ -207,87 +238,12 @@ static int restrict_command(const SandboxChildContext *c, SandboxError *e) {
         return r < 0 ? sandbox_error(e, SANDBOX_STEP_RESTRICT, r, "a seccomp filter") : 0;
 }
 
-typedef struct MountJob {
-        const SandboxChildContext *c;
-        SandboxError e;
-        int r;
-} MountJob;
-
-static void *mount_thread(void *p) {
-        MountJob *j = p;
-
-        j->r = sandbox_setup_mounts(j->c, &j->e);
-        return NULL;
-}
-
-/* The two slowest steps, side by side: the mounts on a second thread, while the main thread creates the network
- * namespace (setup_net() registers a loopback device and its sysctls, about half a millisecond), brings its
- * loopback up and sets what the command inherits (the seccomp filter's JIT compilation is not free either). The
- * threads share the mount namespace and, through CLONE_FS, the root and working directory; the new network
- * namespace is the main thread's alone (unshare(2) changes the caller only), and the command, forked from it,
- * inherits it. Neither step depends on the other. */
-static int build_sandbox(const SandboxChildContext *c, SandboxError *e) {
-        MountJob job = { .c = c };
-        pthread_t t;
-        bool threaded;
-        int r;
-
-        threaded = pthread_create(&t, NULL, mount_thread, &job) == 0;
-        if (!threaded) /* no memory for a stack, or RLIMIT_NPROC: the same steps one after the other */
-                mount_thread(&job);
-        r = setup_network(c, e);
-        if (r >= 0)
-                r = restrict_command(c, e);
-        if (threaded)
-                (void) pthread_join(t, NULL);
-        if (job.r < 0) {
-                *e = job.e;
-                return job.r;
-        }
-        return r;
-}
-
-_Noreturn void sandbox_init_main(SandboxChildContext *c) {
+/* Init's own set-up, on the main thread once the network namespace is on its way: the process group or
+ * session, the terminal, the command's environment, and the pipes to the command. */
+static int prepare_init(const SandboxChildContext *c, int exec_err[2], int go[2], SandboxError *e) {
         const SandboxSpec *s = c->spec;
-        _cleanup_close_pair_ int exec_err[2] = { -EBADF, -EBADF };
-        SandboxError e = {};
-        sigset_t mask;
-        pid_t command;
-        char b;
         int r;
 
-        /* Die with nsrun. If nsrun died before this prctl took effect, its pidfd is readable already; a paused
-         * init also sees EOF instead of the go-ahead. */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
-            (c->parent_pidfd >= 0 && poll(&(struct pollfd) { .fd = c->parent_pidfd, .events = POLLIN }, 1, 0) != 0))
-                _exit(EXIT_FAILURE);
-        c->parent_pidfd = safe_close(c->parent_pidfd);
-        if (c->sync_fd >= 0 && read(c->sync_fd, &b, 1) != 1)
-                _exit(EXIT_FAILURE);
-        c->sync_fd = safe_close(c->sync_fd);
-
-        if (!c->privileged) {
-                char uid_map[64], gid_map[64];
-                (void) snprintf(uid_map, sizeof uid_map, "%u %u 1\n", c->uid, c->uid);
-                (void) snprintf(gid_map, sizeof gid_map, "%u %u 1\n", c->gid, c->gid);
-                r = userns_write_maps(0, uid_map, gid_map, true);
-                if (r < 0)
-                        fail(c, sandbox_error(&e, SANDBOX_STEP_USERNS_MAP, r, "/proc/self/uid_map"), &e);
-        }
-        r = build_sandbox(c, &e);
-        if (r < 0)
-                fail(c, r, &e);
-        if (chdir(s->cwd) < 0)
-                fail(c, sandbox_error(&e, SANDBOX_STEP_CHDIR, -errno, s->cwd), &e);
-
-        /* Signals are taken with sigwaitinfo(): blocked, they still reach PID 1 of a namespace, which ignores
-         * every signal it has no handler for (pid_namespaces(7)). Blocked before the command starts, so no
-         * SIGCHLD is lost. */
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGCHLD);
-        for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
-                sigaddset(&mask, forwarded_signals[i]);
-        (void) sigprocmask(SIG_BLOCK, &mask, NULL);
         /* Init and the command get a process group of their own, so a signal to nsrun's group reaches the
          * command once, through nsrun; with the terminal handed over, Ctrl-C reaches it directly. Jobs of a run
          * get a session of their own: no controlling terminal, so /dev/tty leads nowhere. */
@@ -300,12 +256,157 @@ _Noreturn void sandbox_init_main(SandboxChildContext *c) {
                 (void) tcsetpgrp(STDIN_FILENO, getpgrp());
                 (void) signal(SIGTTOU, SIG_DFL);
         }
-        if (pipe2(exec_err, O_CLOEXEC | O_NONBLOCK) < 0)
-                fail(c, sandbox_error(&e, SANDBOX_STEP_EXEC, -errno, "pipe"), &e);
-        command = start_command(c, exec_err, &e);
+        r = command_environment(s);
+        if (r < 0)
+                return sandbox_error(e, SANDBOX_STEP_EXEC, r, "environment");
+        if (pipe2(exec_err, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(go, O_CLOEXEC) < 0)
+                return sandbox_error(e, SANDBOX_STEP_EXEC, -errno, "pipe");
+        return 0;
+}
+
+typedef struct MountJob {
+        const SandboxChildContext *c;
+        sem_t proc;             /* posted once the new /proc is mounted (or the mounts failed before it) */
+        sem_t netns;            /* posted once the main thread has made the network namespace and its socket */
+        sem_t done;             /* posted once the mounts are made and lo is up (or failed: r and e, lo_r) */
+        struct nl_sock *netlink; /* a socket of the new network namespace, for the mount thread to bring lo up */
+        mode_t umask;           /* the caller's */
+        SandboxError e;
+        int r;
+        int lo_r;
+} MountJob;
+
+/* Rootless, the user namespace's maps, first: files can be made in it only once the caller's uid is mapped. The
+ * namespaces made meanwhile need none (capabilities come with the user namespace, not with its maps). */
+static int write_own_maps(const SandboxChildContext *c, SandboxError *e) {
+        char uid_map[64], gid_map[64];
+        int r;
+
+        if (c->privileged)
+                return 0;
+        (void) snprintf(uid_map, sizeof uid_map, "%u %u 1\n", c->uid, c->uid);
+        (void) snprintf(gid_map, sizeof gid_map, "%u %u 1\n", c->gid, c->gid);
+        r = userns_write_maps(0, uid_map, gid_map, true);
+        return r < 0 ? sandbox_error(e, SANDBOX_STEP_USERNS_MAP, r, "/proc/self/uid_map") : 0;
+}
+
+/* The mounts, then the loopback of the network namespace the main thread made meanwhile, through the netlink
+ * socket it opened there: a socket stays bound to the namespace it was made in, whichever thread uses it. */
+static void *mount_thread(void *p) {
+        MountJob *j = p;
+
+        j->r = write_own_maps(j->c, &j->e);
+        if (j->r >= 0)
+                j->r = sandbox_setup_mounts(j->c, &j->proc, &j->e);
+        (void) sem_post(&j->proc); /* again, harmless, in case the mounts failed before /proc */
+        if (j->c->spec->net == SANDBOX_NET_LOOPBACK) {
+                sem_wait_uninterrupted(&j->netns);
+                if (j->r >= 0 && j->netlink)
+                        j->lo_r = sandbox_loopback_up(j->netlink);
+        }
+        (void) sem_post(&j->done);
+        return NULL;
+}
+
+/* The main thread's share, first: the network namespace (setup_net() registers a loopback device and its
+ * sysctls, about half a millisecond), with the IPC and UTS ones; the command, started from this thread, gets
+ * them. */
+static int setup_network(const SandboxChildContext *c, MountJob *job, SandboxError *e) {
+        int r = 0;
+
+        if (c->spec->net != SANDBOX_NET_LOOPBACK)
+                return unshare(CLONE_NEWIPC | CLONE_NEWUTS) < 0 ?
+                        sandbox_error(e, SANDBOX_STEP_NETNS, -errno, "ipc") : 0;
+        if (unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
+                r = sandbox_error(e, SANDBOX_STEP_NETNS, -errno, "net");
+        else {
+                r = sandbox_netlink_open(&job->netlink);
+                if (r < 0)
+                        r = sandbox_error(e, SANDBOX_STEP_LOOPBACK, r, "netlink");
+        }
+        (void) sem_post(&job->netns);
+        return r;
+}
+
+/* Builds the sandbox and starts the command in it, the slow steps side by side on init's two threads. The main
+ * thread creates the network, IPC and UTS namespaces, does init's own set-up, sets what the command inherits
+ * (the seccomp filter's JIT compilation is not free either) and starts the command in those namespaces (as root
+ * with its user namespace and maps); the command waits until the rest is made. The second thread writes the
+ * user namespace's maps (rootless), makes the mounts, then brings the loopback up. The threads share the mount
+ * namespace and, through CLONE_FS, the root and working directory. Returns the command's PID once it has its
+ * go-ahead. */
+static pid_t build_sandbox(const SandboxChildContext *c, int exec_err_pipe[2], int go[2], SandboxError *e) {
+        MountJob job = { .c = c };
+        pthread_t t;
+        bool threaded;
+        pid_t command;
+
+        (void) sem_init(&job.proc, 0, 0);
+        (void) sem_init(&job.netns, 0, 0);
+        (void) sem_init(&job.done, 0, 0);
+        /* One malloc arena for both threads: a thread's first malloc() would otherwise create an arena of its
+         * own (mapping and trimming 128 MiB of address space, faulting in its first pages) for the few small
+         * allocations the mounts and libnl make. */
+        (void) mallopt(M_ARENA_MAX, 1);
+        /* Every file, directory and node of the tree gets exactly the mode it is made with; the command gets
+         * the caller's umask back (exec_command()). */
+        job.umask = umask(0);
+        threaded = pthread_create(&t, NULL, mount_thread, &job) == 0;
+        command = setup_network(c, &job, e);
+        if (!threaded) /* no memory for a stack, or RLIMIT_NPROC: the same steps one after the other */
+                mount_thread(&job);
+        if (command >= 0)
+                command = prepare_init(c, exec_err_pipe, go, e);
+        if (command >= 0)
+                command = restrict_command(c, e);
+        if (command >= 0)
+                command = start_command(c, job.umask, go[0], exec_err_pipe[1], &job.proc, e);
+        sem_wait_uninterrupted(&job.done);
+        if (job.r < 0) {
+                *e = job.e;
+                command = job.r;
+        } else if (command >= 0 && job.lo_r < 0)
+                command = sandbox_error(e, SANDBOX_STEP_LOOPBACK, job.lo_r, "lo");
+        else if (command >= 0 && write(go[1], "g", 1) != 1)
+                command = sandbox_error(e, SANDBOX_STEP_EXEC, -errno, "go-ahead");
+        if (threaded) /* it has posted its last semaphore: its exit overlaps the command's start */
+                (void) pthread_join(t, NULL);
+        if (job.netlink)
+                nl_socket_free(job.netlink);
+        (void) umask(job.umask);
+        return command;
+}
+
+_Noreturn void sandbox_init_main(SandboxChildContext *c) {
+        _cleanup_close_pair_ int exec_err[2] = { -EBADF, -EBADF }, go[2] = { -EBADF, -EBADF };
+        SandboxError e = {};
+        sigset_t mask;
+        pid_t command;
+        char b;
+
+        /* Die with nsrun. If nsrun died before this prctl took effect, its pidfd is readable already; a paused
+         * init also sees EOF instead of the go-ahead. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
+            (c->parent_pidfd >= 0 && poll(&(struct pollfd) { .fd = c->parent_pidfd, .events = POLLIN }, 1, 0) != 0))
+                _exit(EXIT_FAILURE);
+        c->parent_pidfd = safe_close(c->parent_pidfd);
+        if (c->sync_fd >= 0 && read(c->sync_fd, &b, 1) != 1)
+                _exit(EXIT_FAILURE);
+        c->sync_fd = safe_close(c->sync_fd);
+
+        /* Signals are taken with sigwaitinfo(): blocked, they still reach PID 1 of a namespace, which ignores
+         * every signal it has no handler for (pid_namespaces(7)). Blocked before anything is started, so no
+         * SIGCHLD is lost; the mount thread inherits the mask, so they all come to the main thread. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
+                sigaddset(&mask, forwarded_signals[i]);
+        (void) sigprocmask(SIG_BLOCK, &mask, NULL);
+        command = build_sandbox(c, exec_err, go, &e);
         if (command < 0)
                 fail(c, command, &e);
-        exec_err[1] = safe_close(exec_err[1]);
+        /* exec_err[1] stays open: the command copies init's file table only once it has its go-ahead, and
+         * supervise() reads the pipe without waiting, after the command has ended */
         /* Init keeps nothing it does not need: the privileged one could otherwise be a way back to the host. */
         if (c->privileged) {
                 (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

@@ -2,11 +2,27 @@
 #pragma once
 
 #include <errno.h>
+#include <semaphore.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "macro.h"
 #include "sandbox.h"
+
+/* Init and the command may run on stacks of their own, sharing memory with their parent (clone(CLONE_VM)),
+ * except under AddressSanitizer, which cannot follow a process onto a stack it did not see made: it warns on
+ * the user's stderr at the first noreturn call there (google/sanitizers#189). Sanitizer builds start them
+ * fork-style, with a copy of the memory. */
+#if defined(__SANITIZE_ADDRESS__)
+#  define SANDBOX_OWN_STACKS 0
+#elif defined(__has_feature)
+#  if __has_feature(address_sanitizer)
+#    define SANDBOX_OWN_STACKS 0
+#  endif
+#endif
+#ifndef SANDBOX_OWN_STACKS
+#  define SANDBOX_OWN_STACKS 1
+#endif
 
 /* What init sends to the parent over the report pipe: one fixed-size record, written in one write(2) (well below
  * PIPE_BUF, so it is atomic), then init exits. */
@@ -42,11 +58,15 @@ int sandbox_error(SandboxError *e, SandboxStep step, int r, const char *detail);
 /* sandbox-init.c: runs as PID 1 of the sandbox; never returns. */
 _Noreturn void sandbox_init_main(SandboxChildContext *c);
 
-/* sandbox-mount.c: builds the sandbox's tree in place. Runs inside the new mount namespace. */
-int sandbox_setup_mounts(const SandboxChildContext *c, SandboxError *e);
+/* sandbox-mount.c: builds the sandbox's tree in place. Runs inside the new mount namespace. Posts proc_mounted
+ * (if given) once the PID namespace's /proc is there. */
+int sandbox_setup_mounts(const SandboxChildContext *c, sem_t *proc_mounted, SandboxError *e);
 
-/* sandbox-net.c: brings 'lo' up in the current network namespace (127.0.0.1/8 and ::1 come with it). */
-int sandbox_loopback_up(void);
+/* sandbox-net.c: a netlink socket of the current network namespace (it stays bound to that namespace, whichever
+ * thread uses it), and 'lo' brought up through it (127.0.0.1/8 and ::1 come with it). */
+struct nl_sock;
+int sandbox_netlink_open(struct nl_sock **ret);
+int sandbox_loopback_up(struct nl_sock *sk);
 
 /* sandbox-userns.c */
 int userns_write_maps(pid_t pid, const char *uid_map, const char *gid_map, bool deny_setgroups);

@@ -10,20 +10,23 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "fileio.h"
 #include "sandbox-internal.h"
 
 /* The staging tmpfs holds the overlays' upper layers (tmpfs: they vanish with the namespace, nothing is left on
- * disk even after SIGKILL). It is mounted on the host's /tmp path and then covered by the sandbox's fresh /tmp,
- * so no path inside leads to it; nsrun reaches it through a file descriptor. Overlayfs accepts only layers whose
- * mount belongs to the caller's namespace (clone_private_mount(); only the newest kernels also take a detached
- * mount), hence a covered mount rather than a detached one. */
+ * disk even after SIGKILL) and the directories bound on /tmp, /var/tmp, /run and /dev/shm (mount_scratch()). It
+ * is mounted on the host's /tmp path and then covered by the sandbox's fresh /tmp, so no path inside leads to
+ * its root; nsrun reaches it through a file descriptor. Overlayfs accepts only layers whose mount belongs to the
+ * caller's namespace (clone_private_mount(); only the newest kernels also take a detached mount), hence a
+ * covered mount rather than a detached one. */
 #define STAGING "/tmp"
 
 #define FD_PATH_MAX 64
@@ -51,6 +54,19 @@ static int make_readonly(const char *path, bool recursive) {
         struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID };
 
         return RET_NERRNO(mount_setattr(AT_FDCWD, path, recursive ? AT_RECURSIVE : 0, &attr, sizeof attr));
+}
+
+/* A fresh, empty directory of the staging tmpfs (1777, like a new tmpfs's root), bound on target: what a tmpfs
+ * of its own would give, for no superblock to make and tear down. /tmp, /var/tmp, /run, /dev/shm and --tmpfs
+ * paths so share the staging tmpfs's size limit (tmpfs's default, half the memory) with the overlays' writes.
+ * The modes here are exact: init builds the tree with a umask of 0 (build_sandbox()). */
+static int mount_scratch(int staging_fd, const char *name, const char *target) {
+        char p[FD_PATH_MAX + NAME_MAX];
+
+        if (mkdirat(staging_fd, name, 01777) < 0)
+                return -errno;
+        (void) snprintf(p, sizeof p, "/proc/self/fd/%d/%s", staging_fd, name);
+        return bind_mount(p, target, false);
 }
 
 static int ensure_file(const char *path) {
@@ -95,6 +111,7 @@ typedef struct MountStep {
         int source_fd;
         int lower_fd;
         size_t index;
+        bool exists;            /* the mount point is known to be there */
 } MountStep;
 
 static int cmp_steps(const void *a, const void *b) {
@@ -195,20 +212,32 @@ static int open_sources(const SandboxChildContext *c, Sources *ret, SandboxError
 static int mount_overlay(const SandboxChildContext *c, const Sources *src, const MountStep *m, const char *target) {
         char lower[FD_PATH_MAX], extra[FD_PATH_MAX], dir[FD_PATH_MAX], upper[PATH_MAX], work[PATH_MAX];
         char name[NAME_MAX], options[3 * PATH_MAX];
+        struct stat st;
         int r;
 
+        /* The overlay's root shows the upper layer's mode and owner: the host directory's, so that the project
+         * or $HOME looks inside as it does outside ($HOME 0700 stays 0700). Rootless, the upper layer is the
+         * caller's, as the directory normally is too. */
+        if (fstat(m->source_fd, &st) < 0)
+                return -errno;
         if (src->keep_writes_fd >= 0) {
                 escape_path(name, sizeof name, m->path);
                 (void) snprintf(upper, sizeof upper, "%s/%s", fd_path(dir, src->keep_writes_fd), name);
                 (void) snprintf(work, sizeof work, "%s/.work.%zu", dir, m->index);
                 r = mkdir_p(upper, 0755);
                 if (r >= 0)
+                        r = RET_NERRNO(chmod(upper, st.st_mode & 07777));
+                if (r >= 0 && c->privileged)
+                        r = RET_NERRNO(chown(upper, st.st_uid, st.st_gid));
+                if (r >= 0)
                         r = mkdir_p(work, 0700);
         } else {
-                /* Straight in the staging tmpfs's root: two mkdirat() calls, no path walk. */
+                /* Straight in the staging tmpfs's root: mkdirat() calls, no path walk. */
                 (void) snprintf(name, sizeof name, "upper.%zu", m->index);
                 (void) snprintf(upper, sizeof upper, "%s/%s", fd_path(dir, src->staging_fd), name);
-                r = RET_NERRNO(mkdirat(src->staging_fd, name, 0755));
+                r = RET_NERRNO(mkdirat(src->staging_fd, name, st.st_mode & 07777));
+                if (r >= 0 && c->privileged && (st.st_uid != 0 || st.st_gid != 0))
+                        r = RET_NERRNO(fchownat(src->staging_fd, name, st.st_uid, st.st_gid, 0));
                 (void) snprintf(name, sizeof name, "work.%zu", m->index);
                 (void) snprintf(work, sizeof work, "%s/%s", dir, name);
                 if (r >= 0)
@@ -236,16 +265,19 @@ static int apply_step(const SandboxChildContext *c, const Sources *src, const Mo
         char fdp[FD_PATH_MAX];
         int r;
 
-        r = ensure_target(m->path, step_is_dir(m));
+        r = m->exists ? 0 : ensure_target(m->path, step_is_dir(m));
         if (r < 0)
                 return sandbox_error(e, SANDBOX_STEP_BIND, r, m->path);
         switch (m->type) {
         case SANDBOX_MOUNT_OVERLAY:
                 r = mount_overlay(c, src, m, m->path);
                 return r < 0 ? sandbox_error(e, SANDBOX_STEP_OVERLAY, r, m->path) : 0;
-        case SANDBOX_MOUNT_TMPFS:
-                r = mount_fs("tmpfs", "tmpfs", m->path, MS_NOSUID | MS_NODEV, "mode=1777");
+        case SANDBOX_MOUNT_TMPFS: {
+                char name[32];
+                (void) snprintf(name, sizeof name, "scratch.%zu", m->index);
+                r = mount_scratch(src->staging_fd, name, m->path);
                 return r < 0 ? sandbox_error(e, SANDBOX_STEP_TMPFS, r, m->path) : 0;
+        }
         case SANDBOX_MOUNT_BIND_RW:
                 /* the copy taken before the tree became read-only (clone_path()) */
                 r = RET_NERRNO(move_mount(m->source_fd, "", AT_FDCWD, m->path, MOVE_MOUNT_F_EMPTY_PATH));
@@ -287,7 +319,7 @@ static int setup_user_mounts(const SandboxChildContext *c, const Sources *src, S
                 struct stat st;
                 if (!scratch[i] || stat(scratch[i], &st) < 0 || !S_ISDIR(st.st_mode))
                         continue;
-                steps[n] = (MountStep) { SANDBOX_MOUNT_TMPFS, scratch[i], -EBADF, -EBADF, n };
+                steps[n] = (MountStep) { SANDBOX_MOUNT_TMPFS, scratch[i], -EBADF, -EBADF, n, .exists = true };
                 n++;
         }
         for (size_t i = 0; i < s->n_mounts; i++, n++)
@@ -320,6 +352,12 @@ static int bind_device(int host_dev, int dev, const char *name, bool dir) {
         return r;
 }
 
+/* Root's nodes are its own, made in the new /dev (one call each, no mount to make or tear down): changing one
+ * inside, chmod or rm, changes nothing on the host. 0666, as devtmpfs and udev make them. */
+static int make_device(int dev, const char *name, dev_t rdev) {
+        return RET_NERRNO(mknodat(dev, name, S_IFCHR | 0666, rdev));
+}
+
 static bool is_gpu_node(const char *name) {
         return strneq(name, "nvidia", 6) || streq(name, "dri") || streq(name, "kfd");
 }
@@ -350,10 +388,17 @@ static int bind_gpu_nodes(int host_dev, int dev, SandboxError *e) {
         return r;
 }
 
-/* A minimal /dev: the nodes tests use, bound from the host (a tmpfs made in a user namespace is nodev, a bind
- * mount of the host's node is not), a private devpts, and GPU nodes when the host has them. */
-static int setup_dev(const SandboxChildContext *c, SandboxError *e) {
-        static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+/* A minimal /dev: the nodes tests use, made there as root, bound from the host rootless (a tmpfs made in a user
+ * namespace is nodev, a bind mount of the host's node is not), a private devpts, a fresh /dev/shm, and GPU nodes
+ * when the host has them. */
+static int setup_dev(const SandboxChildContext *c, int staging_fd, SandboxError *e) {
+        static const struct {
+                const char *name;
+                unsigned major, minor;
+        } nodes[] = {
+                { "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 }, { "urandom", 1, 9 },
+                { "tty", 5, 0 },
+        };
         static const char *const links[][2] = {
                 { "/proc/self/fd", "fd" },     { "/proc/self/fd/0", "stdin" }, { "/proc/self/fd/1", "stdout" },
                 { "/proc/self/fd/2", "stderr" }, { "pts/ptmx", "ptmx" },
@@ -371,9 +416,12 @@ static int setup_dev(const SandboxChildContext *c, SandboxError *e) {
         if (dev < 0)
                 return sandbox_error(e, SANDBOX_STEP_DEV, -errno, "/dev");
         for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
-                r = bind_device(host_dev, dev, nodes[i], false);
+                r = c->privileged ? make_device(dev, nodes[i].name, makedev(nodes[i].major, nodes[i].minor))
+                                  : -EPERM;
+                if (r == -EPERM) /* rootless, or root without CAP_MKNOD */
+                        r = bind_device(host_dev, dev, nodes[i].name, false);
                 if (r < 0 && r != -ENOENT && r != -ENXIO)
-                        return sandbox_error(e, SANDBOX_STEP_DEV, r, nodes[i]);
+                        return sandbox_error(e, SANDBOX_STEP_DEV, r, nodes[i].name);
         }
         r = bind_gpu_nodes(host_dev, dev, e);
         if (r < 0)
@@ -381,7 +429,7 @@ static int setup_dev(const SandboxChildContext *c, SandboxError *e) {
         for (size_t i = 0; i < ELEMENTSOF(links); i++)
                 if (symlinkat(links[i][0], dev, links[i][1]) < 0)
                         return sandbox_error(e, SANDBOX_STEP_DEV, -errno, links[i][1]);
-        if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0)
+        if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 0755) < 0)
                 return sandbox_error(e, SANDBOX_STEP_DEV, -errno, "/dev/pts");
         /* A devpts instance of our own: ptys made inside are invisible outside. gid=5 (tty) only where that group
          * is mapped. */
@@ -389,7 +437,7 @@ static int setup_dev(const SandboxChildContext *c, SandboxError *e) {
                      c->privileged ? "newinstance,ptmxmode=0666,mode=0620,gid=5" : "newinstance,ptmxmode=0666,mode=0620");
         if (r < 0)
                 return sandbox_error(e, SANDBOX_STEP_DEV, r, "/dev/pts");
-        r = mount_fs("tmpfs", "tmpfs", "/dev/shm", MS_NOSUID | MS_NODEV, "mode=1777");
+        r = mount_scratch(staging_fd, "shm", "/dev/shm");
         if (r < 0)
                 return sandbox_error(e, SANDBOX_STEP_DEV, r, "/dev/shm");
         return 0;
@@ -448,7 +496,7 @@ static void close_sources(Sources *src) {
         src->staging_fd = safe_close(src->staging_fd);
 }
 
-static int setup_mounts(const SandboxChildContext *c, Sources *src, SandboxError *e) {
+static int setup_mounts(const SandboxChildContext *c, Sources *src, sem_t *proc_mounted, SandboxError *e) {
         struct mount_attr attr = { .propagation = MS_PRIVATE };
         int r;
 
@@ -466,23 +514,26 @@ static int setup_mounts(const SandboxChildContext *c, Sources *src, SandboxError
         attr = (struct mount_attr) { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID };
         if (mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &attr, sizeof attr) < 0)
                 return sandbox_error(e, SANDBOX_STEP_ROOT_READONLY, -errno, "/");
+        /* /proc first: init's main thread waits for it to write the command's identity maps */
+        r = setup_proc(e);
+        if (r < 0)
+                return r;
+        if (proc_mounted)
+                (void) sem_post(proc_mounted);
         r = setup_staging(c->spec, src, e);
         if (r < 0)
                 return r;
-        r = setup_dev(c, e);
-        if (r < 0)
-                return r;
-        r = setup_proc(e);
+        r = setup_dev(c, src->staging_fd, e);
         if (r < 0)
                 return r;
         return setup_user_mounts(c, src, e);
 }
 
-int sandbox_setup_mounts(const SandboxChildContext *c, SandboxError *e) {
+int sandbox_setup_mounts(const SandboxChildContext *c, sem_t *proc_mounted, SandboxError *e) {
         Sources src = { .keep_writes_fd = -EBADF, .staging_fd = -EBADF };
         int r;
 
-        r = setup_mounts(c, &src, e);
+        r = setup_mounts(c, &src, proc_mounted, e);
         close_sources(&src);
         return r;
 }

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -17,10 +18,20 @@
 #include "fileio.h"
 #include "sandbox-internal.h"
 
+/* What init starts from when it shares nsrun's memory: it lives in the Sandbox, not on the stack of
+ * sandbox_spawn(), which returns while init still reads it. */
+typedef struct SharedStart {
+        SandboxChildContext c;
+        int close_fds[2];       /* nsrun's ends of the pipes, closed in init's copy of the file table */
+} SharedStart;
+
 struct Sandbox {
         pid_t pid;
+        SharedStart *shared;    /* with spec->share_memory */
+        void *stack;            /* init's stack then, unmapped once it has exited */
         int sync_fd;            /* write end of the go-ahead pipe, until sandbox_start() */
         int report_fd;          /* read end of the report pipe */
+        int pidfd;              /* init's, from clone3(), if asked for; else -EBADF */
         bool took_tty;
         char *keep_writes;      /* to remove overlayfs's work directories afterwards */
 };
@@ -35,10 +46,22 @@ bool sandbox_privileged(void) {
         return d[CAP_SYS_ADMIN / 32].effective & (1U << (CAP_SYS_ADMIN % 32));
 }
 
-/* The network namespace is not among these: init creates it (unshare()) while it mounts, see build_sandbox(). */
-static pid_t clone_init(const SandboxSpec *s, bool privileged) {
-        uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | (privileged ? 0 : CLONE_NEWUSER);
-        struct clone_args args = { .flags = flags, .exit_signal = SIGCHLD };
+static bool in_initial_user_namespace(void) {
+        char buf[64];
+        ssize_t n = readlink("/proc/self/ns/user", buf, sizeof buf - 1);
+
+        return n > 0 && (buf[n] = '\0', streq(buf, "user:[4026531837]"));
+}
+
+/* The network, IPC and UTS namespaces are not among these: init's main thread creates them (unshare()) while its
+ * other thread mounts, see build_sandbox(). */
+static pid_t clone_init(const SandboxSpec *s, bool privileged, int *ret_pidfd) {
+        uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | (privileged ? 0 : CLONE_NEWUSER);
+        struct clone_args args = {
+                .flags = flags | (ret_pidfd ? CLONE_PIDFD : 0),
+                .pidfd = (uint64_t) (uintptr_t) ret_pidfd,
+                .exit_signal = SIGCHLD,
+        };
         long pid;
 
         if (s->cgroup_fd >= 0) {
@@ -51,10 +74,38 @@ static pid_t clone_init(const SandboxSpec *s, bool privileged) {
         return pid < 0 ? -errno : (pid_t) pid;
 }
 
+#define SHARED_STACK_SIZE (1024 * 1024)
+
+_Noreturn static int shared_init(void *p) {
+        SharedStart *st = p;
+
+        (void) close(st->close_fds[0]);
+        (void) close(st->close_fds[1]);
+        sandbox_init_main(&st->c);
+}
+
+/* Init in nsrun's memory, on a stack of its own: glibc's clone(), since a raw clone3() returning on a new stack
+ * has no function to run. The pidfd comes back through the parent_tid argument (CLONE_PIDFD). */
+static pid_t clone_init_shared(Sandbox *sb, int *ret_pidfd) {
+        SharedStart *st = sb->shared;
+        int flags = CLONE_VM | CLONE_NEWNS | CLONE_NEWPID | (st->c.privileged ? 0 : CLONE_NEWUSER) |
+                    (ret_pidfd ? CLONE_PIDFD : 0) | SIGCHLD;
+        pid_t pid;
+
+        sb->stack = mmap(NULL, SHARED_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+                         -1, 0);
+        if (sb->stack == MAP_FAILED) {
+                sb->stack = NULL;
+                return -errno;
+        }
+        pid = clone(shared_init, (char *) sb->stack + SHARED_STACK_SIZE, flags, st, ret_pidfd);
+        return pid < 0 ? -errno : pid;
+}
+
 int sandbox_spawn(const SandboxSpec *s, Sandbox **ret) {
         _cleanup_close_pair_ int sync[2] = { -EBADF, -EBADF }, rep[2] = { -EBADF, -EBADF };
         _cleanup_free_ char *keep_writes = NULL;
-        _cleanup_close_ int parent_pidfd = -EBADF;
+        _cleanup_close_ int parent_pidfd = -EBADF, pidfd = -EBADF;
         static char uid_map[4096], gid_map[4096];
         SandboxChildContext c;
         Sandbox *sb;
@@ -81,8 +132,12 @@ int sandbox_spawn(const SandboxSpec *s, Sandbox **ret) {
         if ((paused && pipe2(sync, O_CLOEXEC) < 0) || pipe2(rep, O_CLOEXEC) < 0)
                 return -errno;
         privileged = sandbox_privileged();
-        /* The command's identity maps: read once per process, they do not change. */
-        if (privileged && !uid_map[0]) {
+        /* The command's identity maps: read once per process, they do not change. In the initial user namespace
+         * (its inode number is fixed, PROC_USER_INIT_INO) they are known without reading. */
+        if (privileged && !uid_map[0] && in_initial_user_namespace()) {
+                strcpy(uid_map, "0 0 4294967295\n");
+                strcpy(gid_map, uid_map);
+        } else if (privileged && !uid_map[0]) {
                 r = identity_map("/proc/self/uid_map", uid_map, sizeof uid_map);
                 if (r >= 0)
                         r = identity_map("/proc/self/gid_map", gid_map, sizeof gid_map);
@@ -105,27 +160,40 @@ int sandbox_spawn(const SandboxSpec *s, Sandbox **ret) {
                 .take_tty = !s->new_session && s->stdio[0] < 0 && isatty(STDIN_FILENO) &&
                             tcgetpgrp(STDIN_FILENO) == getpgrp(),
         };
-        pid = clone_init(s, c.privileged);
-        if (pid == 0) {
-                sync[1] = safe_close(sync[1]);
-                rep[0] = safe_close(rep[0]);
-                sandbox_init_main(&c);
-        }
-        if (pid < 0)
-                return pid;
+        /* Everything nsrun's side allocates is allocated before init starts: with shared memory, init then
+         * mallocs in the same heap, through the same thread-local cache. */
         sb = new0(Sandbox, 1);
-        if (!sb) {
-                (void) kill(pid, SIGKILL);
-                (void) waitpid(pid, NULL, 0);
+        if (!sb)
                 return -ENOMEM;
+        if (SANDBOX_OWN_STACKS && s->share_memory && s->cgroup_fd < 0 && !paused && !s->keep_writes) {
+                sb->shared = new0(SharedStart, 1);
+                if (!sb->shared) {
+                        free(sb);
+                        return -ENOMEM;
+                }
+                *sb->shared = (SharedStart) { .c = c, .close_fds = { sync[1], rep[0] } };
+                pid = clone_init_shared(sb, s->want_pidfd ? &pidfd : NULL);
+        } else {
+                pid = clone_init(s, c.privileged, s->want_pidfd ? &pidfd : NULL);
+                if (pid == 0) {
+                        sync[1] = safe_close(sync[1]);
+                        rep[0] = safe_close(rep[0]);
+                        sandbox_init_main(&c);
+                }
         }
-        *sb = (Sandbox) {
-                .pid = pid,
-                .took_tty = c.take_tty,
-                .sync_fd = TAKE_FD(sync[1]),
-                .report_fd = TAKE_FD(rep[0]),
-                .keep_writes = TAKE_PTR(keep_writes),
-        };
+        if (pid < 0) {
+                if (sb->stack)
+                        (void) munmap(sb->stack, SHARED_STACK_SIZE);
+                free(sb->shared);
+                free(sb);
+                return pid;
+        }
+        sb->pid = pid;
+        sb->took_tty = c.take_tty;
+        sb->sync_fd = TAKE_FD(sync[1]);
+        sb->report_fd = TAKE_FD(rep[0]);
+        sb->pidfd = TAKE_FD(pidfd);
+        sb->keep_writes = TAKE_PTR(keep_writes);
         *ret = sb;
         return 0;
 }
@@ -146,6 +214,10 @@ pid_t sandbox_pid(const Sandbox *s) {
 
 int sandbox_fd(const Sandbox *s) {
         return s->report_fd;
+}
+
+int sandbox_pidfd(const Sandbox *s) {
+        return s->pidfd;
 }
 
 int sandbox_kill(Sandbox *s, int sig) {
@@ -175,6 +247,12 @@ static void remove_work_dirs(Sandbox *s) {
         (void) closedir(d);
 }
 
+static void unmap_stack(Sandbox *s) {
+        if (s->stack)
+                (void) munmap(s->stack, SHARED_STACK_SIZE);
+        s->stack = NULL;
+}
+
 int sandbox_wait(Sandbox *s, SandboxResult *ret) {
         SandboxReport rep = {};
         ssize_t n;
@@ -189,6 +267,7 @@ int sandbox_wait(Sandbox *s, SandboxResult *ret) {
                 if (errno != EINTR)
                         return -errno;
         s->pid = 0;
+        unmap_stack(s);
         restore_tty(s);
         remove_work_dirs(s);
 
@@ -211,17 +290,25 @@ int sandbox_wait(Sandbox *s, SandboxResult *ret) {
 }
 
 Sandbox *sandbox_free(Sandbox *s) {
+        bool killed_in_shared_memory;
+
         if (!s)
                 return NULL;
+        killed_in_shared_memory = s->shared && s->pid > 0;
         if (s->pid > 0) {
                 (void) kill(s->pid, SIGKILL);
                 (void) waitpid(s->pid, NULL, 0);
+                unmap_stack(s);
                 restore_tty(s);
                 remove_work_dirs(s);
         }
         safe_close(s->sync_fd);
         safe_close(s->report_fd);
+        safe_close(s->pidfd);
+        if (killed_in_shared_memory) /* it may have died holding a lock of malloc(): leave the memory be */
+                return NULL;
         free(s->keep_writes);
+        free(s->shared);
         free(s);
         return NULL;
 }

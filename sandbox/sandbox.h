@@ -44,6 +44,14 @@ typedef struct SandboxSpec {
         int cgroup_fd;          /* v2 job cgroup for CLONE_INTO_CGROUP, or -EBADF */
         bool paused;            /* init waits for sandbox_start(), so the caller can put it into a cgroup first */
         bool new_session;       /* no controlling terminal at all (jobs of a run); else the caller's is shared */
+        bool want_pidfd;        /* keep init's pidfd for sandbox_pidfd() */
+        bool share_memory;      /* init shares the caller's memory (CLONE_VM) rather than getting a copy of it:
+                                 * no page tables to copy, no pages to copy on write, no address space to tear
+                                 * down at its exit. Only for a caller that, until sandbox_wait() returns, does
+                                 * nothing but wait and forward signals: no malloc(), no stdio, no errno it must
+                                 * trust (init's main thread shares its thread-local storage); and that exits
+                                 * without them if init is killed (SANDBOX_KILLED: it may have held a lock of
+                                 * malloc()). Ignored with cgroup_fd, paused or keep_writes. */
 } SandboxSpec;
 
 #define SANDBOX_SPEC_INIT { .stdio = { -1, -1, -1 }, .cgroup_fd = -EBADF }
@@ -91,11 +99,6 @@ typedef struct SandboxResult {
 /* The shell-style status a wrapper should exit with: code, 128+signal, 126/127 for exec failures. */
 int sandbox_result_exit_status(const SandboxResult *r);
 
-/* Loads the libraries a sandbox's init uses (libnl, for the loopback) into this process, so that every sandbox
- * spawned from it has them; a process that starts many sandboxes calls it once. Without it each init loads them
- * itself, beside its mount work. <0 if they cannot be loaded (each init would then fail at its loopback). */
-int sandbox_preload(void);
-
 typedef struct Sandbox Sandbox;
 
 /* Creates the sandbox's init process (PID 1 of a new PID namespace), which builds the sandbox and starts the
@@ -107,6 +110,10 @@ int sandbox_start(Sandbox *s);
 pid_t sandbox_pid(const Sandbox *s);
 /* Readable (POLLIN/POLLHUP) once the sandbox has a result for sandbox_wait(); for event loops. */
 int sandbox_fd(const Sandbox *s);
+/* With spec->want_pidfd: readable once init has exited, that is once everything of the sandbox is gone and
+ * sandbox_wait() returns at once (a pidfd); -EBADF where the kernel has no pidfds. For a caller with nothing to
+ * do in between: it wakes once, not at the result and again at the exit. */
+int sandbox_pidfd(const Sandbox *s);
 /* Waits for the command to finish and everything in the sandbox to be gone. */
 int sandbox_wait(Sandbox *s, SandboxResult *ret);
 /* Forwards a signal to the command (through init, which alone may be signalled from outside). */

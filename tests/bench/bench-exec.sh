@@ -1,15 +1,18 @@
 #!/bin/bash
 # tests/bench/bench-exec.sh [MARKDOWN_FILE]
-# Cost of one sandboxed `true`, in ONE hyperfine run, for:
+# Cost of one sandboxed `true`, in one run of this script, for:
 #   nsrun      $NSRUN exec -- true                         (NSRUN default: build/nsrun of this checkout)
 #   bwrap      bwrap --unshare-all --die-with-parent --ro-bind / / --tmpfs /tmp --proc /proc --dev /dev true
 #   unshare    unshare -Urmnpf --mount-proc true
+# hyperfine measures the three in BENCH_ROUNDS rounds (5) of BENCH_RUNS/BENCH_ROUNDS runs each, so that a
+# machine that gets slower or faster during the run (a shared host) weighs on the three alike; the table is
+# over all runs of all rounds.
 # Runs as whichever user calls it (root, or unprivileged with user namespaces).
-# Writes hyperfine's markdown table to MARKDOWN_FILE (default: stdout; hyperfine's
-# own report then goes to stderr), then prints the ratio of nsrun's median to
+# Writes the markdown table to MARKDOWN_FILE (default: stdout; hyperfine's own
+# report then goes to stderr), then prints the ratio of nsrun's median to
 # bwrap's.  Installs hyperfine and bubblewrap with apt-get if missing (root only).
-# Env: NSRUN, BENCH_RUNS (200), BENCH_WARMUP (20), BENCH_JSON (keep hyperfine's
-#      JSON export there; default a temporary file).
+# Env: NSRUN, BENCH_RUNS (200, in all), BENCH_ROUNDS (5), BENCH_WARMUP (20, before the first round),
+#      BENCH_JSON (keep the combined times there, JSON; default a temporary file).
 # Exit: 0; 77 if `nsrun exec -- true` does not work here (the other two are
 #      still measured and reported); 1 on other errors.
 set -euo pipefail
@@ -17,6 +20,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
 NSRUN=${NSRUN:-$SRC/build/nsrun}
 RUNS=${BENCH_RUNS:-200}
+ROUNDS=${BENCH_ROUNDS:-5}
 WARMUP=${BENCH_WARMUP:-20}
 md_out=${1:-}
 
@@ -57,18 +61,35 @@ try unshare unshare -Urmnpf --mount-proc true || true
 
 args=()
 for i in "${!names[@]}"; do args+=(--command-name "${names[$i]}" "${cmds[$i]}"); done
-echo "# $(uname -r), $(nproc) CPUs, user $(id -un), $RUNS runs after $WARMUP warm-up runs" >&2
+echo "# $(uname -r), $(nproc) CPUs, user $(id -un), $RUNS runs in $ROUNDS rounds after $WARMUP warm-up runs" >&2
 # -N: exec directly, no intermediate shell whose start-up would blur the numbers
-hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$json" --export-markdown "$md" "${args[@]}" >&2
+for ((i = 1; i <= ROUNDS; i++)); do
+    hyperfine -N --warmup "$([ "$i" = 1 ] && echo "$WARMUP" || echo 3)" --runs $(((RUNS + ROUNDS - 1) / ROUNDS)) \
+        --export-json "$tmp/round-$i.json" "${args[@]}" >&2
+done
 
-[ -n "$md_out" ] || cat "$md"
-# medians (seconds) by command name, with python3 from Debian or jq
-medians=$(/usr/bin/python3 - "$json" <<'EOF' 2>/dev/null || jq -r '.results[] | "\(.command) \(.median)"' "$json"
-import json, sys
-for r in json.load(open(sys.argv[1]))["results"]:
-    print(r["command"], r["median"])
+# every round's times together: hyperfine's table layout, and the medians (seconds) by command name
+medians=$(/usr/bin/python3 - "$json" "$md" "$tmp"/round-*.json <<'EOF'
+import json, statistics, sys
+out_json, out_md, rounds = sys.argv[1], sys.argv[2], sys.argv[3:]
+times = {}
+for f in rounds:
+    for r in json.load(open(f))["results"]:
+        times.setdefault(r["command"], []).extend(r["times"])
+json.dump({"results": [{"command": c, "times": t, "median": statistics.median(t)} for c, t in times.items()]},
+          open(out_json, "w"))
+fastest = min(statistics.mean(t) for t in times.values())
+with open(out_md, "w") as md:
+    md.write("| Command | Mean [ms] | Min [ms] | Max [ms] | Relative |\n|:---|---:|---:|---:|---:|\n")
+    for c, t in times.items():
+        m = statistics.mean(t)
+        md.write("| `%s` | %.1f ± %.1f | %.1f | %.1f | %.2f |\n"
+                 % (c, m * 1e3, statistics.stdev(t) * 1e3, min(t) * 1e3, max(t) * 1e3, m / fastest))
+for c, t in times.items():
+    print(c, statistics.median(t))
 EOF
 )
+[ -n "$md_out" ] || cat "$md"
 med() { awk -v n="$1" '$1 == n { print $2 }' <<<"$medians"; }
 ms() { awk -v s="$1" 'BEGIN { printf "%.2f ms", s * 1000 }'; }
 if [ $have_nsrun = 1 ]; then

@@ -51,7 +51,8 @@ NSRUN="$SRC/build/nsrun" bash "$HERE/bench-setup.sh" "$T/setup.md" 2> "$T/setup.
         echo
         echo "\`tests/bench/bench-exec.sh\`: \`nsrun exec -- true\` (every isolation on: user, mount, PID, network, IPC and"
         echo "UTS namespaces, the project and \$HOME overlaid, fresh /tmp, /var/tmp, /dev/shm, a new /proc, a minimal /dev,"
-        echo "everything else read-only, lo up) beside bubblewrap and util-linux's unshare, hyperfine, 200 runs each."
+        echo "everything else read-only, lo up) beside bubblewrap and util-linux's unshare, hyperfine, 200 runs each in"
+        echo "5 rounds, so that a machine whose speed drifts during the run weighs on the three alike."
         echo
         echo "As root:"
         echo

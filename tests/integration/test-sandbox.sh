@@ -34,6 +34,13 @@ check "a host file deleted inside is still on the host" test -e "$P/data/session
 out=$(nsrun exec -- sh -c 'echo h > "$HOME/.nsrun-home-probe" && cat "$HOME/.nsrun-home-probe"')
 is "the command sees its own write in \$HOME" "$out" h
 check "a file written in \$HOME is not there afterwards" test ! -e "$TEST_HOME/.nsrun-home-probe"
+modes=$(stat -c %a "$P" "$TEST_HOME")
+chmod 0710 "$P"
+chmod 0700 "$TEST_HOME"
+is "the project and \$HOME keep their mode and owner inside (0710 and 0700 here)" \
+        "$(nsrun exec -- sh -c 'stat -c "%a %U" . "$HOME"' 2>&1)" "$(stat -c '%a %U' "$P" "$TEST_HOME")"
+chmod "$(echo $modes | cut -d' ' -f1)" "$P"
+chmod "$(echo $modes | cut -d' ' -f2)" "$TEST_HOME"
 
 # --- /tmp, /var/tmp, /dev/shm are fresh and private ---
 probe=/tmp/nsrun-host-probe.$$

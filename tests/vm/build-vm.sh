@@ -38,7 +38,7 @@ BASE_PKGS="systemd systemd-sysv dbus dbus-user-session udev libpam-systemd kmod"
 TEST_PKGS="bash util-linux procps iproute2 python3 python3-pytest"
 # shared libraries of a host-built nsrun (host and VM are both bookworm; keep in
 # sync with the dependency() calls in meson.build)
-LIB_PKGS="libc6 libmount1 libnl-3-200 libnl-route-3-200 libsystemd0 libjson-c5 libxml2"
+LIB_PKGS="libc6 libmount1 libnl-3-200 libsystemd0 libjson-c5 libxml2"
 PKGS="$BASE_PKGS $TEST_PKGS $LIB_PKGS ${NSRUN_VM_EXTRA_PKGS:-}"
 # modules for boot (virtio-pci disk, 9p shares) and for a sandbox's tests
 BOOT_MODS="virtio_pci virtio_blk virtio_console crc32c_generic ext4 9pnet_virtio 9p"

@@ -41,7 +41,7 @@ check "mount+net+pid namespaces (unprivileged via userns)" unshare -Urmnpf --mou
 check "overlayfs available" bash -c 'grep -qw overlay /proc/filesystems || { [ $(id -u) = 0 ] && modprobe overlay; }'
 check "python3 with pytest" python3 -m pytest --version
 check "iproute2, procps, util-linux" bash -c 'command -v ip ps nsenter unshare setpriv >/dev/null'
-for lib in libmount.so.1 libnl-3.so.200 libnl-route-3.so.200 libsystemd.so.0 libjson-c.so.5 libxml2.so.2; do
+for lib in libmount.so.1 libnl-3.so.200 libsystemd.so.0 libjson-c.so.5 libxml2.so.2; do
     check "shared library $lib" bash -c "/sbin/ldconfig -p | grep -q '$lib '"
 done
 check "scratch dir \$NSRUN_SCRATCH writable" bash -c 'f="$NSRUN_SCRATCH/probe" && echo x > "$f" && rm "$f"'
