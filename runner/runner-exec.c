@@ -144,11 +144,11 @@ static int parse_exec_args(int argc, char *argv[], ExecArgs *a) {
  * group reaches it twice. */
 static int wait_forwarding_signals(Sandbox *s, const sigset_t *mask, SandboxResult *ret) {
         _cleanup_close_ int sfd = signalfd(-1, mask, SFD_CLOEXEC);
+        int fd = sandbox_pidfd(s) >= 0 ? sandbox_pidfd(s) : sandbox_fd(s);
 
         if (sfd < 0)
                 return -errno;
         for (;;) {
-                int fd = sandbox_pidfd(s) >= 0 ? sandbox_pidfd(s) : sandbox_fd(s);
                 struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
                 struct signalfd_siginfo si;
 

@@ -36,6 +36,13 @@ static const char *fd_path(char buf[static FD_PATH_MAX], int fd) {
         return buf;
 }
 
+/* name in the directory init holds fd of, through /proc/self/fd: reachable even where the host's path is hidden
+ * by now (a covered staging tmpfs, the host's /dev under the new one). */
+static const char *fd_child_path(char buf[static PATH_MAX], int fd, const char *name) {
+        (void) snprintf(buf, PATH_MAX, "/proc/self/fd/%d/%s", fd, name);
+        return buf;
+}
+
 /* A new filesystem (tmpfs, proc, overlay); the source names it in /proc/self/mountinfo. mount(2) itself, as
  * bubblewrap and crun do: the sandbox is built from exact paths, with no fstab, mtab, helper or canonicalisation
  * for libmount's context to handle, and through it each mount cost three more system calls and nsrun's start the
@@ -61,12 +68,11 @@ static int make_readonly(const char *path, bool recursive) {
  * paths so share the staging tmpfs's size limit (tmpfs's default, half the memory) with the overlays' writes.
  * The modes here are exact: init builds the tree with a umask of 0 (build_sandbox()). */
 static int mount_scratch(int staging_fd, const char *name, const char *target) {
-        char p[FD_PATH_MAX + NAME_MAX];
+        char p[PATH_MAX];
 
         if (mkdirat(staging_fd, name, 01777) < 0)
                 return -errno;
-        (void) snprintf(p, sizeof p, "/proc/self/fd/%d/%s", staging_fd, name);
-        return bind_mount(p, target, false);
+        return bind_mount(fd_child_path(p, staging_fd, name), target, false);
 }
 
 static int ensure_file(const char *path) {
@@ -210,8 +216,9 @@ static int open_sources(const SandboxChildContext *c, Sources *ret, SandboxError
 }
 
 static int mount_overlay(const SandboxChildContext *c, const Sources *src, const MountStep *m, const char *target) {
-        char lower[FD_PATH_MAX], extra[FD_PATH_MAX], dir[FD_PATH_MAX], upper[PATH_MAX], work[PATH_MAX];
+        char lower[FD_PATH_MAX], extra[FD_PATH_MAX], upper[PATH_MAX], work[PATH_MAX];
         char name[NAME_MAX], options[3 * PATH_MAX];
+        bool chown_upper;
         struct stat st;
         int r;
 
@@ -220,26 +227,28 @@ static int mount_overlay(const SandboxChildContext *c, const Sources *src, const
          * caller's, as the directory normally is too. */
         if (fstat(m->source_fd, &st) < 0)
                 return -errno;
+        chown_upper = c->privileged && (st.st_uid != 0 || st.st_gid != 0); /* made as root already */
         if (src->keep_writes_fd >= 0) {
                 escape_path(name, sizeof name, m->path);
-                (void) snprintf(upper, sizeof upper, "%s/%s", fd_path(dir, src->keep_writes_fd), name);
-                (void) snprintf(work, sizeof work, "%s/.work.%zu", dir, m->index);
+                fd_child_path(upper, src->keep_writes_fd, name);
+                (void) snprintf(name, sizeof name, ".work.%zu", m->index);
+                fd_child_path(work, src->keep_writes_fd, name);
                 r = mkdir_p(upper, 0755);
                 if (r >= 0)
                         r = RET_NERRNO(chmod(upper, st.st_mode & 07777));
-                if (r >= 0 && c->privileged)
+                if (r >= 0 && chown_upper)
                         r = RET_NERRNO(chown(upper, st.st_uid, st.st_gid));
                 if (r >= 0)
                         r = mkdir_p(work, 0700);
         } else {
                 /* Straight in the staging tmpfs's root: mkdirat() calls, no path walk. */
                 (void) snprintf(name, sizeof name, "upper.%zu", m->index);
-                (void) snprintf(upper, sizeof upper, "%s/%s", fd_path(dir, src->staging_fd), name);
+                fd_child_path(upper, src->staging_fd, name);
                 r = RET_NERRNO(mkdirat(src->staging_fd, name, st.st_mode & 07777));
-                if (r >= 0 && c->privileged && (st.st_uid != 0 || st.st_gid != 0))
+                if (r >= 0 && chown_upper)
                         r = RET_NERRNO(fchownat(src->staging_fd, name, st.st_uid, st.st_gid, 0));
                 (void) snprintf(name, sizeof name, "work.%zu", m->index);
-                (void) snprintf(work, sizeof work, "%s/%s", dir, name);
+                fd_child_path(work, src->staging_fd, name);
                 if (r >= 0)
                         r = RET_NERRNO(mkdirat(src->staging_fd, name, 0700));
         }
@@ -344,9 +353,8 @@ static int bind_device(int host_dev, int dev, const char *name, bool dir) {
 
         if ((dir ? mkdirat(dev, name, 0755) : mknodat(dev, name, S_IFREG | 0644, 0)) < 0 && errno != EEXIST)
                 return -errno;
-        (void) snprintf(src, sizeof src, "/proc/self/fd/%d/%s", host_dev, name);
         (void) snprintf(dst, sizeof dst, "/dev/%s", name);
-        r = bind_mount(src, dst, true);
+        r = bind_mount(fd_child_path(src, host_dev, name), dst, true);
         if (r == -ENOENT) /* not on this host: no empty placeholder either */
                 (void) unlinkat(dev, name, dir ? AT_REMOVEDIR : 0);
         return r;
