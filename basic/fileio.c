@@ -46,6 +46,73 @@ int read_full_file_at(int dirfd, const char *path, char **ret, size_t *ret_size)
         return 0;
 }
 
+int open_job_file_at(int dirfd, const char *path, struct stat *ret_st) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+
+        fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if (ret_st)
+                *ret_st = st;
+        return TAKE_FD(fd);
+}
+
+int read_job_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        struct stat st;
+        size_t size = 0;
+
+        fd = open_job_file_at(dirfd, path, &st);
+        if (fd < 0)
+                return fd;
+        if ((uint64_t) st.st_size > max)
+                return -EFBIG;
+        /* what fstat() said, plus one byte to see a file that grew since; never more than max + 1 */
+        buf = malloc((size_t) st.st_size + 2);
+        if (!buf)
+                return -ENOMEM;
+        while (size <= (size_t) st.st_size) {
+                ssize_t n = read(fd, buf + size, (size_t) st.st_size + 1 - size);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        break;
+                size += (size_t) n;
+        }
+        if (size > max)
+                return -EFBIG;
+        buf[size] = '\0';
+        if (ret_size)
+                *ret_size = size;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+const char *job_file_error(int r) {
+        switch (r) {
+        case -ELOOP:
+                return "is a symbolic link";
+        case -EISDIR:
+                return "is a directory";
+        case -EBADFD:
+                return "is not a regular file (a FIFO, socket or device)";
+        case -EFBIG:
+                return "is larger than 64 MiB";
+        default:
+                return strerror(-r);
+        }
+}
+
 int read_one_line_file_at(int dirfd, const char *path, char **ret) {
         char *buf;
         int r;

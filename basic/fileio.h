@@ -3,9 +3,28 @@
 
 #include <dirent.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
 
 /* Reads a whole (small, virtual) file relative to dirfd (AT_FDCWD for paths) into a NUL-terminated buffer. */
 int read_full_file_at(int dirfd, const char *path, char **ret, size_t *ret_size);
+
+/* A file a sandboxed job could have written (its JUnit report, its times, a coverage data file, a worker's
+ * record) is opened as one that may be hostile: never through a symbolic link in its last component (-ELOOP),
+ * without blocking (O_NONBLOCK: a FIFO would otherwise hang nsrun in open()), and only if it is a regular file
+ * (-EISDIR, -EBADFD for a FIFO, socket or device: /dev/zero would never end). Returns the fd, its stat in
+ * *ret_st (may be NULL). */
+int open_job_file_at(int dirfd, const char *path, struct stat *ret_st);
+
+/* What nsrun reads into memory from one job-written file at most: 64 MiB, over ten times the JUnit report of a
+ * suite of 10,000 tests. Larger is -EFBIG. */
+#define JOB_FILE_MAX (UINT64_C(64) << 20)
+
+/* open_job_file_at(), then its content, NUL-terminated: at most max bytes, or -EFBIG. */
+int read_job_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size);
+
+/* Why open_job_file_at() or read_job_file_at() refused a file, for a message: "is a symbolic link", ... */
+const char *job_file_error(int r);
 
 /* Reads the first line, without its newline. */
 int read_one_line_file_at(int dirfd, const char *path, char **ret);

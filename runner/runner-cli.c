@@ -335,7 +335,6 @@ static void run_options_done(RunOptions *o) {
 static int prepare_dirs(RunOptions *o, RunContext *rc) {
         const char *env = getenv("NSRUN_CACHE_DIR");
         _cleanup_free_ char *runs = NULL;
-        char *sub;
         int r;
 
         if (asprintf(&o->cache_dir, "%s", env && *env ? env : "") < 0 ||
@@ -354,36 +353,102 @@ static int prepare_dirs(RunOptions *o, RunContext *rc) {
                         return log_error_errno(r, "Cannot create %s: %m; give --log-dir, or NSRUN_CACHE_DIR, a writable place",
                                                dirs[i]);
         }
-        for (size_t i = 0; i < 2; i++) {
-                if (asprintf(&sub, "%s/%s", rc->run_dir, i ? "junit" : "coverage") < 0)
-                        return log_oom();
-                r = mkdir_p(sub, 0755);
-                free(sub);
-                if (r < 0)
-                        return log_error_errno(r, "Cannot create the run directory %s: %m", rc->run_dir);
-        }
+        /* pytest's collection writes its report here (and --setup's command runs with it bound, too); each job
+         * attempt gets a directory of its own beside it (start_attempt()) */
+        if (asprintf(&rc->collect_dir, "%s/collect", rc->run_dir) < 0)
+                return log_oom();
+        r = mkdir_p(rc->collect_dir, 0755);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the run directory %s: %m", rc->run_dir);
         return 0;
 }
 
-/* coverage.py's data files go back into the project, named as 'coverage combine' expects (.coverage.*). */
-static void collect_coverage(const RunContext *rc) {
-        _cleanup_free_ char *dir = NULL;
-        struct dirent *de;
-        DIR *d;
+/* coverage.py's parallel data files: COVERAGE_FILE itself, or it with ".<host>.<pid>.<random>" after it. */
+static bool is_coverage_name(const char *name, const char *want) {
+        size_t n = strlen(want);
 
-        if (asprintf(&dir, "%s/coverage", rc->run_dir) < 0 || !(d = opendir(dir)))
-                return;
-        while ((de = readdir(d))) {
-                _cleanup_free_ char *from = NULL, *to = NULL;
-                if (de->d_name[0] != '.' || !strneq(de->d_name, ".coverage", 9))
-                        continue;
-                if (asprintf(&from, "%s/%s", dir, de->d_name) < 0 ||
-                    asprintf(&to, "%s/%s", rc->opt->sandbox.root_dir, de->d_name) < 0)
-                        break;
-                if (rename(from, to) < 0)
-                        log_warning_errno(errno, "Cannot move coverage data %s into the project: %m", from);
+        if (!strneq(name, want, n))
+                return false;
+        if (name[n] == '\0')
+                return true;
+        return name[n] == '.' && name[n + 1] != '\0' &&
+               name[n + 1 + strspn(name + n + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")] ==
+                       '\0';
+}
+
+/* How much of one coverage data file nsrun copies: coverage.py's SQLite files reach hundreds of MiB with
+ * per-test contexts; copied through a small buffer, so this bounds the disk, not nsrun's memory. */
+#define COVERAGE_FILE_MAX (UINT64_C(1) << 30)
+
+/* Copies (never moves: a hard link would bring another file along) a regular file of a job's directory into a
+ * new file of the project, which then replaces name only if that is absent or a regular file (an earlier run's
+ * coverage data of the same name). */
+static int copy_coverage(int from_dir, const char *name, int project_fd) {
+        _cleanup_close_ int in = -EBADF, out = -EBADF;
+        char tmp[64], buf[65536];
+        struct stat st;
+        ssize_t n;
+        int r = 0;
+
+        in = open_job_file_at(from_dir, name, &st);
+        if (in < 0)
+                return in;
+        if ((uint64_t) st.st_size > COVERAGE_FILE_MAX)
+                return -EFBIG;
+        (void) snprintf(tmp, sizeof tmp, ".nsrun-coverage-%d.tmp", (int) getpid());
+        out = openat(project_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (out < 0)
+                return -errno;
+        while (r == 0 && (n = read(in, buf, sizeof buf)) != 0) {
+                if (n < 0)
+                        r = errno == EINTR ? 0 : -errno;
+                else if (write(out, buf, (size_t) n) != n)
+                        r = -EIO;
         }
-        closedir(d);
+        if (r == 0 && fstatat(project_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && !S_ISREG(st.st_mode))
+                r = -EEXIST;
+        if (r == 0 && renameat(project_fd, tmp, project_fd, name) < 0)
+                r = -errno;
+        if (r < 0)
+                (void) unlinkat(project_fd, tmp, 0);
+        return r;
+}
+
+/* coverage.py's data files go back into the project, named as 'coverage combine' expects (.coverage.*): from each
+ * attempt's own directory, where no other job could write, only the files named as its COVERAGE_FILE said. */
+static void collect_coverage(const RunContext *rc) {
+        _cleanup_close_ int project_fd = open(rc->opt->sandbox.root_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int run_fd = open(rc->run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (project_fd < 0 || run_fd < 0)
+                return;
+        for (size_t i = 0; i < rc->src.jobs.n; i++)
+                for (unsigned a = 1; a <= rc->src.jobs.jobs[i].attempts; a++) {
+                        char dir[64], want[64];
+                        struct dirent *de;
+                        DIR *d;
+                        int fd;
+
+                        (void) snprintf(dir, sizeof dir, JOB_DIR_FORMAT, i, a);
+                        (void) snprintf(want, sizeof want, COVERAGE_PREFIX "%zu-%u", i, a);
+                        fd = openat(run_fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (fd < 0 || !(d = fdopendir(fd))) {
+                                safe_close(fd);
+                                continue;
+                        }
+                        while ((de = readdir(d))) {
+                                int r;
+                                if (!is_coverage_name(de->d_name, want))
+                                        continue;
+                                r = copy_coverage(dirfd(d), de->d_name, project_fd);
+                                if (r < 0)
+                                        log_warning("Not copying coverage data %s of job %s into the project: it %s",
+                                                    de->d_name, rc->src.jobs.jobs[i].name,
+                                                    r == -EEXIST ? "would replace something that is not a file"
+                                                                 : job_file_error(r));
+                        }
+                        closedir(d);
+                }
 }
 
 static char *find_plugin_dir(void) {
@@ -596,7 +661,7 @@ static int run(RunOptions *o, RunContext *rc) {
                 .sigfd = rc->source.sigfd,
                 .signal = rc->source.signal,
                 .sandbox = &o->sandbox,
-                .run_dir = rc->run_dir,
+                .run_dir = rc->collect_dir,
                 .pytest_plugin_dir = find_plugin_dir(),
                 .log_dir = o->log_dir,
                 .cache_dir = o->cache_dir,
@@ -665,16 +730,20 @@ out:
 int verb_run(int argc, char *argv[]) {
         RunOptions o = { .reserve_percent = 10, .pids_max = PIDS_MAX_DEFAULT, .repeat = 1 };
         RunContext rc = { .opt = &o, .null_fd = -EBADF, .source.sigfd = -EBADF };
-        sigset_t mask, old_mask;
+        sigset_t mask, old_mask, pipe_only;
         int r, status;
 
+        sigemptyset(&pipe_only);
+        sigaddset(&pipe_only, SIGPIPE);
         r = parse_run_args(argc, argv, &o);
         if (r <= 0) {
                 run_options_done(&o);
                 return r < 0 ? EXIT_USAGE : 0;
         }
         rc.null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        rc.cwd = get_current_dir_name();
+        /* the physical path: a logical $PWD through a symbolic link (cd /tmp/link-to-project) need not exist
+         * inside the sandbox, which has a /tmp of its own */
+        rc.cwd = getcwd(NULL, 0);
         if (!rc.cwd) {
                 log_error_errno(errno, "Cannot determine the current directory: %m");
                 safe_close(rc.null_fd);
@@ -682,11 +751,15 @@ int verb_run(int argc, char *argv[]) {
                 return EXIT_USAGE;
         }
         /* From here on SIGINT, SIGTERM and SIGHUP only stop the run: whatever it is doing (a setup step,
-         * collection, jobs) is killed, the partial summary printed, everything removed, then 128+N. */
+         * collection, jobs) is killed, the partial summary printed, everything removed, then 128+N. So does
+         * SIGPIPE, which a write to a closed pipe (nsrun ... | head) raises: blocked, the write fails with EPIPE
+         * and the signal waits on the signalfd. The jobs get neither: init starts each command with no signal
+         * blocked and every disposition as the kernel's default. */
         sigemptyset(&mask);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGPIPE);
         (void) sigprocmask(SIG_BLOCK, &mask, &old_mask);
         rc.source.sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
         rc.source.signal = &rc.signal;
@@ -701,6 +774,9 @@ int verb_run(int argc, char *argv[]) {
                  : r == -ECANCELED || rc.refused ? EXIT_REFUSED
                  : r < 0 ? EXIT_USAGE
                          : exit_status(&rc);
+        /* the summary, or a message, written to a closed pipe after the jobs: the same status */
+        if (sigtimedwait(&pipe_only, NULL, &(struct timespec) {}) == SIGPIPE && !rc.signal)
+                status = 128 + SIGPIPE;
         rc.cgroups = cgroup_manager_free(rc.cgroups);
         if (rc.run_dir)
                 (void) rm_rf_at(AT_FDCWD, rc.run_dir);
@@ -709,6 +785,7 @@ int verb_run(int argc, char *argv[]) {
         source_done(&rc.src);
         free(rc.order);
         free(rc.run_dir);
+        free(rc.collect_dir);
         free(rc.cwd);
         free(rc.setup_dir);
         safe_close(rc.null_fd);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cgroup.h"
@@ -29,6 +30,7 @@ typedef struct ExecArgs {
         uint64_t pids_max;      /* --pids-max, 0: none */
         bool mem_cap_off;
         char *status_dir;       /* --status-dir (internal, for nsrun xdist), NULL: none */
+        char *slot_dir;         /* its slot's directory in it, the one the worker may write */
         int status_fd;          /* its slot's record, locked while this exec lives */
         char **command;
 } ExecArgs;
@@ -168,6 +170,11 @@ static int report_result(const SandboxResult *res, const CgroupStats *st, const 
         char **command = a->command;
         char why[1024];
 
+        /* The command's status is passed through as it is: say what it does not. */
+        if (st->oom_kills > 0 && res->outcome == SANDBOX_EXITED && res->code == 0 && a->status_fd < 0)
+                log_warning("a process of the command was killed for memory (oom_kill %" PRIu64 "; limit %s, peak %s), "
+                            "though the command exited 0",
+                            st->oom_kills, FORMAT_SIZE(a->mem), FORMAT_SIZE(st->peak_mem));
         /* The kernel's OOM killer picks a process in the cgroup: whatever died, memory is why. */
         if (st->oom_kills > 0 && !(res->outcome == SANDBOX_EXITED && res->code == 0)) {
                 /* under nsrun xdist the record says it, and nsrun names the worker and its test */
@@ -201,8 +208,9 @@ static int report_result(const SandboxResult *res, const CgroupStats *st, const 
  * answer its bootstrap before it starts the next (execnet's Group.makegateway; a crashed worker's replacement
  * too), so the Nth exec to claim a slot is the Nth gateway, "gwN". The slot's record DIR/N.exec is created
  * O_EXCL, so no two execs share one, and stays locked while this exec lives: nsrun xdist waits for the lock
- * before it reads. Inside, NSRUN_XDIST_SLOT=DIR/N lets nsrun's worker plugin write DIR/N.worker (the worker's
- * id) and DIR/N.test (the test it is running); DIR is shared read-write for that. */
+ * before it reads. Inside, NSRUN_XDIST_SLOT=DIR/N/w lets nsrun's worker plugin write DIR/N/w.worker (the
+ * worker's id) and DIR/N/w.test (the test it is running): DIR/N is the one directory bound read-write into
+ * this sandbox, so no worker can touch the records, or another worker's files. */
 static int status_claim(ExecArgs *a) {
         _cleanup_close_ int dfd = open(a->status_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         char name[32], *slot = NULL;
@@ -218,7 +226,11 @@ static int status_claim(ExecArgs *a) {
                         return log_error_errno(errno, "Cannot create %s/%s: %m", a->status_dir, name);
                 (void) flock(a->status_fd, LOCK_EX);
                 (void) write(a->status_fd, "state=running\n", 14);
-                if (asprintf(&slot, "%s/%u", a->status_dir, k) < 0 || setenv("NSRUN_XDIST_SLOT", slot, 1) < 0) {
+                (void) snprintf(name, sizeof name, "%u", k);
+                if (mkdirat(dfd, name, 0755) < 0)
+                        return log_error_errno(errno, "Cannot create %s/%s: %m", a->status_dir, name);
+                if (asprintf(&a->slot_dir, "%s/%u", a->status_dir, k) < 0 || asprintf(&slot, "%s/w", a->slot_dir) < 0 ||
+                    setenv("NSRUN_XDIST_SLOT", slot, 1) < 0) {
                         free(slot);
                         return log_oom();
                 }
@@ -283,12 +295,16 @@ static int run_exec(ExecArgs *a) {
                 if (r < 0)
                         return EXIT_EXEC_USAGE;
         }
-        r = sandbox_options_mounts(&a->sandbox, a->status_dir, NULL, &mounts, &spec.n_mounts);
+        r = sandbox_options_mounts(&a->sandbox, a->slot_dir, NULL, &mounts, &spec.n_mounts);
         if (r < 0)
                 return log_oom(), EXIT_EXEC_USAGE;
+        /* the physical path: a logical $PWD through a symbolic link (cd /tmp/link-to-project) need not exist
+         * inside the sandbox, which has a /tmp of its own */
+        spec.cwd = getcwd(NULL, 0);
+        if (!spec.cwd)
+                return log_error_errno(errno, "Cannot determine the current directory: %m"), EXIT_EXEC_USAGE;
         spec.argv = a->command;
         spec.envp = environ;
-        spec.cwd = get_current_dir_name();
         spec.mounts = mounts;
         spec.keep_writes = a->sandbox.keep_writes;
         spec.net = a->sandbox.net;
@@ -359,5 +375,6 @@ int verb_exec(int argc, char *argv[]) {
         status_write(&a, r, NULL, NULL); /* the command never ran */
         sandbox_options_done(&a.sandbox);
         free(a.status_dir);
+        free(a.slot_dir);
         return r;
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "macro.h"
 #include "runner-job.h"
 
@@ -124,13 +125,17 @@ int strv_env_set(char ***env, const char *assignment) {
 
 int job_list_add(JobList *l, char *name, char **argv, unsigned n_tests, bool serial) {
         Job *j = reallocarray(l->jobs, l->n + 1, sizeof(Job));
+        char *escaped = name ? escape_name(name) : NULL;
 
-        if (!j) {
+        free(name);
+        name = escaped;
+        if (j)
+                l->jobs = j;
+        if (!j || !name) {
                 free(name);
                 strv_free(argv);
                 return -ENOMEM;
         }
-        l->jobs = j;
         l->jobs[l->n++] = (Job) {
                 .name = name,
                 .argv = argv,

@@ -53,6 +53,7 @@ typedef struct Job {
         uint64_t peak_mem;      /* bytes, max over attempts */
         uint64_t mem_limit;     /* of the last attempt */
         uint64_t oom_limit;     /* killed for memory at this learned request, then retried alone; else 0 */
+        uint64_t oom_kills;     /* processes the kernel killed for memory in the last attempt (cgroup oom_kill) */
         unsigned tests_passed, tests_failed, tests_skipped;
         char *log_path;         /* its output */
         char *junit_path;       /* pytest's per-job JUnit XML, NULL for other jobs */
@@ -67,7 +68,9 @@ typedef struct JobList {
         size_t n;
 } JobList;
 
-/* Appends a job; takes ownership of name and argv (even on failure). */
+/* Appends a job; takes ownership of name and argv (even on failure). The name a job is known by everywhere (the
+ * terminal, --json, --junit, the history, its log's file name) is name escaped (escape_name()): printable, valid
+ * UTF-8, the same in every run. */
 int job_list_add(JobList *l, char *name, char **argv, unsigned n_tests, bool serial);
 /* A pytest job's own start-up and wind-down: its command's time less the time its tests took, as nsrun's plugin
  * measured them; <0 when not known (not pytest, or killed before the plugin wrote its times). */

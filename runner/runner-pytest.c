@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "escape.h"
+#include "fileio.h"
 #include "log.h"
 #include "macro.h"
 #include "runner-source.h"
@@ -316,15 +318,19 @@ static void show_collect_errors(const char *log_path) {
         size_t n = 0;
         while (fgets(line, sizeof line, f)) {
                 if (shown < 20 && (strstr(line, "ERROR") || strneq(line, "E ", 2))) {
-                        fprintf(stderr, "  %s", line);
+                        fputs("  ", stderr);
+                        fwrite_output_escaped(line, strlen(line), stderr);
                         shown++;
                 }
                 free(tail[n % ELEMENTSOF(tail)]);
                 tail[n++ % ELEMENTSOF(tail)] = strdup(line);
         }
         fclose(f);
-        for (size_t i = n > ELEMENTSOF(tail) ? n - ELEMENTSOF(tail) : 0; shown == 0 && i < n; i++)
-                fprintf(stderr, "  %s", tail[i % ELEMENTSOF(tail)] ?: "");
+        for (size_t i = n > ELEMENTSOF(tail) ? n - ELEMENTSOF(tail) : 0; shown == 0 && i < n; i++) {
+                const char *t = tail[i % ELEMENTSOF(tail)] ?: "";
+                fputs("  ", stderr);
+                fwrite_output_escaped(t, strlen(t), stderr);
+        }
         for (size_t i = 0; i < ELEMENTSOF(tail); i++)
                 free(tail[i]);
 }
@@ -353,7 +359,7 @@ oom:
 }
 
 int pytest_source(const SourceContext *c, char **command, Source *s) {
-        _cleanup_free_ char *out = NULL, *env_out = NULL, *env_path = NULL;
+        _cleanup_free_ char *out = NULL, *env_out = NULL, *env_path = NULL, *text = NULL;
         _cleanup_(json_object_putp) json_object *doc = NULL;
         _cleanup_close_ int log_fd = -EBADF;
         const char *old_path = getenv("PYTHONPATH");
@@ -390,7 +396,14 @@ int pytest_source(const SourceContext *c, char **command, Source *s) {
                           s->collect_log);
                 return -EBADMSG;
         }
-        doc = json_object_from_file(out);
+        /* written where the project's conftest.py runs: read as any file a job could have replaced */
+        r = read_job_file_at(AT_FDCWD, out, JOB_FILE_MAX, &text, NULL);
+        if (r < 0 && r != -ENOENT)
+                return log_error("pytest's collection report %s %s; did a plugin or conftest.py replace "
+                                 "$NSRUN_COLLECT_OUT? nsrun reads only a regular file",
+                                 out, job_file_error(r)),
+                       -EBADMSG;
+        doc = text ? json_tokener_parse(text) : NULL;
         if (!doc)
                 return log_error("pytest ran but nsrun's plugin wrote no collection report (%s); was '-p no:nsrun_pytest' "
                                  "given, or PYTHONPATH overridden by the test setup?",

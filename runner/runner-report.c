@@ -3,12 +3,17 @@
  * output and a summary; and the machine-readable reports (--json, --junit). */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "escape.h"
+#include "fileio.h"
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
@@ -66,8 +71,13 @@ static void clear_line(Reporter *r) {
 static void describe(const Job *j, char *buf, size_t len) {
         switch (j->status) {
         case JOB_OOM:
-                (void) snprintf(buf, len, "killed, out of memory (limit %s, peak %s)", FORMAT_SIZE(j->mem_limit),
-                                FORMAT_SIZE(j->peak_mem));
+                if (j->exit_code == 0)
+                        (void) snprintf(buf, len, "a process was killed for memory (oom_kill %" PRIu64 "; limit %s, "
+                                        "peak %s), though the command exited 0", j->oom_kills,
+                                        FORMAT_SIZE(j->mem_limit), FORMAT_SIZE(j->peak_mem));
+                else
+                        (void) snprintf(buf, len, "killed, out of memory (limit %s, peak %s)", FORMAT_SIZE(j->mem_limit),
+                                        FORMAT_SIZE(j->peak_mem));
                 break;
         case JOB_TIMEOUT:
                 (void) snprintf(buf, len, "killed, timeout after %s", FORMAT_DURATION((uint64_t) (j->wall_s * 1e6)));
@@ -126,27 +136,46 @@ void reporter_tick(Reporter *r, unsigned running, uint64_t mem_in_use) {
         r->line_shown = true;
 }
 
+/* The end of a failed job's output, where pytest prints its failures and summary: its last TAIL_LINES lines, read
+ * from at most its last TAIL_BYTES bytes, so that nsrun's memory stays the same whatever a job prints (one line of
+ * 300 MiB, or gigabytes). The job's own text, escaped for the terminal (fwrite_output_escaped()). */
+#define TAIL_LINES 200
+#define TAIL_BYTES (UINT64_C(128) << 10)
 static void show_failure_output(const Job *j) {
-        FILE *f = j->log_path ? fopen(j->log_path, "re") : NULL;
-        char *lines[200] = {}, *line = NULL;
-        size_t cap = 0, n = 0;
+        _cleanup_close_ int fd = j->log_path ? open(j->log_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) : -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        struct stat st;
+        uint64_t from;
+        ssize_t n;
+        char *p;
+        size_t lines = 0;
 
-        if (!f)
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
                 return;
-        /* the last 200 lines: where pytest prints its failures and summary */
-        while (getline(&line, &cap, f) >= 0) {
-                free(lines[n % ELEMENTSOF(lines)]);
-                lines[n % ELEMENTSOF(lines)] = strdup(line);
-                n++;
-        }
-        fclose(f);
-        free(line);
-        if (n > ELEMENTSOF(lines))
-                printf("... (%zu lines before; the whole output is in %s)\n", n - ELEMENTSOF(lines), j->log_path);
-        for (size_t i = n > ELEMENTSOF(lines) ? n - ELEMENTSOF(lines) : 0; i < n; i++)
-                fputs(lines[i % ELEMENTSOF(lines)] ?: "", stdout);
-        for (size_t i = 0; i < ELEMENTSOF(lines); i++)
-                free(lines[i]);
+        from = (uint64_t) st.st_size > TAIL_BYTES ? (uint64_t) st.st_size - TAIL_BYTES : 0;
+        buf = malloc(TAIL_BYTES + 1);
+        if (!buf)
+                return;
+        n = pread(fd, buf, TAIL_BYTES, (off_t) from);
+        if (n <= 0)
+                return;
+        buf[n] = '\0';
+        p = buf;
+        /* begin at a line's start: past the first newline when the window begins mid-file, unless that would
+         * leave nothing (one line longer than the window: its end is shown) */
+        if (from > 0 && memchr(buf, '\n', (size_t) n - 1))
+                p = (char *) memchr(buf, '\n', (size_t) n - 1) + 1;
+        /* back over TAIL_LINES line starts, from before the newline that ends the output */
+        for (char *q = buf + n - (buf[n - 1] == '\n'); q > p; q--)
+                if (q[-1] == '\n' && ++lines == TAIL_LINES) {
+                        p = q;
+                        break;
+                }
+        if (from > 0 || p != buf)
+                printf("... (the output before is cut; all of it is in %s)\n", j->log_path);
+        fwrite_output_escaped(p, (size_t) (buf + n - p), stdout);
+        if (buf[n - 1] != '\n')
+                putchar('\n');
 }
 
 static int cmp_wall(const void *a, const void *b) {
@@ -266,6 +295,7 @@ static json_object *job_json(const Job *j) {
         json_object_object_add(o, "peak_mem_bytes", json_object_new_int64((int64_t) j->peak_mem));
         json_object_object_add(o, "mem_request_bytes", json_object_new_int64((int64_t) j->mem_request));
         json_object_object_add(o, "mem_limit_bytes", json_object_new_int64((int64_t) j->mem_limit));
+        json_object_object_add(o, "oom_kills", json_object_new_int64((int64_t) j->oom_kills));
         json_object_object_add(o, "oom_rerun_alone_after_bytes",
                                j->oom_limit ? json_object_new_int64((int64_t) j->oom_limit) : NULL);
         json_object_object_add(o, "tests", json_object_new_int((int) j->n_tests));
@@ -363,8 +393,17 @@ unsigned junit_attr_uint(xmlNodePtr n, const char *name) {
         return (unsigned) strtoul((const char *) a->children->content, NULL, 10);
 }
 
-static xmlDocPtr read_xml(const char *path) {
-        return sym_xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+/* A job's JUnit report, which the job could have replaced with anything: read as read_job_file_at() reads. */
+static int read_job_xml(const char *path, xmlDocPtr *ret) {
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        int r;
+
+        r = read_job_file_at(AT_FDCWD, path, JOB_FILE_MAX, &text, &size);
+        if (r < 0)
+                return r;
+        *ret = sym_xmlReadMemory(text, (int) size, path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        return *ret ? 0 : -EBADMSG;
 }
 
 static xmlNodePtr first_suite(xmlDocPtr doc) {
@@ -393,12 +432,13 @@ void junit_set_totals(xmlNodePtr root, unsigned tests, unsigned failures, unsign
 int junit_read_counts(const char *path, unsigned *tests, unsigned *failures, unsigned *skipped) {
         _cleanup_xml_doc_ xmlDocPtr doc = NULL;
         xmlNodePtr s;
+        int r;
 
         if (dlopen_libxml2(NULL) < 0)
                 return -EOPNOTSUPP;
-        doc = read_xml(path);
-        if (!doc)
-                return -EBADMSG;
+        r = read_job_xml(path, &doc);
+        if (r < 0)
+                return r;
         *tests = *failures = *skipped = 0;
         for (s = first_suite(doc); s; s = s->next)
                 if (s->type == XML_ELEMENT_NODE && sym_xmlStrEqual(s->name, BAD_CAST "testsuite")) {
@@ -452,11 +492,13 @@ int report_write_junit(const RunContext *rc, const char *path) {
         sym_xmlNewProp(root, BAD_CAST "name", BAD_CAST "nsrun");
         for (size_t i = 0; i < rc->src.jobs.n; i++) {
                 const Job *j = &rc->src.jobs.jobs[rc->order[i]];
-                _cleanup_xml_doc_ xmlDocPtr in = j->junit_path && j->status != JOB_OOM &&
-                                                              j->status != JOB_TIMEOUT
-                                                      ? read_xml(j->junit_path)
-                                                      : NULL;
-                xmlNodePtr s = in ? first_suite(in) : NULL;
+                _cleanup_xml_doc_ xmlDocPtr in = NULL;
+                xmlNodePtr s;
+
+                /* not one whose report could not be read: nsrun's own testcase says why */
+                if (j->junit_path && j->status != JOB_OOM && j->status != JOB_TIMEOUT && !(j->status == JOB_ERROR && j->error))
+                        (void) read_job_xml(j->junit_path, &in);
+                s = in ? first_suite(in) : NULL;
 
                 if (!s) {
                         s = synthetic_suite(j);

@@ -3,16 +3,20 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <json-c/json.h>
 
+#include "escape.h"
+#include "fileio.h"
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
@@ -75,7 +79,7 @@ static void sanitize(char *s) {
 
 /* The job's own environment: the caller's, plus where it runs, its own coverage data file, and for pytest where
  * nsrun's plugin is and where it writes the files' times. */
-static char **job_env(const RunContext *rc, const Job *j, size_t index, unsigned worker) {
+static char **job_env(const RunContext *rc, const Job *j, const char *dir, size_t index, unsigned worker) {
         char **v = strv_copy(environ), buf[PATH_MAX + 64];
         const char *pp = getenv("PYTHONPATH");
         int r = v ? 0 : -ENOMEM;
@@ -86,9 +90,9 @@ static char **job_env(const RunContext *rc, const Job *j, size_t index, unsigned
         r = r ?: strv_env_set(&v, buf);
         (void) snprintf(buf, sizeof buf, "NSRUN_JOB=%s", j->name);
         r = r ?: strv_env_set(&v, buf);
-        /* coverage.py writes here; nsrun moves the files into the project afterwards for 'coverage combine' */
-        (void) snprintf(buf, sizeof buf, "COVERAGE_FILE=%s/coverage/.coverage.nsrun-%zu-%u", rc->run_dir, index,
-                        j->attempts);
+        /* coverage.py writes here; nsrun copies the files into the project afterwards for 'coverage combine'
+         * (collect_coverage(), which takes only this name and coverage.py's parallel suffixes of it) */
+        (void) snprintf(buf, sizeof buf, "COVERAGE_FILE=%s/" COVERAGE_PREFIX "%zu-%u", dir, index, j->attempts);
         r = r ?: strv_env_set(&v, buf);
         if (rc->src.pytest && j->times_path) {
                 (void) snprintf(buf, sizeof buf, "NSRUN_TIMES_OUT=%s", j->times_path);
@@ -104,9 +108,9 @@ static char **job_env(const RunContext *rc, const Job *j, size_t index, unsigned
         return v;
 }
 
-/* pytest writes its per-job JUnit report into the run directory, which every sandbox shares with nsrun, and
- * nsrun's plugin the seconds each file took. */
-static char **job_argv(const RunContext *rc, Job *j, size_t index) {
+/* pytest writes its JUnit report into the attempt's own directory, and nsrun's plugin the seconds each file
+ * took. */
+static char **job_argv(const RunContext *rc, Job *j, const char *dir) {
         _cleanup_free_ char *opt = NULL;
         char **argv = strv_copy(j->argv);
 
@@ -115,8 +119,7 @@ static char **job_argv(const RunContext *rc, Job *j, size_t index) {
         free(j->junit_path);
         free(j->times_path);
         j->junit_path = j->times_path = NULL;
-        if (asprintf(&j->junit_path, "%s/junit/job-%zu.xml", rc->run_dir, index) < 0 ||
-            asprintf(&j->times_path, "%s/junit/times-%zu.json", rc->run_dir, index) < 0 ||
+        if (asprintf(&j->junit_path, "%s/junit.xml", dir) < 0 || asprintf(&j->times_path, "%s/times.json", dir) < 0 ||
             asprintf(&opt, "--junitxml=%s", j->junit_path) < 0 || strv_push(&argv, opt) < 0 ||
             strv_push(&argv, "-p") < 0 || strv_push(&argv, "nsrun_pytest") < 0) {
                 strv_free(argv);
@@ -125,13 +128,32 @@ static char **job_argv(const RunContext *rc, Job *j, size_t index) {
         return argv;
 }
 
+/* A job's log is named after it ("tests/test_a.py" -> tests_test_a.py.log), readable and the same in every run.
+ * A name is any length (a long 'sh -c' line, a parametrized test id), a file name at most NAME_MAX bytes: a name
+ * past LOG_NAME_MAX keeps its first bytes (cut where a UTF-8 character starts) and a hash of the whole, so that
+ * two long names that begin alike still get two logs. */
+#define LOG_NAME_MAX 128
+static char *log_name(const Job *j) {
+        char *name = strdup(j->name);
+        size_t cut = LOG_NAME_MAX;
+
+        if (!name)
+                return NULL;
+        sanitize(name);
+        if (strlen(name) <= LOG_NAME_MAX)
+                return name;
+        while (cut > 0 && ((unsigned char) name[cut] & 0xc0) == 0x80)
+                cut--;
+        (void) snprintf(name + cut, strlen(name) + 1 - cut, "-%016" PRIx64, fnv1a64(j->name));
+        return name;
+}
+
 static int open_log(const RunContext *rc, Job *j) {
-        _cleanup_free_ char *name = strdup(j->name);
+        _cleanup_free_ char *name = log_name(j);
         int fd, r;
 
         if (!name)
                 return -ENOMEM;
-        sanitize(name);
         free(j->log_path);
         j->log_path = NULL;
         r = j->repeat_index > 0 ? asprintf(&j->log_path, "%s/%s.%u.log", rc->opt->log_dir, name, j->repeat_index)
@@ -190,6 +212,7 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
         SandboxSpec spec = SANDBOX_SPEC_INIT;
         _cleanup_free_ SandboxMount *mounts = NULL;
         _cleanup_close_ int log_fd = -EBADF;
+        _cleanup_free_ char *dir = NULL;
         char **argv = NULL, **envp = NULL;
         uint64_t t0 = now_usec();
         int r;
@@ -210,9 +233,16 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
         log_fd = open_log(rc, j);
         if (log_fd < 0)
                 return log_fd;
-        argv = job_argv(rc, j, index);
-        envp = job_env(rc, j, index, s->index);
-        r = sandbox_options_mounts(&rc->opt->sandbox, rc->run_dir, rc->src.pytest ? rc->source.pytest_plugin_dir : NULL,
+        /* The attempt's own directory, the one host path it may write: its JUnit report, times, coverage data.
+         * Only it is bound into the sandbox, so no job can plant or replace another's files, or write
+         * anywhere nsrun copies from into the project (see collect_coverage()). */
+        if (asprintf(&dir, "%s/" JOB_DIR_FORMAT, rc->run_dir, index, j->attempts) < 0)
+                return -ENOMEM;
+        if (mkdir(dir, 0755) < 0)
+                return -errno;
+        argv = job_argv(rc, j, dir);
+        envp = job_env(rc, j, dir, index, s->index);
+        r = sandbox_options_mounts(&rc->opt->sandbox, dir, rc->src.pytest ? rc->source.pytest_plugin_dir : NULL,
                                    &mounts, &spec.n_mounts);
         if (!argv || !envp || r < 0) {
                 r = -ENOMEM;
@@ -272,30 +302,73 @@ static void remove_remains(Loop *l) {
         l->n_remains = 0;
 }
 
-static void read_test_counts(const RunContext *rc, Job *j) {
+static int read_test_counts(const RunContext *rc, Job *j) {
         unsigned tests = 0, failures = 0, skipped = 0;
+        int r;
 
         j->tests_passed = j->tests_failed = j->tests_skipped = 0;
-        if (!rc->src.pytest || !j->junit_path || junit_read_counts(j->junit_path, &tests, &failures, &skipped) < 0)
-                return;
+        if (!rc->src.pytest || !j->junit_path)
+                return 0;
+        r = junit_read_counts(j->junit_path, &tests, &failures, &skipped);
+        if (r < 0)
+                return r;
         j->tests_failed = failures;
         j->tests_skipped = skipped;
         j->tests_passed = tests >= failures + skipped ? tests - failures - skipped : 0;
+        return 0;
 }
 
-/* The seconds each of the job's files took, as nsrun's plugin wrote them; NULL if it did not (a killed job). */
-static void read_file_times(Job *j) {
-        _cleanup_(json_object_putp) json_object *doc = j->times_path ? json_object_from_file(j->times_path) : NULL;
-        json_object *files, *t;
+/* The seconds each of the job's files took, as nsrun's plugin wrote them; NULL if it did not (a killed job). The
+ * plugin's keys are its names of the files, escaped here as the jobs' names are (escape_name()). */
+static int read_file_times(Job *j) {
+        _cleanup_(json_object_putp) json_object *doc = NULL;
+        _cleanup_free_ char *text = NULL;
+        json_object *files;
         char *single[2];
         char *const *names = job_files(j, single);
         size_t n = strv_length(names);
+        int r;
 
         j->file_s = mfree(j->file_s);
-        if (!doc || !json_object_object_get_ex(doc, "files", &files) || !(j->file_s = new0(double, n)))
-                return;
-        for (size_t i = 0; i < n; i++)
-                j->file_s[i] = json_object_object_get_ex(files, names[i], &t) ? json_object_get_double(t) : 0;
+        if (!j->times_path)
+                return 0;
+        r = read_job_file_at(AT_FDCWD, j->times_path, JOB_FILE_MAX, &text, NULL);
+        if (r < 0)
+                return r;
+        doc = json_tokener_parse(text);
+        if (!doc || !json_object_object_get_ex(doc, "files", &files) || !json_object_is_type(files, json_type_object) ||
+            !(j->file_s = new0(double, n)))
+                return 0;
+        json_object_object_foreach(files, key, value) {
+                _cleanup_free_ char *name = escape_name(key);
+                for (size_t i = 0; name && i < n; i++)
+                        if (streq(names[i], name))
+                                j->file_s[i] = json_object_get_double(value);
+        }
+        return 0;
+}
+
+/* What the job left in its directory. A report that is missing or cut short (a killed job) is simply not read;
+ * one that only something in the job could have made so (a symbolic link, a FIFO, a device, one over
+ * JOB_FILE_MAX) makes the job an error, named. */
+static int read_results(const RunContext *rc, Job *j) {
+        const char *path = j->junit_path;
+        int r;
+
+        r = read_test_counts(rc, j);
+        if (r == -ENOENT || r == -EBADMSG || r == -EOPNOTSUPP)
+                r = 0;
+        if (r >= 0) {
+                path = j->times_path;
+                r = read_file_times(j);
+        }
+        if (r >= 0 || r == -ENOENT || r == -ENOMEM)
+                return 0;
+        free(j->error);
+        j->error = NULL;
+        (void) asprintf(&j->error, "its report %s %s; something in the job replaced it, and nsrun reads only regular "
+                        "files it wrote", strrchr(path, '/') + 1, job_file_error(r));
+        return r;
 }
 
 static JobStatus classify(const RunContext *rc, Slot *s, const SandboxResult *res, const CgroupStats *st) {
@@ -304,9 +377,13 @@ static JobStatus classify(const RunContext *rc, Slot *s, const SandboxResult *re
 
         j->exit_code = res->outcome == SANDBOX_EXITED ? res->code : -1;
         j->signal = res->outcome == SANDBOX_SIGNALED || res->outcome == SANDBOX_KILLED ? res->code : 0;
+        j->oom_kills = st->oom_kills;
         if (s->timed_out)
                 return JOB_TIMEOUT;
-        if (st->oom_kills > 0 && !(res->outcome == SANDBOX_EXITED && res->code == 0))
+        /* Also when the command itself passed: a process of it was killed under nsrun's cap, so what passed is
+         * not what runs without nsrun (a fallback path, a half-done check); and at a learned request it reruns
+         * alone with more room, as any job killed for memory does. */
+        if (st->oom_kills > 0)
                 return JOB_OOM;
         switch (res->outcome) {
         case SANDBOX_EXITED:
@@ -316,12 +393,14 @@ static JobStatus classify(const RunContext *rc, Slot *s, const SandboxResult *re
         case SANDBOX_SIGNALED:
         case SANDBOX_KILLED:
                 return JOB_FAILED;
-        case SANDBOX_EXEC_FAILED:
+        case SANDBOX_EXEC_FAILED: {
+                _cleanup_free_ char *argv0 = escape_name(j->argv[0]);
                 free(j->error);
                 j->error = NULL;
-                (void) asprintf(&j->error, "%s: %s", j->argv[0],
+                (void) asprintf(&j->error, "%s: %s", argv0 ?: "?",
                                 res->error == ENOENT ? "command not found" : strerror(res->error));
                 return JOB_ERROR;
+        }
         case SANDBOX_SETUP_FAILED:
                 if (sandbox_explain(0, res, why, sizeof why))
                         ((RunContext *) rc)->refused = true;
@@ -363,8 +442,8 @@ static void finish_slot(Loop *l, Slot *s) {
                 res.error = -r;
         }
         status = classify(rc, s, &res, &st);
-        read_test_counts(rc, j);
-        read_file_times(j);
+        if (read_results(rc, j) < 0)
+                status = JOB_ERROR;
         vacate_slot(l, s, ended);
         l->running--;
         if (should_rerun_alone(rc, j, status)) {

@@ -47,6 +47,7 @@ typedef struct RunContext {
         PlanInput plan_input;
         size_t *order;
         char *run_dir;
+        char *collect_dir;              /* run_dir/collect: bound into collection's (and --setup's) sandbox */
         char *cwd;                      /* nsrun's working directory, once for every sandbox */
         char *setup_dir;                /* --setup's layers: beside run_dir, never inside it (jobs may write there) */
         double setup_s;
@@ -57,6 +58,11 @@ typedef struct RunContext {
         char shard[32];                 /* "K/N" of this machine's share, "" for all */
         bool refused;                   /* the machine refused a sandbox: exit status 3 */
 } RunContext;
+
+/* Each attempt of a job has a directory of its own in the run directory, "job-<index>-<attempt>", the one host path
+ * its sandbox may write; coverage.py's data file there is named COVERAGE_PREFIX "<index>-<attempt>". */
+#define JOB_DIR_FORMAT "job-%zu-%u"
+#define COVERAGE_PREFIX ".coverage.nsrun-"
 
 /* Runs every job of rc->src.jobs in rc->order on rc->plan.workers workers. */
 int run_jobs(RunContext *rc);

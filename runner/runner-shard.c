@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "macro.h"
 #include "parse-util.h"
 #include "runner-shard.h"
@@ -53,15 +54,6 @@ int shard_from_environment(Shard *ret, const char **ret_source) {
         return -ENOENT;
 }
 
-/* FNV-1a: the same on every machine and in every nsrun version. */
-static uint64_t stable_hash(const char *s) {
-        uint64_t h = UINT64_C(14695981039346656037);
-
-        for (; *s; s++)
-                h = (h ^ (unsigned char) *s) * UINT64_C(1099511628211);
-        return h;
-}
-
 static const JobList *cmp_list;
 
 static int cmp_known(const void *a, const void *b) {
@@ -81,7 +73,7 @@ void shard_assign(const JobList *l, unsigned total, unsigned *share, double *loa
                 if (l->jobs[i].hist_wall_s >= 0 && known)
                         known[n++] = i;
                 else
-                        share[i] = (unsigned) (stable_hash(l->jobs[i].name) % total);
+                        share[i] = (unsigned) (fnv1a64(l->jobs[i].name) % total);
         }
         cmp_list = l;
         qsort(known, n, sizeof *known, cmp_known);

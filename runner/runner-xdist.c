@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "escape.h"
 #include "fileio.h"
 #include "log.h"
 #include "parse-util.h"
@@ -34,6 +35,9 @@
 #include "runner.h"
 
 extern char **environ;
+
+/* A worker's record and the files its plugin writes are a few lines: what nsrun reads of each at most. */
+#define RECORD_MAX 65536
 
 enum {
         ARG_X_MEM_PER_WORKER = _ARG_SANDBOX_MAX,
@@ -56,7 +60,8 @@ typedef struct XdistArgs {
 typedef struct XdistRun {
         PlanInput in;
         Plan plan;
-        char *run_dir;          /* PROJECT/.nsrun/runs/<pid>-<starttime>: the workers' records */
+        char *run_dir;          /* PROJECT/.nsrun/runs/<pid>-<starttime>: py/, the worker plugin */
+        char *status_dir;       /* run_dir/status: the workers' records, N.exec, each worker's N/ */
         char *python;           /* the interpreter the workers start */
         char *tx;               /* the --tx value */
         char **argv;            /* the pytest command */
@@ -320,7 +325,7 @@ static int append_quoted(char **buf, const char *s) {
  * they are: a virtualenv's bin/python is a symlink, and Python finds the virtualenv by the path it was run as. */
 static char *find_executable(const char *name) {
         const char *path = getenv("PATH") ?: "/usr/local/bin:/usr/bin:/bin";
-        _cleanup_free_ char *copy = strdup(path), *cwd = get_current_dir_name();
+        _cleanup_free_ char *copy = strdup(path), *cwd = getcwd(NULL, 0); /* physical: see verb_run() */
         char *save = NULL, *p = NULL;
 
         if (!copy || !cwd)
@@ -432,7 +437,7 @@ static int exec_words(const XdistArgs *a, const XdistRun *x, char ***ret) {
         }
         (void) snprintf(num, sizeof num, "%u", a->pids_max);
         r = r ?: strv_push(ret, "--pids-max") ?: strv_push(ret, num);
-        r = r ?: strv_push(ret, "--status-dir") ?: strv_push(ret, x->run_dir);
+        r = r ?: strv_push(ret, "--status-dir") ?: strv_push(ret, x->status_dir);
         r = r ?: strv_push(ret, "--root-dir") ?: strv_push(ret, a->sandbox.root_dir);
         for (size_t i = 0; i < a->sandbox.n_extra; i++)
                 r = r ?: strv_push(ret, type_option[a->sandbox.extra[i].type]) ?:
@@ -559,16 +564,21 @@ static int prepare_run_dir(const XdistArgs *a, XdistRun *x, bool create) {
 
         r = cache_dir_get(a->sandbox.root_dir, &cache);
         if (r < 0 || asprintf(&runs, "%s/runs", cache) < 0 ||
-            asprintf(&x->run_dir, "%s/%d-%llu", runs, (int) getpid(), process_start_time(getpid())) < 0)
+            asprintf(&x->run_dir, "%s/%d-%llu", runs, (int) getpid(), process_start_time(getpid())) < 0 ||
+            asprintf(&x->status_dir, "%s/status", x->run_dir) < 0)
                 return log_oom();
         if (!create)
                 return 0;
         (void) cache_remove_stale_runs(runs, NULL, NULL);
+        /* py/ is on the unsandboxed pytest's PYTHONPATH: no worker may write there, so the workers' records are
+         * in status/, and each worker's sandbox gets only its own slot in that (nsrun exec --status-dir) */
         if (asprintf(&py, "%s/py", x->run_dir) < 0 || asprintf(&plugin, "%s/nsrun_xdist_worker.py", py) < 0)
                 return log_oom();
         r = mkdir_p(py, 0755);
+        if (r >= 0)
+                r = mkdir_p(x->status_dir, 0755);
         if (r < 0)
-                return log_error_errno(r, "Cannot create %s: %m; give NSRUN_CACHE_DIR a writable place", py);
+                return log_error_errno(r, "Cannot create %s: %m; give NSRUN_CACHE_DIR a writable place", x->run_dir);
         fd = open(plugin, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0 || write(fd, worker_plugin, sizeof worker_plugin - 1) != (ssize_t) sizeof worker_plugin - 1)
                 return log_error_errno(errno, "Cannot write %s: %m", plugin);
@@ -661,15 +671,26 @@ static int run_pytest(const XdistRun *x) {
 
 /* A worker's record: waits (up to 10 s) for its exec to let go of it; *ret_text NULL if there is none. */
 static int read_record(const char *path, char **ret_text) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        size_t size;
+        _cleanup_close_ int fd = open_job_file_at(AT_FDCWD, path, NULL);
 
         *ret_text = NULL;
         if (fd < 0)
-                return -errno;
+                return fd;
         for (int i = 0; i < 100 && flock(fd, LOCK_SH | LOCK_NB) < 0; i++)
                 (void) nanosleep(&(struct timespec) { .tv_nsec = 100 * 1000 * 1000 }, NULL);
-        return read_full_file_at(AT_FDCWD, path, ret_text, &size);
+        return read_job_file_at(AT_FDCWD, path, RECORD_MAX, ret_text, NULL);
+}
+
+/* The first line of a file the worker wrote in its slot, escaped for the terminal (a test id is the test's own
+ * text); NULL if there is none, or it is not a small regular file. */
+static char *read_slot_line(const char *status_dir, unsigned k, const char *suffix) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+
+        if (asprintf(&path, "%s/%u/w%s", status_dir, k, suffix) < 0 ||
+            read_job_file_at(AT_FDCWD, path, RECORD_MAX, &text, NULL) < 0)
+                return NULL;
+        text[strcspn(text, "\n")] = '\0';
+        return escape_name(text);
 }
 
 /* The value of "key=value" among the record's lines, 0 if it is not there. */
@@ -686,22 +707,21 @@ static uint64_t record_value(const char *text, const char *key) {
 }
 
 /* One line for a worker that died; returns 1 if it did (2: refused, 3: out of memory), 0 if it ended well. */
-static int report_worker(const char *run_dir, const char *python, unsigned k) {
-        _cleanup_free_ char *path = NULL, *text = NULL, *name = NULL, *test = NULL, *p = NULL;
+static int report_worker(const char *status_dir, const char *python, unsigned k) {
+        _cleanup_free_ char *path = NULL, *text = NULL, *name = NULL, *test = NULL;
         char during[1024] = "", gw[32];
         uint64_t status;
         int sig;
 
-        if (asprintf(&path, "%s/%u.exec", run_dir, k) < 0 || read_record(path, &text) < 0)
+        if (asprintf(&path, "%s/%u.exec", status_dir, k) < 0 || read_record(path, &text) < 0)
                 return 0;
         if (!strstr(text, "state=done\n")) {
                 log_debug("worker %u: its nsrun exec was killed before it could report", k);
                 return 0;
         }
-        if (asprintf(&p, "%s/%u.worker", run_dir, k) >= 0)
-                (void) read_one_line_file_at(AT_FDCWD, p, &name);
-        free(p);
-        if (asprintf(&p, "%s/%u.test", run_dir, k) >= 0 && read_one_line_file_at(AT_FDCWD, p, &test) >= 0 && *test)
+        name = read_slot_line(status_dir, k, ".worker");
+        test = read_slot_line(status_dir, k, ".test");
+        if (test && *test)
                 (void) snprintf(during, sizeof during, ", while running %s", test);
         (void) snprintf(gw, sizeof gw, "gw%u", k);
         status = record_value(text, "status");
@@ -743,9 +763,9 @@ static int report_workers(const XdistArgs *a, const XdistRun *x, bool *ret_refus
                 _cleanup_free_ char *path = NULL;
                 int r;
 
-                if (asprintf(&path, "%s/%u.exec", x->run_dir, k) < 0 || access(path, F_OK) < 0)
+                if (asprintf(&path, "%s/%u.exec", x->status_dir, k) < 0 || access(path, F_OK) < 0)
                         break;
-                r = report_worker(x->run_dir, x->python, k);
+                r = report_worker(x->status_dir, x->python, k);
                 died += r > 0;
                 oom += r == 3;
                 if (r == 2)
@@ -761,6 +781,7 @@ static int report_workers(const XdistArgs *a, const XdistRun *x, bool *ret_refus
 
 static void xdist_run_done(XdistRun *x) {
         free(x->run_dir);
+        free(x->status_dir);
         free(x->python);
         free(x->tx);
         strv_free(x->argv);

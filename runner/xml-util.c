@@ -14,6 +14,7 @@ DLSYM_FUNCTION(xmlNewDoc);
 DLSYM_FUNCTION(xmlNewNode);
 DLSYM_FUNCTION(xmlNewProp);
 DLSYM_FUNCTION(xmlReadFile);
+DLSYM_FUNCTION(xmlReadMemory);
 DLSYM_FUNCTION(xmlSaveFormatFileEnc);
 DLSYM_FUNCTION(xmlSetProp);
 DLSYM_FUNCTION(xmlStrEqual);
@@ -31,6 +32,7 @@ int dlopen_libxml2(const char **ret_error) {
                                DLSYM_ARG(xmlNewNode),
                                DLSYM_ARG(xmlNewProp),
                                DLSYM_ARG(xmlReadFile),
+                               DLSYM_ARG(xmlReadMemory),
                                DLSYM_ARG(xmlSaveFormatFileEnc),
                                DLSYM_ARG(xmlSetProp),
                                DLSYM_ARG(xmlStrEqual),

@@ -237,6 +237,120 @@ report "a collection report with null markers (rewritten by conftest.py): exit 2
 rm -f "$P/conftest.py"
 rm -rf "$P/.nsrun/runs"/* 2>/dev/null
 
+# --- hostile names and output: nsrun's own memory, terminal and reports stay sound (issue 13) ---
+# A failing job that prints one 300 MiB line: nsrun reads the tail of its log by bytes, so its own peak stays
+# small (the largest RSS of nsrun and every process it waited for; the job itself is head and tr, a few MiB).
+n=$((n + 1))
+marked "$SCRATCH/pid" "bad-input-$$-$n" /usr/bin/python3 -c '
+import resource, subprocess, sys
+r = subprocess.run(["sh", "-c", "echo $$ > \"$0\" && exec \"$@\""] + sys.argv[1:], stdout=subprocess.PIPE,
+                   stderr=subprocess.DEVNULL)
+print(r.returncode, len(r.stdout), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)' \
+        "$SCRATCH/pid" "$NSRUN_BIN" -- sh -c 'head -c 314572800 /dev/zero | tr "\0" y; exit 1' > "$SCRATCH/big.out" 2>&1
+read -r big_rc big_len big_mib < "$SCRATCH/big.out"
+err=
+problems=$(
+        [ "$big_rc" = 1 ] || echo "exit status $big_rc, want 1 ($(cat "$SCRATCH/big.out"))"
+        [ "${big_mib:-999999}" -lt 150 ] || echo "nsrun's peak RSS was ${big_mib:-?} MiB for a job printing one 300 MiB line"
+        [ "${big_len:-999999999}" -lt 1048576 ] || echo "nsrun printed ${big_len:-?} bytes of that line"
+        rc=1; problems_common "bad-input-$$-$n" 1
+)
+report "a failing job printing one 300 MiB line: nsrun's peak RSS ${big_mib:-?} MiB, its tail shown by bytes" "$problems"
+
+# Names longer than a file name may be (255 bytes): every job runs, each with a log of its own.
+long=$(printf 'x%.0s' $(seq 300))
+n=$((n + 1))
+run_case "bad-input-$$-$n" --json "$SCRATCH/long.json" -- echo {} ::: "$long-a" "$long-b"
+problems=$(
+        [ "$rc" = 0 ] || echo "exit status $rc, want 0"
+        got=$(json "$SCRATCH/long.json" "sorted(j['status'] for j in d['jobs'])" 2>&1)
+        [ "$got" = "['passed', 'passed']" ] || echo "the jobs are $got"
+        logs=$(json "$SCRATCH/long.json" "' '.join(j['log'] for j in d['jobs'])" 2>&1)
+        for f in $logs; do
+                [ "$(basename "$f" | wc -c)" -le 256 ] || echo "log name too long: $f"
+                grep -q -- "$long-[ab]" "$f" 2>/dev/null || echo "no job output in $f"
+        done
+        [ "$(printf '%s\n' $logs | sort -u | wc -l)" = 2 ] || echo "the two jobs do not have two logs: $logs"
+        problems_common "bad-input-$$-$n" 0
+)
+report "job names of 300+ bytes run (no 'File name too long'), each with its own log" "$problems"
+
+# Escape sequences and bytes that are not UTF-8 in job names and in a failed job's output: shown escaped, never
+# raw on the terminal; --json and the history stay valid JSON, keyed the same in every run.
+esc1=$(printf 'a\033]0;pwned\007b')
+esc2=$(printf 'c\033[2Jd\377')
+for k in 1 2; do
+        n=$((n + 1))
+        run_case "bad-input-$$-$n" --json "$SCRATCH/esc.json" -- sh -c 'printf "%s\n" "$1"; printf "\033]0;title\007\n"; exit 1' _ {} ::: "$esc1" "$esc2"
+done
+problems=$(
+        [ "$rc" = 1 ] || echo "exit status $rc, want 1"
+        printf '%s' "$out$err" | LC_ALL=C grep -q "$(printf '\033')" &&
+                echo "an escape byte reached the terminal: $(printf '%s' "$out" | cat -v | grep -m1 '\^\[')"
+        printf '%s' "$out$err" | LC_ALL=C grep -q "$(printf '\377')" && echo "a byte that is not UTF-8 reached the terminal"
+        printf '%s\n' "$out" | grep -qF 'FAIL a\x1b]0;pwned\x07b' || echo "no FAIL line with the name escaped"
+        printf '%s\n' "$out" | grep -qF '\x1b]0;title\x07' || echo "the failed job's output is not shown escaped"
+        got=$(json "$SCRATCH/esc.json" "sorted(j['name'] for j in d['jobs'])" 2>&1)
+        [ "$got" = "['a\\\\x1b]0;pwned\\\\x07b', 'c\\\\x1b[2Jd\\\\xff']" ] || echo "--json names: $got"
+        got=$(json "$P/.nsrun/history.json" "sorted((k, v['runs']) for k, v in d['jobs'].items() if k[0] in 'ac')" 2>&1)
+        [ "$got" = "[('a\\\\x1b]0;pwned\\\\x07b', 2), ('c\\\\x1b[2Jd\\\\xff', 2)]" ] || echo "history.json: $got"
+        problems_common "bad-input-$$-$n" 1
+)
+report "escape sequences and non-UTF-8 in names and output: escaped on the terminal; --json, history valid and stable" "$problems"
+
+# From a path to the project through a symbolic link (in /tmp, which each sandbox has a fresh one of): the
+# sandbox starts in the physical directory.
+as_test_user ln -sfn "$P" "$SCRATCH/link-to-project"
+for verb in exec run; do
+        n=$((n + 1))
+        args=(exec -- pwd)
+        [ $verb = run ] && args=(--json "$SCRATCH/link.json" -- pwd)
+        marked "$SCRATCH/pid" "bad-input-$$-$n" sh -c 'cd "$1" && shift && exec "$@"' _ "$SCRATCH/link-to-project" \
+                "$NSRUN_BIN" "${args[@]}" > "$SCRATCH/out" 2> "$SCRATCH/err"
+        rc=$? err=$(cat "$SCRATCH/err") out=$(cat "$SCRATCH/out")
+        problems=$(
+                [ "$rc" = 0 ] || echo "exit status $rc, want 0"
+                if [ $verb = exec ]; then
+                        [ "$out" = "$P" ] || echo "it ran in '$out', not in $P"
+                else
+                        grep -qx "$P" "$P/.nsrun/logs/pwd.log" 2>/dev/null || echo "the job did not run in $P"
+                fi
+                problems_common "bad-input-$$-$n" 0
+        )
+        report "nsrun ${args[*]} from a symlinked path to the project: runs in the physical directory" "$problems"
+done
+
+# 'nsrun ... | head': the closed pipe stops the run as an interrupt does (exit 141), with nothing left behind;
+# the jobs themselves still get SIGPIPE's default action (bash's 'yes | head' ends by it: 141).
+n=$((n + 1))
+marked "$SCRATCH/pid" "bad-input-$$-$n" bash -c 'sh -c "echo \$\$ > \"\$0\" && exec \"\$@\"" "$@" | head -1 > /dev/null
+                                                  echo "nsrun=${PIPESTATUS[0]}" >&2' _ "$SCRATCH/pid" \
+        "$NSRUN_BIN" -j 1 -- bash -c 'yes | head -1 > /dev/null; echo "yes=${PIPESTATUS[0]}"; sleep 0.2' {} ::: 1 2 3 4 5 6 \
+        > "$SCRATCH/out" 2> "$SCRATCH/err"
+err=$(cat "$SCRATCH/err")
+problems=$(
+        grep -qx 'nsrun=141' "$SCRATCH/err" || echo "nsrun's status is not 141: $err"
+        cat "$P"/.nsrun/logs/[1-6].log 2>/dev/null | grep -qx 'yes=141' ||
+                echo "a job's 'yes | head' did not die of SIGPIPE: $(cat "$P"/.nsrun/logs/[1-6].log 2>&1)"
+        rc=141; problems_common "bad-input-$$-$n" 141
+)
+report "nsrun ... | head -1: exit 141, no process, cgroup or run directory left; jobs keep SIGPIPE's default" "$problems"
+
+# A job whose command passed while one of its processes was killed for memory is not a pass.
+n=$((n + 1))
+run_case "bad-input-$$-$n" --mem-per-worker 64M --json "$SCRATCH/oomp.json" -- sh -c \
+        '/usr/bin/python3 -c "b = bytearray(256 << 20); b[::4096] = b\"x\" * len(range(0, len(b), 4096))"; exit 0'
+problems=$(
+        [ "$rc" = 1 ] || echo "exit status $rc, want 1"
+        got=$(json "$SCRATCH/oomp.json" "d['jobs'][0]['status'], d['jobs'][0]['oom_kills'] > 0" 2>&1)
+        [ "$got" = "oom True" ] || echo "--json says $got"
+        printf '%s\n' "$out" | grep -q '^\[1/1\] OOM .*a process was killed for memory (oom_kill [0-9]*; .*though the command exited 0' ||
+                echo "no OOM line saying a process was killed though the command exited 0"
+        problems_common "bad-input-$$-$n" 1
+)
+report "a job that exits 0 after a process of it was killed for memory: OOM, exit 1, said so" "$problems"
+rm -rf "$P/.nsrun/runs"/* 2>/dev/null
+
 is "the project directory is unchanged by all of the above" "$(tree_digest "$P")" "$digest0"
 check "at least 30 malformed invocations were tried" test "$n" -ge 30
 

@@ -273,5 +273,70 @@ else
         like "... rootless it is a read-only bind of the host's" "$out" 'Read-only file system'
 fi
 
+# --- what nsrun reads back from jobs, and copies into the project ---
+# Each attempt of a job may write one host directory, its own (coverage data, pytest's reports). From there nsrun
+# copies into the project only a regular file named as its COVERAGE_FILE (or with coverage.py's suffix), never
+# through a link and never over a project file that is not coverage data; and another job's name is not its own.
+R=$(make_project results)
+as_test_user sh -c "echo mine > '$R/.coveragerc' && mkdir '$R/tests' && printf 'def test_ok():\n    pass\n' > '$R/tests/test_a.py'"
+plant='d=$(dirname "$COVERAGE_FILE")
+echo "[run]" > "$d/.coveragerc"; ln -s /etc/passwd "$COVERAGE_FILE.passwd"; echo data > "$COVERAGE_FILE"
+echo planted > "$d/.coverage.nsrun-1-1"; mkdir -p "$d/../job-1-1" && echo planted > "$d/../job-1-1/.coverage.nsrun-1-1"
+true'
+(cd "$R" && marked "$SCRATCH/pid" "$tag-cov" "$NSRUN_BIN" -j 1 -- sh -c '[ "$1" = A ] && eval "$2"; true' _ {} "$plant" ::: A B \
+        > "$SCRATCH/cov.out" 2>&1)
+rc=$?
+got=$(cd "$R" && for f in .coverage*; do [ -L "$f" ] && echo "link:$f" || echo "$f:$(head -c 20 "$f")"; done | sort | tr '\n' ' ')
+is "a job's planted files stay out of the project: only its own coverage data comes back (exit $rc)" \
+        "$got$(cat "$R/.coveragerc")" ".coverage.nsrun-0-1:data .coveragerc:mine mine"
+diag < "$SCRATCH/cov.out"
+is "... and the run left nothing behind" "$(leftovers_of "$SCRATCH/pid" "$tag-cov" "$R" "$(mount_count)")" ""
+rm -f "$R"/.coverage.nsrun-*
+
+# The files nsrun reads from a job (pytest's JUnit report, the plugin's times, the collection report) replaced
+# with a FIFO (nsrun hung for good), a link to /dev/zero (nsrun grew without bound) or a file over 64 MiB: the
+# job is an error that names the file and why, nsrun ends, and nothing is left.
+as_test_user sh -c "cat > '$R/conftest.py'" <<'PYEOF'
+import os
+
+def pytest_unconfigure(config):
+    kind = os.environ.get("EVIL_KIND", "")
+    what, _, how = kind.partition(":")
+    path = {"junit": getattr(config.option, "xmlpath", None), "times": os.environ.get("NSRUN_TIMES_OUT"),
+            "collect": os.environ.get("NSRUN_COLLECT_OUT")}.get(what)
+    if not path or (what == "collect") != bool(os.environ.get("NSRUN_COLLECT_OUT")):
+        return
+    if os.path.lexists(path):
+        os.unlink(path)
+    if how == "fifo":
+        os.mkfifo(path)
+    elif how == "zero":
+        os.symlink("/dev/zero", path)
+    elif how == "big":
+        with open(path, "wb") as f:
+            f.truncate(100 << 20)
+PYEOF
+for kind in junit:fifo junit:zero junit:big times:fifo times:zero collect:fifo collect:zero; do
+        rm -f "$R/.nsrun/collect.json" # collected afresh each time: the collection's conftest.py runs
+        (cd "$R" && marked "$SCRATCH/pid" "$tag-$kind" env EVIL_KIND=$kind timeout -s KILL 60 "$NSRUN_BIN" \
+                -- pytest -p no:cacheprovider tests > "$SCRATCH/evil.out" 2>&1)
+        rc=$?
+        file=${kind%%:*}
+        case $kind in
+        *:fifo) why='not a regular file' ;;
+        *:zero) why='a symbolic link' ;;
+        *:big) why='larger than 64 MiB' ;;
+        esac
+        case $file in
+        junit) want="1 \\[1/1\\] ERROR tests/test_a.py: its report junit.xml is $why" ;;
+        times) want="1 \\[1/1\\] ERROR tests/test_a.py: its report times.json is $why" ;;
+        collect) want="2 nsrun: pytest's collection report .*/collect.json is $why" ;;
+        esac
+        like "a job that makes its $file report $why ($kind): nsrun ends, with that named" \
+                "$rc $(grep -E 'ERROR|collection report' "$SCRATCH/evil.out" | head -1)" "^$want"
+        [ "$rc" = 137 ] && echo "nsrun hung and was killed" | diag
+        is "... and the run left nothing behind" "$(leftovers_of "$SCRATCH/pid" "$tag-$kind" "$R" "$(mount_count)")" ""
+done
+
 is "the project directory is unchanged" "$(tree_digest "$P")" "$digest0"
 done_testing
