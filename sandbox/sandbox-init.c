@@ -5,6 +5,7 @@
  * returns: nothing started in a sandbox outlives it. */
 
 #include <fcntl.h>
+#include <linux/keyctl.h>
 #include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
@@ -72,8 +73,12 @@ _Noreturn static int exec_command(void *p) {
         if (read(cs->go_fd, &b, 1) != 1) /* init failed and exits: the kernel ends this process too */
                 _exit(EXIT_FAILURE);
         /* Its own file table from now on, copied from init's, where nothing the mounts opened is left by now
-         * (see start_command()); init's pipe ends are close-on-exec. */
-        if (unshare(CLONE_FILES) < 0)
+         * (see start_command()), with every descriptor past stderr close-on-exec (close_range(2),
+         * CLOSE_RANGE_CLOEXEC since Linux 5.11): only stdin, stdout and stderr (dup2()ed below, which clears
+         * the flag on the copy) reach the command. Whatever else nsrun was started with (a shell's 'exec
+         * 7</some/dir', a CI runner's sockets) would be a way out: /proc/self/fd/7/f is a path on the host,
+         * writable where the host's is, and neither the read-only tree nor the overlays cover it. */
+        if (close_range(3, ~0U, CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) < 0)
                 goto fail;
         sigemptyset(&none);
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
@@ -220,8 +225,15 @@ _Noreturn static void supervise(const SandboxChildContext *c, pid_t command, int
 /* What the command inherits from init's main thread, set there while the mounts go on, rather than between the
  * command's fork and its execve(); init itself never executes anything, so none of it changes init:
  * - no setuid binary or file capability raises privileges (prctl(2) PR_SET_NO_NEW_PRIVS);
- * - the seccomp filter against terminal injection (sandbox-seccomp.c); allowed without no_new_privs too, since
- *   init holds CAP_SYS_ADMIN in its user namespace;
+ * - the seccomp filter against terminal injection and new cgroup namespaces (sandbox-seccomp.c); allowed
+ *   without no_new_privs too, since init holds CAP_SYS_ADMIN in its user namespace;
+ * - a session keyring of its own, new and empty (keyctl(2) KEYCTL_JOIN_SESSION_KEYRING with no name): the
+ *   caller's would otherwise be the command's too, its keys readable by possession (keyctl search @s), and a
+ *   key the command added would be there after nsrun exits. Joining changes the calling thread's credentials
+ *   only, which the command is cloned with. The user and persistent keyrings are the user namespace's
+ *   (Linux 5.3), so the command's, in a user namespace nsrun made, are not the caller's either. ENOSYS or EPERM
+ *   means no keyrings (CONFIG_KEYS=n) or keyctl() refused by a seccomp filter above nsrun's, which the command
+ *   inherits too: nothing to keep apart;
  * - rootless, an empty bounding set: the command runs as the caller's uid and execve() clears the capabilities
  *   it was forked with, and then not even a file capability can give one back. */
 static int restrict_command(const SandboxChildContext *c, SandboxError *e) {
@@ -234,7 +246,9 @@ static int restrict_command(const SandboxChildContext *c, SandboxError *e) {
         }
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return sandbox_error(e, SANDBOX_STEP_RESTRICT, -errno, "no_new_privs");
-        r = sandbox_deny_tty_injection();
+        if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 && errno != ENOSYS && errno != EPERM)
+                return sandbox_error(e, SANDBOX_STEP_RESTRICT, -errno, "a session keyring");
+        r = sandbox_install_seccomp();
         return r < 0 ? sandbox_error(e, SANDBOX_STEP_RESTRICT, r, "a seccomp filter") : 0;
 }
 

@@ -74,6 +74,6 @@ int drop_bounding_capabilities(void);
 int drop_all_capabilities(void);
 
 /* sandbox-seccomp.c */
-int sandbox_deny_tty_injection(void);
+int sandbox_install_seccomp(void);
 /* The caller's uid_map (or gid_map) lines "inside outside count" as identity lines "inside inside count". */
 int identity_map(const char *file, char *buf, size_t len);

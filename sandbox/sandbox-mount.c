@@ -56,11 +56,24 @@ static int bind_mount(const char *source, const char *target, bool recursive) {
         return RET_NERRNO(mount(source, target, NULL, MS_BIND | (recursive ? MS_REC : 0), NULL));
 }
 
+/* Every mount of the sandbox is nodev, but for its own /dev's nodes and ptys: a device node is opened whatever
+ * the mount's read-only flag (a write to a device is no write to the filesystem), and on a mount without nodev
+ * any node the host has there, a project under /dev, a chroot's /dev under /srv, would be the device itself,
+ * open to the command by its mode bits (as root: /dev/kmsg, loop devices, kvm, ttys). The command cannot make
+ * new nodes (mknod of a device takes CAP_MKNOD over the initial user namespace) and in a user namespace of its
+ * own cannot clear the flag (MNT_LOCK_NODEV, set on copies of nodev mounts into it); a filesystem it mounts
+ * there has no devices at all (SB_I_NODEV). */
+#define MOUNT_ATTR_HOST (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)
+
+static int set_mount_attr(int dir_fd, const char *path, unsigned flags, uint64_t set, uint64_t clear) {
+        struct mount_attr attr = { .attr_set = set, .attr_clr = clear };
+
+        return RET_NERRNO(mount_setattr(dir_fd, path, flags, &attr, sizeof attr));
+}
+
 /* mount_setattr(2) (Linux 5.12): flags apply to a whole tree at once, which MS_REMOUNT cannot do. */
 static int make_readonly(const char *path, bool recursive) {
-        struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID };
-
-        return RET_NERRNO(mount_setattr(AT_FDCWD, path, recursive ? AT_RECURSIVE : 0, &attr, sizeof attr));
+        return set_mount_attr(AT_FDCWD, path, recursive ? AT_RECURSIVE : 0, MOUNT_ATTR_RDONLY | MOUNT_ATTR_HOST, 0);
 }
 
 /* A fresh, empty directory of the staging tmpfs (1777, like a new tmpfs's root), bound on target: what a tmpfs
@@ -154,11 +167,22 @@ static int open_path(const char *p) {
 }
 
 /* A detached copy of the mounts at p (open_tree(2), Linux 5.2) taken before the tree is made read-only: it keeps
- * the host's flags, so what is writable on the host stays writable there and what is read-only stays read-only.
- * Propagation is private by then, so the copy is private too. */
+ * the host's read-only flag, so what is writable on the host stays writable there and what is read-only stays
+ * read-only. Propagation is private by then, so the copy is private too. */
 static int clone_path(const char *p) {
         int fd = open_tree(AT_FDCWD, p, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
         return fd < 0 ? -errno : fd;
+}
+
+/* A --rw path: the copy of its mounts, nosuid and nodev like every other mount of the sandbox. */
+static int clone_rw_path(const char *p) {
+        _cleanup_close_ int fd = clone_path(p);
+        int r;
+
+        if (fd < 0)
+                return fd;
+        r = set_mount_attr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, MOUNT_ATTR_HOST, 0);
+        return r < 0 ? r : TAKE_FD(fd);
 }
 
 /* The setup step's layer for an overlaid path, if it wrote anything there. */
@@ -194,7 +218,7 @@ static int open_sources(const SandboxChildContext *c, Sources *ret, SandboxError
 
                 if (m->type == SANDBOX_MOUNT_TMPFS)
                         continue;
-                ret->fds[i] = m->type == SANDBOX_MOUNT_BIND_RW ? clone_path(src) : open_path(src);
+                ret->fds[i] = m->type == SANDBOX_MOUNT_BIND_RW ? clone_rw_path(src) : open_path(src);
                 if (ret->fds[i] < 0)
                         return sandbox_error(e, SANDBOX_STEP_OPEN_SOURCE, ret->fds[i], src);
                 if (m->type == SANDBOX_MOUNT_OVERLAY && m->source) {
@@ -259,7 +283,7 @@ static int mount_overlay(const SandboxChildContext *c, const Sources *src, const
         (void) snprintf(options, sizeof options, "lowerdir=%s%s%s,upperdir=%s,workdir=%s%s",
                         m->lower_fd >= 0 ? fd_path(extra, m->lower_fd) : "", m->lower_fd >= 0 ? ":" : "",
                         fd_path(lower, m->source_fd), upper, work, c->privileged ? "" : ",userxattr");
-        return mount_fs("overlay", "overlay", target, MS_NOSUID, options);
+        return mount_fs("overlay", "overlay", target, MS_NOSUID | MS_NODEV, options);
 }
 
 static bool step_is_dir(const MountStep *m) {
@@ -346,7 +370,9 @@ static int setup_user_mounts(const SandboxChildContext *c, const Sources *src, S
 /* A mount point in the new /dev (mknodat() of a regular file, or a directory: one call) and the host's node
  * bound on it, reached through host_dev, the host's /dev, which the new /dev covers by now. The bind keeps the
  * host mount's flags, read-only: reading and writing a device node does not need a writable mount, changing its
- * owner or mode on the host does. */
+ * owner or mode on the host does. It keeps the nodev every host mount has here too, which this one node alone
+ * loses again: unless the host's /dev was nodev already, it is not locked (EPERM), and the node is no more
+ * usable inside than outside. */
 static int bind_device(int host_dev, int dev, const char *name, bool dir) {
         char src[PATH_MAX], dst[PATH_MAX];
         int r;
@@ -357,6 +383,11 @@ static int bind_device(int host_dev, int dev, const char *name, bool dir) {
         r = bind_mount(fd_child_path(src, host_dev, name), dst, true);
         if (r == -ENOENT) /* not on this host: no empty placeholder either */
                 (void) unlinkat(dev, name, dir ? AT_REMOVEDIR : 0);
+        if (r >= 0) {
+                r = set_mount_attr(AT_FDCWD, dst, AT_RECURSIVE, 0, MOUNT_ATTR_NODEV);
+                if (r == -EPERM)
+                        r = 0;
+        }
         return r;
 }
 
@@ -518,10 +549,11 @@ static int setup_mounts(const SandboxChildContext *c, Sources *src, sem_t *proc_
         r = open_sources(c, src, e);
         if (r < 0)
                 return r;
-        /* The whole host tree read-only and nosuid in one call, before anything of ours is mounted on it. */
-        attr = (struct mount_attr) { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID };
-        if (mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &attr, sizeof attr) < 0)
-                return sandbox_error(e, SANDBOX_STEP_ROOT_READONLY, -errno, "/");
+        /* The whole host tree read-only, nosuid and nodev in one call, before anything of ours is mounted on
+         * it. */
+        r = make_readonly("/", true);
+        if (r < 0)
+                return sandbox_error(e, SANDBOX_STEP_ROOT_READONLY, r, "/");
         /* /proc first: init's main thread waits for it to write the command's identity maps */
         r = setup_proc(e);
         if (r < 0)

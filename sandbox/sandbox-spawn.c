@@ -2,6 +2,7 @@
 /* The parent's side of a sandbox: clone its init, release it, read its report, reap it. */
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <linux/capability.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -102,6 +104,22 @@ static pid_t clone_init_shared(Sandbox *sb, int *ret_pidfd) {
         return pid < 0 ? -errno : pid;
 }
 
+/* The --keep-writes directory, the caller's alone (0700, made so or changed to it): what the command keeps is
+ * no one else's to read, and no other user can reach a file in it while the command still runs, before
+ * drop_kept_privileges() has seen it. */
+static int make_keep_writes_dir(const char *path) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        r = mkdir_p(path, 0700);
+        if (r < 0)
+                return r;
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        return RET_NERRNO(fchmod(fd, 0700));
+}
+
 int sandbox_spawn(const SandboxSpec *s, Sandbox **ret) {
         _cleanup_close_pair_ int sync[2] = { -EBADF, -EBADF }, rep[2] = { -EBADF, -EBADF };
         _cleanup_free_ char *keep_writes = NULL;
@@ -119,7 +137,7 @@ int sandbox_spawn(const SandboxSpec *s, Sandbox **ret) {
                 keep_writes = strdup(s->keep_writes);
                 if (!keep_writes)
                         return -ENOMEM;
-                r = mkdir_p(keep_writes, 0755);
+                r = make_keep_writes_dir(keep_writes);
                 if (r < 0)
                         return r;
         }
@@ -234,8 +252,28 @@ static void restore_tty(Sandbox *s) {
         s->took_tty = false;
 }
 
-/* overlayfs's work directories (".work.N", see sandbox-mount.c) are no one's writes: they go, the layers stay. */
-static void remove_work_dirs(Sandbox *s) {
+/* A kept file raises no one's privileges: its setuid and setgid bits and its file capabilities go. A root
+ * command may chmod 4755 or setcap a copy of a binary (its nested user namespace maps uid 0 to the host's, so
+ * the kernel writes the capability for the host's root, cap_convert_nscap()); kept as they are, they would be a
+ * setuid-root binary on the host. Rootless, the command's files are the caller's own: setuid to the caller
+ * gains no one anything, and a capability it set applies only in user namespaces the caller owns; the caller
+ * may not remove that one (CAP_SETFCAP), nor does it need to. Called once everything in the sandbox is gone, so
+ * nothing changes the tree meanwhile; with FTW_CHDIR each name is looked up in its own directory, whatever the
+ * depth, and FTW_PHYS follows no symbolic link. */
+static int drop_file_privileges(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+        const char *name = path + ftw->base;
+
+        if (type != FTW_F || !S_ISREG(st->st_mode))
+                return 0;
+        if (st->st_mode & (S_ISUID | S_ISGID))
+                (void) chmod(name, st->st_mode & 07777 & ~(S_ISUID | S_ISGID));
+        (void) lremovexattr(name, "security.capability");
+        return 0;
+}
+
+/* overlayfs's work directories (".work.N", see sandbox-mount.c) are no one's writes: they go, the layers stay,
+ * with no privilege left in them. */
+static void finish_kept_writes(Sandbox *s) {
         struct dirent *de;
         DIR *d;
 
@@ -245,6 +283,7 @@ static void remove_work_dirs(Sandbox *s) {
                 if (strneq(de->d_name, ".work.", 6))
                         (void) rm_rf_at(dirfd(d), de->d_name);
         (void) closedir(d);
+        (void) nftw(s->keep_writes, drop_file_privileges, 16, FTW_PHYS | FTW_MOUNT | FTW_CHDIR);
 }
 
 static void unmap_stack(Sandbox *s) {
@@ -269,7 +308,7 @@ int sandbox_wait(Sandbox *s, SandboxResult *ret) {
         s->pid = 0;
         unmap_stack(s);
         restore_tty(s);
-        remove_work_dirs(s);
+        finish_kept_writes(s);
 
         *ret = (SandboxResult) {};
         if (n == (ssize_t) sizeof rep) {
@@ -300,7 +339,7 @@ Sandbox *sandbox_free(Sandbox *s) {
                 (void) waitpid(s->pid, NULL, 0);
                 unmap_stack(s);
                 restore_tty(s);
-                remove_work_dirs(s);
+                finish_kept_writes(s);
         }
         safe_close(s->sync_fd);
         safe_close(s->report_fd);

@@ -57,6 +57,119 @@ is "the command cannot raise its own memory cap or leave its cgroup, and is kill
         "$rc $(printf '%s\n' "$out" | grep -E 'raised|moved|allocated' | tr '\n' ' ')" "137 "
 diag <<< "$out"
 
+# --- cgroups through a cgroupfs of the command's own ---
+# The host's /sys/fs/cgroup is read-only, but in a cgroup namespace of its own (as root: the command has
+# CAP_SYS_ADMIN in its nested user namespace; rootless: in one it makes with 'unshare -U') the command could
+# mount a cgroupfs, whose files the kernel checks by owner and mode alone: its own caps (root's files; rootless,
+# the caller's delegated ones), a hierarchy's root, the host's cgroups. New cgroup namespaces are refused, by
+# every system call and ABI (clone3 answers ENOSYS, so libc falls back to clone, whose flags are seen), and in
+# the cgroup namespace it stays in no cgroupfs can be mounted.
+if command -v cc > /dev/null; then
+        cat > "$SCRATCH/cgns.c" <<'EOF'
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+/* a 32-bit system call (int 0x80) from this 64-bit process: another audit arch, other numbers */
+static long int80(long nr, long a) {
+        long r;
+        __asm__ volatile("int $0x80" : "=a"(r) : "a"(nr), "b"(a), "c"(0L) : "memory");
+        return r;
+}
+#define LIBC(expr) ({ long r_ = (expr); r_ == -1 ? -errno : r_; })
+/* each try in a child of its own, which says what it got; a process the try made exits at once */
+#define TRY(what, expr) do { pid_t p = fork(); if (p == 0) { long r = (expr); if (r == 0 && getpid() != me) \
+        _exit(0); printf("%s: %s\n", what, r >= 0 ? "ok" : strerror((int) -r)); _exit(0); } \
+        waitpid(p, NULL, 0); } while (0)
+int main(void) {
+        struct clone_args ca = { .flags = CLONE_NEWCGROUP, .exit_signal = SIGCHLD };
+        pid_t me;
+        setvbuf(stdout, NULL, _IONBF, 0);
+        if (unshare(CLONE_NEWUSER) < 0) /* CAP_SYS_ADMIN in a user namespace of its own, root or not */
+                perror("unshare(CLONE_NEWUSER)");
+        TRY("unshare", (me = getpid(), LIBC(syscall(SYS_unshare, CLONE_NEWCGROUP))));
+        TRY("unshare-x32", (me = getpid(), LIBC(syscall(0x40000000 | SYS_unshare, CLONE_NEWCGROUP))));
+        TRY("unshare-i386", (me = getpid(), int80(310, CLONE_NEWCGROUP)));
+        TRY("clone", (me = getpid(), LIBC(syscall(SYS_clone, CLONE_NEWCGROUP | SIGCHLD, 0, 0, 0, 0))));
+        TRY("clone-i386", (me = getpid(), int80(120, CLONE_NEWCGROUP | SIGCHLD)));
+        TRY("clone3", (me = getpid(), LIBC(syscall(SYS_clone3, &ca, sizeof ca))));
+        return 0;
+}
+EOF
+        cc -o "$P/cgns" "$SCRATCH/cgns.c"
+        out=$(nsrun exec -- ./cgns 2>&1)
+        rm -f "$P/cgns"
+        diag <<< "$out"
+        # x32 is refused by the filter, or by a kernel without x32 (ENOSYS): either way no namespace
+        is "no new cgroup namespace: unshare and clone (64-bit, x32, i386 by int 0x80) refused, clone3 ENOSYS" \
+                "$(printf '%s\n' "$out" | sed 's/^unshare-x32: Function not implemented/unshare-x32: Operation not permitted/' | sort | tr '\n' ' ')" \
+                "clone-i386: Operation not permitted clone3: Function not implemented clone: Operation not permitted unshare-i386: Operation not permitted unshare-x32: Operation not permitted unshare: Operation not permitted "
+else
+        not_ok "a probe of cgroup namespaces can be built (no C compiler: install gcc)"
+fi
+out=$(nsrun exec -- "$PY" -c '
+import os, subprocess, threading
+t = threading.Thread(target=lambda: print("thread")); t.start(); t.join()
+print(subprocess.run(["sh", "-c", "echo subprocess"], capture_output=True, text=True).stdout.strip())
+print("posix_spawn", os.waitpid(os.posix_spawn("/bin/sh", ["sh", "-c", "exit 3"], os.environ), 0)[1] >> 8)
+p = os.fork()
+if p == 0:
+    os._exit(4)
+print("fork", os.waitpid(p, 0)[1] >> 8)' 2>&1)
+is "threads, subprocess, posix_spawn and fork still work (glibc falls back from clone3 to clone)" \
+        "$(printf '%s\n' "$out" | tr '\n' ' ')" "thread subprocess posix_spawn 3 fork 4 "
+# every kind of cgroupfs, by mount(2) and by fsopen(2); in a mount namespace of its own (root), in a nested
+# user and mount namespace (both), and with 'unshare -C'
+fsopen='
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+for fs, flag in (("cgroup2", None), ("cgroup", b"memory")):
+    fd = libc.syscall(430, fs.encode(), 0)  # fsopen
+    if fd >= 0 and flag:
+        libc.syscall(431, fd, 0, flag, None, 0)  # FSCONFIG_SET_FLAG
+    if fd >= 0 and libc.syscall(431, fd, 6, None, None, 0) == 0:  # FSCONFIG_CMD_CREATE
+        print("FSOPEN-MOUNTED", fs)'
+printf '%s\n' "$fsopen" > "$P/fsopen.py"
+printf '%s\n' 'mkdir -p /tmp/m' \
+        "for t in 'cgroup -o memory' 'cgroup -o pids' 'cgroup -o none,name=nsrun-escape' cgroup2; do" \
+        '        mount -t $t none /tmp/m 2>/dev/null && echo MOUNTED $t && umount /tmp/m; done' \
+        "$PY fsopen.py" > "$P/cgmount.sh"
+out=$(in_sandbox 'unshare -m sh cgmount.sh; unshare -m -C sh cgmount.sh; unshare -Urm sh cgmount.sh
+                  unshare -Urm -C sh cgmount.sh; unshare -Urm sh -c "unshare -C true && echo NEW-CGROUP-NS"')
+rm -f "$P/fsopen.py" "$P/cgmount.sh"
+diag <<< "$out"
+check "no cgroupfs can be mounted inside (cgroup v1, v2, named; mount and fsopen; unshare -C; nested user namespace)" \
+        sh -c "! printf '%s' '$out' | grep -Eq 'MOUNTED|NEW-CGROUP-NS'"
+# the attack itself: lift the memory cap (memsw first, then memory), pids.max, a cgroup made at a hierarchy's
+# root, then use 256 MiB
+cgattack='
+mkdir -p /tmp/m /tmp/p
+if unshare -m -C true 2>/dev/null; then in_own="unshare -m -C"; else in_own="unshare -Urm -C"; fi
+$in_own sh -c "
+        mount -t cgroup -o memory none /tmp/m && echo MOUNTED memory
+        for f in memory.memsw.limit_in_bytes memory.limit_in_bytes; do echo -1 > /tmp/m/\$f && echo RAISED \$f; done
+        mkdir /tmp/m/nsrun-escape-at-root && rmdir /tmp/m/nsrun-escape-at-root && echo MADE-CGROUP
+        mount -t cgroup -o pids none /tmp/p && echo max > /tmp/p/pids.max && echo RAISED pids.max
+        mount -t cgroup2 none /tmp/p && echo MOUNTED cgroup2" 2>&1
+exec '"$PY"' -c "b = bytearray(256 << 20); b[::4096] = b\"x\" * len(range(0, len(b), 4096)); print(\"allocated 256M\")"'
+printf '%s\n' "$cgattack" > "$P/cgattack.sh"
+out=$(nsrun exec --mem 64M --pids-max 64 -- sh cgattack.sh 2>&1)
+rc=$?
+diag <<< "$out"
+is "nsrun exec --mem 64M: no private cgroupfs lifts its caps (memory, memsw, pids.max, a cgroup at the root): killed (137)" \
+        "$rc $(printf '%s\n' "$out" | grep -E 'MOUNTED|RAISED|MADE|allocated' | tr '\n' ' ')" "137 "
+as_test_user "$NSRUN_BIN" --mem-per-worker 64M --json "$SCRATCH/cg.json" -- sh cgattack.sh > "$SCRATCH/cg.out" 2>&1
+rm -f "$P/cgattack.sh"
+diag < "$SCRATCH/cg.out"
+is "... nor does a runner job's under --mem-per-worker 64M: it is killed for memory" \
+        "$(json "$SCRATCH/cg.json" "[j['status'] for j in d['jobs']]" 2>&1)" "['oom']"
+
 # --- host processes: invisible, cannot be signalled or traced ---
 as_test_user env NSRUN_TEST_MARK="$tag-host" sleep 300 2>/dev/null &
 host_sleep_up() { [ -n "$(marked_pids "$tag-host")" ]; }
@@ -337,6 +450,93 @@ for kind in junit:fifo junit:zero junit:big times:fifo times:zero collect:fifo c
         [ "$rc" = 137 ] && echo "nsrun hung and was killed" | diag
         is "... and the run left nothing behind" "$(leftovers_of "$SCRATCH/pid" "$tag-$kind" "$R" "$(mount_count)")" ""
 done
+
+# --- file descriptors: only stdin, stdout and stderr cross into a sandbox ---
+# A directory nsrun inherited open is a path on the host (/proc/self/fd/N/...), writable where the host's is,
+# whatever the sandbox's mounts; a file open for writing is that file.
+fdout=$(make_project fd-target)
+out=$(exec 7< "$fdout" 8>> "$fdout/log"
+      nsrun exec -- sh -c 'ls /proc/self/fd | tr "\n" " "; echo; echo x > /proc/self/fd/7/by-exec && echo WROTE-7
+                           echo y >&8 && echo WROTE-8; ls /proc/1/fd/7 > /dev/null && echo INIT-FD' 2>&1)
+diag <<< "$out"
+is "nsrun exec: the command has only fds 0, 1 and 2 (3 is ls's own) of what nsrun was started with" \
+        "$(printf '%s\n' "$out" | head -1)" "0 1 2 3 "
+check "... a directory inherited as fd 7 does not carry writes to the host, nor does fd 8 to its file, nor init's copy" \
+        sh -c "test ! -e '$fdout/by-exec' && test ! -s '$fdout/log' && ! printf '%s' '$out' | grep -Eq 'WROTE|INIT-FD'"
+(exec 7< "$fdout"
+ as_test_user "$NSRUN_BIN" --json "$SCRATCH/fd.json" -- sh -c 'echo x > /proc/self/fd/7/by-job; test ! -e /proc/self/fd/7' \
+        > "$SCRATCH/fd.out" 2>&1)
+diag < "$SCRATCH/fd.out"
+is "a runner job does not get the fds nsrun was started with either" \
+        "$(test -e "$fdout/by-job" && echo written-on-host) $(json "$SCRATCH/fd.json" "[j['status'] for j in d['jobs']]" 2>&1)" \
+        " ['passed']"
+
+# --- the session keyring: each sandbox has its own, empty ---
+if command -v keyctl > /dev/null; then
+        out=$(as_test_user keyctl session - sh -c "keyctl add user nsrun-secret host-secret @s > /dev/null
+                $(printf '%q' "$NSRUN_BIN") exec -- sh -c 'keyctl search @s user nsrun-secret && echo READ-SESSION
+                                                 keyctl search @u user nsrun-secret && echo READ-USER
+                                                 keyctl add user nsrun-planted x @s > /dev/null && echo added inside'
+                keyctl search @s user nsrun-planted > /dev/null 2>&1 && echo PLANTED" 2>&1)
+        diag <<< "$out"
+        like "a key can be added inside (the test is real)" "$out" 'added inside'
+        check "a key in the caller's session keyring is not found inside, and a key added inside is not in it afterwards" \
+                sh -c "! printf '%s' '$out' | grep -Eq 'READ-|PLANTED'"
+else
+        not_ok "keyctl is installed (install keyutils)"
+fi
+
+# --- device nodes: nodev on every mount of the sandbox but its own /dev ---
+# A node is the device itself, whatever the mount's read-only flag. One for /dev/zero (1:5, mode 0666, so any
+# user could read it) in each kind of place: the project, a path given to --overlay and --rw, $HOME, the
+# read-only host tree, and the host's /dev as the project ('cd /dev').
+if [ "$(id -u)" = 0 ]; then
+        devdir=$(make_project devnodes) hostdev=/var/lib/nsrun-escape-$$ homedev=$TEST_HOME/.nsrun-escape-$$
+        mkdir -p "$hostdev"
+        for n in "$devdir/zero" "$hostdev/zero" "$homedev" "$P/zero"; do mknod -m 666 "$n" c 1 5; done
+        read1() { printf 'for f in %s; do [ "$(head -c 1 $f | wc -c)" = 1 ] && echo "DEVICE $f"; done; true' "$*"; }
+        out=$( (nsrun exec -- sh -c "$(read1 zero "$hostdev/zero" "$homedev")"
+                nsrun exec --overlay "$devdir" -- sh -c "$(read1 "$devdir/zero")"
+                nsrun exec --rw "$devdir" -- sh -c "$(read1 "$devdir/zero")") 2>&1)
+        # rootless, overlayfs refuses the host's /dev as a lower layer: then there is no sandbox at all
+        out_dev=$(cd /dev && nsrun exec -- sh -c "$(read1 zero)" 2>&1)
+        rm -rf "$hostdev" "$homedev" "$P/zero"
+        diag <<< "$out
+$out_dev"
+        check "no device node outside the sandbox's /dev opens: project, --overlay, --rw, \$HOME, host tree, 'cd /dev'" \
+                sh -c "! printf '%s' '$out $out_dev' | grep -q DEVICE"
+        is "... each of the 5 tries refused" "$(printf '%s\n' "$out" | grep -c 'Permission denied')" 5
+        like "... and from 'cd /dev' too" "$out_dev" 'Permission denied|cannot create a sandbox'
+        is "... while the sandbox's own /dev/null, /dev/zero and /dev/urandom work" \
+                "$(in_sandbox 'echo x > /dev/null && head -c 1 /dev/zero | wc -c && head -c 1 /dev/urandom | wc -c' | tr '\n' ' ')" "1 1 "
+else
+        ok "device nodes under the project # SKIP making one needs root"
+fi
+
+# --- --keep-writes: no setuid, setgid or file capability comes out, and the directory is the caller's alone ---
+# A root job's 'chmod 4755' copy of a binary, kept, ran as euid 0 for any local user.
+kept=$SCRATCH/kept.$$
+keep='cp /usr/bin/id uid-copy && chmod 4755 uid-copy && cp /usr/bin/id gid-copy && chmod 2755 gid-copy && echo chmod-ok
+      cp /usr/bin/id cap-copy'
+if [ ${#RUN_AS[@]} -eq 0 ]; then # root: a capability for the host's root; a v2 entry, cap_net_raw permitted+effective
+        keep="$keep; $PY -c 'import os; os.setxattr(\"cap-copy\", \"security.capability\", bytes.fromhex(\"0100000200200000000000000000000000000000\"))' && echo setcap-ok"
+fi
+out=$(nsrun exec --keep-writes "$kept" -- sh -c "$keep" 2>&1)
+diag <<< "$out"
+like "the command could make setuid, setgid (and as root capability) copies (the test is real)" "$out" 'chmod-ok'
+is "the --keep-writes directory is the caller's alone (0700)" "$(stat -c %a "$kept")" 700
+is "... no kept file is setuid or setgid" "$(find "$kept" -type f -perm /6000 | wc -l)" 0
+is "... nor has a file capability" \
+        "$("$PY" -c 'import os, sys; print(sum("security.capability" in os.listxattr(os.path.join(d, f), follow_symlinks=False) for d, _, fs in os.walk(sys.argv[1]) for f in fs))' "$kept")" 0
+if [ "$(id -u)" = 0 ]; then
+        euid=$(runuser -u nobody -- "$(find "$kept" -name uid-copy | head -1)" -u 2>&1)
+        diag <<< "$euid"
+        check "... and another user (nobody) cannot run a kept setuid copy of id with its owner's euid" \
+                test "$euid" != "$(as_test_user id -u)"
+else
+        ok "another user runs a kept file # SKIP runuser needs root"
+fi
+rm -rf "$kept"
 
 is "the project directory is unchanged" "$(tree_digest "$P")" "$digest0"
 done_testing
