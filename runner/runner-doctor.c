@@ -577,6 +577,7 @@ static void check_machine_view(Doctor *d) {
         _cleanup_close_ int fd = -EBADF;
         SandboxResult res = {};
         char buf[4096] = "";
+        const char *total;
         ssize_t n;
         int r;
 
@@ -599,8 +600,8 @@ static void check_machine_view(Doctor *d) {
         r = probe_spec(&spec, NULL, &res);
         n = r < 0 ? -1 : pread(fd, buf, sizeof buf - 1, 0);
         buf[MAX(n, (ssize_t) 0)] = '\0';
-        if (strstr(buf, "MemTotal:") && strtoull(strstr(buf, "MemTotal:") + strlen("MemTotal:"), NULL, 10) ==
-                                                PROBE_MEM_MAX >> 10)
+        total = strstr(buf, "MemTotal:");
+        if (total && strtoull(total + strlen("MemTotal:"), NULL, 10) == PROBE_MEM_MAX >> 10)
                 check_set(d, CHECK_MACHINE_VIEW, CHECK_OK, NULL,
                           "a job capped at %s reads MemTotal %s in /proc/meminfo (sysinfo(2) still shows the host's)",
                           FORMAT_SIZE(PROBE_MEM_MAX), FORMAT_SIZE(PROBE_MEM_MAX));

@@ -21,15 +21,21 @@ static const char *const swap_fields[] = {
         "SwapTotal", "SwapFree", "SwapCached", "Zswap", "Zswapped",
 };
 
+/* Is the field name[0..n) called field? */
+static bool field_is(const char *name, size_t n, const char *field) {
+        return strlen(field) == n && strneq(name, field, n);
+}
+
 static bool field_in(const char *name, size_t n, const char *const *list, size_t len) {
         for (size_t i = 0; i < len; i++)
-                if (strlen(list[i]) == n && strneq(name, list[i], n))
+                if (field_is(name, n, list[i]))
                         return true;
         return false;
 }
 
-static uint64_t scale(uint64_t v, uint64_t num, uint64_t den) {
-        if (den == 0)
+/* v * num / den, at most num (the machine's size) */
+static uint64_t scale_to(uint64_t v, uint64_t num, uint64_t den) {
+        if (v >= den)
                 return num;
         return (uint64_t) ((long double) v * num / den);
 }
@@ -46,18 +52,17 @@ static uint64_t host_total_kb(const char *host) {
 static uint64_t view_value(const char *name, size_t n, uint64_t v, uint64_t host_total, const SandboxMemView *m) {
         uint64_t total = m->total >> 10, avail = MIN(m->available, m->total) >> 10, used = total - avail;
 
-        if (n == strlen("MemTotal") && strneq(name, "MemTotal", n))
+        if (field_is(name, n, "MemTotal"))
                 return total;
-        if ((n == strlen("MemFree") && strneq(name, "MemFree", n)) ||
-            (n == strlen("MemAvailable") && strneq(name, "MemAvailable", n)))
+        if (field_is(name, n, "MemFree") || field_is(name, n, "MemAvailable"))
                 return avail;
         if (field_in(name, n, swap_fields, ELEMENTSOF(swap_fields)))
                 return 0;
-        if (n == strlen("Hugepagesize") && strneq(name, "Hugepagesize", n))
+        if (field_is(name, n, "Hugepagesize")) /* a page size, not an amount */
                 return v;
         if (field_in(name, n, capacity_fields, ELEMENTSOF(capacity_fields)))
-                return MIN(scale(v, total, host_total), total);
-        if (n == strlen("VmallocTotal") && strneq(name, "VmallocTotal", n))
+                return scale_to(v, total, host_total);
+        if (field_is(name, n, "VmallocTotal")) /* address space, not memory: only kept from exceeding it */
                 return MIN(v, total);
         /* everything else counts memory in use (page cache, slab, page tables, ...): what the job's cgroup used
          * at start bounds it, and never more than the machine */
