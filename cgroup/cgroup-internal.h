@@ -55,6 +55,7 @@ typedef struct CgroupOps {
         int (*job_stats)(CgroupJob *j, CgroupStats *ret);
         int (*job_kill)(CgroupJob *j);
         int (*job_remove)(CgroupJob *j);
+        int (*job_sockets_charged)(CgroupJob *j, char **ret_why);
 } CgroupOps;
 
 typedef struct CgroupV1Dir {
@@ -89,6 +90,7 @@ struct CgroupJob {
         char *name;
         int fd;                 /* v2: the job's cgroup */
         int v1_fd[_CGROUP_V1_MAX];
+        int v1_tcp_error;       /* v1: what writing memory.kmem.tcp.limit_in_bytes returned; -ENOMEDIUM if no cap */
         bool has_peak;          /* v2: memory.peak exists (5.19+) */
         uint64_t sampled_peak;  /* v2 < 5.19: largest memory.current seen by cgroup_job_sample() */
 };

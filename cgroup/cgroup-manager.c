@@ -295,6 +295,12 @@ int cgroup_job_stats(CgroupJob *j, CgroupStats *ret) {
         return j->manager ? j->manager->ops->job_stats(j, ret) : -ESTALE;
 }
 
+int cgroup_job_sockets_charged(CgroupJob *j, char **ret_why) {
+        if (!j)
+                return -EINVAL;
+        return j->manager ? j->manager->ops->job_sockets_charged(j, ret_why) : -ESTALE;
+}
+
 int cgroup_job_kill(CgroupJob *j) {
         if (!j)
                 return -EINVAL;

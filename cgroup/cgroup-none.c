@@ -38,6 +38,10 @@ static int none_job_remove(CgroupJob *j) {
         return 0;
 }
 
+static int none_job_sockets_charged(CgroupJob *j, char **ret_why) {
+        return -ENOMEDIUM;
+}
+
 const CgroupOps cgroup_none_ops = {
         .manager_done = none_manager_done,
         .job_create = none_job_create,
@@ -47,4 +51,5 @@ const CgroupOps cgroup_none_ops = {
         .job_stats = none_job_stats,
         .job_kill = none_job_kill,
         .job_remove = none_job_remove,
+        .job_sockets_charged = none_job_sockets_charged,
 };

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cgroup-internal.h"
+#include "fileio.h"
 #include "macro.h"
 
 static const struct {
@@ -301,6 +302,26 @@ static int v2_job_remove(CgroupJob *j) {
         return cg_rmdir(j->manager->v2.run_fd, j->name);
 }
 
+/* Socket buffers are charged to memory.current like any other memory (Documentation/admin-guide/cgroup-v2.rst,
+ * "sock"), unless the kernel was booted with cgroup.memory=nosocket. */
+static int v2_job_sockets_charged(CgroupJob *j, char **ret_why) {
+        _cleanup_free_ char *cmdline = NULL;
+        uint64_t max;
+
+        if (cg_read_limit(j->fd, "memory.max", &max) < 0 || max == CGROUP_LIMIT_MAX)
+                return -ENOMEDIUM;
+        if (read_one_line_file_at(AT_FDCWD, "/proc/cmdline", &cmdline) < 0)
+                return 0;
+        for (char *save = NULL, *w = strtok_r(cmdline, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+                if (strneq(w, "cgroup.memory=", strlen("cgroup.memory=")) && strstr(w, "nosocket")) {
+                        cg_why(ret_why, "the kernel was booted with cgroup.memory=nosocket: socket buffers are "
+                               "charged to no cgroup");
+                        return -EOPNOTSUPP;
+                }
+        }
+        return 0;
+}
+
 const CgroupOps cgroup_v2_ops = {
         .manager_done = v2_manager_done,
         .job_create = v2_job_create,
@@ -310,4 +331,5 @@ const CgroupOps cgroup_v2_ops = {
         .job_stats = v2_job_stats,
         .job_kill = v2_job_kill,
         .job_remove = v2_job_remove,
+        .job_sockets_charged = v2_job_sockets_charged,
 };

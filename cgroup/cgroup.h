@@ -104,6 +104,11 @@ int cgroup_job_attach(CgroupJob *j, pid_t pid);
 int cgroup_job_sample(CgroupJob *j);
 /* Works after the job's processes exited, until cgroup_job_free(). All zero for CGROUP_BACKEND_NONE. */
 int cgroup_job_stats(CgroupJob *j, CgroupStats *ret);
+/* 0 if the job's socket buffers (loopback TCP) count against its memory cap: on v2 unless the kernel was booted
+ * with cgroup.memory=nosocket, on v1 if memory.kmem.tcp.limit_in_bytes could be set to the cap (a counter of its
+ * own there, so a job may hold its cap in memory and its cap again in TCP buffers). -EOPNOTSUPP if not, with
+ * *ret_why, if given, saying why; -ENOMEDIUM if the job has no memory cap. For `nsrun doctor`. */
+int cgroup_job_sockets_charged(CgroupJob *j, char **ret_why);
 /* Kills every process in the job (cgroup.kill, or freeze + SIGKILL + thaw) and waits until it is empty. */
 int cgroup_job_kill(CgroupJob *j);
 /* Kills what is left and removes the cgroup. Accepts NULL. Jobs whose manager was freed first are only

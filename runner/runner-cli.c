@@ -40,6 +40,7 @@ enum {
         ARG_BATCH,
         ARG_SHARD,
         ARG_SETUP,
+        ARG_CPUS_PER_JOB,
 };
 
 int verb_help(void) {
@@ -67,6 +68,8 @@ int verb_help(void) {
                "                           (peak + 25%%) and jobs start while their requests fit\n"
                "      --mem-reserve R      memory kept back from tests: a percentage ('10%%', the default) or a SIZE\n"
                "      --pids-max N         at most N processes per job (default %u)\n"
+               "      --cpus-per-job N     the CPUs each job is told it has (OMP_NUM_THREADS and the like,\n"
+               "                           unless set); default: the CPU budget over the workers\n"
                "      --mem-cap off        run where memory cannot be capped (jobs are still measured)\n"
                "      --dry-run            print the plan (budgets, workers, jobs in order) and run nothing\n"
                "\n"
@@ -153,6 +156,8 @@ static int parse_one(RunOptions *o, int c, const char *arg) {
                         return log_bad_option("--mem-cap", arg, "the only value is 'off'");
                 o->mem_cap_off = true;
                 return 0;
+        case ARG_CPUS_PER_JOB:
+                return parse_count("--cpus-per-job", arg, 1, 4096, &o->cpus_per_job);
         case ARG_DRY_RUN:
                 o->dry_run = true;
                 return 0;
@@ -256,6 +261,7 @@ static int parse_run_args(int argc, char *argv[], RunOptions *o) {
                 { "mem-per-worker", required_argument, NULL, ARG_MEM_PER_WORKER },
                 { "mem-reserve", required_argument, NULL, ARG_MEM_RESERVE },
                 { "pids-max", required_argument, NULL, ARG_PIDS_MAX },
+                { "cpus-per-job", required_argument, NULL, ARG_CPUS_PER_JOB },
                 { "mem-cap", required_argument, NULL, ARG_MEM_CAP },
                 { "dry-run", no_argument, NULL, ARG_DRY_RUN },
                 { "dist", required_argument, NULL, ARG_DIST },
@@ -309,7 +315,9 @@ static int parse_run_args(int argc, char *argv[], RunOptions *o) {
                 return log_error("--mem-cap off and --mem-per-worker exclude each other: there is no cap to set"),
                        -EINVAL;
         o->command = end < argc ? argv + end + 1 : NULL;
-        r = check_output_path("--json", o->json_path);
+        r = o->cpus_per_job ? check_cpus_per_job(o->cpus_per_job) : 0;
+        if (r >= 0)
+                r = check_output_path("--json", o->json_path);
         if (r >= 0)
                 r = check_output_path("--junit", o->junit_path);
         if (r < 0)
@@ -693,6 +701,8 @@ static int run(RunOptions *o, RunContext *rc) {
         if (r < 0)
                 goto out;
         r = plan(rc, h);
+        if (r >= 0 && setenv_cpu_share(cpu_share(rc->plan_input.cpu.cpus, rc->plan.workers, o->cpus_per_job)) < 0)
+                r = log_oom();
         if (r < 0)
                 goto out;
         r = source_batch(&rc->src, rc->plan.workers, o->batch, history_startup_s(h));

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/statvfs.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -49,8 +50,10 @@ typedef enum CheckId {
         CHECK_CGROUP_LAYOUT,
         CHECK_MEMORY,
         CHECK_PIDS,
+        CHECK_SOCKET_MEM,
         CHECK_SYSTEMD,
         CHECK_JOB,
+        CHECK_MACHINE_VIEW,
         CHECK_CONTAINER,
         CHECK_CPU_BUDGET,
         CHECK_MEM_BUDGET,
@@ -67,8 +70,10 @@ static const char *const check_names[_CHECK_MAX] = {
         [CHECK_CGROUP_LAYOUT] = "cgroup-layout",
         [CHECK_MEMORY] = "memory-caps",
         [CHECK_PIDS] = "pids-caps",
+        [CHECK_SOCKET_MEM] = "socket-memory",
         [CHECK_SYSTEMD] = "systemd",
         [CHECK_JOB] = "sandboxed-job",
+        [CHECK_MACHINE_VIEW] = "machine-view",
         [CHECK_CONTAINER] = "container",
         [CHECK_CPU_BUDGET] = "cpu-budget",
         [CHECK_MEM_BUDGET] = "memory-budget",
@@ -183,29 +188,19 @@ static int probe_unshare(int flags) {
         return WIFEXITED(status) ? -WEXITSTATUS(status) : -EPROTO;
 }
 
-/* Builds a sandbox with these mounts and network and runs 'true' in it (in job's cgroup if job is not NULL).
- * Returns <0 if the sandbox could not even be cloned, else fills *ret. */
-static int probe_sandbox(Doctor *d, const char *cwd, SandboxMount *mounts, size_t n_mounts, SandboxNet net,
-                         CgroupJob *job, SandboxResult *ret) {
-        static char *argv[] = { (char *) "true", NULL };
-        static char *envp[] = { (char *) "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL };
-        SandboxSpec spec = SANDBOX_SPEC_INIT;
+static char *probe_envp[] = { (char *) "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+
+/* Runs spec (in job's cgroup if job is not NULL). Returns <0 if the sandbox could not even be cloned, else fills
+ * *ret. */
+static int probe_spec(SandboxSpec *spec, CgroupJob *job, SandboxResult *ret) {
         Sandbox *s = NULL;
         int r;
 
-        spec.argv = argv;
-        spec.envp = envp;
-        spec.cwd = cwd;
-        spec.mounts = mounts;
-        spec.n_mounts = n_mounts;
-        spec.net = net;
-        for (size_t i = 0; i < 3; i++)
-                spec.stdio[i] = d->null_fd; /* and never the terminal's foreground */
-        spec.cgroup_fd = job && cgroup_job_fd(job) >= 0 ? cgroup_job_fd(job) : -EBADF;
-        r = sandbox_spawn(&spec, &s);
+        spec->cgroup_fd = job && cgroup_job_fd(job) >= 0 ? cgroup_job_fd(job) : -EBADF;
+        r = sandbox_spawn(spec, &s);
         if (r < 0)
                 return r;
-        if (job && spec.cgroup_fd < 0)
+        if (job && spec->cgroup_fd < 0)
                 r = cgroup_job_attach(job, sandbox_pid(s));
         if (r >= 0)
                 r = sandbox_start(s);
@@ -215,6 +210,23 @@ static int probe_sandbox(Doctor *d, const char *cwd, SandboxMount *mounts, size_
         if (r < 0) /* lost track of it: report as a failed setup rather than a refused clone */
                 *ret = (SandboxResult) { .outcome = SANDBOX_SETUP_FAILED, .error = -r };
         return 0;
+}
+
+/* Builds a sandbox with these mounts and network and runs 'true' in it (in job's cgroup if job is not NULL). */
+static int probe_sandbox(Doctor *d, const char *cwd, SandboxMount *mounts, size_t n_mounts, SandboxNet net,
+                         CgroupJob *job, SandboxResult *ret) {
+        static char *argv[] = { (char *) "true", NULL };
+        SandboxSpec spec = SANDBOX_SPEC_INIT;
+
+        spec.argv = argv;
+        spec.envp = probe_envp;
+        spec.cwd = cwd;
+        spec.mounts = mounts;
+        spec.n_mounts = n_mounts;
+        spec.net = net;
+        for (size_t i = 0; i < 3; i++)
+                spec.stdio[i] = d->null_fd; /* and never the terminal's foreground */
+        return probe_spec(&spec, job, ret);
 }
 
 /* Turns a probe's outcome into the check's verdict. Returns true if 'true' ran and exited 0. */
@@ -432,6 +444,29 @@ static void check_pids(Doctor *d) {
         check_set(d, CHECK_PIDS, CHECK_OK, NULL, "set pids.max = %s in %s", value, path);
 }
 
+/* Loopback TCP buffers are memory a job holds in the kernel: without them in its cap, a job under 64 MiB held
+ * 400 MiB (cgroup v1). */
+static void check_socket_memory(Doctor *d) {
+        _cleanup_free_ char *why = NULL;
+        int r;
+
+        if (!d->job || !d->memory_ok) {
+                check_set(d, CHECK_SOCKET_MEM, CHECK_WARN, "see memory-caps", "not tried: no memory cap here");
+                return;
+        }
+        r = cgroup_job_sockets_charged(d->job, &why);
+        if (r < 0)
+                check_set(d, CHECK_SOCKET_MEM, CHECK_WARN,
+                          "boot a kernel with cgroup v2 (systemd.unified_cgroup_hierarchy=1) or with kmem "
+                          "accounting, without cgroup.memory=nosocket",
+                          "a job's socket buffers are not in its memory cap: %s",
+                          why ?: "the kernel does not say why");
+        else
+                check_set(d, CHECK_SOCKET_MEM, CHECK_OK, NULL, "a job's socket buffers (loopback TCP) count against "
+                          "its memory cap%s", cgroup_manager_backend(d->cgm) == CGROUP_BACKEND_V1 ?
+                          " (cgroup v1: memory.kmem.tcp.limit_in_bytes set to the cap)" : "");
+}
+
 static void check_cgroups(Doctor *d) {
         CgroupManagerOptions co = { .allow_systemd = true, .require_memory = true };
         CgroupLimits limits = { .mem_max = PROBE_MEM_MAX, .pids_max = PROBE_PIDS_MAX };
@@ -466,6 +501,7 @@ static void check_cgroups(Doctor *d) {
                           cgroup_backend_to_string(cgroup_manager_backend(d->cgm)), FORMAT_SIZE(PROBE_MEM_MAX),
                           cgroup_manager_run_path(d->cgm));
         check_pids(d);
+        check_socket_memory(d);
 }
 
 static void check_systemd(Doctor *d) {
@@ -531,6 +567,50 @@ static void check_job(Doctor *d) {
                                 sizeof d->checks[CHECK_JOB].detail - strlen(d->checks[CHECK_JOB].detail),
                                 " (peak %s measured)", FORMAT_SIZE(st.peak_mem));
         sandbox_options_done(&o);
+}
+
+/* A job capped at 64 MiB must read MemTotal 64 MiB in /proc/meminfo: suites size themselves from it. Jobs run
+ * without it where it cannot be bound, seeing the host's memory, so this is a warning at worst. */
+static void check_machine_view(Doctor *d) {
+        static char *argv[] = { (char *) "cat", (char *) "/proc/meminfo", NULL };
+        SandboxSpec spec = SANDBOX_SPEC_INIT;
+        _cleanup_close_ int fd = -EBADF;
+        SandboxResult res = {};
+        char buf[4096] = "";
+        const char *total;
+        ssize_t n;
+        int r;
+
+        if (check_failed(d, CHECK_MOUNTNS)) {
+                check_set(d, CHECK_MACHINE_VIEW, CHECK_WARN, "fix mount-namespace first", "not tried");
+                return;
+        }
+        fd = memfd_create("nsrun-doctor-meminfo", MFD_CLOEXEC);
+        if (fd < 0) {
+                check_set(d, CHECK_MACHINE_VIEW, CHECK_WARN, NULL, "not tried: memfd_create(): %s", strerror(errno));
+                return;
+        }
+        spec.argv = argv;
+        spec.envp = probe_envp;
+        spec.cwd = "/";
+        spec.net = SANDBOX_NET_HOST;
+        spec.stdio[0] = spec.stdio[2] = d->null_fd;
+        spec.stdio[1] = fd;
+        spec.mem_view = (SandboxMemView) { .total = PROBE_MEM_MAX, .available = PROBE_MEM_MAX };
+        r = probe_spec(&spec, NULL, &res);
+        n = r < 0 ? -1 : pread(fd, buf, sizeof buf - 1, 0);
+        buf[MAX(n, (ssize_t) 0)] = '\0';
+        total = strstr(buf, "MemTotal:");
+        if (total && strtoull(total + strlen("MemTotal:"), NULL, 10) == PROBE_MEM_MAX >> 10)
+                check_set(d, CHECK_MACHINE_VIEW, CHECK_OK, NULL,
+                          "a job capped at %s reads MemTotal %s in /proc/meminfo (sysinfo(2) still shows the host's)",
+                          FORMAT_SIZE(PROBE_MEM_MAX), FORMAT_SIZE(PROBE_MEM_MAX));
+        else
+                check_set(d, CHECK_MACHINE_VIEW, CHECK_WARN,
+                          "none needed to run; tests that size themselves from /proc/meminfo will see the host",
+                          "a job's /proc/meminfo shows the host's memory, not its cap (%s)",
+                          r < 0 || res.outcome != SANDBOX_EXITED ? "'cat /proc/meminfo' did not run in the sandbox"
+                                                                 : "the bind over it failed");
 }
 
 /* ---- the container around us ---- */
@@ -877,6 +957,7 @@ int verb_doctor(int argc, char *argv[]) {
         check_cgroups(&d);
         check_systemd(&d);
         check_job(&d);
+        check_machine_view(&d);
         check_container(&d);
 
         r = json ? print_json(&d) : (print_text(&d), 0);

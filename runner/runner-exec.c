@@ -310,6 +310,8 @@ static int run_exec(ExecArgs *a) {
         spec.net = a->sandbox.net;
         spec.want_pidfd = true; /* one wake-up, when it is all over (wait_forwarding_signals()) */
         spec.share_memory = true; /* nothing but waiting until then; see the killed case in run_exec() */
+        /* /proc/meminfo inside: a machine of the cap's size; the cgroup is new, so all of it is free at start */
+        spec.mem_view = (SandboxMemView) { .total = a->mem, .available = a->mem };
 
         r = exec_cgroup(a, &cgm, &cg);
         if (r < 0) {

@@ -255,6 +255,7 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
         spec.net = rc->opt->sandbox.net;
         spec.base_layers = rc->source.base_layers;
         spec.new_session = true;
+        spec.mem_view = (SandboxMemView) { .total = j->mem_limit, .available = j->mem_limit }; /* a new cgroup */
         spec.stdio[0] = rc->null_fd;
         spec.stdio[1] = spec.stdio[2] = log_fd;
         spec.cgroup_fd = cgroup_job_fd(s->cgroup);

@@ -18,6 +18,7 @@ typedef struct RunOptions {
         uint64_t reserve_bytes;
         unsigned reserve_percent;
         uint64_t pids_max;
+        unsigned cpus_per_job;          /* --cpus-per-job, 0: the CPU budget over the workers */
         bool mem_cap_off;
         bool dry_run;
         DistMode dist;

@@ -793,6 +793,9 @@ static int xdist(const XdistArgs *a, XdistRun *x) {
         int r, status, died;
 
         r = xdist_plan(a, x);
+        /* each worker's CPU share, for the BLAS and OpenMP threads of its tests: the workers inherit it */
+        if (r >= 0 && setenv_cpu_share(cpu_share(x->in.cpu.cpus, x->plan.workers, 0)) < 0)
+                r = log_oom();
         if (r >= 0)
                 r = worker_python(a->command, &x->python);
         if (r >= 0)

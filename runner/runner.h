@@ -77,6 +77,13 @@ int log_bad_option(const char *option, const char *value, const char *why_and_fi
 /* --mem-reserve: a percentage ("10%", into *percent, *bytes = 0) or a size (into *bytes). */
 int parse_mem_reserve(const char *arg, uint64_t *bytes, unsigned *percent);
 
+/* runner-machine.c: each job's CPU share, --cpus-per-job N or the CPU budget over the workers (at least 1). */
+unsigned cpu_share(double budget, unsigned workers, unsigned cpus_per_job);
+/* OMP_NUM_THREADS and the like, in nsrun's environment (which jobs inherit) where the user did not set them. */
+int setenv_cpu_share(unsigned n);
+/* --cpus-per-job N within the CPU budget, or one line naming the limit and -EINVAL. */
+int check_cpus_per_job(unsigned n);
+
 int verb_exec(int argc, char *argv[]);
 int verb_run(int argc, char *argv[]);
 int verb_merge(int argc, char *argv[]);      /* runner-merge.c */

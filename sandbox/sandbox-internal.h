@@ -62,6 +62,10 @@ _Noreturn void sandbox_init_main(SandboxChildContext *c);
  * (if given) once the PID namespace's /proc is there. */
 int sandbox_setup_mounts(const SandboxChildContext *c, sem_t *proc_mounted, SandboxError *e);
 
+/* sandbox-meminfo.c: the host's /proc/meminfo text rewritten for the view into buf (NUL-terminated). Returns
+ * its length, -ENOBUFS if it does not fit, -EINVAL for a view under 1 KiB. */
+int meminfo_rewrite(const char *host, const SandboxMemView *m, char *buf, size_t len);
+
 /* sandbox-net.c: a netlink socket of the current network namespace (it stays bound to that namespace, whichever
  * thread uses it), and 'lo' brought up through it (127.0.0.1/8 and ::1 come with it). */
 struct nl_sock;

@@ -509,6 +509,58 @@ static int setup_proc(SandboxError *e) {
         return 0;
 }
 
+/* A small /proc file into buf, NUL-terminated, without malloc() (init may share nsrun's heap). */
+static ssize_t read_text(const char *path, char *buf, size_t len) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        size_t n = 0;
+        ssize_t k;
+
+        if (fd < 0)
+                return -errno;
+        while (n + 1 < len && (k = read(fd, buf + n, len - 1 - n)) > 0)
+                n += (size_t) k;
+        if (k < 0)
+                return -errno;
+        buf[n] = '\0';
+        return n + 1 < len ? (ssize_t) n : -EFBIG;
+}
+
+/* name in the staging tmpfs, holding text, bound read-only over target: a root command cannot change it (EROFS),
+ * and in a nested mount namespace cannot unmount it to see the host's file beneath (MNT_LOCKED). */
+static int bind_text(int staging_fd, const char *name, const char *text, size_t n, const char *target) {
+        _cleanup_close_ int fd = -EBADF;
+        char p[PATH_MAX];
+        int r;
+
+        fd = openat(staging_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0444);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, text, n) != (ssize_t) n)
+                return errno > 0 ? -errno : -EIO;
+        r = bind_mount(fd_child_path(p, staging_fd, name), target, false);
+        return r < 0 ? r : make_readonly(target, false);
+}
+
+/* With a memory view (sandbox.h), /proc/meminfo reads as a machine of that size, and /proc/swaps lists no swap
+ * (only when the host's lists some: its header alone needs no bind). Static, taken at start: live figures would
+ * need a FUSE daemon per sandbox, as lxcfs runs one per host. Best effort: a failure leaves the host's files,
+ * which is how a sandbox without a cap looks, and `nsrun doctor` (machine-view) reports it. */
+static void setup_machine_view(const SandboxSpec *s, int staging_fd) {
+        char host[8192], view[8192], *eol;
+        int r;
+
+        if (s->mem_view.total == 0)
+                return;
+        if (read_text("/proc/meminfo", host, sizeof host) >= 0) {
+                r = meminfo_rewrite(host, &s->mem_view, view, sizeof view);
+                if (r >= 0)
+                        (void) bind_text(staging_fd, "meminfo", view, (size_t) r, "/proc/meminfo");
+        }
+        eol = read_text("/proc/swaps", host, sizeof host) > 0 ? strchr(host, '\n') : NULL;
+        if (eol && eol[1])
+                (void) bind_text(staging_fd, "swaps", host, (size_t) (eol + 1 - host), "/proc/swaps");
+}
+
 /* The staging tmpfs, and the --keep-writes directory attached in it, so that overlayfs takes layers there. */
 static int setup_staging(const SandboxSpec *s, Sources *src, SandboxError *e) {
         int r;
@@ -563,6 +615,7 @@ static int setup_mounts(const SandboxChildContext *c, Sources *src, sem_t *proc_
         r = setup_staging(c->spec, src, e);
         if (r < 0)
                 return r;
+        setup_machine_view(c->spec, src->staging_fd);
         r = setup_dev(c, src->staging_fd, e);
         if (r < 0)
                 return r;

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 typedef enum SandboxMountType {
@@ -29,6 +30,13 @@ typedef enum SandboxNet {
         SANDBOX_NET_HOST,       /* --net host */
 } SandboxNet;
 
+/* What /proc/meminfo shows inside: a machine of total bytes, available of them free (the caller's cgroup cap, less
+ * what the cgroup already uses), with no swap; /proc/swaps lists none. total 0: the host's, unchanged. */
+typedef struct SandboxMemView {
+        uint64_t total;
+        uint64_t available;
+} SandboxMemView;
+
 typedef struct SandboxSpec {
         char **argv;            /* the command; argv[0] is looked up in $PATH of envp */
         char **envp;            /* its environment; NSRUN_SANDBOX=1 is added */
@@ -40,6 +48,7 @@ typedef struct SandboxSpec {
                                   * each overlaid path becomes a read-only layer under this sandbox's overlay of
                                   * that path, so what it wrote is seen without being written again */
         SandboxNet net;
+        SandboxMemView mem_view; /* best effort: where it cannot be bound, the host's files show (nsrun doctor) */
         int stdio[3];           /* fds for the command's stdin/stdout/stderr, -1 to inherit */
         int cgroup_fd;          /* v2 job cgroup for CLONE_INTO_CGROUP, or -EBADF */
         bool paused;            /* init waits for sandbox_start(), so the caller can put it into a cgroup first */

@@ -6,7 +6,7 @@ _nsrun() {
         _init_completion || return
 
         local sandbox_opts='--root-dir --keep-writes --rw --overlay --tmpfs --no-home --net'
-        local run_opts="-j --jobs --mem-per-worker --mem-reserve --pids-max --mem-cap --shard --dry-run --dist --batch --serial
+        local run_opts="-j --jobs --mem-per-worker --mem-reserve --pids-max --cpus-per-job --mem-cap --shard --dry-run --dist --batch --serial
                         --jobs-file --setup --timeout --retries --flaky-fails --repeat -x --exitfirst --junit --json
                         --log-dir $sandbox_opts -h --help --version"
         local exec_opts="$sandbox_opts --mem --pids-max --mem-cap -h --help"
@@ -76,7 +76,7 @@ _nsrun() {
                 COMPREPLY=($(compgen -W '30s 5m 10m 30m 1h' -- "$cur"))
                 return
                 ;;
-        -j | --jobs | --pids-max | --retries | --repeat | --serial | --setup)
+        -j | --jobs | --pids-max | --cpus-per-job | --retries | --repeat | --serial | --setup)
                 return
                 ;;
         esac

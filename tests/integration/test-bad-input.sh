@@ -120,6 +120,12 @@ bad 2 "^nsrun: --rw relative: give an absolute path" --rw relative -- true
 bad 2 "^nsrun: --keep-writes $P/kept: must be outside the overlaid project" --keep-writes "$P/kept" -- true
 # a report that cannot be written is named with its reason (the jobs have run by then: exit status 2)
 bad 2 "^nsrun: --junit /nonexistent-nsrun/r.xml: .*No such file or directory" --junit /nonexistent-nsrun/r.xml -- true
+# --cpus-per-job: a whole number of CPUs, at least 1 and at most the CPU budget (named with where it comes from)
+bad 2 "^nsrun: --cpus-per-job 0: give a whole number from 1 to" --cpus-per-job 0 -- true
+bad 2 "^nsrun: --cpus-per-job two: give a whole number from 1 to" --cpus-per-job two -- true
+bad 2 "^nsrun: --cpus-per-job 1.5: give a whole number from 1 to" --cpus-per-job 1.5 -- true
+bad 2 "^nsrun: --cpus-per-job 4096: more than the [0-9]+ CPUs? tests may use here \(.+\); give at most [0-9]+$" \
+        --cpus-per-job 4096 -- true
 
 # --- nsrun exec: usage errors are exit status 125 ---
 bad 125 "^nsrun: --mem 2X: .*such as 512M" exec --mem 2X -- true

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 PY=/usr/bin/python3
 CHECKS="kernel user-namespaces pid-namespace network-namespace mount-namespace overlayfs cgroup-layout memory-caps
-pids-caps systemd sandboxed-job container cpu-budget memory-budget"
+pids-caps socket-memory systemd sandboxed-job machine-view container cpu-budget memory-budget"
 
 setup_scratch
 require_sandbox

@@ -170,6 +170,27 @@ diag < "$SCRATCH/cg.out"
 is "... nor does a runner job's under --mem-per-worker 64M: it is killed for memory" \
         "$(json "$SCRATCH/cg.json" "[j['status'] for j in d['jobs']]" 2>&1)" "['oom']"
 
+# Loopback TCP buffers are kernel memory the job holds: a server and a client in one sandbox, the client sending
+# and the server never reading, on many sockets with large buffers. cgroup v1 charges them only once the job's
+# memory.kmem.tcp.limit_in_bytes is set (v2 always): without it a job under --mem 64M held 400 MiB that way.
+# tcp-hoard.py counts what the job managed to queue.
+tcp_hoard=$(cat "$(dirname "$0")/tcp-hoard.py")
+tcp_queued() { printf '%s\n' "$1" | sed -n 's/^queued \([0-9]*\) MiB$/\1/p'; }
+out=$(nsrun exec -- "$PY" -c "$tcp_hoard" 320 2>&1)
+diag <<< "$out"
+check "uncapped, the job queues far more than 64 MiB in loopback TCP buffers (the attack is real)" \
+        test "$(tcp_queued "$out")" -ge 256
+out=$(nsrun exec --mem 64M -- "$PY" -c "$tcp_hoard" 320 2>&1)
+rc=$?
+diag <<< "$out"
+q=$(tcp_queued "$out")
+if [ "$rc" = 137 ]; then
+        ok "under --mem 64M, a job hoarding loopback TCP buffers is killed for memory"
+else
+        is "under --mem 64M, a job cannot hold more than its cap again in loopback TCP buffers (MiB queued <= 128)" \
+                "$rc $([ -n "$q" ] && [ "$q" -le 128 ] && echo capped || echo "$q MiB")" "0 capped"
+fi
+
 # --- host processes: invisible, cannot be signalled or traced ---
 as_test_user env NSRUN_TEST_MARK="$tag-host" sleep 300 2>/dev/null &
 host_sleep_up() { [ -n "$(marked_pids "$tag-host")" ]; }
