@@ -214,7 +214,7 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
         _cleanup_close_ int log_fd = -EBADF;
         _cleanup_free_ char *dir = NULL;
         char **argv = NULL, **envp = NULL;
-        uint64_t t0 = now_usec();
+        uint64_t t0 = now_usec(), view;
         int r;
 
         if (ready_for(l, j))
@@ -255,7 +255,11 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
         spec.net = rc->opt->sandbox.net;
         spec.base_layers = rc->source.base_layers;
         spec.new_session = true;
-        spec.mem_view = (SandboxMemView) { .total = j->mem_limit, .available = j->mem_limit }; /* a new cgroup */
+        /* The machine a job sees is its slot, also when a learned request caps it lower: a test that sizes itself
+         * to the machine (skips below N GiB) sees the same machine every run, and one that outgrows its request is
+         * rerun alone; shown its request, it would skip itself, stay small, and never run again. */
+        view = j->mem_limit ? MAX(j->mem_limit, rc->plan.mem_per_job) : 0;
+        spec.mem_view = (SandboxMemView) { .total = view, .available = view }; /* a new cgroup: nothing used */
         spec.stdio[0] = rc->null_fd;
         spec.stdio[1] = spec.stdio[2] = log_fd;
         spec.cgroup_fd = cgroup_job_fd(s->cgroup);

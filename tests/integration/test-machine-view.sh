@@ -91,7 +91,6 @@ def test_big_model():
 def test_small():
     pass
 PYEOF
-# (no history: learned requests would cap each job at its measured peak instead)
 rm -rf "$P/.nsrun"
 nsrun --mem-per-worker 2G --json "$SCRATCH/2g.json" -- pytest tests > /dev/null 2>&1
 is "--mem-per-worker 2G: the test that needs 4 GiB available skips itself, the other passes" \
@@ -100,4 +99,10 @@ rm -rf "$P/.nsrun"
 nsrun --mem-per-worker 8G --json "$SCRATCH/8g.json" -- pytest tests > /dev/null 2>&1
 is "--mem-per-worker 8G: it runs (and passes)" \
         "$(json "$SCRATCH/8g.json" "(d['totals']['tests_skipped'], d['totals']['tests_passed'])" 2>&1)" "(0, 2)"
+# The second run has the history: the job is capped at its learned request (a few tens of MiB), yet the machine
+# it sees is still its 8G slot, or the test would skip itself from now on, and stay small in the history.
+nsrun --mem-per-worker 8G --json "$SCRATCH/8g-again.json" -- pytest tests > /dev/null 2>&1
+is "... and runs again on the next run, capped at its learned request below 4 GiB, seeing its 8G slot" \
+        "$(json "$SCRATCH/8g-again.json" "(d['totals']['tests_skipped'], d['totals']['tests_passed'], d['jobs'][0]['mem_request_bytes'] < (4 << 30))" 2>&1)" \
+        "(0, 2, True)"
 done_testing
