@@ -16,6 +16,7 @@
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
+#include "runner-parallel.h"
 #include "runner-run.h"
 
 extern char **environ;
@@ -30,6 +31,7 @@ typedef struct Slot {
         uint64_t started;       /* usec, monotonic */
         uint64_t deadline;      /* usec, 0 = none */
         bool timed_out;
+        bool halted;            /* killed by --halt now: reported as not run */
 } Slot;
 
 /* A finished job's sandbox and cgroup, removed after the next job has started: off the critical path. */
@@ -48,6 +50,7 @@ typedef struct Loop {
         unsigned *pfd_slot;
         size_t next;            /* in rc->order: every job before it has been started */
         unsigned running;
+        unsigned failures;      /* jobs that ended as failures, for -x and --halt */
         uint64_t admitted;      /* the sum of the running jobs' memory requests */
         Job **alone;            /* killed for memory at a learned request: each reruns alone, before the rest */
         size_t n_alone;
@@ -106,9 +109,10 @@ static char **job_env(const RunContext *rc, const Job *j, size_t index, unsigned
 
 /* pytest writes its per-job JUnit report into the run directory, which every sandbox shares with nsrun, and
  * nsrun's plugin the seconds each file took. */
-static char **job_argv(const RunContext *rc, Job *j, size_t index) {
+static char **job_argv(const RunContext *rc, Job *j, size_t index, unsigned worker) {
         _cleanup_free_ char *opt = NULL;
-        char **argv = strv_copy(j->argv);
+        /* {%}: the worker's slot, from 1 as in GNU parallel */
+        char **argv = j->slot_parts ? slot_parts_join(j->slot_parts, worker + 1) : strv_copy(j->argv);
 
         if (!argv || !rc->src.pytest)
                 return argv;
@@ -206,11 +210,11 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
         j->mem_limit = attempt_limit(rc, j);
         s->job = j;
         l->admitted += j->mem_limit; /* what it was admitted with: given back in release_slot() */
-        s->timed_out = false;
+        s->timed_out = s->halted = false;
         log_fd = open_log(rc, j);
         if (log_fd < 0)
                 return log_fd;
-        argv = job_argv(rc, j, index);
+        argv = job_argv(rc, j, index, s->index);
         envp = job_env(rc, j, index, s->index);
         r = sandbox_options_mounts(&rc->opt->sandbox, rc->run_dir, rc->src.pytest ? rc->source.pytest_plugin_dir : NULL,
                                    &mounts, &spec.n_mounts);
@@ -344,6 +348,17 @@ static bool should_retry(const RunContext *rc, const Job *j, JobStatus st) {
                !rc->signal;
 }
 
+/* -x, --halt soon,fail=N: no new job starts; --halt now,fail=N: the running ones are killed too. */
+static void halt(Loop *l) {
+        l->stop = true;
+        for (unsigned w = 0; l->rc->opt->halt_now && w < l->rc->plan.workers; w++)
+                if (l->slots[w].job) {
+                        l->slots[w].halted = true;
+                        (void) sandbox_kill(l->slots[w].sandbox, SIGKILL);
+                        (void) cgroup_job_kill(l->slots[w].cgroup);
+                }
+}
+
 static void finish_slot(Loop *l, Slot *s) {
         RunContext *rc = l->rc;
         SandboxResult res = {};
@@ -363,6 +378,11 @@ static void finish_slot(Loop *l, Slot *s) {
                 res.error = -r;
         }
         status = classify(rc, s, &res, &st);
+        if (s->halted) {
+                status = JOB_NOT_RUN;
+                free(j->error);
+                j->error = strdup("stopped by --halt now");
+        }
         read_test_counts(rc, j);
         read_file_times(j);
         vacate_slot(l, s, ended);
@@ -386,8 +406,11 @@ static void finish_slot(Loop *l, Slot *s) {
                 status = JOB_FLAKY;
         j->status = status;
         reporter_job_finished(l->rep, j);
-        if (rc->refused || (rc->opt->exitfirst && job_status_is_failure(status, rc->opt->flaky_fails)))
+        l->failures += job_status_is_failure(status, rc->opt->flaky_fails);
+        if (rc->refused)
                 l->stop = true;
+        if (rc->opt->halt_fail && l->failures >= rc->opt->halt_fail && !l->stop)
+                halt(l);
 }
 
 static bool fits(const Loop *l, const Job *j) {
