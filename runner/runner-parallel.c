@@ -271,18 +271,12 @@ char *parallel_quote(const char *s) {
                 return NULL;
         p = q;
         *p++ = '\'';
-        /* a run of quotes goes in double quotes: ''' becomes '"'''"' */
-        for (const char *t = s; *t;) {
-                size_t run = strspn(t, "'");
-                if (run == 0) {
-                        *p++ = *t++;
-                        continue;
-                }
-                p = stpcpy(p, "'\"");
-                memcpy(p, t, run);
-                p = stpcpy(p + run, "\"'");
-                t += run;
-        }
+        /* a quote ends the quoted part, stands in double quotes, and starts another: ' becomes '"'"' */
+        for (const char *t = s; *t; t++)
+                if (*t == '\'')
+                        p = stpcpy(p, "'\"'\"'");
+                else
+                        *p++ = *t;
         *p++ = '\'';
         *p = '\0';
         /* an empty '' at either end is dropped, as parallel does */
