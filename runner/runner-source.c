@@ -108,7 +108,8 @@ static int read_lines(const SourceContext *c, const char *label, const char *uni
                                -EINVAL;
                 *stdin_used = true;
         } else {
-                fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                /* O_NONBLOCK: a FIFO without a writer yet must not block here, where signals wait on c->sigfd */
+                fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
                 if (fd < 0)
                         return log_error_errno(errno, "%s: %m; give a readable file", label), -EINVAL;
         }

@@ -123,6 +123,9 @@ rm -f "$O/fifo.n"
 as_test_user env REC_OUT="$O/fifo.n" "$NSRUN_BIN" --rw "$O" --jobs-file "$SCRATCH/fifo" > /dev/null 2>&1
 is "--jobs-file FIFO is read (a file that is not regular)" "$(cat "$O/fifo.n")" "[fifo]"
 wait
+as_test_user timeout --preserve-status -s INT 2 "$NSRUN_BIN" --jobs-file "$SCRATCH/fifo" > /dev/null 2> "$SCRATCH/err"
+is "Ctrl-C while nsrun waits for a FIFO's writer: exit status 130, one line" "$?: $(cat "$SCRATCH/err")" \
+        "130: nsrun: interrupted by SIGINT before any job ran; nothing was left behind"
 
 # --- --json -, --junit -: the report alone on standard output ---
 run_nsrun json --json - -- true ::: a b
