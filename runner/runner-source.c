@@ -42,18 +42,12 @@ static char *join_argv(char *const *argv) {
         return s;
 }
 
-/* Reads a --jobs-file or a '::::' file into its lines: at most PARALLEL_FILE_MAX bytes, lines of at most
- * PARALLEL_LINE_MAX, no NUL byte, so that '/dev/zero' or a binary file is refused instead of filling memory or
- * cutting a line short. Any file that can be read will do (a pipe, a FIFO, standard input as "-", once); a
- * signal while it waits for input stops the run. label names it in messages. */
-static int read_capped(const SourceContext *c, int fd, char **ret, size_t *ret_size) {
-        _cleanup_free_ char *buf = NULL;
-        size_t n = 0, cap = 0;
-
+/* Waits until fd is ready, unless SIGINT, SIGTERM or SIGHUP comes first: then -EINTR, with the signal recorded
+ * in *c->signal. */
+static int wait_fd_or_signal(const SourceContext *c, int fd) {
         for (;;) {
                 struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = c->sigfd, .events = POLLIN } };
                 struct signalfd_siginfo si;
-                ssize_t k;
 
                 if (poll(p, c->sigfd >= 0 ? 2 : 1, -1) < 0) {
                         if (errno == EINTR)
@@ -65,6 +59,25 @@ static int read_capped(const SourceContext *c, int fd, char **ret, size_t *ret_s
                                 *c->signal = (int) si.ssi_signo;
                         return -EINTR;
                 }
+                if (p[0].revents)
+                        return 0;
+        }
+}
+
+/* Reads a --jobs-file or a '::::' file into its lines: at most PARALLEL_FILE_MAX bytes, lines of at most
+ * PARALLEL_LINE_MAX, no NUL byte, so that '/dev/zero' or a binary file is refused instead of filling memory or
+ * cutting a line short. Any file that can be read will do (a pipe, a FIFO, standard input as "-", once); a
+ * signal while it waits for input stops the run. label names it in messages. */
+static int read_capped(const SourceContext *c, int fd, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *buf = NULL;
+        size_t n = 0, cap = 0;
+
+        for (;;) {
+                ssize_t k;
+                int r = wait_fd_or_signal(c, fd);
+
+                if (r < 0)
+                        return r;
                 if (n == cap) {
                         char *b;
                         if (cap > PARALLEL_FILE_MAX)
@@ -316,25 +329,13 @@ static char **env_with(char **extra) {
 /* Waits for the sandbox, unless SIGINT, SIGTERM or SIGHUP comes first: then it is killed (its whole PID
  * namespace goes with init) and -EINTR returned once it is gone. */
 static int wait_or_interrupt(const SourceContext *c, Sandbox *s, SandboxResult *ret) {
-        for (;;) {
-                struct pollfd p[2] = { { .fd = sandbox_fd(s), .events = POLLIN }, { .fd = c->sigfd, .events = POLLIN } };
-                struct signalfd_siginfo si;
+        int r = wait_fd_or_signal(c, sandbox_fd(s));
 
-                if (poll(p, c->sigfd >= 0 ? 2 : 1, -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (p[1].revents & POLLIN && read(c->sigfd, &si, sizeof si) == sizeof si) {
-                        if (c->signal && !*c->signal)
-                                *c->signal = (int) si.ssi_signo;
-                        (void) sandbox_kill(s, SIGKILL);
-                        (void) sandbox_wait(s, ret);
-                        return -EINTR;
-                }
-                if (p[0].revents)
-                        return sandbox_wait(s, ret);
+        if (r == -EINTR) {
+                (void) sandbox_kill(s, SIGKILL);
+                (void) sandbox_wait(s, ret);
         }
+        return r < 0 ? r : sandbox_wait(s, ret);
 }
 
 int run_sandboxed_once(const SourceContext *c, char **argv, char **extra_env, int out_fd, const char *keep_writes,

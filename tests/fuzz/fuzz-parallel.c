@@ -7,6 +7,8 @@
  *
  * Input: the first byte's low bit is -q; the rest is the words of the command line, separated by NUL or
  * newline bytes; the same bytes are also split as a file's lines. */
+#include <errno.h>
+
 #include "../../runner/runner-job.h"
 #include "../../runner/runner-parallel.h"
 
