@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -19,6 +20,7 @@
 #include "parse-util.h"
 #include "runner-cache.h"
 #include "runner-history.h"
+#include "runner-parallel.h"
 #include "runner-run.h"
 #include "runner-sched.h"
 #include "runner-shard.h"
@@ -41,72 +43,80 @@ enum {
         ARG_SHARD,
         ARG_SETUP,
         ARG_CPUS_PER_JOB,
+        ARG_HALT,
+        ARG_JOBLOG,
 };
 
 int verb_help(void) {
         printf("Usage: nsrun [OPTIONS] -- COMMAND [ARG...]\n"
-               "       nsrun [OPTIONS] -- COMMAND {} ::: ARG...\n"
+               "       nsrun [OPTIONS] -- COMMAND {} ::: ARG... [::: ARG...] [:::: FILE]\n"
                "       nsrun [OPTIONS] --jobs-file FILE\n"
-               "       nsrun exec [OPTIONS] -- COMMAND [ARG...]\n"
+               "       nsrun COMMAND [OPTIONS] ...\n"
                "\n"
-               "Run a test suite in parallel, each job in a fresh Linux sandbox with a memory cap of its own.\n"
-               "A pytest command is collected and split into one job per test file; 'CMD {} ::: a b c' runs\n"
-               "one job per argument; any other command runs as one sandboxed, capped job.\n"
+               "Run a test suite in parallel, each job in a fresh Linux sandbox with a memory\n"
+               "cap of its own. A pytest command is collected and split into one job per test\n"
+               "file; 'CMD {} ::: a b c' runs one job per argument, as GNU parallel does; any\n"
+               "other command runs as one sandboxed, capped job.\n"
                "\n"
                "Commands:\n"
-               "  exec                     run one command in one sandbox ('nsrun exec --help')\n"
-               "  xdist                    run pytest-xdist with each of its workers in a sandbox ('nsrun xdist --help')\n"
-               "  merge                    combine the reports and history of --shard runs ('nsrun merge --help')\n"
-               "  doctor                   check what this machine allows: namespaces, overlayfs, memory caps\n"
-               "  clean                    remove what killed runs left: cgroups, run directories, temporary files\n"
+               "  exec         run one command in one sandbox\n"
+               "  xdist        run pytest-xdist, each of its workers in a sandbox\n"
+               "  merge        combine the reports and history of --shard runs\n"
+               "  doctor       check what this machine allows: namespaces, memory caps\n"
+               "  clean        remove what killed runs left: cgroups, run directories\n"
+               "  help         show this help ('nsrun COMMAND --help': a command's own)\n"
                "\n"
                "Sizing:\n"
                "  -j, --jobs N             at most N workers (default: the CPU budget)\n"
-               "      --mem-per-worker SIZE  cap each job at SIZE (K, M, G, T) and run only as many\n"
-               "                           workers as fit in memory; 'auto': from the peaks of earlier runs.\n"
-               "                           Once the history knows each job's peak, each asks for its own\n"
-               "                           (peak + 25%%) and jobs start while their requests fit\n"
-               "      --mem-reserve R      memory kept back from tests: a percentage ('10%%', the default) or a SIZE\n"
+               "      --mem-per-worker SIZE\n"
+               "                           cap each job at SIZE (K, M, G, T) and run as many\n"
+               "                           workers as fit in memory; 'auto': from earlier peaks\n"
+               "      --mem-reserve R      memory kept from tests: '10%%' (default) or a SIZE\n"
                "      --pids-max N         at most N processes per job (default %u)\n"
-               "      --cpus-per-job N     the CPUs each job is told it has (OMP_NUM_THREADS and the like,\n"
-               "                           unless set); default: the CPU budget over the workers\n"
-               "      --mem-cap off        run where memory cannot be capped (jobs are still measured)\n"
-               "      --dry-run            print the plan (budgets, workers, jobs in order) and run nothing\n"
+               "      --cpus-per-job N     CPUs each job is told it has, in OMP_NUM_THREADS and\n"
+               "                           the like unless set (default: CPU budget / workers)\n"
+               "      --mem-cap off        run where memory cannot be capped\n"
+               "      --dry-run            print the plan (budgets, workers, jobs); run nothing\n"
                "\n"
                "Jobs:\n"
-               "      --dist MODE          pytest: 'loadfile' (one job per file, the default) or 'test'\n"
-               "      --batch N|auto|off   pytest: several files per job, N jobs in all; 'auto' (the default):\n"
-               "                           past 4 files per worker, as few as keep start-up within 5%% of the run;\n"
-               "                           with history a file longer than a worker's share is split by test id\n"
-               "      --serial GLOB        jobs whose name matches run alone, after the rest (repeatable);\n"
-               "                           so do pytest files with tests marked 'serial' or 'no_parallel'\n"
+               "      --dist MODE          pytest: 'loadfile' (a job per file, default), 'test'\n"
+               "      --batch N|auto|off   pytest: several files per job, N jobs in all\n"
+               "      --serial GLOB        matching jobs run alone, after the rest (repeatable)\n"
                "      --jobs-file FILE     one shell command per line, each a job ('-': stdin)\n"
-               "      --setup CMD          run the shell command CMD once, in a sandbox, before anything else; what\n"
-               "                           it writes to the project and $HOME is a read-only layer under every job\n"
-               "                           (install the project, byte-compile, warm caches once)\n"
-               "      --timeout DURATION   kill a job after DURATION (30s, 5m, 1h30m) and report a timeout\n"
-               "      --retries N          rerun a failed job up to N times in a fresh sandbox; a pass on retry\n"
-               "                           is reported as flaky\n"
+               "      --setup CMD          run CMD once, in a sandbox; its writes are a layer\n"
+               "                           under every job (install the project, warm caches)\n"
+               "      --timeout DURATION   kill a job after DURATION (30s, 5m, 1h30m)\n"
+               "      --retries N          rerun a failed job up to N times; a pass is flaky\n"
                "      --flaky-fails        count flaky jobs as failures\n"
                "      --repeat N           run every job N times\n"
                "  -x, --exitfirst          start no new job after the first failure\n"
-               "      --shard K/N|auto     run only share K of N, split by history so shares take equal time\n"
-               "                           (auto: from GitLab, CircleCI, Buildkite or Kubernetes variables)\n"
+               "      --halt WHEN          'soon,fail=N': start no new job after N failures;\n"
+               "                           'now,fail=N': also kill the running ones\n"
+               "      --shard K/N|auto     run only share K of N, split by history\n"
+               "  -q, --quote              put arguments into a shell's -c script unquoted\n"
                "\n"
                "Reports:\n"
-               "      --junit FILE         one merged JUnit XML report\n"
-               "      --json FILE          a JSON report (with --dry-run: the plan)\n"
+               "      --junit FILE         one merged JUnit XML report ('-': stdout)\n"
+               "      --json FILE          a JSON report, with --dry-run the plan ('-': stdout)\n"
+               "      --joblog FILE        GNU parallel's job log: one line per job\n"
+               "  -k, --keep-order         print each job's line in input order\n"
                "      --log-dir DIR        each job's output (default: .nsrun/logs)\n"
                "\n"
                "Sandbox:\n"
                SANDBOX_OPTIONS_HELP
                "\n"
                "  -h, --help               show this help\n"
-               "      --version            show the version and the features built in\n"
+               "  -V, --version            show the version and the features built in\n"
                "\n"
-               "Exit status: 0 all jobs passed (flaky ones too, unless --flaky-fails); 1 some failed;\n"
-               "2 bad usage, or not even one worker fits in memory; 3 this machine refuses sandboxes or\n"
-               "memory caps; 130/143 interrupted by SIGINT/SIGTERM.\n"
+               "Replacement strings: {} the argument, {.} without extension, {/} basename,\n"
+               "{//} dirname, {/.} basename without extension, {#} job number, {%%} worker\n"
+               "slot, {1} {2} ... one list's argument. In a shell's -c script each is quoted\n"
+               "as one shell word; elsewhere it is passed as it is. ':::: FILE': one argument\n"
+               "per line ('-': stdin).\n"
+               "\n"
+               "Exit status: 0 all jobs passed (flaky ones too, unless --flaky-fails); 1 some\n"
+               "failed; 2 bad usage, or not even one worker fits in memory; 3 this machine\n"
+               "refuses sandboxes or memory caps; 128+N interrupted by signal N.\n"
                "\n"
                "Environment: NSRUN_CACHE_DIR (history, logs; default PROJECT/.nsrun), NO_COLOR.\n",
                PIDS_MAX_DEFAULT);
@@ -123,6 +133,23 @@ static int parse_count(const char *option, const char *arg, unsigned min, unsign
         return log_bad_option(option, arg, why);
 }
 
+/* GNU parallel's --halt, as far as nsrun has it: never, soon,fail=N, now,fail=N. */
+static int parse_halt(const char *arg, RunOptions *o) {
+        const char *n = NULL;
+
+        if (streq(arg, "never")) {
+                o->halt_fail = 0;
+                return 0;
+        }
+        if (strneq(arg, "soon,fail=", 10) || strneq(arg, "now,fail=", 9))
+                n = strchr(arg, '=') + 1;
+        if (!n || parse_unsigned(n, 1, UINT_MAX, &o->halt_fail) < 0)
+                return log_bad_option("--halt", arg, "give 'soon,fail=N' (start no new job after N failures), "
+                                                     "'now,fail=N' (kill the running ones too) or 'never'");
+        o->halt_now = arg[0] == 'n';
+        return 0;
+}
+
 static int parse_one(RunOptions *o, int c, const char *arg) {
         unsigned n;
         int r;
@@ -131,8 +158,17 @@ static int parse_one(RunOptions *o, int c, const char *arg) {
         case 'j':
                 return parse_count("-j", arg, 1, 4096, &o->jobs_max);
         case 'x':
-                o->exitfirst = true;
+                if (!o->halt_fail)
+                        o->halt_fail = 1;
                 return 0;
+        case 'k':
+                o->keep_order = true;
+                return 0;
+        case 'q':
+                o->quote_raw = true;
+                return 0;
+        case ARG_HALT:
+                return parse_halt(arg, o);
         case ARG_MEM_PER_WORKER:
                 if (streq(arg, "auto")) {
                         o->mem_per_worker_auto = true;
@@ -210,9 +246,15 @@ static int parse_one(RunOptions *o, int c, const char *arg) {
                 return 0;
         case ARG_JUNIT:
         case ARG_JSON:
+        case ARG_JOBLOG:
         case ARG_LOG_DIR: {
-                char **dst = c == ARG_JUNIT ? &o->junit_path : c == ARG_JSON ? &o->json_path : &o->log_dir;
+                char **dst = c == ARG_JUNIT ? &o->junit_path : c == ARG_JSON ? &o->json_path
+                             : c == ARG_JOBLOG ? &o->joblog_path : &o->log_dir;
                 free(*dst);
+                if (streq(arg, "-") && c != ARG_LOG_DIR) { /* standard output */
+                        *dst = strdup(arg);
+                        return *dst ? 0 : log_oom();
+                }
                 *dst = realpath(".", NULL);
                 if (!*dst)
                         return log_oom();
@@ -239,6 +281,8 @@ static int check_output_path(const char *option, const char *path) {
         struct stat st;
 
         if (!path)
+                return 0;
+        if (streq(path, "-"))
                 return 0;
         if (stat(path, &st) >= 0 && S_ISDIR(st.st_mode))
                 return log_bad_option(option, path, "a directory; give a file name");
@@ -277,8 +321,12 @@ static int parse_run_args(int argc, char *argv[], RunOptions *o) {
                 { "batch", required_argument, NULL, ARG_BATCH },
                 { "shard", required_argument, NULL, ARG_SHARD },
                 { "setup", required_argument, NULL, ARG_SETUP },
+                { "halt", required_argument, NULL, ARG_HALT },
+                { "joblog", required_argument, NULL, ARG_JOBLOG },
+                { "keep-order", no_argument, NULL, 'k' },
+                { "quote", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
+                { "version", no_argument, NULL, 'V' },
                 {},
         };
         int c, r, end = argc;
@@ -290,11 +338,14 @@ static int parse_run_args(int argc, char *argv[], RunOptions *o) {
                 }
         optind = 1;
         opterr = 0;
-        while ((c = getopt_long(end, argv, ":hj:x", options, NULL)) >= 0) {
+        while ((c = getopt_long(end, argv, ":hj:xkqV", options, NULL)) >= 0) {
+                const char *hint = c == '?' ? parallel_option_hint(option_name(argv, optopt)) : NULL;
                 if (c == 'h')
                         return verb_help(), 0;
-                if (c == ARG_VERSION)
+                if (c == 'V')
                         return print_version(), 0;
+                if (hint)
+                        return log_error("%s: not an option of nsrun; %s", option_name(argv, optopt), hint), -EINVAL;
                 r = log_getopt_error(NULL, argv, c) ?: parse_one(o, c, optarg);
                 if (r < 0)
                         return r;
@@ -315,11 +366,18 @@ static int parse_run_args(int argc, char *argv[], RunOptions *o) {
                 return log_error("--mem-cap off and --mem-per-worker exclude each other: there is no cap to set"),
                        -EINVAL;
         o->command = end < argc ? argv + end + 1 : NULL;
+        if (!!(o->json_path && streq(o->json_path, "-")) + !!(o->junit_path && streq(o->junit_path, "-")) +
+                    !!(o->joblog_path && streq(o->joblog_path, "-")) > 1)
+                return log_error("--json, --junit and --joblog: only one of them can write to standard output ('-'); "
+                                 "give the others a file"),
+                       -EINVAL;
         r = o->cpus_per_job ? check_cpus_per_job(o->cpus_per_job) : 0;
         if (r >= 0)
                 r = check_output_path("--json", o->json_path);
         if (r >= 0)
                 r = check_output_path("--junit", o->junit_path);
+        if (r >= 0)
+                r = check_output_path("--joblog", o->joblog_path);
         if (r < 0)
                 return r;
         r = sandbox_options_finish(&o->sandbox);
@@ -336,6 +394,7 @@ static void run_options_done(RunOptions *o) {
         free(o->json_path);
         free(o->log_dir);
         free(o->cache_dir);
+        free(o->joblog_path);
 }
 
 /* ---- directories ---- */
@@ -479,6 +538,83 @@ static char *find_plugin_dir(void) {
         return strdup(NSRUN_DATADIR "/pytest");
 }
 
+/* '--json -' and '--junit -': the report goes to the standard output nsrun started with (rc->stdout_fd), by
+ * way of a memfd, as the writers take a path. */
+static int write_report(const RunContext *rc, int (*writer)(const RunContext *, const char *), const char *path) {
+        _cleanup_close_ int fd = -EBADF;
+        char proc[64], buf[65536];
+        ssize_t n;
+        int r;
+
+        if (!streq(path, "-"))
+                return writer(rc, path);
+        fd = memfd_create("nsrun-report", MFD_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(errno, "Cannot write the report to standard output: %m");
+        (void) snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        r = writer(rc, proc);
+        if (r < 0)
+                return r;
+        if (lseek(fd, 0, SEEK_SET) < 0)
+                return log_error_errno(errno, "Cannot write the report to standard output: %m");
+        while ((n = read(fd, buf, sizeof buf)) > 0)
+                for (ssize_t off = 0, w; off < n; off += w) {
+                        w = write(rc->stdout_fd, buf + off, (size_t) (n - off));
+                        if (w < 0 && errno == EINTR)
+                                w = 0;
+                        else if (w < 0)
+                                return log_error_errno(errno, "Cannot write the report to standard output: %m");
+                }
+        return 0;
+}
+
+/* --joblog: GNU parallel's job log, one tab-separated line per job that ran, in the order they started. The
+ * command is the job's words, each quoted as parallel quotes them. */
+static int job_start_cmp(const void *a, const void *b) {
+        const Job *x = *(const Job *const *) a, *y = *(const Job *const *) b;
+        return x->start_s < y->start_s ? -1 : x->start_s > y->start_s ? 1 : 0;
+}
+
+static void joblog_line(FILE *f, const Job *j, double run_start) {
+        struct stat st;
+
+        fprintf(f, "%u\t:\t%.3f\t%10.3f\t0\t%lld\t%d\t%d\t", j->seq, run_start + j->start_s, j->wall_s,
+                j->log_path && stat(j->log_path, &st) >= 0 ? (long long) st.st_size : 0LL, j->exit_code,
+                j->signal);
+        for (size_t k = 0; j->argv[k]; k++) {
+                _cleanup_free_ char *q = parallel_quote(j->argv[k]);
+                fprintf(f, "%s%s", k ? " " : "", q ?: "");
+        }
+        fputc('\n', f);
+}
+
+static int write_joblog(const RunContext *rc, const char *path) {
+        const JobList *l = &rc->src.jobs;
+        _cleanup_free_ const Job **v = new0(const Job *, l->n + 1);
+        struct timespec now;
+        size_t n = 0;
+        FILE *f;
+        int r;
+
+        if (!v)
+                return log_oom();
+        f = streq(path, "-") ? fdopen(dup(rc->stdout_fd), "we") : fopen(path, "we");
+        if (!f)
+                return log_error_errno(errno, "--joblog %s: cannot write it: %m", path), -EIO;
+        for (size_t i = 0; i < l->n; i++)
+                if (l->jobs[i].attempts > 0)
+                        v[n++] = &l->jobs[i];
+        qsort(v, n, sizeof *v, job_start_cmp);
+        clock_gettime(CLOCK_REALTIME, &now);
+        fputs("Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n", f);
+        for (size_t i = 0; i < n; i++)
+                joblog_line(f, v[i], (double) now.tv_sec + (double) now.tv_nsec / 1e9 - rc->wall_s);
+        r = ferror(f) ? -EIO : 0;
+        if (fclose(f) != 0 || r < 0)
+                return log_error_errno(errno ?: EIO, "--joblog %s: cannot write it: %m", path), -EIO;
+        return 0;
+}
+
 /* ---- the run ---- */
 
 static int make_repeats(RunContext *rc, unsigned repeat) {
@@ -487,9 +623,16 @@ static int make_repeats(RunContext *rc, unsigned repeat) {
         for (unsigned k = 1; k < repeat; k++)
                 for (size_t i = 0; i < n; i++) {
                         Job *j = &rc->src.jobs.jobs[i];
-                        if (job_list_add(&rc->src.jobs, strdup(j->name), strv_copy(j->argv), j->n_tests, j->serial) < 0)
+                        char ***parts = slot_parts_copy(j->slot_parts);
+                        if ((j->slot_parts && !parts) ||
+                            job_list_add(&rc->src.jobs, strdup(j->name), strv_copy(j->argv), j->n_tests, j->serial) < 0) {
+                                slot_parts_free(parts);
                                 return log_oom();
-                        rc->src.jobs.jobs[rc->src.jobs.n - 1].repeat_index = k;
+                        }
+                        j = &rc->src.jobs.jobs[rc->src.jobs.n - 1];
+                        j->repeat_index = k;
+                        j->seq = (unsigned) rc->src.jobs.n;
+                        j->slot_parts = parts;
                 }
         return 0;
 }
@@ -676,6 +819,7 @@ static int run(RunOptions *o, RunContext *rc) {
                 .setup = o->setup,
                 .dist = o->dist,
                 .serial_globs = o->serial_globs,
+                .quote_raw = o->quote_raw,
         };
         r = run_setup(rc);
         if (r < 0)
@@ -718,14 +862,16 @@ static int run(RunOptions *o, RunContext *rc) {
         assign_requests(rc);
         sched_order(&rc->src.jobs, rc->order);
         if (o->dry_run) {
-                r = o->json_path ? report_write_json(rc, o->json_path) : report_print_plan(rc);
+                r = o->json_path ? write_report(rc, report_write_json, o->json_path) : report_print_plan(rc);
                 goto out;
         }
         r = run_jobs(rc);
         if (r >= 0 && o->json_path)
-                r = report_write_json(rc, o->json_path);
+                r = write_report(rc, report_write_json, o->json_path);
         if (r >= 0 && o->junit_path)
-                r = report_write_junit(rc, o->junit_path);
+                r = write_report(rc, report_write_junit, o->junit_path);
+        if (r >= 0 && o->joblog_path)
+                r = write_joblog(rc, o->joblog_path);
         collect_coverage(rc);
         /* A shard leaves the history as it found it: every shard must split the same jobs by the same history,
          * whenever it runs; nsrun merge --history keeps their times. */
@@ -737,9 +883,18 @@ out:
         return r;
 }
 
+static bool report_to_stdout(const RunOptions *o) {
+        const char *paths[] = { o->json_path, o->junit_path, o->joblog_path };
+
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++)
+                if (paths[i] && streq(paths[i], "-"))
+                        return true;
+        return false;
+}
+
 int verb_run(int argc, char *argv[]) {
         RunOptions o = { .reserve_percent = 10, .pids_max = PIDS_MAX_DEFAULT, .repeat = 1 };
-        RunContext rc = { .opt = &o, .null_fd = -EBADF, .source.sigfd = -EBADF };
+        RunContext rc = { .opt = &o, .null_fd = -EBADF, .stdout_fd = STDOUT_FILENO, .source.sigfd = -EBADF };
         sigset_t mask, old_mask, pipe_only;
         int r, status;
 
@@ -749,6 +904,15 @@ int verb_run(int argc, char *argv[]) {
         if (r <= 0) {
                 run_options_done(&o);
                 return r < 0 ? EXIT_USAGE : 0;
+        }
+        if (report_to_stdout(&o)) {
+                /* standard output carries the report alone, valid JSON or XML: the rest goes to stderr */
+                rc.stdout_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+                if (rc.stdout_fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+                        log_error_errno(errno, "Cannot set standard output aside for the report: %m");
+                        run_options_done(&o);
+                        return EXIT_USAGE;
+                }
         }
         rc.null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         /* the physical path: a logical $PWD through a symbolic link (cd /tmp/link-to-project) need not exist
@@ -799,6 +963,8 @@ int verb_run(int argc, char *argv[]) {
         free(rc.cwd);
         free(rc.setup_dir);
         safe_close(rc.null_fd);
+        if (rc.stdout_fd != STDOUT_FILENO)
+                safe_close(rc.stdout_fd);
         safe_close(rc.source.sigfd);
         (void) sigprocmask(SIG_SETMASK, &old_mask, NULL);
         run_options_done(&o);

@@ -38,23 +38,27 @@ typedef struct ExecArgs {
 static void exec_help(void) {
         printf("Usage: nsrun exec [OPTIONS] -- COMMAND [ARG...]\n"
                "\n"
-               "Run COMMAND in a fresh, isolated, throwaway sandbox: its own user, mount, PID, network,\n"
-               "IPC and UTS namespaces; the project directory and $HOME overlaid so writes stay private;\n"
-               "fresh /tmp, /var/tmp and /dev/shm; every other path read-only; only a loopback network.\n"
+               "Run COMMAND in a fresh, isolated, throwaway sandbox: its own user, mount, PID,\n"
+               "network, IPC and UTS namespaces; the project directory and $HOME overlaid so\n"
+               "writes stay private; fresh /tmp, /var/tmp and /dev/shm; every other path\n"
+               "read-only; only a loopback network.\n"
                "\n"
-               "Options:\n"
-               SANDBOX_OPTIONS_HELP
-               "      --mem SIZE           cap its memory (and swap) at SIZE (K, M, G, T); past it the kernel\n"
-               "                           kills it and nsrun says so\n"
+               "Memory and processes:\n"
+               "      --mem SIZE           cap its memory (and swap) at SIZE (K, M, G, T); past\n"
+               "                           it the kernel kills it and nsrun says so\n"
                "      --pids-max N         at most N processes and threads\n"
-               "      --mem-cap off        with --pids-max where memory cannot be capped: cap only processes\n"
+               "      --mem-cap off        with --pids-max where memory cannot be capped: cap\n"
+               "                           only the processes\n"
+               "\n"
+               "Sandbox:\n"
+               SANDBOX_OPTIONS_HELP
+               "\n"
                "  -h, --help               show this help\n"
                "\n"
-               "Exit status:\n"
-               "  COMMAND's own status; 128+N if it was killed by signal N (137 when out of memory);\n"
-               "  126 COMMAND is not executable; 127 COMMAND was not found;\n"
-               "  123 this machine refuses sandboxes (the message says what to change; see 'nsrun doctor');\n"
-               "  125 bad usage, or the sandbox could not be built.\n");
+               "Exit status: COMMAND's own; 128+N if it was killed by signal N (137 when out\n"
+               "of memory); 126 COMMAND is not executable; 127 COMMAND was not found; 123 this\n"
+               "machine refuses sandboxes (the message says what to change; see 'nsrun\n"
+               "doctor'); 125 bad usage, or the sandbox could not be built.\n");
 }
 
 static int parse_exec_option(ExecArgs *a, int c, const char *arg) {

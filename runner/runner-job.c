@@ -6,6 +6,7 @@
 #include "escape.h"
 #include "macro.h"
 #include "runner-job.h"
+#include "runner-parallel.h"
 
 static const char *const status_names[_JOB_STATUS_MAX] = {
         [JOB_PENDING] = "pending", [JOB_RUNNING] = "running", [JOB_PASSED] = "passed",
@@ -153,6 +154,7 @@ void job_done(Job *j) {
         strv_free(j->args);
         strv_free(j->members);
         strv_free(j->ids);
+        slot_parts_free(j->slot_parts);
         free(j->log_path);
         free(j->junit_path);
         free(j->times_path);

@@ -32,6 +32,8 @@ typedef struct Job {
         unsigned n_tests;       /* tests it holds (pytest), 0 if not known */
         bool serial;            /* runs alone, after the rest (--serial GLOB, pytest markers serial/no_parallel) */
         unsigned repeat_index;  /* --repeat: which copy this is (0-based) */
+        unsigned seq;           /* its number in input order, from 1 ({#}, --joblog's Seq) */
+        char ***slot_parts;     /* 'CMD {%} ::: ...': argv's words split at each {%}, filled in at its start; or NULL */
 
         /* from the history of earlier runs */
         double hist_wall_s;     /* < 0: never seen */

@@ -27,6 +27,9 @@ struct Reporter {
         size_t done;
         unsigned counts[_JOB_STATUS_MAX];
         bool line_shown;
+        size_t printed;         /* job lines printed */
+        bool *finished;         /* -k: by job index, finished and not printed yet */
+        size_t next_in_order;   /* -k: the first job whose line is not printed yet */
 };
 
 Reporter *reporter_new(const RunContext *rc) {
@@ -36,12 +39,16 @@ Reporter *reporter_new(const RunContext *rc) {
         if (!r)
                 return NULL;
         r->rc = rc;
+        if (rc->opt->keep_order && !(r->finished = new0(bool, rc->src.jobs.n + 1)))
+                return mfree(r);
         r->tty = isatty(STDERR_FILENO) && !(term && streq(term, "dumb"));
         r->color = r->tty && isatty(STDOUT_FILENO) && !(no_color && *no_color);
         return r;
 }
 
 Reporter *reporter_free(Reporter *r) {
+        if (r)
+                free(r->finished);
         free(r);
         return NULL;
 }
@@ -82,6 +89,7 @@ static void describe(const Job *j, char *buf, size_t len) {
         case JOB_TIMEOUT:
                 (void) snprintf(buf, len, "killed, timeout after %s", FORMAT_DURATION((uint64_t) (j->wall_s * 1e6)));
                 break;
+        case JOB_NOT_RUN: /* stopped by --halt now */
         case JOB_ERROR:
                 if (j->error) {
                         (void) snprintf(buf, len, "%s", j->error);
@@ -107,11 +115,9 @@ static void describe_rerun(const Job *j, char *buf, size_t len) {
                 buf[0] = '\0';
 }
 
-void reporter_job_finished(Reporter *r, const Job *j) {
+static void print_job_line(Reporter *r, const Job *j) {
         char what[512], tests[96] = "", rerun[160];
 
-        r->done++;
-        r->counts[j->status]++;
         if (r->tty)
                 clear_line(r);
         describe(j, what, sizeof what);
@@ -119,10 +125,30 @@ void reporter_job_finished(Reporter *r, const Job *j) {
         if (j->n_tests > 0 || j->tests_passed + j->tests_failed > 0)
                 (void) snprintf(tests, sizeof tests, " %u passed, %u failed, %u skipped;", j->tests_passed,
                                 j->tests_failed, j->tests_skipped);
-        printf("[%zu/%zu] %s %s%s%s (%s;%s peak %s%s%s)\n", r->done, r->rc->src.jobs.n, status_word(r, j->status),
+        printf("[%zu/%zu] %s %s%s%s (%s;%s peak %s%s%s)\n", ++r->printed, r->rc->src.jobs.n, status_word(r, j->status),
                j->name, what[0] ? ": " : "", what, FORMAT_DURATION((uint64_t) (j->wall_s * 1e6)), tests,
                FORMAT_SIZE(j->peak_mem), rerun[0] ? "; " : j->attempts > 1 ? ", retried" : "", rerun);
         fflush(stdout);
+}
+
+/* -k: lines in input order; a job's line waits until every job before it has ended. */
+static void print_in_order(Reporter *r, bool all) {
+        const JobList *l = &r->rc->src.jobs;
+
+        for (; r->next_in_order < l->n; r->next_in_order++)
+                if (r->finished[r->next_in_order])
+                        print_job_line(r, &l->jobs[r->next_in_order]);
+                else if (!all)
+                        break;
+}
+
+void reporter_job_finished(Reporter *r, const Job *j) {
+        r->done++;
+        r->counts[j->status]++;
+        if (!r->finished)
+                return print_job_line(r, j);
+        r->finished[j - r->rc->src.jobs.jobs] = true;
+        print_in_order(r, false);
 }
 
 void reporter_tick(Reporter *r, unsigned running, uint64_t mem_in_use) {
@@ -235,6 +261,8 @@ void reporter_summary(Reporter *r) {
         char what[512];
 
         clear_line(r);
+        if (r->finished)
+                print_in_order(r, true);
         for (size_t i = 0; i < l->n; i++) {
                 const Job *j = &l->jobs[i];
                 tp += j->tests_passed;
@@ -267,7 +295,7 @@ void reporter_summary(Reporter *r) {
                 }
         printf("nsrun: %zu jobs: %u passed, %u failed, %u flaky, %u oom, %u timeout, %u error, %u not run",
                l->n, r->counts[JOB_PASSED], r->counts[JOB_FAILED], r->counts[JOB_FLAKY], r->counts[JOB_OOM],
-               r->counts[JOB_TIMEOUT], r->counts[JOB_ERROR], (unsigned) (l->n - r->done));
+               r->counts[JOB_TIMEOUT], r->counts[JOB_ERROR], (unsigned) (l->n - r->done) + r->counts[JOB_NOT_RUN]);
         if (rc->src.pytest)
                 printf("; tests: %u passed, %u failed, %u skipped", tp, tf, ts);
         printf("; %u workers, %s\n", rc->plan.workers, FORMAT_DURATION((uint64_t) (rc->wall_s * 1e6)));
@@ -279,9 +307,12 @@ void reporter_summary(Reporter *r) {
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 
 static json_object *job_json(const Job *j) {
-        json_object *o = json_object_new_object();
+        json_object *o = json_object_new_object(), *argv = json_object_new_array();
 
         json_object_object_add(o, "name", json_object_new_string(j->name));
+        for (size_t i = 0; j->argv && j->argv[i]; i++)
+                json_object_array_add(argv, json_object_new_string(j->argv[i]));
+        json_object_object_add(o, "argv", argv);
         json_object_object_add(o, "status", json_object_new_string(j->status == JOB_PENDING ? "pending"
                                                                                            : job_status_to_string(j->status)));
         json_object_object_add(o, "exit_code", j->exit_code >= 0 && j->attempts ? json_object_new_int(j->exit_code) : NULL);

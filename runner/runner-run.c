@@ -20,6 +20,7 @@
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
+#include "runner-parallel.h"
 #include "runner-run.h"
 
 extern char **environ;
@@ -34,6 +35,7 @@ typedef struct Slot {
         uint64_t started;       /* usec, monotonic */
         uint64_t deadline;      /* usec, 0 = none */
         bool timed_out;
+        bool halted;            /* killed by --halt now: reported as not run */
 } Slot;
 
 /* A finished job's sandbox and cgroup, removed after the next job has started: off the critical path. */
@@ -52,6 +54,7 @@ typedef struct Loop {
         unsigned *pfd_slot;
         size_t next;            /* in rc->order: every job before it has been started */
         unsigned running;
+        unsigned failures;      /* jobs that ended as failures, for -x and --halt */
         uint64_t admitted;      /* the sum of the running jobs' memory requests */
         Job **alone;            /* killed for memory at a learned request: each reruns alone, before the rest */
         size_t n_alone;
@@ -109,10 +112,11 @@ static char **job_env(const RunContext *rc, const Job *j, const char *dir, size_
 }
 
 /* pytest writes its JUnit report into the attempt's own directory, and nsrun's plugin the seconds each file
- * took. */
-static char **job_argv(const RunContext *rc, Job *j, const char *dir) {
+ * took. {%} in the command is the worker's slot. */
+static char **job_argv(const RunContext *rc, Job *j, const char *dir, unsigned worker) {
         _cleanup_free_ char *opt = NULL;
-        char **argv = strv_copy(j->argv);
+        /* {%}: the worker's slot, from 1 as in GNU parallel */
+        char **argv = j->slot_parts ? slot_parts_join(j->slot_parts, worker + 1) : strv_copy(j->argv);
 
         if (!argv || !rc->src.pytest)
                 return argv;
@@ -229,7 +233,7 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
         j->mem_limit = attempt_limit(rc, j);
         s->job = j;
         l->admitted += j->mem_limit; /* what it was admitted with: given back in release_slot() */
-        s->timed_out = false;
+        s->timed_out = s->halted = false;
         log_fd = open_log(rc, j);
         if (log_fd < 0)
                 return log_fd;
@@ -240,7 +244,7 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
                 return -ENOMEM;
         if (mkdir(dir, 0755) < 0)
                 return -errno;
-        argv = job_argv(rc, j, dir);
+        argv = job_argv(rc, j, dir, s->index);
         envp = job_env(rc, j, dir, index, s->index);
         r = sandbox_options_mounts(&rc->opt->sandbox, dir, rc->src.pytest ? rc->source.pytest_plugin_dir : NULL,
                                    &mounts, &spec.n_mounts);
@@ -428,6 +432,17 @@ static bool should_retry(const RunContext *rc, const Job *j, JobStatus st) {
                !rc->signal;
 }
 
+/* -x, --halt soon,fail=N: no new job starts; --halt now,fail=N: the running ones are killed too. */
+static void halt(Loop *l) {
+        l->stop = true;
+        for (unsigned w = 0; l->rc->opt->halt_now && w < l->rc->plan.workers; w++)
+                if (l->slots[w].job) {
+                        l->slots[w].halted = true;
+                        (void) sandbox_kill(l->slots[w].sandbox, SIGKILL);
+                        (void) cgroup_job_kill(l->slots[w].cgroup);
+                }
+}
+
 static void finish_slot(Loop *l, Slot *s) {
         RunContext *rc = l->rc;
         SandboxResult res = {};
@@ -449,6 +464,11 @@ static void finish_slot(Loop *l, Slot *s) {
         status = classify(rc, s, &res, &st);
         if (read_results(rc, j) < 0)
                 status = JOB_ERROR;
+        if (s->halted) {
+                status = JOB_NOT_RUN;
+                free(j->error);
+                j->error = strdup("stopped by --halt now");
+        }
         vacate_slot(l, s, ended);
         l->running--;
         if (should_rerun_alone(rc, j, status)) {
@@ -470,8 +490,11 @@ static void finish_slot(Loop *l, Slot *s) {
                 status = JOB_FLAKY;
         j->status = status;
         reporter_job_finished(l->rep, j);
-        if (rc->refused || (rc->opt->exitfirst && job_status_is_failure(status, rc->opt->flaky_fails)))
+        l->failures += job_status_is_failure(status, rc->opt->flaky_fails);
+        if (rc->refused)
                 l->stop = true;
+        if (rc->opt->halt_fail && l->failures >= rc->opt->halt_fail && !l->stop)
+                halt(l);
 }
 
 static bool fits(const Loop *l, const Job *j) {

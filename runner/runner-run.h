@@ -29,12 +29,16 @@ typedef struct RunOptions {
         uint64_t timeout_usec;
         unsigned retries;
         unsigned repeat;
-        bool exitfirst;
+        unsigned halt_fail;             /* -x, --halt ...,fail=N: stop after N failed jobs; 0: never */
+        bool halt_now;                  /* --halt now,...: kill the running jobs too */
+        bool keep_order;                /* -k: each job's line in input order */
+        bool quote_raw;                 /* -q */
         bool flaky_fails;
         char *junit_path;
         char *json_path;
         char *log_dir;
         char *cache_dir;
+        char *joblog_path;              /* --joblog, GNU parallel's format */
 } RunOptions;
 
 #define PIDS_MAX_DEFAULT 4096
@@ -53,6 +57,7 @@ typedef struct RunContext {
         char *setup_dir;                /* --setup's layers: beside run_dir, never inside it (jobs may write there) */
         double setup_s;
         int null_fd;
+        int stdout_fd;                  /* where '--json -' or '--junit -' go; nsrun's own stdout is then stderr */
         /* results */
         int signal;                     /* SIGINT/SIGTERM/SIGHUP that stopped the run, or 0 */
         double wall_s;

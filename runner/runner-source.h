@@ -28,6 +28,7 @@ typedef struct SourceContext {
         const char *setup;              /* --setup's command, or NULL */
         const char *cwd;                /* where every sandbox of the run starts (nsrun's own cwd) */
         const char *cache_dir;          /* .nsrun: the history, and pytest's last collection */
+        bool quote_raw;                 /* -q: no replacement string is quoted, not even in a shell's -c script */
         int sigfd;                      /* SIGINT, SIGTERM, SIGHUP: blocked for the whole run, read here */
         int *signal;                    /* where the first one is recorded */
 } SourceContext;

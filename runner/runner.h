@@ -40,10 +40,10 @@ int sandbox_options_mounts(const SandboxOptions *o, const char *shared_rw, const
                            size_t *ret_n);
 
 #define SANDBOX_OPTIONS_HELP \
-        "      --root-dir DIR       the project directory, overlaid so writes stay private (default: .)\n" \
-        "      --keep-writes DIR    keep what the command wrote in DIR instead of throwing it away\n" \
+        "      --root-dir DIR       the project, overlaid so writes stay private (.)\n" \
+        "      --keep-writes DIR    keep what the command wrote in DIR\n" \
         "      --rw PATH            share PATH with the host, writable (repeatable)\n" \
-        "      --overlay PATH       overlay PATH too: host files visible, writes private (repeatable)\n" \
+        "      --overlay PATH       overlay PATH too: writes stay private (repeatable)\n" \
         "      --tmpfs PATH         an empty private tmpfs on PATH (repeatable)\n" \
         "      --no-home            do not overlay $HOME (it stays read-only)\n" \
         "      --net MODE           'loopback' (default: only lo, private) or 'host'\n"

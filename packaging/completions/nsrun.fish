@@ -77,9 +77,13 @@ complete -c nsrun -n __nsrun_no_verb -l repeat -x -d 'run every job N times'
 complete -c nsrun -n __nsrun_no_verb -s x -l exitfirst -d 'start no new job after the first failure'
 complete -c nsrun -n __nsrun_no_verb -l junit -r -F -d 'one merged JUnit XML report'
 complete -c nsrun -n __nsrun_no_verb -l json -r -F -d 'a JSON report'
+complete -c nsrun -n __nsrun_no_verb -l halt -x -a 'never soon,fail=1 now,fail=1' -d 'stop after N failed jobs'
+complete -c nsrun -n __nsrun_no_verb -s q -l quote -d "put arguments into a shell's -c script unquoted"
+complete -c nsrun -n __nsrun_no_verb -l joblog -r -F -d "GNU parallel's job log"
+complete -c nsrun -n __nsrun_no_verb -s k -l keep-order -d "print each job's line in input order"
 complete -c nsrun -n __nsrun_no_verb -l log-dir -r -a '(__fish_complete_directories)' -d "each job's output"
 complete -c nsrun -n __nsrun_no_verb -s h -l help -d 'show the help'
-complete -c nsrun -n __nsrun_no_verb -l version -d 'show the version and the features built in'
+complete -c nsrun -n __nsrun_no_verb -s V -l version -d 'show the version and the features built in'
 __nsrun_sandbox_options __nsrun_no_verb
 
 # nsrun xdist [OPTIONS] -- pytest [ARG...]

@@ -101,9 +101,9 @@ bad 2 "^nsrun: --mem-cap off and --mem-per-worker exclude each other" --mem-cap 
 bad 2 "^nsrun: --mem-cap on: the only value is 'off'" --mem-cap on -- true
 bad 2 "^nsrun: --jobs-file and a command after '--' exclude each other" --jobs-file jobs.txt -- true
 bad 2 "^nsrun: unknown option '--bogus'; see 'nsrun --help'" --bogus -- true
-bad 2 "^nsrun: unknown option '-q'" -q -- true
-bad 2 "^nsrun: unknown option '-x?q'" -xq -- true
-bad 2 "^nsrun: unknown option '-q'" -qx -- true
+bad 2 "^nsrun: unknown option '-y'" -y -- true
+bad 2 "^nsrun: unknown option '-x?y'" -xy -- true
+bad 2 "^nsrun: unknown option '-y'" -yx -- true
 bad 2 "^nsrun: --net bogus: unknown mode; use 'loopback' or 'host'" --net bogus -- true
 bad 2 "^nsrun: --dist bogus: use 'loadfile' or 'test'" --dist bogus -- true
 bad 2 "^nsrun: --mem-reserve 95%: give a percentage from 0% to 90%" --mem-reserve 95% -- true
@@ -115,7 +115,6 @@ bad 2 "^nsrun: --jobs-file /nonexistent-nsrun: No such file or directory" --jobs
 bad 2 "^nsrun: --jobs-file jobs-dir: (Is a directory|.*directory)" --jobs-file jobs-dir
 bad 2 "^nsrun: --jobs-file empty-jobs: no commands in it" --jobs-file empty-jobs
 bad 2 "^nsrun: ':::' needs at least one argument after it" -- echo :::
-bad 2 "^nsrun: ':::' needs a command before it" -- ::: a b
 bad 2 "^nsrun: --rw relative: give an absolute path" --rw relative -- true
 bad 2 "^nsrun: --keep-writes $P/kept: must be outside the overlaid project" --keep-writes "$P/kept" -- true
 # a report that cannot be written is named with its reason (the jobs have run by then: exit status 2)
@@ -359,5 +358,30 @@ rm -rf "$P/.nsrun/runs"/* 2>/dev/null
 
 is "the project directory is unchanged by all of the above" "$(tree_digest "$P")" "$digest0"
 check "at least 30 malformed invocations were tried" test "$n" -ge 30
+
+# --- GNU parallel's command lines and the files nsrun reads (issue 18; issue 13, item 10): refused in one line,
+# exit status 2, never run literally; a jobs file or ':::: FILE' is read up to 16 MiB, lines up to 64 KiB, no NUL
+printf 'true\nec\0ho cut\n' > "$SCRATCH/nul-jobs.txt"
+head -c $((16 * 1024 * 1024 + 1)) /dev/zero | tr '\0' '\n' > "$SCRATCH/big-jobs.txt"
+{ printf 'echo '; head -c $((64 * 1024 + 1)) /dev/zero | tr '\0' x; echo; } > "$SCRATCH/long-line.txt"
+chmod 644 "$SCRATCH"/nul-jobs.txt "$SCRATCH"/big-jobs.txt "$SCRATCH"/long-line.txt
+bad 2 "^nsrun: --jobs-file $SCRATCH/nul-jobs.txt: line 2 holds a NUL byte" --jobs-file "$SCRATCH/nul-jobs.txt"
+bad 2 "^nsrun: --jobs-file /dev/zero: line 1 holds a NUL byte" --jobs-file /dev/zero
+bad 2 "^nsrun: --jobs-file $SCRATCH/big-jobs.txt: larger than 16 MiB" --jobs-file "$SCRATCH/big-jobs.txt"
+bad 2 "^nsrun: --jobs-file $SCRATCH/long-line.txt: line 1 is longer than 64 KiB" --jobs-file "$SCRATCH/long-line.txt"
+bad 2 "^nsrun: ':::: $SCRATCH/nul-jobs.txt': line 2 holds a NUL byte" -- echo :::: "$SCRATCH/nul-jobs.txt"
+bad 2 "^nsrun: ':::: /dev/zero': line 1 holds a NUL byte" -- echo {} :::: /dev/zero
+bad 2 "^nsrun: ':::: /nonexistent-nsrun': No such file or directory" -- echo :::: /nonexistent-nsrun
+bad 2 "^nsrun: '\{x\}' is not one of nsrun's replacement strings" -- echo {x} ::: a
+bad 2 "^nsrun: '\{= uc =\}' is not one of nsrun's replacement strings" -- echo '{= uc =}' ::: a
+bad 2 "^nsrun: '\{3\}': there are 2 argument lists; use \{1\} to \{2\}" -- sh -c 'echo {3}' ::: a ::: b
+bad 2 "^nsrun: '\{0\}': there is one argument list" -- echo {0} ::: a
+bad 2 "^nsrun: ':::' needs at least one argument after it" -- echo ::: a b :::
+bad 2 "^nsrun: '::::' needs a file of arguments after it" -- echo {} ::::
+bad 2 "^nsrun: ':::\+': linked argument lists are not supported" -- echo ::: a :::+ b
+bad 2 "^nsrun: -n: not an option of nsrun; use -j N" -n 4 -- true
+bad 2 "^nsrun: --max-args=2: not an option of nsrun; " --max-args=2 -- echo ::: a
+bad 2 "^nsrun: --halt soon: give 'soon,fail=N'" --halt soon -- true
+bad 2 "^nsrun: --json, --junit and --joblog: only one of them can write to standard output" --json - --junit - -- true
 
 done_testing

@@ -91,6 +91,11 @@ def mentions(text, opt, shell):
 def main():
     helps = {"nsrun": help_text()}
     cmds = help_commands(helps["nsrun"])
+    ok("help" in cmds, "--help lists 'help' among the commands", sorted(cmds))
+    cmds.discard("help")  # 'nsrun help' is --help itself
+    for verb, text in (("nsrun", helps["nsrun"]), ("nsrun exec", help_text("exec"))):
+        wide = [line for line in text.splitlines() if len(line) > 80]
+        ok(not wide, f"{verb} --help fits in 80 columns", "\n".join(wide))
     for c in sorted(cmds):
         helps[c] = help_text(c)
     opts = {k: help_options(v) for k, v in helps.items()}
