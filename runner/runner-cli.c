@@ -74,7 +74,7 @@ int verb_help(void) {
                "      --dist MODE          pytest: 'loadfile' (one job per file, the default) or 'test'\n"
                "      --batch N|auto|off   pytest: several files per job, N jobs in all; 'auto' (the default):\n"
                "                           past 4 files per worker, as few as keep start-up within 5%% of the run;\n"
-               "                           with history a file longer than a worker's share is split by test id\n"
+               "                           a file that would be the run's tail is split by test id\n"
                "      --serial GLOB        jobs whose name matches run alone, after the rest (repeatable);\n"
                "                           so do pytest files with tests marked 'serial' or 'no_parallel'\n"
                "      --jobs-file FILE     one shell command per line, each a job ('-': stdin)\n"
@@ -436,7 +436,7 @@ static int plan(RunContext *rc, const History *h) {
         in->reserve_percent = o->reserve_percent;
         in->mem_per_worker = o->mem_per_worker;
         in->jobs_max = o->jobs_max;
-        in->n_jobs = rc->src.jobs.n;
+        in->n_jobs = source_jobs_bound(&rc->src, o->batch); /* a file may be split over the workers */
         /* Once the history knows peaks, each job asks for its own (runs without caps have nothing to admit). */
         for (size_t i = 0; i < rc->src.jobs.n && !o->mem_cap_off; i++)
                 in->learned = in->learned || rc->src.jobs.jobs[i].hist_peak > 0;
@@ -634,6 +634,10 @@ static int run(RunOptions *o, RunContext *rc) {
         if (r < 0) {
                 r = log_oom();
                 goto out;
+        }
+        if (rc->src.jobs.n < rc->plan.workers) { /* fewer jobs than planned for: each gets a larger share */
+                rc->plan_input.n_jobs = rc->src.jobs.n;
+                (void) plan_compute(&rc->plan_input, &rc->plan);
         }
         rc->order = new0(size_t, rc->src.jobs.n);
         if (!rc->order) {
