@@ -42,10 +42,9 @@ size_t sched_batch_count(const double *load, size_t n, const double *fixed, size
                          unsigned w, size_t min_jobs, size_t max_batches);
 
 /* Into how many parts to split each of n items (item i, of max_parts[i] tests, into at most that many parts, cut
- * by test count), beside n_fixed jobs that are
- * not split: the longest part is split once more, up to max_jobs jobs in all, and the split with the shortest
- * simulated makespan is kept if it saves a tenth of the run and min_gain; else every item stays whole (each
- * part costs a start-up, the file's module fixtures again, and tests that lean on earlier ones break).
- * Fills ret_parts[0..n). -ENOMEM. */
+ * by test count), beside n_fixed jobs that are not split: the longest part is split once more, up to max_jobs
+ * jobs in all, and the split with the shortest simulated makespan is kept if it saves a tenth of the run and
+ * min_gain; else every item stays whole (each part costs a start-up, the file's module fixtures again, and
+ * tests that lean on earlier ones break). Fills ret_parts[0..n). -ENOMEM. */
 int sched_split(const double *load, const unsigned *max_parts, size_t n, const double *fixed, size_t n_fixed,
                 double startup, unsigned w, size_t max_jobs, double min_gain, unsigned *ret_parts);
