@@ -80,7 +80,8 @@ int verb_help(void) {
                "\n"
                "Jobs:\n"
                "      --dist MODE          pytest: 'loadfile' (a job per file, default), 'test'\n"
-               "      --batch N|auto|off   pytest: several files per job, N jobs in all\n"
+               "      --batch N|auto|off   pytest: several files per job, N jobs in all; 'auto':\n"
+               "                           as start-up and the tail need; a long file is split\n"
                "      --serial GLOB        matching jobs run alone, after the rest (repeatable)\n"
                "      --jobs-file FILE     one shell command per line, each a job ('-': stdin)\n"
                "      --setup CMD          run CMD once, in a sandbox; its writes are a layer\n"
@@ -652,7 +653,7 @@ static int plan(RunContext *rc, const History *h) {
         in->reserve_percent = o->reserve_percent;
         in->mem_per_worker = o->mem_per_worker;
         in->jobs_max = o->jobs_max;
-        in->n_jobs = rc->src.jobs.n;
+        in->n_jobs = source_jobs_bound(&rc->src, o->batch); /* a file may be split over the workers */
         /* Once the history knows peaks, each job asks for its own (runs without caps have nothing to admit). */
         for (size_t i = 0; i < rc->src.jobs.n && !o->mem_cap_off; i++)
                 in->learned = in->learned || rc->src.jobs.jobs[i].hist_peak > 0;
@@ -853,6 +854,10 @@ static int run(RunOptions *o, RunContext *rc) {
         if (r < 0) {
                 r = log_oom();
                 goto out;
+        }
+        if (rc->src.jobs.n < rc->plan.workers) { /* fewer jobs than planned for: each gets a larger share */
+                rc->plan_input.n_jobs = rc->src.jobs.n;
+                (void) plan_compute(&rc->plan_input, &rc->plan);
         }
         rc->order = new0(size_t, rc->src.jobs.n);
         if (!rc->order) {

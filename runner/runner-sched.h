@@ -19,3 +19,32 @@ void sched_order(const JobList *l, size_t *order);
 double sched_simulate(const double *durations, const size_t *order, size_t n, unsigned w);
 /* max(sum/w, longest): no schedule can beat it. */
 double sched_lower_bound(const double *durations, size_t n, unsigned w);
+
+/* Packing and splitting pytest files (runner-batch.c decides which files may be batched or split; these decide
+ * how, over plain numbers). A load is a file's expected test time, or its test count on a first run; each job
+ * pays startup (in the same unit, 0 when unknown) on top of its load. */
+
+/* The makespan of jobs of these loads, each paying startup, dispatched longest first to w workers; <0 ENOMEM. */
+double sched_jobs_makespan(const double *load, size_t n, double startup, unsigned w);
+
+/* Packs n items into n_bins batches whose target sizes decrease linearly, the last SCHED_PACK_LAST of the
+ * first: dispatched longest first, the last jobs to start are the shortest, so the workers finish close
+ * together. Items go longest first into the batch furthest below its target. Fills ret_bin[0..n) and
+ * ret_load[0..n_bins) (a batch may stay empty: load 0, no item). -ENOMEM, -EINVAL for no batch. */
+#define SCHED_PACK_LAST 0.25
+int sched_pack(const double *load, size_t n, size_t n_bins, size_t *ret_bin, double *ret_load);
+
+/* How many batches to pack n items into, beside n_fixed jobs that are not batched: among the counts up to
+ * max_batches that make at least min_jobs jobs in all and a multiple of the workers (so no worker is left one
+ * job more than the others), or max_batches itself, the one whose packing (sched_pack()) has the shortest
+ * simulated makespan, the fewest on a tie. 0 only for ENOMEM. */
+size_t sched_batch_count(const double *load, size_t n, const double *fixed, size_t n_fixed, double startup,
+                         unsigned w, size_t min_jobs, size_t max_batches);
+
+/* Into how many parts to split each of n items (item i, of max_parts[i] tests, into at most that many parts, cut
+ * by test count), beside n_fixed jobs that are not split: the longest part is split once more, up to max_jobs
+ * jobs in all, and the split with the shortest simulated makespan is kept if it saves a tenth of the run and
+ * min_gain; else every item stays whole (each part costs a start-up, the file's module fixtures again, and
+ * tests that lean on earlier ones break). Fills ret_parts[0..n). -ENOMEM. */
+int sched_split(const double *load, const unsigned *max_parts, size_t n, const double *fixed, size_t n_fixed,
+                double startup, unsigned w, size_t max_jobs, double min_gain, unsigned *ret_parts);

@@ -152,7 +152,7 @@ rc=$?
 is "nsrun with -p and -o: passes with the counts of serial pytest" "$rc $(counts "$SCRATCH/p.json")" "0 $want"
 tail -n 1 "$SCRATCH/p.json.out" | diag
 is "... '-p plug' kept as an option although 'plug' is also the positional argument" \
-        "$(names "$SCRATCH/p.json")" "['plug/tests/test_p.py']"
+        "$(json "$SCRATCH/p.json" "sorted({j['name'].split(' [')[0] for j in d['jobs']})")" "['plug/tests/test_p.py']"
 want=$(serial_counts "$E" "${pargs[@]}" -m slowish)
 nsrun_json "$E" "$SCRATCH/m.json" -j 2 -- pytest "${pargs[@]}" -m slowish
 rc=$?

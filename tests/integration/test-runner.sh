@@ -88,19 +88,22 @@ is "--batch off: one job per file; --batch 3: three jobs" \
         "$(json "$SCRATCH/b2.json" "len(d['jobs'])") $(json "$SCRATCH/b3.json" "(len(d['jobs']), d['totals']['tests_passed'])")" \
         "20 (3, 20)"
 
-# --- a file much longer than the rest is split by test id, once its history says so ---
+# --- a file much longer than the rest is split by test id: by test count on a first run (it holds most of the
+# tests), by time once its history says so ---
 S=$(make_project split)
 as_test_user mkdir -p "$S/tests"
-as_test_user sh -c "printf 'import time, pytest\n@pytest.mark.parametrize(\"i\", range(12))\ndef test_slow(i):\n    time.sleep(0.3)\n' > '$S/tests/test_big.py'"
+as_test_user sh -c "printf 'import time, pytest\n@pytest.mark.parametrize(\"i\", range(12))\ndef test_slow(i):\n    time.sleep(0.8)\n' > '$S/tests/test_big.py'"
 for f in a b c; do as_test_user sh -c "printf 'def test_1():\n    pass\n' > '$S/tests/test_$f.py'"; done
 (cd "$S" && as_test_user "$NSRUN_BIN" -j 2 --json "$SCRATCH/s1.json" -- pytest > /dev/null 2>&1)
 (cd "$S" && as_test_user "$NSRUN_BIN" -j 2 --json "$SCRATCH/s2.json" -- pytest > /dev/null 2>&1)
-is "first run: one job per file (nothing says which is long)" "$(json "$SCRATCH/s1.json" "len(d['jobs'])")" 4
+is "first run: the file holding most of the tests is split by test count, every test run once" \
+        "$(json "$SCRATCH/s1.json" "(lambda b: (len(b) >= 2, sum(j['tests'] for j in b), d['totals']['tests_passed']))([j for j in d['jobs'] if 'big' in j['name']])")" \
+        "(True, 12, 15)"
 is "second run: the long file is split by test id into parts, every test run once" \
         "$(json "$SCRATCH/s2.json" "(lambda b: (len(b) >= 2, sorted(j['name'] for j in b) == ['tests/test_big.py [%d/%d]' % (k + 1, len(b)) for k in range(len(b))], sum(j['tests_passed'] for j in b), d['totals']['tests_passed']))([j for j in d['jobs'] if 'big' in j['name']])")" \
         "(True, True, 12, 15)"
 like "... and its history is the whole file's time, the parts' sum" \
-        "$(json "$S/.nsrun/history.json" "round(d['jobs']['tests/test_big.py']['wall_s'], 1)")" '^3\.[6-9]|^4\.'
+        "$(json "$S/.nsrun/history.json" "round(d['jobs']['tests/test_big.py']['wall_s'], 1)")" '^9\.[6-9]|^1[0-9]\.'
 is "pytest's collection is reused when nothing it reads changed (first run, second run)" \
         "$(json "$SCRATCH/s1.json" "d['collection_reused']") $(json "$SCRATCH/s2.json" "d['collection_reused']")" "False True"
 as_test_user sh -c "printf 'def test_new():\n    pass\n' > '$S/tests/test_new.py'"
@@ -109,6 +112,23 @@ is "... and collected again when a file changed: the new test runs" \
         "$(json "$SCRATCH/s3.json" "d['collection_reused'], d['totals']['tests_passed']")" "False 16"
 like "--json: each job's setup, command and teardown time" \
         "$(json "$SCRATCH/s2.json" "all(j['setup_s'] > 0 and j['command_s'] > j['setup_s'] and j['teardown_s'] > 0 for j in d['jobs'])")" True
+
+# --- a single file spread over the workers on the first run (by test count) and with history (by time) ---
+M=$(make_project onefile)
+as_test_user mkdir -p "$M/tests"
+as_test_user sh -c "printf 'import time, pytest\n@pytest.mark.parametrize(\"i\", range(4))\ndef test_model(i):\n    time.sleep(1)\n' > '$M/tests/test_models.py'"
+serial=$(cd "$M" && as_test_user pytest -q -p no:cacheprovider 2>&1 | grep -o '[0-9]* passed')
+for k in 1 2; do
+        (cd "$M" && as_test_user "$NSRUN_BIN" -j 2 --json "$SCRATCH/m$k.json" --junit "$SCRATCH/m$k.xml" -- pytest > /dev/null 2>&1)
+done
+is "one file of 4 tests on 2 workers, first and second run: at least 2 jobs on 2 workers, as many passed as serial pytest" \
+        "$(for k in 1 2; do json "$SCRATCH/m$k.json" "(len(d['jobs']) >= 2, d['workers'], '%d passed' % d['totals']['tests_passed'])"; done | sort -u)" \
+        "(True, 2, '$serial')"
+is "... every test run exactly once" \
+        "$(for k in 1 2; do $PY -c "import xml.etree.ElementTree as E; print(sorted(t.get('name') for t in E.parse('$SCRATCH/m$k.xml').getroot().iter('testcase')))"; done | sort -u)" \
+        "['test_model[0]', 'test_model[1]', 'test_model[2]', 'test_model[3]']"
+is "... the history keeps the file's time once, the parts' sum" \
+        "$(json "$M/.nsrun/history.json" "sorted(d['jobs'])")" "['tests/test_models.py']"
 
 # --- --setup: run once; its writes are a read-only layer under every job ---
 probe='touch /tmp/t0; sleep 0.05; env -u PYTHONDONTWRITEBYTECODE /usr/bin/python3 -c "import webapp.sessions, webapp.ledger" && find . -name "*.pyc" -newer /tmp/t0 | wc -l'

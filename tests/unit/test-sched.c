@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "macro.h"
 #include "runner-sched.h"
 #include "runner-source.h"
 #include "tap.h"
@@ -102,9 +103,115 @@ static void test_batch_count(void) {
         is_int((int) batch_auto_count(300, 600.0, 2.0, 2), 15, "600 s, 2 s start-up: 15 jobs");
 }
 
+/* Batches of decreasing size: 40 equal files in 8 batches, the first about four times the last. */
+static void test_pack_shape(void) {
+        double load[40], bins[8];
+        size_t bin[40];
+        bool decreasing = true;
+
+        for (size_t i = 0; i < 40; i++)
+                load[i] = 1;
+        ok(sched_pack(load, 40, 8, bin, bins) == 0, "sched_pack() packs 40 files into 8 batches");
+        for (size_t k = 1; k < 8; k++)
+                decreasing = decreasing && bins[k] <= bins[k - 1];
+        ok(decreasing && bins[0] >= 3 * bins[7] && bins[7] > 0,
+           "... of decreasing size, the last a quarter of the first (%.0f ... %.0f)", bins[0], bins[7]);
+}
+
+/* A pytest suite of files, each with its load (seconds, or <0: never run) and test count, batched and split by
+ * source_batch() for w workers with a start-up of startup_s per job; returns the simulated makespan of the jobs
+ * it made, dispatched in sched_order(), each paying the start-up (in tests on a first run: none). */
+typedef struct FileSpec {
+        double load;
+        unsigned tests;
+        unsigned copies;
+} FileSpec;
+
+static double run_suite(const FileSpec *spec, size_t n_spec, unsigned w, double startup_s, size_t *ret_jobs,
+                        size_t *ret_tests, double *ret_bound) {
+        Source s = { .pytest = true };
+        double total = 0, longest = 0, ms, *d;
+        size_t *order, tests = 0;
+        bool first_run = true;
+
+        strv_push(&s.pytest_options, "pytest");
+        for (size_t k = 0; k < n_spec; k++)
+                for (unsigned c = 0; c < spec[k].copies; c++) {
+                        char *name, **argv = NULL, **ids = NULL;
+                        Job *j;
+                        asprintf(&name, "tests/test_%zu_%u.py", k, c);
+                        strv_push(&argv, "pytest");
+                        strv_push(&argv, name);
+                        for (unsigned t = 0; t < spec[k].tests; t++) {
+                                char *id;
+                                asprintf(&id, "%s::test_%u", name, t);
+                                strv_push(&ids, id);
+                                free(id);
+                        }
+                        job_list_add(&s.jobs, strdup(name), argv, spec[k].tests, false);
+                        j = &s.jobs.jobs[s.jobs.n - 1];
+                        strv_push(&j->args, name);
+                        j->ids = ids;
+                        j->hist_wall_s = spec[k].load;
+                        first_run = first_run && spec[k].load < 0;
+                        /* the unit of a first run is the test; the longest indivisible item is one test */
+                        total += spec[k].load >= 0 ? spec[k].load : spec[k].tests;
+                        longest = MAX(longest, (spec[k].load >= 0 ? spec[k].load : spec[k].tests) / spec[k].tests);
+                        free(name);
+                }
+        sched_estimate(&s.jobs);
+        source_batch(&s, w, BATCH_AUTO, startup_s);
+        d = calloc(s.jobs.n, sizeof *d);
+        order = calloc(s.jobs.n, sizeof *order);
+        for (size_t i = 0; i < s.jobs.n; i++) {
+                d[i] = (first_run ? s.jobs.jobs[i].n_tests : s.jobs.jobs[i].expected_s) + (first_run ? 0 : startup_s);
+                tests += s.jobs.jobs[i].n_tests;
+        }
+        sched_order(&s.jobs, order);
+        ms = sched_simulate(d, order, s.jobs.n, w);
+        *ret_jobs = s.jobs.n;
+        *ret_tests = tests;
+        *ret_bound = MAX(total / w, longest);
+        free(d);
+        free(order);
+        job_list_done(&s.jobs);
+        strv_free(s.pytest_options);
+        return ms;
+}
+
+static void check_suite(const char *what, const FileSpec *spec, size_t n_spec, unsigned w, double startup_s,
+                        double within) {
+        size_t jobs, tests, want = 0;
+        double bound, ms = run_suite(spec, n_spec, w, startup_s, &jobs, &tests, &bound);
+
+        for (size_t k = 0; k < n_spec; k++)
+                want += (size_t) spec[k].tests * spec[k].copies;
+        ok(ms <= bound * within && tests == want,
+           "%s, %u workers: %zu jobs, makespan %.2f within %.2fx of the bound max(total/workers, longest test) "
+           "%.2f (%.3fx), every test once",
+           what, w, jobs, ms, within, bound, ms / bound);
+}
+
+/* The scipy.optimize shape: five jobs of about 12 s on two workers, one worker ran three (36 s against 30).
+ * The stated fractions include every job's start-up (0.5 s), which the bound leaves out. */
+static void test_tail(void) {
+        check_suite("5 equal files of 12 s", (FileSpec[]) { { 12, 20, 5 } }, 1, 2, 0.5, 1.08);
+        check_suite("scipy-like: a 12 s file and 40 files of 1.2 s", (FileSpec[]) { { 12, 20, 1 }, { 1.2, 5, 40 } },
+                    2, 2, 0.5, 1.08);
+        check_suite("one file of 40 s and 30 of 1 s", (FileSpec[]) { { 40, 40, 1 }, { 1, 3, 30 } }, 2, 2, 0.5, 1.08);
+        check_suite("500 tiny files", (FileSpec[]) { { 0.05, 1, 500 } }, 1, 4, 0.2, 1.15);
+        check_suite("3 files of 10 s", (FileSpec[]) { { 10, 30, 3 } }, 1, 8, 0.2, 1.25);
+        check_suite("first run: one file of 4 tests", (FileSpec[]) { { -1, 4, 1 } }, 1, 2, -1, 1.0);
+        check_suite("first run: a file of 80 tests and two of 10", (FileSpec[]) { { -1, 80, 1 }, { -1, 10, 2 } }, 2, 2,
+                    -1, 1.05);
+        check_suite("first run: 3 files of 10 tests", (FileSpec[]) { { -1, 10, 3 } }, 1, 4, -1, 1.15);
+}
+
 int main(void) {
         test_order();
         test_batch_count();
         test_makespan();
+        test_pack_shape();
+        test_tail();
         return tap_done();
 }
