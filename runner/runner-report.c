@@ -310,8 +310,11 @@ static json_object *job_json(const Job *j) {
         json_object *o = json_object_new_object(), *argv = json_object_new_array();
 
         json_object_object_add(o, "name", json_object_new_string(j->name));
-        for (size_t i = 0; j->argv && j->argv[i]; i++)
-                json_object_array_add(argv, json_object_new_string(j->argv[i]));
+        /* escaped as names are: an argument is the user's bytes, not always UTF-8, and JSON must be */
+        for (size_t i = 0; j->argv && j->argv[i]; i++) {
+                _cleanup_free_ char *word = escape_name(j->argv[i]);
+                json_object_array_add(argv, json_object_new_string(word ?: ""));
+        }
         json_object_object_add(o, "argv", argv);
         json_object_object_add(o, "status", json_object_new_string(j->status == JOB_PENDING ? "pending"
                                                                                            : job_status_to_string(j->status)));
