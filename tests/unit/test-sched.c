@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "runner-sched.h"
-#include "runner-source.h"
+#include "runner-batch.h"
 #include "tap.h"
 
 static void add(JobList *l, const char *name, unsigned tests, double hist, bool failed, bool serial) {
