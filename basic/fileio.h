@@ -4,7 +4,13 @@
 #include <dirent.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/stat.h>
+
+#include "macro.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
+DEFINE_TRIVIAL_CLEANUP_FUNC(FILE *, fclose);
 
 /* Reads a whole (small, virtual) file relative to dirfd (AT_FDCWD for paths) into a NUL-terminated buffer. */
 int read_full_file_at(int dirfd, const char *path, char **ret, size_t *ret_size);

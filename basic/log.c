@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 
@@ -14,6 +15,35 @@ void log_set_max_level(LogLevel level) {
 
 LogLevel log_get_max_level(void) {
         return max_level;
+}
+
+static const char *const level_names[] = {
+        [LOG_LEVEL_ERROR] = "error",
+        [LOG_LEVEL_WARNING] = "warning",
+        [LOG_LEVEL_NOTICE] = "notice",
+        [LOG_LEVEL_INFO] = "info",
+        [LOG_LEVEL_DEBUG] = "debug",
+};
+
+int log_level_from_string(const char *s) {
+        for (size_t i = 0; i < ELEMENTSOF(level_names); i++)
+                if (streq(s, level_names[i]))
+                        return (int) i;
+        return -EINVAL;
+}
+
+void log_setup_from_env(void) {
+        const char *e = getenv("NSRUN_LOG_LEVEL");
+        int level;
+
+        if (!e || !*e)
+                return;
+        level = log_level_from_string(e);
+        if (level < 0) {
+                log_warning("NSRUN_LOG_LEVEL=%s is not a level; use error, warning, notice, info or debug", e);
+                return;
+        }
+        max_level = (LogLevel) level;
 }
 
 int log_internal(LogLevel level, int error, const char *format, ...) {

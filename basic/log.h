@@ -17,6 +17,10 @@ typedef enum LogLevel {
 
 void log_set_max_level(LogLevel level);
 LogLevel log_get_max_level(void);
+/* "error", "warning", "notice", "info" or "debug" -> its LogLevel; -EINVAL for anything else. */
+int log_level_from_string(const char *s);
+/* Sets the level from $NSRUN_LOG_LEVEL (default info), warning once about a value that is not a level. */
+void log_setup_from_env(void);
 
 /* Logs "nsrun: <message>" to stderr; %m expands to strerror(-error). Returns -abs(error), so a caller can
  * "return log_error_errno(r, ...)". error may be 0 for messages without an errno. */

@@ -112,6 +112,26 @@ int parse_duration(const char *s, uint64_t *ret_usec) {
         return 0;
 }
 
+/* Decimal digits in [s, s+n), nothing else, no overflow. */
+int parse_u64_span(const char *s, size_t n, uint64_t *ret) {
+        uint64_t v = 0;
+
+        if (n == 0)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                unsigned d;
+
+                if (s[i] < '0' || s[i] > '9')
+                        return -EINVAL;
+                d = (unsigned) (s[i] - '0');
+                if (v > (UINT64_MAX - d) / 10)
+                        return -ERANGE;
+                v = v * 10 + d;
+        }
+        *ret = v;
+        return 0;
+}
+
 int parse_uint64(const char *s, uint64_t *ret) {
         char *end;
         unsigned long long v;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "time-util.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +17,8 @@ int parse_duration(const char *s, uint64_t *ret_usec);
 /* A whole number in [min, max]. */
 int parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *ret);
 int parse_uint64(const char *s, uint64_t *ret);
+/* Decimal digits in [s, s+n), nothing else (no sign, no space), no overflow: -EINVAL / -ERANGE. */
+int parse_u64_span(const char *s, size_t n, uint64_t *ret);
 
 /* Human-readable size ("1.5 GiB", "100 MiB", "512 KiB", "12 B") into buf. */
 const char *format_size(char *buf, size_t len, uint64_t bytes);
@@ -26,5 +30,3 @@ const char *format_duration(char *buf, size_t len, uint64_t usec);
 #define FORMAT_DURATION_MAX 32
 #define FORMAT_DURATION(u) format_duration((char[FORMAT_DURATION_MAX]){}, FORMAT_DURATION_MAX, (u))
 
-#define USEC_PER_SEC UINT64_C(1000000)
-#define USEC_PER_MSEC UINT64_C(1000)

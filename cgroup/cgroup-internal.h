@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "cgroup.h"
+#include "time-util.h"
 
 /* The run subtree is "nsrun-<pid>-<starttime>": the owner's pid and its start time in clock ticks after boot
  * (field 22 of /proc/<pid>/stat), so a later run can tell a dead owner from a live one whose pid was reused. */
@@ -149,7 +150,6 @@ int cg_trim_contents(int fd);
 /* A controller list file ("cpuset cpu memory pids") -> CgroupMask. */
 int cg_read_mask(int dirfd, const char *file, unsigned *ret);
 void cg_sleep_usec(uint64_t usec);
-uint64_t cg_now_usec(void);
 char *cg_path_join(const char *a, const char *b);
 /* asprintf() into *ret_why if ret_why is non-NULL; a failed allocation just leaves it NULL. */
 void cg_why(char **ret_why, const char *format, ...) __attribute__((format(printf, 2, 3)));
@@ -158,8 +158,6 @@ void cg_why(char **ret_why, const char *format, ...) __attribute__((format(print
 
 /* "nsrun-<pid>-<starttime>" -> its parts; -EINVAL for anything else. */
 int cgroup_parse_run_name(const char *name, pid_t *ret_pid, uint64_t *ret_starttime);
-/* /proc/<pid>/stat -> state letter and start time (field 22), robust against ")" in comm. */
-int proc_parse_stat(const char *text, char *ret_state, uint64_t *ret_starttime);
 /* /proc/self/status "Cpus_allowed_list:" -> number of CPUs. */
 int proc_status_parse_cpus_allowed(const char *text, unsigned *ret_count);
 /* /proc/stat -> number of "cpuN" lines, i.e. CPUs online. */
@@ -168,8 +166,6 @@ int proc_stat_parse_online(const char *text, unsigned *ret_count);
 /* ---- run names and owners (cgroup-stale.c) ---- */
 
 int cgroup_run_name(pid_t pid, char **ret);
-/* 1 if the run's owner still runs (same pid, same start time, not a zombie), 0 if not. */
-int cgroup_run_owner_alive(pid_t pid, uint64_t starttime);
 /* Removes every stale "nsrun-*" subtree directly below each of the n directories (the same runs seen in
  * several v1 hierarchies). *ret_removed counts runs, not directories. */
 int cgroup_clean_stale_dirs(const int *dirfds, size_t n, unsigned *ret_removed);

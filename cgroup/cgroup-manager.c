@@ -102,10 +102,6 @@ CgroupManager *cgroup_manager_free(CgroupManager *m) {
         return NULL;
 }
 
-static void cgroup_manager_freep(CgroupManager **m) {
-        cgroup_manager_free(*m);
-}
-
 /* Permission and delegation problems a systemd scope with Delegate=yes solves. */
 static bool systemd_may_help(int r) {
         return r == -EACCES || r == -EPERM || r == -EROFS || r == -EBUSY || r == -ENOMEDIUM;

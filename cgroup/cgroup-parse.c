@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Parsers of kernel text: /proc/self/cgroup, cgroupfs files, /proc/meminfo, /proc/<pid>/stat. They see only a
+/* Parsers of kernel text: /proc/self/cgroup, cgroupfs files, /proc/meminfo. They see only a
  * NUL-terminated string, never touch the file system, and are meant to survive a fuzzer: every index is
  * bounded by the terminating NUL, every number by an overflow check. */
 
@@ -12,6 +12,7 @@
 
 #include "cgroup-internal.h"
 #include "macro.h"
+#include "parse-util.h"
 
 /* Beyond any real limit (4 EiB): v1 reports "no limit" as PAGE_COUNTER_MAX * PAGE_SIZE, 9223372036854771712
  * with 4 KiB pages and other values with other page sizes, so everything this large means none. */
@@ -25,26 +26,6 @@ static bool is_digit(char c) {
 
 static bool is_blank(char c) {
         return c == ' ' || c == '\t';
-}
-
-/* Decimal digits in [s, s+n), nothing else, no overflow. */
-static int parse_u64_span(const char *s, size_t n, uint64_t *ret) {
-        uint64_t v = 0;
-
-        if (n == 0)
-                return -EINVAL;
-        for (size_t i = 0; i < n; i++) {
-                unsigned d;
-
-                if (!is_digit(s[i]))
-                        return -EINVAL;
-                d = (unsigned) (s[i] - '0');
-                if (v > (UINT64_MAX - d) / 10)
-                        return -ERANGE;
-                v = v * 10 + d;
-        }
-        *ret = v;
-        return 0;
 }
 
 /* Length of s without trailing whitespace and newlines. */
@@ -342,35 +323,6 @@ int proc_stat_parse_online(const char *text, unsigned *ret_count) {
         if (n == 0)
                 return -ENODATA;
         *ret_count = n;
-        return 0;
-}
-
-int proc_parse_stat(const char *text, char *ret_state, uint64_t *ret_starttime) {
-        const char *p;
-        uint64_t start;
-        char state;
-        int r;
-
-        if (!text || !ret_state || !ret_starttime)
-                return -EINVAL;
-        /* comm may hold spaces and ")", so fields are counted from the last ")". */
-        p = strrchr(text, ')');
-        if (!p || p[1] != ' ' || !p[2])
-                return -EINVAL;
-        state = p[2];
-        p += 2;
-        /* state is field 3, starttime field 22: skip 19 separators. */
-        for (unsigned field = 3; field < 22; field++) {
-                p = strchr(p, ' ');
-                if (!p)
-                        return -EINVAL;
-                p++;
-        }
-        r = parse_u64_span(p, strcspn(p, " \n"), &start);
-        if (r < 0)
-                return r;
-        *ret_state = state;
-        *ret_starttime = start;
         return 0;
 }
 

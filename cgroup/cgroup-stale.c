@@ -15,18 +15,7 @@
 #include "cgroup-internal.h"
 #include "fileio.h"
 #include "macro.h"
-
-static int proc_pid_stat(pid_t pid, char *ret_state, uint64_t *ret_starttime) {
-        _cleanup_free_ char *text = NULL;
-        char path[64];
-        int r;
-
-        (void) snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
-        r = read_full_file_at(AT_FDCWD, path, &text, NULL);
-        if (r < 0)
-                return r;
-        return proc_parse_stat(text, ret_state, ret_starttime);
-}
+#include "proc-util.h"
 
 int cgroup_run_name(pid_t pid, char **ret) {
         uint64_t start;
@@ -39,25 +28,6 @@ int cgroup_run_name(pid_t pid, char **ret) {
         if (asprintf(ret, CGROUP_RUN_PREFIX "%d-%" PRIu64, (int) pid, start) < 0)
                 return -ENOMEM;
         return 0;
-}
-
-/* pids are read in our pid namespace: an nsrun in another one that shares our cgroup would be misjudged, but
- * runs only appear below the cgroup an nsrun was started in, and containers do not share theirs. */
-int cgroup_run_owner_alive(pid_t pid, uint64_t starttime) {
-        uint64_t start;
-        char state;
-        int r;
-
-        if (kill(pid, 0) < 0 && errno == ESRCH)
-                return 0;
-        /* The pid exists (EPERM: another user's): it is our owner only if it started at the same tick. A
-         * zombie owner is dead too: its parent has just not reaped it yet. */
-        r = proc_pid_stat(pid, &state, &start);
-        if (r == -ENOENT || r == -ESRCH)
-                return 0;
-        if (r < 0)
-                return r;
-        return start == starttime && state != 'Z' && state != 'X';
 }
 
 typedef struct NameList {
@@ -107,11 +77,11 @@ static bool run_is_stale(const char *name, bool scopes) {
 
         if (scopes ? !cgroup_is_run_scope(name, &pid, &start) : cgroup_parse_run_name(name, &pid, &start) < 0)
                 return false;
-        return cgroup_run_owner_alive(pid, start) == 0;
+        return proc_pid_alive_since(pid, start) == 0;
 }
 
 static int collect_stale(int dirfd, bool scopes, NameList *l) {
-        DIR *d;
+        _cleanup_(closedirp) DIR *d = NULL;
         int r;
 
         r = opendir_at(dirfd, ".", &d);
@@ -120,7 +90,6 @@ static int collect_stale(int dirfd, bool scopes, NameList *l) {
         for (struct dirent *de; (de = readdir(d)) && r >= 0;)
                 if (de->d_type == DT_DIR && run_is_stale(de->d_name, scopes))
                         r = name_list_add(l, de->d_name);
-        (void) closedir(d);
         return r;
 }
 

@@ -129,7 +129,7 @@ static int start_scope_call(sd_bus *bus, const char *unit, sd_bus_error *error, 
 
 /* Like systemd-run --scope: the scope exists (and we are in it) once its start job is removed. */
 static int wait_job(sd_bus *bus, ScopeWait *w) {
-        uint64_t deadline = cg_now_usec() + SCOPE_TIMEOUT_USEC;
+        uint64_t deadline = now_usec() + SCOPE_TIMEOUT_USEC;
 
         while (!w->result) {
                 uint64_t now;
@@ -139,7 +139,7 @@ static int wait_job(sd_bus *bus, ScopeWait *w) {
                         return r;
                 if (r > 0)
                         continue;
-                now = cg_now_usec();
+                now = now_usec();
                 if (now >= deadline)
                         return -ETIMEDOUT;
                 r = sym_sd_bus_wait(bus, deadline - now);

@@ -39,14 +39,14 @@ int cg_mkdir_open(int dirfd, const char *name) {
 }
 
 int cg_rmdir(int dirfd, const char *name) {
-        uint64_t deadline = cg_now_usec() + 500 * UINT64_C(1000);
+        uint64_t deadline = now_usec() + 500 * UINT64_C(1000);
 
         /* The last task leaving does not always make the cgroup removable in the same instant (v1 drops its
          * css references asynchronously), so give EBUSY a moment. */
         for (;;) {
                 if (unlinkat(dirfd, name, AT_REMOVEDIR) >= 0 || errno == ENOENT)
                         return 0;
-                if (errno != EBUSY || cg_now_usec() > deadline)
+                if (errno != EBUSY || now_usec() > deadline)
                         return -errno;
                 cg_sleep_usec(5000);
         }
@@ -168,14 +168,14 @@ static int cg_is_empty(int dirfd) {
 }
 
 int cg_wait_empty(int dirfd, uint64_t timeout_usec) {
-        uint64_t deadline = cg_now_usec() + timeout_usec, delay = 1000;
+        uint64_t deadline = now_usec() + timeout_usec, delay = 1000;
 
         for (;;) {
                 int r = cg_is_empty(dirfd);
 
                 if (r != 0)
                         return r < 0 ? r : 0;
-                if (cg_now_usec() > deadline)
+                if (now_usec() > deadline)
                         return -EBUSY;
                 cg_sleep_usec(delay);
                 delay = MIN(delay * 2, 50 * UINT64_C(1000));
@@ -183,7 +183,7 @@ int cg_wait_empty(int dirfd, uint64_t timeout_usec) {
 }
 
 int cg_kill_loop(int dirfd, CgroupFreezeFunc freeze, int freeze_fd) {
-        uint64_t deadline = cg_now_usec() + CGROUP_KILL_TIMEOUT_USEC;
+        uint64_t deadline = now_usec() + CGROUP_KILL_TIMEOUT_USEC;
 
         for (;;) {
                 bool frozen = freeze && freeze_fd >= 0 && freeze(freeze_fd, true) >= 0;
@@ -195,7 +195,7 @@ int cg_kill_loop(int dirfd, CgroupFreezeFunc freeze, int freeze_fd) {
                         return r;
                 if (r == 0 || cg_wait_empty(dirfd, 20 * UINT64_C(1000)) >= 0)
                         return cg_wait_empty(dirfd, CGROUP_KILL_TIMEOUT_USEC);
-                if (cg_now_usec() > deadline)
+                if (now_usec() > deadline)
                         return -EBUSY;
         }
 }
@@ -274,13 +274,6 @@ void cg_sleep_usec(uint64_t usec) {
 
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
                 ;
-}
-
-uint64_t cg_now_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
 }
 
 char *cg_path_join(const char *a, const char *b) {

@@ -230,7 +230,7 @@ static int v1_job_stats(CgroupJob *j, CgroupStats *ret) {
 }
 
 static int v1_freeze(int fd, bool freeze) {
-        uint64_t deadline = cg_now_usec() + UINT64_C(1000000);
+        uint64_t deadline = now_usec() + UINT64_C(1000000);
         int r;
 
         r = cg_write(fd, "freezer.state", freeze ? "FROZEN" : "THAWED");
@@ -241,7 +241,7 @@ static int v1_freeze(int fd, bool freeze) {
                 _cleanup_free_ char *state = NULL;
 
                 r = read_one_line_file_at(fd, "freezer.state", &state);
-                if (r < 0 || streq(state, "FROZEN") || cg_now_usec() > deadline)
+                if (r < 0 || streq(state, "FROZEN") || now_usec() > deadline)
                         return r;
                 cg_sleep_usec(1000);
         }

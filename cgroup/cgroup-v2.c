@@ -264,7 +264,7 @@ static int v2_job_stats(CgroupJob *j, CgroupStats *ret) {
 }
 
 static int v2_freeze(int fd, bool freeze) {
-        uint64_t deadline = cg_now_usec() + UINT64_C(1000000), frozen = !freeze;
+        uint64_t deadline = now_usec() + UINT64_C(1000000), frozen = !freeze;
         int r;
 
         r = cg_write(fd, "cgroup.freeze", freeze ? "1" : "0");
@@ -272,7 +272,7 @@ static int v2_freeze(int fd, bool freeze) {
                 return r;
         /* Freezing is asynchronous; "frozen" in cgroup.events says when every task has stopped. */
         while (freeze && cg_read_keyed(fd, "cgroup.events", "frozen", &frozen) >= 0 && !frozen &&
-               cg_now_usec() < deadline)
+               now_usec() < deadline)
                 cg_sleep_usec(1000);
         return 0;
 }

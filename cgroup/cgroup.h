@@ -29,6 +29,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "macro.h"
+
 #define CGROUP_LIMIT_MAX UINT64_MAX
 
 typedef enum CgroupLayout {
@@ -79,6 +81,7 @@ typedef struct CgroupStats {
 int cgroup_manager_new(const CgroupManagerOptions *opts, CgroupManager **ret, char **ret_why);
 /* Kills whatever is left in the run's jobs and removes the run's subtree (and, systemd, the scope's children). */
 CgroupManager *cgroup_manager_free(CgroupManager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CgroupManager *, cgroup_manager_free);
 
 CgroupBackendKind cgroup_manager_backend(const CgroupManager *m);
 CgroupLayout cgroup_manager_layout(const CgroupManager *m);
@@ -114,6 +117,7 @@ int cgroup_job_kill(CgroupJob *j);
 /* Kills what is left and removes the cgroup. Accepts NULL. Jobs whose manager was freed first are only
  * freed (every other call on them returns -ESTALE). */
 CgroupJob *cgroup_job_free(CgroupJob *j);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CgroupJob *, cgroup_job_free);
 
 /* ---- budgets: what this process may really use, and where each number came from ---- */
 

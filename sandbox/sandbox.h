@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "macro.h"
+
 typedef enum SandboxMountType {
         SANDBOX_MOUNT_OVERLAY,  /* host files visible, writes private (thrown away or kept) */
         SANDBOX_MOUNT_BIND_RW,  /* shared with the host on purpose: --rw */
@@ -129,6 +131,7 @@ int sandbox_wait(Sandbox *s, SandboxResult *ret);
 int sandbox_kill(Sandbox *s, int sig);
 /* SIGKILLs what is left (the whole PID namespace goes with its init) and reaps it. Accepts NULL. */
 Sandbox *sandbox_free(Sandbox *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Sandbox *, sandbox_free);
 
 /* One sentence naming what the kernel refused and how to fix it, for a failure of sandbox_spawn() or a
  * SANDBOX_SETUP_FAILED result. Returns true if the failure means "this machine refuses sandboxes" (user namespaces

@@ -56,7 +56,7 @@ setup_scratch() {
         trap 'cleanup_scratch' EXIT
         # The binary is copied where the unprivileged user can run it (the checkout may be under /root).
         install -m 755 "$NSRUN" "$SCRATCH/nsrun"
-        install -D -m 644 "$(dirname "$NSRUN")/runner/nsrun_pytest.py" "$SCRATCH/runner/nsrun_pytest.py"
+        install -D -m 644 -t "$SCRATCH/runner" "$(dirname "$NSRUN")"/runner/nsrun_*.py
         NSRUN_BIN=$SCRATCH/nsrun
         DELEGATED_DIRS=()
         if [ "${NSRUN_TEST_AS:-}" = user ] && [ "$(id -u)" = 0 ]; then

@@ -25,7 +25,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 install -m 755 "$SRC/build/nsrun" "$T/nsrun"
-install -D -m 644 "$SRC/build/runner/nsrun_pytest.py" "$T/runner/nsrun_pytest.py"
+install -D -m 644 -t "$T/runner" "$SRC"/build/runner/nsrun_*.py
 bash "$HERE/bench-exec.sh" "$T/exec-root.md" > "$T/exec-root.txt" 2> "$T/exec-root.err"
 if id "$USER_NAME" > /dev/null 2>&1; then
         install -d -o "$USER_NAME" "$T/user"

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "runner-run.h"
+#include "runner-report.h"
 
 static int memfd = -1;
 static char path[64];

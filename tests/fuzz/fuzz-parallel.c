@@ -9,8 +9,8 @@
  * newline bytes; the same bytes are also split as a file's lines. */
 #include <errno.h>
 
-#include "../../runner/runner-job.h"
-#include "../../runner/runner-parallel.h"
+#include "runner-job.h"
+#include "runner-parallel.h"
 
 #include "fuzz.h"
 

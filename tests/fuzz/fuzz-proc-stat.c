@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The other parsers of cgroup-parse.c, which decide whose cgroups and run directories nsrun removes:
- * proc_parse_stat() (/proc/PID/stat: state and start time, to tell a dead owner from a reused pid),
+/* The parsers that decide whose cgroups and run directories nsrun removes: basic's proc_parse_stat()
+ * (/proc/PID/stat: state and start time, to tell a dead owner from a reused pid), cgroup-parse.c's
  * cgroup_parse_run_name() ("nsrun-<pid>-<starttime>": only canonical names, since it names directories whose
  * processes are killed), proc_status_parse_cpus_allowed() and proc_stat_parse_online(). */
 #include <errno.h>
@@ -9,6 +9,7 @@
 
 #include "cgroup-internal.h"
 #include "fuzz.h"
+#include "proc-util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char *text = fuzz_strndup(data, size), state = 0, canon[64];

@@ -1,11 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The collection report of nsrun's pytest plugin (.nsrun/runs/ID/collect.json) turned into jobs: make_jobs()
- * and relative_to() of runner-pytest.c. The report is written inside the sandbox by pytest and the project's
- * conftest.py, so it can hold anything; nsrun must refuse it cleanly, never crash on it. runner-pytest.c is
- * included to reach its static functions without changing it.
+/* The collection report of nsrun's pytest plugin (.nsrun/runs/ID/collect.json) turned into jobs:
+ * pytest_jobs_from_collection() and path_relative_to(). The report is written inside the sandbox by pytest and
+ * the project's conftest.py, so it can hold anything; nsrun must refuse it cleanly, never crash on it.
  *
  * The first byte of the input picks the pytest command line and --dist; the rest is the JSON document. */
-#include "../../runner/runner-pytest.c"
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json-util.h"
+#include "path-util.h"
+#include "runner-pytest.h"
 
 #include "fuzz.h"
 
@@ -64,12 +71,12 @@ static void check_relative_to(const char *path, const char *dir) {
 
         if (!normalised(path) || !normalised(dir))
                 return;
-        rel = relative_to(path, dir);
+        rel = path_relative_to(path, dir);
         fuzz_assert(rel);
         fuzz_assert(rel[0] != '/' && rel[0] != '\0');
         back = resolve(dir, rel);
         if (!back || !streq(back, path))
-                fprintf(stderr, "relative_to(\"%s\", \"%s\") = \"%s\", which names \"%s\"\n", path, dir, rel,
+                fprintf(stderr, "path_relative_to(\"%s\", \"%s\") = \"%s\", which names \"%s\"\n", path, dir, rel,
                         back ?: "(above /)");
         fuzz_assert(back && streq(back, path));
         free(back);
@@ -94,18 +101,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!doc)
                 return 0;
 
-        rootdir = json_str(doc, "rootdir");
-        invdir = json_str(doc, "invocation_dir");
+        rootdir = json_get_string(doc, "rootdir");
+        invdir = json_get_string(doc, "invocation_dir");
         if (rootdir && invdir)
                 check_relative_to(rootdir, invdir);
-        items = json_array(doc, "items");
+        items = json_get_array(doc, "items");
         for (size_t i = 0; items && i < json_object_array_length(items) && i < 4; i++) {
-                const char *p = json_str(json_object_array_get_idx(items, i), "path");
+                const char *p = json_get_string(json_object_array_get_idx(items, i), "path");
                 if (p && invdir)
                         check_relative_to(p, invdir);
         }
 
-        r = make_jobs(&c, command, pytest_args_start(command), doc, &s);
+        r = pytest_jobs_from_collection(&c, command, pytest_args_start(command), doc, &s);
         fuzz_assert(r >= 0 || r == -EBADMSG || r == -ENOMEM);
         for (size_t i = 0; r >= 0 && i < s.jobs.n; i++) {
                 const Job *j = &s.jobs.jobs[i];

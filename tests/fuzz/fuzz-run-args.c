@@ -1,17 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The command lines of 'nsrun [OPTIONS] -- COMMAND' and 'nsrun exec [OPTIONS] -- COMMAND': parse_run_args()
- * (runner-cli.c) and parse_exec_args() (runner-exec.c), static, reached by including the files unchanged.
+ * (runner-cli.c) and parse_exec_args() (runner-exec.c).
  * Only the parsing runs: no directory is made, no job or sandbox started. Every option value parser, option
  * combination and free of the options is exercised; LeakSanitizer checks that every path frees what it took.
  *
  * Input: the first byte picks the verb (even: run, odd: exec); the rest is the arguments, separated by NUL
  * or newline bytes. */
-#define main nsrun_main_unused
-int nsrun_main_unused(int argc, char *argv[]);
-#include "../../runner/main.c"
-#undef main
-#include "../../runner/runner-cli.c"
-#include "../../runner/runner-exec.c"
+#include <getopt.h>
+#include <stdlib.h>
+
+#include "runner-cli.h"
+#include "runner-exec.h"
 
 #include "fuzz.h"
 
@@ -58,8 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         fuzz_assert(a.sandbox.root_dir && a.sandbox.root_dir[0] == '/');
                         fuzz_assert(!(a.mem && a.mem_cap_off));
                 }
-                sandbox_options_done(&a.sandbox);
-                free(a.status_dir);
+                exec_args_done(&a);
         } else {
                 RunOptions o = { .reserve_percent = 10, .pids_max = PIDS_MAX_DEFAULT, .repeat = 1 };
                 r = parse_run_args(argc, argv, &o);

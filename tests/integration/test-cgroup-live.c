@@ -64,12 +64,6 @@ static void reap_all(void) {
                 ;
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
-
 static pid_t fork_flushed(void) {
         fflush(stdout);
         return fork();

@@ -236,6 +236,15 @@ like "... with a partial summary" "$(cat "$SCRATCH/int.out")" 'nsrun: 3 jobs: .*
 check "... and no job process left" sh -c "! pgrep -f '^sleep $marker.7'"
 check "... nor a run directory" sh -c "test -z \"\$(ls -A '$W/.nsrun/runs' 2>/dev/null)\""
 
+# --- NSRUN_LOG_LEVEL ---
+out=$(as_test_user env NSRUN_LOG_LEVEL=debug "$NSRUN_BIN" -j 1 -- true 2>&1)
+like "NSRUN_LOG_LEVEL=debug prints each attempt's start" "$out" '^nsrun: true: attempt 1 started on worker 1'
+out=$(as_test_user "$NSRUN_BIN" -j 1 -- true 2>&1)
+is "... which the default level (info) leaves out" "$(printf '%s\n' "$out" | grep -c 'attempt 1 started')" 0
+out=$(as_test_user env NSRUN_LOG_LEVEL=loud "$NSRUN_BIN" -j 1 -- true 2>&1)
+like "a level that is not one is named, with the ones there are" "$out" \
+        '^nsrun: NSRUN_LOG_LEVEL=loud is not a level; use error, warning, notice, info or debug$'
+
 # --- usage errors ---
 as_test_user "$NSRUN_BIN" --mem-per-worker 99999T -- true > /dev/null 2>&1
 is "--mem-per-worker larger than the machine: exit status 2" "$?" 2

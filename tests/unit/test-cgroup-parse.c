@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cgroup-internal.h"
+#include "proc-util.h"
 #include "cgroup.h"
 #include "macro.h"
 #include "tap.h"

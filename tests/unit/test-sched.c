@@ -4,7 +4,7 @@
 
 #include "macro.h"
 #include "runner-sched.h"
-#include "runner-source.h"
+#include "runner-batch.h"
 #include "tap.h"
 
 static void add(JobList *l, const char *name, unsigned tests, double hist, bool failed, bool serial) {

@@ -94,7 +94,20 @@ static void test_stable(void) {
         job_list_done(&b);
 }
 
+/* A job list never holds a job without a name or a command: what a failed strdup() hands it is refused. */
+static void test_add_null(void) {
+        JobList l = {};
+
+        is_int(job_list_add(&l, NULL, calloc(1, sizeof(char *)), 1, false), -ENOMEM, "a NULL name is refused");
+        is_int(job_list_add(&l, strdup("a"), NULL, 1, false), -ENOMEM, "a NULL command is refused");
+        is_int((int) l.n, 0, "... and neither is added");
+        is_int(job_list_add(&l, strdup("a"), calloc(1, sizeof(char *)), 1, false), 0, "a whole job is added");
+        is_int((int) l.n, 1, "... once");
+        job_list_done(&l);
+}
+
 int main(void) {
+        test_add_null();
         test_parse();
         test_balance();
         test_stable();

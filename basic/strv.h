@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* NULL-terminated arrays of strings (argv, environments), each string owned by the array. */
+
+#include <stddef.h>
+
+#include "macro.h"
+
+void strv_free(char **v);
+DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
+char **strv_copy(char *const *v);
+size_t strv_length(char *const *v);
+/* Appends s (copied) to *v. */
+int strv_push(char ***v, const char *s);
+/* Sets "NAME=value" in an environment array, replacing an earlier value of NAME. */
+int strv_env_set(char ***env, const char *assignment);

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The data of one run, shared by its layers above core/: the options (RunOptions), what building its jobs needs
+ * (SourceContext) and gives (Source), and the run as it goes (RunContext). Types and their destructors only. */
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cgroup.h"
+#include "runner-job.h"
+#include "runner-options.h"
+#include "runner-plan.h"
+
+struct json_object;
+
+typedef enum DistMode {
+        DIST_LOADFILE,  /* one job per test file: module fixtures stay together */
+        DIST_TEST,      /* one job per test */
+} DistMode;
+
+typedef struct SourceContext {
+        const SandboxOptions *sandbox;
+        const char *run_dir;            /* host directory bound writable into every sandbox */
+        const char *pytest_plugin_dir;  /* holds nsrun_pytest.py */
+        const char *log_dir;
+        DistMode dist;
+        char **serial_globs;
+        const char *base_layers;        /* --setup's kept writes, a layer under every sandbox's overlays */
+        const char *setup;              /* --setup's command, or NULL */
+        const char *cwd;                /* where every sandbox of the run starts (nsrun's own cwd) */
+        const char *cache_dir;          /* .nsrun: the history, and pytest's last collection */
+        bool quote_raw;                 /* -q: no replacement string is quoted, not even in a shell's -c script */
+        int sigfd;                      /* SIGINT, SIGTERM, SIGHUP: blocked for the whole run, read here */
+        int *signal;                    /* where the first one is recorded */
+} SourceContext;
+
+typedef struct Source {
+        JobList jobs;
+        bool pytest;
+        bool pytest_xdist;      /* pytest-xdist is active: jobs get '-n 0' */
+        char **pytest_options;  /* the command every pytest job shares: argv less the files/ids */
+        char *collect_log;
+        bool collect_reused;    /* pytest's collection came from the cache: nothing it reads had changed */
+} Source;
+
+void source_done(Source *s);
+
+typedef struct RunOptions {
+        SandboxOptions sandbox;
+        char **command;
+        char *jobs_file;
+        unsigned jobs_max;
+        uint64_t mem_per_worker;
+        bool mem_per_worker_auto;
+        uint64_t reserve_bytes;
+        unsigned reserve_percent;
+        uint64_t pids_max;
+        unsigned cpus_per_job;          /* --cpus-per-job, 0: the CPU budget over the workers */
+        bool mem_cap_off;
+        bool dry_run;
+        DistMode dist;
+        unsigned batch;                 /* BATCH_AUTO, BATCH_OFF or a number of jobs */
+        char *shard;                    /* --shard K/N or auto, NULL: all jobs */
+        char *setup;                    /* --setup CMD, NULL: none */
+        char **serial_globs;
+        uint64_t timeout_usec;
+        unsigned retries;
+        unsigned repeat;
+        unsigned halt_fail;             /* -x, --halt ...,fail=N: stop after N failed jobs; 0: never */
+        bool halt_now;                  /* --halt now,...: kill the running jobs too */
+        bool keep_order;                /* -k: each job's line in input order */
+        bool quote_raw;                 /* -q */
+        bool flaky_fails;
+        char *junit_path;
+        char *json_path;
+        char *log_dir;
+        char *cache_dir;
+        char *joblog_path;              /* --joblog, GNU parallel's format */
+} RunOptions;
+
+#define PIDS_MAX_DEFAULT 4096
+
+typedef struct RunContext {
+        const RunOptions *opt;
+        SourceContext source;
+        Source src;
+        CgroupManager *cgroups;
+        Plan plan;
+        PlanInput plan_input;
+        size_t *order;
+        char *run_dir;
+        char *collect_dir;              /* run_dir/collect: bound into collection's (and --setup's) sandbox */
+        char *cwd;                      /* nsrun's working directory, once for every sandbox */
+        char *setup_dir;                /* --setup's layers: beside run_dir, never inside it (jobs may write there) */
+        double setup_s;
+        int null_fd;
+        int stdout_fd;                  /* where '--json -' or '--junit -' go; nsrun's own stdout is then stderr */
+        /* results */
+        int signal;                     /* SIGINT/SIGTERM/SIGHUP that stopped the run, or 0 */
+        double wall_s;
+        char shard[32];                 /* "K/N" of this machine's share, "" for all */
+        bool refused;                   /* the machine refused a sandbox: exit status 3 */
+} RunContext;
+
+/* Each attempt of a job has a directory of its own in the run directory, "job-<index>-<attempt>", the one host path
+ * its sandbox may write; coverage.py's data file there is named COVERAGE_PREFIX "<index>-<attempt>". */
+#define JOB_DIR_FORMAT "job-%zu-%u"
+#define COVERAGE_PREFIX ".coverage.nsrun-"
+
+void run_options_done(RunOptions *o);
+/* Removes what the run made (its cgroups with whatever still runs in them, its run directory, --setup's
+ * layers) and frees the rest; the options stay. */
+void run_context_done(RunContext *rc);

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sandbox.h"
+
+/* Exit statuses. The runner's are its own; `nsrun exec` passes the command's status through and keeps two values
+ * high up, as env(1) and podman do, for failures of nsrun itself. */
+enum {
+        EXIT_RUN_FAILURES = 1,          /* some job failed */
+        EXIT_USAGE = 2,                 /* bad usage, or not even one worker fits */
+        EXIT_REFUSED = 3,               /* this machine refuses sandboxes */
+        EXIT_EXEC_REFUSED = 123,        /* nsrun exec: this machine refuses sandboxes */
+        EXIT_EXEC_TIMEOUT = 124,        /* nsrun exec: --timeout expired */
+        EXIT_EXEC_USAGE = 125,          /* nsrun exec: bad usage, or the sandbox could not be built */
+};
+
+/* The sandbox options shared by `nsrun exec` and the runner: what is isolated and how. */
+typedef struct SandboxOptions {
+        char *root_dir;                 /* the project directory, absolute and resolved */
+        char *keep_writes;
+        bool no_home;
+        SandboxNet net;
+        SandboxMount *extra;            /* --rw, --overlay, --tmpfs, in the order given */
+        size_t n_extra;
+} SandboxOptions;
+
+void sandbox_options_done(SandboxOptions *o);
+/* Handles one of the sandbox options (see SANDBOX_OPTIONS_*); returns 1 if it was one, 0 if not, <0 on error
+ * (already logged). */
+int sandbox_options_parse(SandboxOptions *o, int opt, const char *arg);
+/* Fills defaults (project = cwd) and checks the combination. Logs and returns <0 on error. */
+int sandbox_options_finish(SandboxOptions *o);
+/* The mounts of one sandbox: the project's and $HOME's overlays, the user's, then, if not NULL, shared_rw
+ * (nsrun's run directory, where jobs leave reports) and shared_ro (nsrun's own files a job needs, such as its
+ * pytest plugin: they may live where the sandbox shows something else, like /tmp). Paths are borrowed. */
+int sandbox_options_mounts(const SandboxOptions *o, const char *shared_rw, const char *shared_ro, SandboxMount **ret,
+                           size_t *ret_n);
+
+#define SANDBOX_OPTIONS_HELP \
+        "      --root-dir DIR       the project, overlaid so writes stay private (.)\n" \
+        "      --keep-writes DIR    keep what the command wrote in DIR\n" \
+        "      --rw PATH            share PATH with the host, writable (repeatable)\n" \
+        "      --overlay PATH       overlay PATH too: writes stay private (repeatable)\n" \
+        "      --tmpfs PATH         an empty private tmpfs on PATH (repeatable)\n" \
+        "      --no-home            do not overlay $HOME (it stays read-only)\n" \
+        "      --net MODE           'loopback' (default: only lo, private) or 'host'\n"
+
+enum {
+        ARG_ROOT_DIR = 0x100,
+        ARG_KEEP_WRITES,
+        ARG_RW,
+        ARG_OVERLAY,
+        ARG_TMPFS,
+        ARG_NO_HOME,
+        ARG_NET,
+        ARG_MEM,
+        ARG_PIDS_MAX,
+        ARG_MEM_CAP,
+        ARG_VERSION,
+        _ARG_SANDBOX_MAX,
+};
+
+#define SANDBOX_LONG_OPTIONS                                            \
+        { "root-dir", required_argument, NULL, ARG_ROOT_DIR },          \
+        { "keep-writes", required_argument, NULL, ARG_KEEP_WRITES },    \
+        { "rw", required_argument, NULL, ARG_RW },                      \
+        { "overlay", required_argument, NULL, ARG_OVERLAY },            \
+        { "tmpfs", required_argument, NULL, ARG_TMPFS },                \
+        { "no-home", no_argument, NULL, ARG_NO_HOME },                  \
+        { "net", required_argument, NULL, ARG_NET }
+
+/* Reports a bad option value on one line and returns -EINVAL. */
+int log_bad_option(const char *option, const char *value, const char *why_and_fix);
+/* --mem-reserve: a percentage ("10%", into *percent, *bytes = 0) or a size (into *bytes). */
+int parse_mem_reserve(const char *arg, uint64_t *bytes, unsigned *percent);
+
+/* The option getopt_long() stopped at, for messages: "-q" for a letter (also inside "-qx"), else the argument. */
+const char *option_name(char *argv[], int opt);
+
+/* For getopt_long()'s '?' (unknown option) and ':' (missing value): logs one line naming the option and the
+ * help of verb (NULL: the runner's) and returns -EINVAL; 0 for any other c. */
+int log_getopt_error(const char *verb, char *argv[], int c);
+
+/* Finds "--": returns its index, or logs a clear error naming the fix and returns <0. */
+int find_command(int argc, char *argv[], int optind_, const char *verb);

@@ -1,0 +1,595 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What the user sees: a live status line on a terminal, one line per finished job otherwise, then the failures'
+ * output and a summary; and the machine-readable reports (--json, --junit). */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "escape.h"
+#include "fileio.h"
+#include "json-util.h"
+#include "log.h"
+#include "macro.h"
+#include "parse-util.h"
+#include "runner-context.h"
+#include "runner-report.h"
+#include "xml-util.h"
+
+struct Reporter {
+        const RunContext *rc;
+        bool tty;               /* a live status line on stderr */
+        bool color;
+        size_t done;
+        unsigned counts[_JOB_STATUS_MAX];
+        bool line_shown;
+        size_t printed;         /* job lines printed */
+        bool *finished;         /* -k: by job index, finished and not printed yet */
+        size_t next_in_order;   /* -k: the first job whose line is not printed yet */
+};
+
+Reporter *reporter_new(const RunContext *rc) {
+        Reporter *r = new0(Reporter, 1);
+        const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+
+        if (!r)
+                return NULL;
+        r->rc = rc;
+        if (rc->opt->keep_order && !(r->finished = new0(bool, rc->src.jobs.n + 1)))
+                return mfree(r);
+        r->tty = isatty(STDERR_FILENO) && !(term && streq(term, "dumb"));
+        r->color = r->tty && isatty(STDOUT_FILENO) && !(no_color && *no_color);
+        return r;
+}
+
+Reporter *reporter_free(Reporter *r) {
+        if (r)
+                free(r->finished);
+        free(r);
+        return NULL;
+}
+
+static const char *status_word(const Reporter *r, JobStatus s) {
+        static const char *const plain[_JOB_STATUS_MAX] = {
+                [JOB_PASSED] = "PASS", [JOB_FAILED] = "FAIL", [JOB_FLAKY] = "FLAKY", [JOB_OOM] = "OOM",
+                [JOB_TIMEOUT] = "TIMEOUT", [JOB_ERROR] = "ERROR", [JOB_NOT_RUN] = "NOT RUN",
+        };
+        static const char *const colored[_JOB_STATUS_MAX] = {
+                [JOB_PASSED] = "\033[32mPASS\033[0m",       [JOB_FAILED] = "\033[31mFAIL\033[0m",
+                [JOB_FLAKY] = "\033[33mFLAKY\033[0m",       [JOB_OOM] = "\033[31mOOM\033[0m",
+                [JOB_TIMEOUT] = "\033[31mTIMEOUT\033[0m",   [JOB_ERROR] = "\033[31mERROR\033[0m",
+                [JOB_NOT_RUN] = "NOT RUN",
+        };
+        return (r->color ? colored : plain)[s] ?: "?";
+}
+
+static void clear_line(Reporter *r) {
+        if (r->tty && r->line_shown) {
+                fputs("\r\033[K", stderr);
+                r->line_shown = false;
+        }
+}
+
+/* "tests/test_model.py: killed, out of memory (limit 2.0 GiB, peak 2.0 GiB)" and the like. */
+static void describe(const Job *j, char *buf, size_t len) {
+        switch (j->status) {
+        case JOB_OOM:
+                if (j->exit_code == 0)
+                        (void) snprintf(buf, len, "a process was killed for memory (oom_kill %" PRIu64 "; limit %s, "
+                                        "peak %s), though the command exited 0", j->oom_kills,
+                                        FORMAT_SIZE(j->mem_limit), FORMAT_SIZE(j->peak_mem));
+                else
+                        (void) snprintf(buf, len, "killed, out of memory (limit %s, peak %s)", FORMAT_SIZE(j->mem_limit),
+                                        FORMAT_SIZE(j->peak_mem));
+                break;
+        case JOB_TIMEOUT:
+                (void) snprintf(buf, len, "killed, timeout after %s", FORMAT_DURATION((uint64_t) (j->wall_s * 1e6)));
+                break;
+        case JOB_NOT_RUN: /* stopped by --halt now */
+        case JOB_ERROR:
+                if (j->error) {
+                        (void) snprintf(buf, len, "%s", j->error);
+                        break;
+                }
+                _fallthrough_;
+        default:
+                if (j->signal)
+                        (void) snprintf(buf, len, "killed by signal %d", j->signal);
+                else if (j->exit_code > 0)
+                        (void) snprintf(buf, len, "exit status %d", j->exit_code);
+                else
+                        buf[0] = '\0';
+        }
+}
+
+/* "out of memory at its learned 300 MiB, rerun alone with 5.0 GiB" */
+static void describe_rerun(const Job *j, char *buf, size_t len) {
+        if (j->oom_limit > 0)
+                (void) snprintf(buf, len, "out of memory at its learned %s, rerun alone with %s",
+                                FORMAT_SIZE(j->oom_limit), FORMAT_SIZE(j->mem_limit));
+        else
+                buf[0] = '\0';
+}
+
+static void print_job_line(Reporter *r, const Job *j) {
+        char what[512], tests[96] = "", rerun[160];
+
+        if (r->tty)
+                clear_line(r);
+        describe(j, what, sizeof what);
+        describe_rerun(j, rerun, sizeof rerun);
+        if (j->n_tests > 0 || j->tests_passed + j->tests_failed > 0)
+                (void) snprintf(tests, sizeof tests, " %u passed, %u failed, %u skipped;", j->tests_passed,
+                                j->tests_failed, j->tests_skipped);
+        printf("[%zu/%zu] %s %s%s%s (%s;%s peak %s%s%s)\n", ++r->printed, r->rc->src.jobs.n, status_word(r, j->status),
+               j->name, what[0] ? ": " : "", what, FORMAT_DURATION((uint64_t) (j->wall_s * 1e6)), tests,
+               FORMAT_SIZE(j->peak_mem), rerun[0] ? "; " : j->attempts > 1 ? ", retried" : "", rerun);
+        fflush(stdout);
+}
+
+/* -k: lines in input order; a job's line waits until every job before it has ended. */
+static void print_in_order(Reporter *r, bool all) {
+        const JobList *l = &r->rc->src.jobs;
+
+        for (; r->next_in_order < l->n; r->next_in_order++)
+                if (r->finished[r->next_in_order])
+                        print_job_line(r, &l->jobs[r->next_in_order]);
+                else if (!all)
+                        break;
+}
+
+void reporter_job_finished(Reporter *r, const Job *j) {
+        r->done++;
+        r->counts[j->status]++;
+        if (!r->finished)
+                return print_job_line(r, j);
+        r->finished[j - r->rc->src.jobs.jobs] = true;
+        print_in_order(r, false);
+}
+
+void reporter_tick(Reporter *r, unsigned running, uint64_t mem_in_use) {
+        if (!r->tty)
+                return;
+        fprintf(stderr, "\r\033[K[%zu/%zu] %u passed, %u failed, %u running, mem %s/%s", r->done,
+                r->rc->src.jobs.n, r->counts[JOB_PASSED] + r->counts[JOB_FLAKY],
+                r->counts[JOB_FAILED] + r->counts[JOB_OOM] + r->counts[JOB_TIMEOUT] + r->counts[JOB_ERROR],
+                running, FORMAT_SIZE(mem_in_use), FORMAT_SIZE(r->rc->plan.usable_bytes));
+        fflush(stderr);
+        r->line_shown = true;
+}
+
+/* The end of a failed job's output, where pytest prints its failures and summary: its last TAIL_LINES lines, read
+ * from at most its last TAIL_BYTES bytes, so that nsrun's memory stays the same whatever a job prints (one line of
+ * 300 MiB, or gigabytes). The job's own text, escaped for the terminal (fwrite_output_escaped()). */
+#define TAIL_LINES 200
+#define TAIL_BYTES (UINT64_C(128) << 10)
+static void show_failure_output(const Job *j) {
+        _cleanup_close_ int fd = j->log_path ? open(j->log_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) : -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        struct stat st;
+        uint64_t from;
+        ssize_t n;
+        char *p;
+        size_t lines = 0;
+
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+                return;
+        from = (uint64_t) st.st_size > TAIL_BYTES ? (uint64_t) st.st_size - TAIL_BYTES : 0;
+        buf = malloc(TAIL_BYTES + 1);
+        if (!buf)
+                return;
+        n = pread(fd, buf, TAIL_BYTES, (off_t) from);
+        if (n <= 0)
+                return;
+        buf[n] = '\0';
+        p = buf;
+        /* begin at a line's start: past the first newline when the window begins mid-file, unless that would
+         * leave nothing (one line longer than the window: its end is shown) */
+        if (from > 0 && memchr(buf, '\n', (size_t) n - 1))
+                p = (char *) memchr(buf, '\n', (size_t) n - 1) + 1;
+        /* back over TAIL_LINES line starts, from before the newline that ends the output */
+        for (char *q = buf + n - (buf[n - 1] == '\n'); q > p; q--)
+                if (q[-1] == '\n' && ++lines == TAIL_LINES) {
+                        p = q;
+                        break;
+                }
+        if (from > 0 || p != buf)
+                printf("... (the output before is cut; all of it is in %s)\n", j->log_path);
+        fwrite_output_escaped(p, (size_t) (buf + n - p), stdout);
+        if (buf[n - 1] != '\n')
+                putchar('\n');
+}
+
+static int cmp_wall(const void *a, const void *b) {
+        const Job *x = *(const Job *const *) a, *y = *(const Job *const *) b;
+        return x->wall_s < y->wall_s ? 1 : x->wall_s > y->wall_s ? -1 : 0;
+}
+
+static int cmp_peak(const void *a, const void *b) {
+        const Job *x = *(const Job *const *) a, *y = *(const Job *const *) b;
+        return x->peak_mem < y->peak_mem ? 1 : x->peak_mem > y->peak_mem ? -1 : 0;
+}
+
+static void show_top(const JobList *l, int (*cmp)(const void *, const void *), const char *title, bool mem) {
+        _cleanup_free_ const Job **v = new0(const Job *, l->n + 1);
+        size_t n = 0;
+
+        if (!v)
+                return;
+        for (size_t i = 0; i < l->n; i++)
+                if (l->jobs[i].attempts > 0)
+                        v[n++] = &l->jobs[i];
+        if (n < 2)
+                return;
+        qsort(v, n, sizeof *v, cmp);
+        printf("%s:", title);
+        for (size_t i = 0; i < MIN(n, (size_t) 5); i++)
+                printf(" %s (%s)%s", v[i]->name,
+                       mem ? FORMAT_SIZE(v[i]->peak_mem) : FORMAT_DURATION((uint64_t) (v[i]->wall_s * 1e6)),
+                       i + 1 < MIN(n, (size_t) 5) ? "," : "");
+        printf("\n");
+}
+
+/* Where the jobs' time went besides their tests: sandbox and cgroup setup and teardown, and (pytest) each job's
+ * own start-up. */
+typedef struct Overhead {
+        double job_s, sandbox_s, startup_s;
+} Overhead;
+
+static Overhead overhead(const JobList *l) {
+        Overhead o = {};
+
+        for (size_t i = 0; i < l->n; i++) {
+                const Job *j = &l->jobs[i];
+                if (j->attempts == 0)
+                        continue;
+                o.job_s += j->setup_s + j->wall_s + j->teardown_s;
+                o.sandbox_s += j->setup_s + j->teardown_s;
+                o.startup_s += MAX(job_startup_s(j), 0.0);
+        }
+        return o;
+}
+
+void reporter_summary(Reporter *r) {
+        const RunContext *rc = r->rc;
+        const JobList *l = &rc->src.jobs;
+        unsigned tp = 0, tf = 0, ts = 0;
+        char what[512];
+
+        clear_line(r);
+        if (r->finished)
+                print_in_order(r, true);
+        for (size_t i = 0; i < l->n; i++) {
+                const Job *j = &l->jobs[i];
+                tp += j->tests_passed;
+                tf += j->tests_failed;
+                ts += j->tests_skipped;
+                if (!job_status_is_failure(j->status, true))
+                        continue;
+                describe(j, what, sizeof what);
+                printf("\n==== %s %s%s%s ====\n", status_word(r, j->status), j->name, what[0] ? ": " : "", what);
+                show_failure_output(j);
+        }
+        printf("\n");
+        show_top(l, cmp_wall, "slowest", false);
+        show_top(l, cmp_peak, "most memory", true);
+        Overhead o = overhead(l);
+        if (o.job_s > 0 && rc->src.pytest)
+                printf("start-up: %.0f%% of the jobs' time (sandboxes %.1f%%, pytest's own start-up %.0f%%)\n",
+                       100 * (o.sandbox_s + o.startup_s) / o.job_s, 100 * o.sandbox_s / o.job_s,
+                       100 * o.startup_s / o.job_s);
+        else if (o.job_s > 0)
+                printf("start-up: sandboxes %.1f%% of the jobs' time\n", 100 * o.sandbox_s / o.job_s);
+        for (size_t i = 0; i < l->n; i++)
+                if (l->jobs[i].status == JOB_OOM || l->jobs[i].status == JOB_TIMEOUT) {
+                        describe(&l->jobs[i], what, sizeof what);
+                        printf("%s: %s\n", l->jobs[i].name, what);
+                } else if (l->jobs[i].oom_limit > 0) {
+                        describe_rerun(&l->jobs[i], what, sizeof what);
+                        printf("%s: %s: %s, peak %s (kept for its next request)\n", l->jobs[i].name, what,
+                               job_status_to_string(l->jobs[i].status), FORMAT_SIZE(l->jobs[i].peak_mem));
+                }
+        printf("nsrun: %zu jobs: %u passed, %u failed, %u flaky, %u oom, %u timeout, %u error, %u not run",
+               l->n, r->counts[JOB_PASSED], r->counts[JOB_FAILED], r->counts[JOB_FLAKY], r->counts[JOB_OOM],
+               r->counts[JOB_TIMEOUT], r->counts[JOB_ERROR], (unsigned) (l->n - r->done) + r->counts[JOB_NOT_RUN]);
+        if (rc->src.pytest)
+                printf("; tests: %u passed, %u failed, %u skipped", tp, tf, ts);
+        printf("; %u workers, %s\n", rc->plan.workers, FORMAT_DURATION((uint64_t) (rc->wall_s * 1e6)));
+        fflush(stdout);
+}
+
+/* ---- --json ---- */
+
+static json_object *job_json(const Job *j) {
+        json_object *o = json_object_new_object(), *argv = json_object_new_array();
+
+        json_object_object_add(o, "name", json_object_new_string(j->name));
+        /* escaped as names are: an argument is the user's bytes, not always UTF-8, and JSON must be */
+        for (size_t i = 0; j->argv && j->argv[i]; i++) {
+                _cleanup_free_ char *word = escape_name(j->argv[i]);
+                json_object_array_add(argv, json_object_new_string(word ?: ""));
+        }
+        json_object_object_add(o, "argv", argv);
+        json_object_object_add(o, "status", json_object_new_string(j->status == JOB_PENDING ? "pending"
+                                                                                           : job_status_to_string(j->status)));
+        json_object_object_add(o, "exit_code", j->exit_code >= 0 && j->attempts ? json_object_new_int(j->exit_code) : NULL);
+        json_object_object_add(o, "signal", j->signal ? json_object_new_int(j->signal) : NULL);
+        json_object_object_add(o, "attempts", json_object_new_int((int) j->attempts));
+        json_object_object_add(o, "wall_s", json_object_new_double(j->wall_s));
+        json_object_object_add(o, "start_s", json_object_new_double(j->start_s));
+        json_object_object_add(o, "setup_s", json_object_new_double(j->setup_s));
+        json_object_object_add(o, "command_s", json_object_new_double(j->wall_s));
+        json_object_object_add(o, "teardown_s", json_object_new_double(j->teardown_s));
+        json_object_object_add(o, "peak_mem_bytes", json_object_new_int64((int64_t) j->peak_mem));
+        json_object_object_add(o, "mem_request_bytes", json_object_new_int64((int64_t) j->mem_request));
+        json_object_object_add(o, "mem_limit_bytes", json_object_new_int64((int64_t) j->mem_limit));
+        json_object_object_add(o, "oom_kills", json_object_new_int64((int64_t) j->oom_kills));
+        json_object_object_add(o, "oom_rerun_alone_after_bytes",
+                               j->oom_limit ? json_object_new_int64((int64_t) j->oom_limit) : NULL);
+        json_object_object_add(o, "tests", json_object_new_int((int) j->n_tests));
+        json_object_object_add(o, "tests_passed", json_object_new_int((int) j->tests_passed));
+        json_object_object_add(o, "tests_failed", json_object_new_int((int) j->tests_failed));
+        json_object_object_add(o, "tests_skipped", json_object_new_int((int) j->tests_skipped));
+        json_object_object_add(o, "serial", json_object_new_boolean(j->serial));
+        json_object_object_add(o, "expected_s", j->expected_s >= 0 ? json_object_new_double(j->expected_s) : NULL);
+        json_object_object_add(o, "log", j->log_path ? json_object_new_string(j->log_path) : NULL);
+        if (j->members) {
+                json_object *files = json_object_new_array();
+                for (size_t i = 0; j->members[i]; i++)
+                        json_object_array_add(files, json_object_new_string(j->members[i]));
+                json_object_object_add(o, "files", files);
+        }
+        if (j->file_s) {
+                /* what nsrun merge needs to keep each file's history exact */
+                json_object *secs = json_object_new_object();
+                char *single[2];
+                char *const *names = job_files(j, single);
+                for (size_t i = 0; names[i]; i++)
+                        json_object_object_add(secs, names[i], json_object_new_double(j->file_s[i]));
+                json_object_object_add(o, "file_seconds", secs);
+        }
+        json_object_object_add(o, "error", j->error ? json_object_new_string(j->error) : NULL);
+        return o;
+}
+
+static json_object *budget_json(const RunContext *rc) {
+        const PlanInput *in = &rc->plan_input;
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "cpus", json_object_new_double(in->cpu.cpus));
+        json_object_object_add(o, "cpu_source", json_object_new_string(in->cpu.source));
+        json_object_object_add(o, "mem_bytes", json_object_new_int64((int64_t) in->mem.bytes));
+        json_object_object_add(o, "mem_source", json_object_new_string(in->mem.source));
+        json_object_object_add(o, "mem_reserve_bytes", json_object_new_int64((int64_t) rc->plan.reserve_bytes));
+        json_object_object_add(o, "bound", json_object_new_string(plan_bound_to_string(rc->plan.bound)));
+        return o;
+}
+
+int report_write_json(const RunContext *rc, const char *path) {
+        _cleanup_(json_object_putp) json_object *root = json_object_new_object();
+        json_object *jobs = json_object_new_array(), *totals = json_object_new_object();
+        unsigned tp = 0, tf = 0, ts = 0;
+
+        json_object_object_add(root, "dry_run", json_object_new_boolean(rc->opt->dry_run));
+        json_object_object_add(root, "workers", json_object_new_int((int) rc->plan.workers));
+        json_object_object_add(root, "mem_per_worker_bytes", json_object_new_int64((int64_t) rc->plan.mem_per_job));
+        json_object_object_add(root, "mem_learned", json_object_new_boolean(rc->plan_input.learned));
+        json_object_object_add(root, "cpu_budget", json_object_new_double(rc->plan_input.cpu.cpus));
+        json_object_object_add(root, "mem_budget_bytes", json_object_new_int64((int64_t) rc->plan.usable_bytes));
+        json_object_object_add(root, "budget", budget_json(rc));
+        json_object_object_add(root, "wall_s", json_object_new_double(rc->wall_s));
+        json_object_object_add(root, "shard", rc->shard[0] ? json_object_new_string(rc->shard) : NULL);
+        json_object_object_add(root, "collection_reused",
+                               rc->src.pytest ? json_object_new_boolean(rc->src.collect_reused) : NULL);
+        json_object_object_add(root, "setup_s", rc->opt->setup ? json_object_new_double(rc->setup_s) : NULL);
+        {
+                Overhead o = overhead(&rc->src.jobs);
+                json_object *x = json_object_new_object();
+                json_object_object_add(x, "job_s", json_object_new_double(o.job_s));
+                json_object_object_add(x, "sandbox_s", json_object_new_double(o.sandbox_s));
+                json_object_object_add(x, "pytest_startup_s", rc->src.pytest ? json_object_new_double(o.startup_s) : NULL);
+                json_object_object_add(x, "share", o.job_s > 0 ? json_object_new_double((o.sandbox_s + o.startup_s) / o.job_s) : NULL);
+                json_object_object_add(root, "startup", x);
+        }
+        for (size_t i = 0; i < rc->src.jobs.n; i++) {
+                const Job *j = &rc->src.jobs.jobs[rc->order[i]];
+                tp += j->tests_passed;
+                tf += j->tests_failed;
+                ts += j->tests_skipped;
+                json_object_array_add(jobs, job_json(j));
+        }
+        json_object_object_add(root, "jobs", jobs);
+        json_object_object_add(totals, "jobs", json_object_new_int((int) rc->src.jobs.n));
+        json_object_object_add(totals, "tests_passed", json_object_new_int((int) tp));
+        json_object_object_add(totals, "tests_failed", json_object_new_int((int) tf));
+        json_object_object_add(totals, "tests_skipped", json_object_new_int((int) ts));
+        json_object_object_add(root, "totals", totals);
+        if (json_object_to_file_ext(path, root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE) < 0)
+                return log_error("--json %s: cannot write it: %s", path, json_util_get_last_err() ?: "error"),
+                       -EIO;
+        return 0;
+}
+
+/* ---- --junit ---- */
+
+/* An attribute's value as a number, read in place (no copy to free). */
+unsigned junit_attr_uint(xmlNodePtr n, const char *name) {
+        xmlAttrPtr a = sym_xmlHasProp(n, BAD_CAST name);
+
+        if (!a || !a->children || !a->children->content)
+                return 0;
+        return (unsigned) strtoul((const char *) a->children->content, NULL, 10);
+}
+
+/* A job's JUnit report, which the job could have replaced with anything: read as read_job_file_at() reads. */
+static int read_job_xml(const char *path, xmlDocPtr *ret) {
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        int r;
+
+        r = read_job_file_at(AT_FDCWD, path, JOB_FILE_MAX, &text, &size);
+        if (r < 0)
+                return r;
+        *ret = sym_xmlReadMemory(text, (int) size, path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        return *ret ? 0 : -EBADMSG;
+}
+
+static xmlNodePtr first_suite(xmlDocPtr doc) {
+        xmlNodePtr root = sym_xmlDocGetRootElement(doc);
+
+        if (root && sym_xmlStrEqual(root->name, BAD_CAST "testsuites"))
+                for (xmlNodePtr c = root->children; c; c = c->next)
+                        if (c->type == XML_ELEMENT_NODE && sym_xmlStrEqual(c->name, BAD_CAST "testsuite"))
+                                return c;
+        return root && sym_xmlStrEqual(root->name, BAD_CAST "testsuite") ? root : NULL;
+}
+
+void junit_set_totals(xmlNodePtr root, unsigned tests, unsigned failures, unsigned skipped) {
+        const struct {
+                const char *name;
+                unsigned value;
+        } totals[] = { { "tests", tests }, { "failures", failures }, { "skipped", skipped } };
+        char num[32];
+
+        for (size_t i = 0; i < ELEMENTSOF(totals); i++) {
+                (void) snprintf(num, sizeof num, "%u", totals[i].value);
+                sym_xmlNewProp(root, BAD_CAST totals[i].name, BAD_CAST num);
+        }
+}
+
+int junit_read_counts(const char *path, unsigned *tests, unsigned *failures, unsigned *skipped) {
+        _cleanup_xml_doc_ xmlDocPtr doc = NULL;
+        xmlNodePtr s;
+        int r;
+
+        if (dlopen_libxml2(NULL) < 0)
+                return -EOPNOTSUPP;
+        r = read_job_xml(path, &doc);
+        if (r < 0)
+                return r;
+        *tests = *failures = *skipped = 0;
+        for (s = first_suite(doc); s; s = s->next)
+                if (s->type == XML_ELEMENT_NODE && sym_xmlStrEqual(s->name, BAD_CAST "testsuite")) {
+                        *tests += junit_attr_uint(s, "tests");
+                        *failures += junit_attr_uint(s, "failures") + junit_attr_uint(s, "errors");
+                        *skipped += junit_attr_uint(s, "skipped");
+                }
+        return 0;
+}
+
+/* A job without a JUnit report of its own (not pytest, or killed before pytest wrote it) becomes one testcase. */
+static xmlNodePtr synthetic_suite(const Job *j) {
+        xmlNodePtr s = sym_xmlNewNode(NULL, BAD_CAST "testsuite"), c;
+        bool bad = job_status_is_failure(j->status, false);
+        char buf[512], num[32];
+
+        sym_xmlNewProp(s, BAD_CAST "name", BAD_CAST j->name);
+        sym_xmlNewProp(s, BAD_CAST "tests", BAD_CAST "1");
+        sym_xmlNewProp(s, BAD_CAST "failures", BAD_CAST(bad && j->status == JOB_FAILED ? "1" : "0"));
+        sym_xmlNewProp(s, BAD_CAST "errors", BAD_CAST(bad && j->status != JOB_FAILED ? "1" : "0"));
+        sym_xmlNewProp(s, BAD_CAST "skipped", BAD_CAST(j->status == JOB_NOT_RUN ? "1" : "0"));
+        (void) snprintf(num, sizeof num, "%.3f", j->wall_s);
+        sym_xmlNewProp(s, BAD_CAST "time", BAD_CAST num);
+        c = sym_xmlNewChild(s, NULL, BAD_CAST "testcase", NULL);
+        sym_xmlNewProp(c, BAD_CAST "classname", BAD_CAST "nsrun");
+        sym_xmlNewProp(c, BAD_CAST "name", BAD_CAST j->name);
+        sym_xmlNewProp(c, BAD_CAST "time", BAD_CAST num);
+        describe(j, buf, sizeof buf);
+        if (j->status == JOB_NOT_RUN)
+                sym_xmlNewChild(c, NULL, BAD_CAST "skipped", NULL);
+        else if (bad)
+                sym_xmlNewProp(sym_xmlNewChild(c, NULL, BAD_CAST(j->status == JOB_FAILED ? "failure" : "error"), NULL),
+                           BAD_CAST "message", BAD_CAST(buf[0] ? buf : job_status_to_string(j->status)));
+        return s;
+}
+
+int report_write_junit(const RunContext *rc, const char *path) {
+        _cleanup_xml_doc_ xmlDocPtr out = NULL;
+        const char *dlerr = NULL;
+        xmlNodePtr root;
+        unsigned tests = 0, failures = 0, skipped = 0;
+        char num[32];
+
+        if (dlopen_libxml2(&dlerr) < 0)
+                return log_error("--junit %s: libxml2.so.2 did not load (%s); install libxml2", path,
+                                 dlerr ?: "not found"),
+                       -EOPNOTSUPP;
+        out = sym_xmlNewDoc(BAD_CAST "1.0");
+        root = sym_xmlNewNode(NULL, BAD_CAST "testsuites");
+        sym_xmlDocSetRootElement(out, root);
+        sym_xmlNewProp(root, BAD_CAST "name", BAD_CAST "nsrun");
+        for (size_t i = 0; i < rc->src.jobs.n; i++) {
+                const Job *j = &rc->src.jobs.jobs[rc->order[i]];
+                _cleanup_xml_doc_ xmlDocPtr in = NULL;
+                xmlNodePtr s;
+
+                /* not one whose report could not be read: nsrun's own testcase says why */
+                if (j->junit_path && j->status != JOB_OOM && j->status != JOB_TIMEOUT && !(j->status == JOB_ERROR && j->error))
+                        (void) read_job_xml(j->junit_path, &in);
+                s = in ? first_suite(in) : NULL;
+
+                if (!s) {
+                        s = synthetic_suite(j);
+                        sym_xmlAddChild(root, s);
+                } else {
+                        s = sym_xmlDocCopyNode(s, out, 1);
+                        sym_xmlSetProp(s, BAD_CAST "name", BAD_CAST j->name);
+                        sym_xmlAddChild(root, s);
+                }
+                tests += junit_attr_uint(s, "tests");
+                failures += junit_attr_uint(s, "failures") + junit_attr_uint(s, "errors");
+                skipped += junit_attr_uint(s, "skipped");
+        }
+        junit_set_totals(root, tests, failures, skipped);
+        (void) snprintf(num, sizeof num, "%.3f", rc->wall_s);
+        sym_xmlNewProp(root, BAD_CAST "time", BAD_CAST num);
+        if (sym_xmlSaveFormatFileEnc(path, out, "UTF-8", 1) < 0)
+                return log_error_errno(errno, "--junit %s: cannot write it: %m", path), -EIO;
+        return 0;
+}
+
+/* ---- --dry-run ---- */
+
+int report_print_plan(const RunContext *rc) {
+        const PlanInput *in = &rc->plan_input;
+        const Plan *p = &rc->plan;
+
+        printf("CPU budget:    %.2f CPUs (%s)\n", in->cpu.cpus, in->cpu.source);
+        printf("memory budget: %s (%s), less a %s reserve: %s for tests\n", FORMAT_SIZE(in->mem.bytes),
+               in->mem.source, FORMAT_SIZE(p->reserve_bytes), FORMAT_SIZE(p->usable_bytes));
+        printf("workers:       %u (set by the %s; CPUs allow %u)\n", p->workers, plan_bound_to_string(p->bound),
+               p->cpu_workers);
+        if (rc->opt->mem_cap_off)
+                printf("memory cap:    off (--mem-cap off)\n");
+        else if (in->learned)
+                printf("memory cap:    each job its peak in the history plus headroom (a quarter, at least %s); %s "
+                       "for jobs never measured%s; jobs start while their requests fit\n",
+                       FORMAT_SIZE(PLAN_HEADROOM_MIN), FORMAT_SIZE(p->mem_per_job),
+                       in->mem_per_worker ? " (--mem-per-worker)" : " (a fair share of the budget)");
+        else
+                printf("memory cap:    %s per job%s\n", FORMAT_SIZE(p->mem_per_job),
+                       in->mem_per_worker ? " (--mem-per-worker)" : " (a fair share of the budget)");
+        printf("jobs:          %zu, in this order:\n", rc->src.jobs.n);
+        for (size_t i = 0; i < rc->src.jobs.n; i++) {
+                const Job *j = &rc->src.jobs.jobs[rc->order[i]];
+                printf("  %4zu  %s", i + 1, j->name);
+                if (j->n_tests)
+                        printf("  (%u tests)", j->n_tests);
+                if (j->expected_s >= 0)
+                        printf("  ~%s", FORMAT_DURATION((uint64_t) (j->expected_s * 1e6)));
+                if (in->learned && j->mem_request)
+                        printf("  %s%s", FORMAT_SIZE(j->mem_request), j->heavy ? " heavy" : "");
+                if (j->hist_failed)
+                        printf("  failed last time");
+                if (j->serial)
+                        printf("  serial");
+                printf("\n");
+        }
+        return 0;
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+
+#include "runner-context.h"
+
+/* What the user reads of a run: progress, the summary, --json, --junit and the --dry-run plan. */
+typedef struct Reporter Reporter;
+Reporter *reporter_new(const RunContext *rc);
+Reporter *reporter_free(Reporter *r);
+void reporter_job_finished(Reporter *r, const Job *j);
+void reporter_tick(Reporter *r, unsigned running, uint64_t mem_in_use);
+void reporter_summary(Reporter *r);
+int report_write_json(const RunContext *rc, const char *path);
+int report_write_junit(const RunContext *rc, const char *path);
+int report_print_plan(const RunContext *rc);
+int junit_read_counts(const char *path, unsigned *tests, unsigned *failures, unsigned *skipped);

@@ -1,0 +1,710 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The run: each free worker takes the next job, in a fresh sandbox and cgroup of its own. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+#include "escape.h"
+#include "fileio.h"
+#include "json-util.h"
+#include "log.h"
+#include "macro.h"
+#include "parse-util.h"
+#include "runner-launch.h"
+#include "runner-parallel.h"
+#include "runner-report.h"
+#include "runner-run.h"
+
+extern char **environ;
+
+typedef struct Slot {
+        unsigned index;
+        Job *job;
+        Sandbox *sandbox;
+        CgroupJob *cgroup;
+        uint64_t started;       /* usec, monotonic */
+        uint64_t deadline;      /* usec, 0 = none */
+        bool timed_out;
+        bool halted;            /* killed by --halt now: reported as not run */
+} Slot;
+
+/* A finished job's sandbox and cgroup, removed after the next job has started: off the critical path. */
+typedef struct Remains {
+        Job *job;
+        Sandbox *sandbox;
+        CgroupJob *cgroup;
+        uint64_t ended;         /* when its command ended */
+} Remains;
+
+typedef struct Loop {
+        RunContext *rc;
+        Reporter *rep;
+        Slot *slots;
+        struct pollfd *pfds;    /* [0] the signalfd, then one per running job */
+        unsigned *pfd_slot;
+        size_t next;            /* in rc->order: every job before it has been started */
+        unsigned running;
+        unsigned failures;      /* jobs that ended as failures, for -x and --halt */
+        uint64_t admitted;      /* the sum of the running jobs' memory requests */
+        Job **alone;            /* killed for memory at a learned request: each reruns alone, before the rest */
+        size_t n_alone;
+        Remains *remains;       /* at most one per worker: jobs that ended since the last dispatch */
+        size_t n_remains;
+        CgroupJob *ready;       /* made ahead, while the jobs run, for the next job to start: ready_job's */
+        const Job *ready_job;   /* next attempt, capped at ready_limit */
+        unsigned ready_attempt;
+        uint64_t ready_limit;
+        bool stop;              /* no more dispatching: -x or a signal */
+        bool aborted;           /* the loop itself failed: no attempt may start, since none would be waited for */
+        uint64_t t0;            /* the run's start */
+} Loop;
+
+static void sanitize(char *s) {
+        for (; *s; s++)
+                if (*s == '/' || *s == ' ' || *s == ':' || *s == '[' || *s == ']' || *s == '\'' || *s == '"')
+                        *s = '_';
+}
+
+/* The job's own environment: the caller's, plus where it runs, its own coverage data file, and for pytest where
+ * nsrun's plugin is and where it writes the files' times. */
+static char **job_env(const RunContext *rc, const Job *j, const char *dir, size_t index, unsigned worker) {
+        char **v = strv_copy(environ), buf[PATH_MAX + 64];
+        const char *pp = getenv("PYTHONPATH");
+        int r = v ? 0 : -ENOMEM;
+
+        (void) snprintf(buf, sizeof buf, "NSRUN_WORKER=%u", worker);
+        r = r ?: strv_env_set(&v, buf);
+        (void) snprintf(buf, sizeof buf, "NSRUN_WORKERS=%u", rc->plan.workers);
+        r = r ?: strv_env_set(&v, buf);
+        (void) snprintf(buf, sizeof buf, "NSRUN_JOB=%s", j->name);
+        r = r ?: strv_env_set(&v, buf);
+        /* coverage.py writes here; nsrun copies the files into the project afterwards for 'coverage combine'
+         * (collect_coverage(), which takes only this name and coverage.py's parallel suffixes of it) */
+        (void) snprintf(buf, sizeof buf, "COVERAGE_FILE=%s/" COVERAGE_PREFIX "%zu-%u", dir, index, j->attempts);
+        r = r ?: strv_env_set(&v, buf);
+        if (rc->src.pytest && j->times_path) {
+                (void) snprintf(buf, sizeof buf, "NSRUN_TIMES_OUT=%s", j->times_path);
+                r = r ?: strv_env_set(&v, buf);
+                (void) snprintf(buf, sizeof buf, "PYTHONPATH=%s%s%s", rc->source.pytest_plugin_dir, pp ? ":" : "",
+                                pp ?: "");
+                r = r ?: strv_env_set(&v, buf);
+        }
+        if (r < 0) {
+                strv_free(v);
+                return NULL;
+        }
+        return v;
+}
+
+/* pytest writes its JUnit report into the attempt's own directory, and nsrun's plugin the seconds each file
+ * took. {%} in the command is the worker's slot. */
+static char **job_argv(const RunContext *rc, Job *j, const char *dir, unsigned worker) {
+        _cleanup_free_ char *opt = NULL;
+        /* {%}: the worker's slot, from 1 as in GNU parallel */
+        char **argv = j->slot_parts ? slot_parts_join(j->slot_parts, worker + 1) : strv_copy(j->argv);
+
+        if (!argv || !rc->src.pytest)
+                return argv;
+        free(j->junit_path);
+        free(j->times_path);
+        j->junit_path = j->times_path = NULL;
+        if (asprintf(&j->junit_path, "%s/junit.xml", dir) < 0 || asprintf(&j->times_path, "%s/times.json", dir) < 0 ||
+            asprintf(&opt, "--junitxml=%s", j->junit_path) < 0 || strv_push(&argv, opt) < 0 ||
+            strv_push(&argv, "-p") < 0 || strv_push(&argv, "nsrun_pytest") < 0) {
+                strv_free(argv);
+                return NULL;
+        }
+        return argv;
+}
+
+/* A job's log is named after it ("tests/test_a.py" -> tests_test_a.py.log), readable and the same in every run.
+ * A name is any length (a long 'sh -c' line, a parametrized test id), a file name at most NAME_MAX bytes: a name
+ * past LOG_NAME_MAX keeps its first bytes (cut where a UTF-8 character starts) and a hash of the whole, so that
+ * two long names that begin alike still get two logs. */
+#define LOG_NAME_MAX 128
+static char *log_name(const Job *j) {
+        char *name = strdup(j->name);
+        size_t cut = LOG_NAME_MAX;
+
+        if (!name)
+                return NULL;
+        sanitize(name);
+        if (strlen(name) <= LOG_NAME_MAX)
+                return name;
+        while (cut > 0 && ((unsigned char) name[cut] & 0xc0) == 0x80)
+                cut--;
+        (void) snprintf(name + cut, strlen(name) + 1 - cut, "-%016" PRIx64, fnv1a64(j->name));
+        return name;
+}
+
+static int open_log(const RunContext *rc, Job *j) {
+        _cleanup_free_ char *name = log_name(j);
+        int fd, r;
+
+        if (!name)
+                return -ENOMEM;
+        free(j->log_path);
+        j->log_path = NULL;
+        r = j->repeat_index > 0 ? asprintf(&j->log_path, "%s/%s.%u.log", rc->opt->log_dir, name, j->repeat_index)
+                                : asprintf(&j->log_path, "%s/%s.log", rc->opt->log_dir, name);
+        if (r < 0)
+                return -ENOMEM;
+        fd = open(j->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (j->attempts == 1 ? O_TRUNC : 0), 0644);
+        return fd < 0 ? -errno : fd;
+}
+
+/* A job's memory cap for this attempt: its request, or, rerun alone after an out-of-memory kill at its learned
+ * request, the whole budget. */
+static uint64_t attempt_limit(const RunContext *rc, const Job *j) {
+        if (rc->opt->mem_cap_off)
+                return 0;
+        return j->oom_limit > 0 ? rc->plan.usable_bytes : j->mem_request;
+}
+
+/* The cgroup of the job's next attempt, "job-<index>-<attempt>". */
+static int new_job_cgroup(const RunContext *rc, const Job *j, CgroupJob **ret) {
+        CgroupLimits limits = { .mem_max = attempt_limit(rc, j) ?: CGROUP_LIMIT_MAX, .pids_max = rc->opt->pids_max };
+        char name[64];
+
+        (void) snprintf(name, sizeof name, "job-%zu-%u", (size_t) (j - rc->src.jobs.jobs), j->attempts + 1);
+        return cgroup_job_new(rc->cgroups, name, &limits, ret);
+}
+
+static bool ready_for(const Loop *l, const Job *j) {
+        return l->ready && l->ready_job == j && l->ready_attempt == j->attempts + 1 &&
+               l->ready_limit == attempt_limit(l->rc, j);
+}
+
+/* While the jobs run, the cgroup of the job that starts next is made ahead, off the critical path. */
+static void prepare_next(Loop *l) {
+        const RunContext *rc = l->rc;
+        const Job *next = l->n_alone > 0 ? l->alone[l->n_alone - 1] : NULL;
+
+        for (size_t i = l->next; !next && !l->stop && i < rc->src.jobs.n; i++)
+                if (rc->src.jobs.jobs[rc->order[i]].status == JOB_PENDING)
+                        next = &rc->src.jobs.jobs[rc->order[i]];
+        if (!next || l->stop || ready_for(l, next))
+                return;
+        l->ready = cgroup_job_free(l->ready);
+        if (new_job_cgroup(rc, next, &l->ready) < 0) {
+                l->ready = NULL;
+                return;
+        }
+        l->ready_job = next;
+        l->ready_attempt = next->attempts + 1;
+        l->ready_limit = attempt_limit(rc, next);
+}
+
+static int start_attempt(Loop *l, Slot *s, Job *j) {
+        RunContext *rc = l->rc;
+        size_t index = (size_t) (j - rc->src.jobs.jobs);
+        SandboxSpec spec = SANDBOX_SPEC_INIT;
+        _cleanup_free_ SandboxMount *mounts = NULL;
+        _cleanup_close_ int log_fd = -EBADF;
+        _cleanup_free_ char *dir = NULL;
+        char **argv = NULL, **envp = NULL;
+        uint64_t t0 = now_usec(), view;
+        int r;
+
+        if (ready_for(l, j))
+                s->cgroup = TAKE_PTR(l->ready);
+        else {
+                r = new_job_cgroup(rc, j, &s->cgroup);
+                if (r < 0)
+                        return r;
+        }
+        j->attempts++;
+        j->status = JOB_RUNNING;
+        j->mem_limit = attempt_limit(rc, j);
+        s->job = j;
+        l->admitted += j->mem_limit; /* what it was admitted with: given back in release_slot() */
+        s->timed_out = s->halted = false;
+        log_fd = open_log(rc, j);
+        if (log_fd < 0)
+                return log_fd;
+        /* The attempt's own directory, the one host path it may write: its JUnit report, times, coverage data.
+         * Only it is bound into the sandbox, so no job can plant or replace another's files, or write
+         * anywhere nsrun copies from into the project (see collect_coverage()). */
+        if (asprintf(&dir, "%s/" JOB_DIR_FORMAT, rc->run_dir, index, j->attempts) < 0)
+                return -ENOMEM;
+        if (mkdir(dir, 0755) < 0)
+                return -errno;
+        argv = job_argv(rc, j, dir, s->index);
+        envp = job_env(rc, j, dir, index, s->index);
+        r = launch_spec_init(&spec, &rc->opt->sandbox, dir, rc->src.pytest ? rc->source.pytest_plugin_dir : NULL,
+                             &mounts);
+        if (!argv || !envp || r < 0) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        spec.argv = argv;
+        spec.envp = envp;
+        spec.cwd = rc->source.cwd;
+        spec.base_layers = rc->source.base_layers;
+        spec.new_session = true;
+        /* The machine a job sees is its slot, also when a learned request caps it lower: a test that sizes itself
+         * to the machine (skips below N GiB) sees the same machine every run, and one that outgrows its request is
+         * rerun alone; shown its request, it would skip itself, stay small, and never run again. */
+        view = j->mem_limit ? MAX(j->mem_limit, rc->plan.mem_per_job) : 0;
+        spec.mem_view = (SandboxMemView) { .total = view, .available = view }; /* a new cgroup: nothing used */
+        spec.stdio[0] = rc->null_fd;
+        spec.stdio[1] = spec.stdio[2] = log_fd;
+        r = launch_sandbox(&spec, s->cgroup, &s->sandbox);
+finish:
+        strv_free(argv);
+        strv_free(envp);
+        s->started = now_usec();
+        j->setup_s = (double) (s->started - t0) / 1e6;
+        j->start_s = (double) (s->started - l->t0) / 1e6;
+        s->deadline = rc->opt->timeout_usec ? s->started + rc->opt->timeout_usec : 0;
+        log_debug("%s: attempt %u started on worker %u, memory limit %s, in %.1f ms", j->name, j->attempts,
+                  s->index + 1, j->mem_limit ? FORMAT_SIZE(j->mem_limit) : "none", j->setup_s * 1e3);
+        return r;
+}
+
+static void release_slot(Loop *l, Slot *s) {
+        s->sandbox = sandbox_free(s->sandbox);
+        s->cgroup = cgroup_job_free(s->cgroup);
+        if (s->job)
+                l->admitted -= s->job->mem_limit;
+        s->job = NULL;
+}
+
+/* Frees the slot for the next job at once; its sandbox and cgroup go when remove_remains() runs. */
+static void vacate_slot(Loop *l, Slot *s, uint64_t ended) {
+        l->remains[l->n_remains++] = (Remains) { s->job, TAKE_PTR(s->sandbox), TAKE_PTR(s->cgroup), ended };
+        release_slot(l, s);
+}
+
+static void remove_remains(Loop *l) {
+        for (size_t i = 0; i < l->n_remains; i++) {
+                Remains *x = &l->remains[i];
+                sandbox_free(x->sandbox);
+                cgroup_job_free(x->cgroup);
+                x->job->teardown_s = (double) (now_usec() - x->ended) / 1e6;
+        }
+        l->n_remains = 0;
+}
+
+static int read_test_counts(const RunContext *rc, Job *j) {
+        unsigned tests = 0, failures = 0, skipped = 0;
+        int r;
+
+        j->tests_passed = j->tests_failed = j->tests_skipped = 0;
+        if (!rc->src.pytest || !j->junit_path)
+                return 0;
+        r = junit_read_counts(j->junit_path, &tests, &failures, &skipped);
+        if (r < 0)
+                return r;
+        j->tests_failed = failures;
+        j->tests_skipped = skipped;
+        j->tests_passed = tests >= failures + skipped ? tests - failures - skipped : 0;
+        return 0;
+}
+
+/* The seconds each of the job's files took, as nsrun's plugin wrote them; NULL if it did not (a killed job). The
+ * plugin's keys are its names of the files, escaped here as the jobs' names are (escape_name()). */
+static int read_file_times(Job *j) {
+        _cleanup_(json_object_putp) json_object *doc = NULL;
+        _cleanup_free_ char *text = NULL;
+        json_object *files;
+        char *single[2];
+        char *const *names = job_files(j, single);
+        size_t n = strv_length(names);
+        int r;
+
+        j->file_s = mfree(j->file_s);
+        if (!j->times_path)
+                return 0;
+        r = read_job_file_at(AT_FDCWD, j->times_path, JOB_FILE_MAX, &text, NULL);
+        if (r < 0)
+                return r;
+        doc = json_tokener_parse(text);
+        if (!doc || !json_object_object_get_ex(doc, "files", &files) || !json_object_is_type(files, json_type_object) ||
+            !(j->file_s = new0(double, n)))
+                return 0;
+        json_object_object_foreach(files, key, value) {
+                _cleanup_free_ char *name = escape_name(key);
+                for (size_t i = 0; name && i < n; i++)
+                        if (streq(names[i], name))
+                                j->file_s[i] = json_object_get_double(value);
+        }
+        return 0;
+}
+
+/* What the job left in its directory. A report that is missing or cut short (a killed job) is simply not read;
+ * one that only something in the job could have made so (a symbolic link, a FIFO, a device, one over
+ * JOB_FILE_MAX) makes the job an error, named. */
+static int read_results(const RunContext *rc, Job *j) {
+        const char *path = j->junit_path;
+        int r;
+
+        r = read_test_counts(rc, j);
+        if (r == -ENOENT || r == -EBADMSG || r == -EOPNOTSUPP)
+                r = 0;
+        if (r >= 0) {
+                path = j->times_path;
+                r = read_file_times(j);
+        }
+        if (r >= 0 || r == -ENOENT || r == -ENOMEM)
+                return 0;
+        free(j->error);
+        j->error = NULL;
+        (void) asprintf(&j->error, "its report %s %s; something in the job replaced it, and nsrun reads only regular "
+                        "files it wrote", strrchr(path, '/') + 1, job_file_error(r));
+        return r;
+}
+
+static JobStatus classify(const RunContext *rc, Slot *s, const SandboxResult *res, const CgroupStats *st) {
+        Job *j = s->job;
+        char why[1024];
+
+        j->exit_code = res->outcome == SANDBOX_EXITED ? res->code : -1;
+        j->signal = res->outcome == SANDBOX_SIGNALED || res->outcome == SANDBOX_KILLED ? res->code : 0;
+        j->oom_kills = st->oom_kills;
+        if (s->timed_out)
+                return JOB_TIMEOUT;
+        /* Also when the command itself passed: a process of it was killed under nsrun's cap, so what passed is
+         * not what runs without nsrun (a fallback path, a half-done check); and at a learned request it reruns
+         * alone with more room, as any job killed for memory does. */
+        if (st->oom_kills > 0)
+                return JOB_OOM;
+        switch (res->outcome) {
+        case SANDBOX_EXITED:
+                if (res->code == 0 || (rc->src.pytest && res->code == 5)) /* 5: pytest found no test */
+                        return JOB_PASSED;
+                return rc->src.pytest && res->code >= 2 ? JOB_ERROR : JOB_FAILED;
+        case SANDBOX_SIGNALED:
+        case SANDBOX_KILLED:
+                return JOB_FAILED;
+        case SANDBOX_EXEC_FAILED: {
+                _cleanup_free_ char *argv0 = escape_name(j->argv[0]);
+                free(j->error);
+                j->error = NULL;
+                (void) asprintf(&j->error, "%s: %s", argv0 ?: "?",
+                                res->error == ENOENT ? "command not found" : strerror(res->error));
+                return JOB_ERROR;
+        }
+        case SANDBOX_SETUP_FAILED:
+                if (sandbox_explain(0, res, why, sizeof why))
+                        ((RunContext *) rc)->refused = true;
+                free(j->error);
+                j->error = strdup(why);
+                return JOB_ERROR;
+        }
+        return JOB_ERROR;
+}
+
+/* Killed for memory at a request learned from its history, below what the budget allows: it needs more than it
+ * did last time. It reruns once, alone, with the whole budget, and its new peak goes into the history. */
+static bool should_rerun_alone(const RunContext *rc, const Job *j, JobStatus st) {
+        return st == JOB_OOM && rc->plan_input.learned && j->hist_peak > 0 && j->oom_limit == 0 &&
+               j->mem_limit < rc->plan.usable_bytes && !rc->signal;
+}
+
+static bool should_retry(const RunContext *rc, const Job *j, JobStatus st) {
+        return j->attempts - (j->oom_limit > 0) <= rc->opt->retries && (st == JOB_FAILED || st == JOB_TIMEOUT || st == JOB_OOM) &&
+               !rc->signal;
+}
+
+/* -x, --halt soon,fail=N: no new job starts; --halt now,fail=N: the running ones are killed too. */
+static void halt(Loop *l) {
+        l->stop = true;
+        for (unsigned w = 0; l->rc->opt->halt_now && w < l->rc->plan.workers; w++)
+                if (l->slots[w].job) {
+                        l->slots[w].halted = true;
+                        (void) sandbox_kill(l->slots[w].sandbox, SIGKILL);
+                        (void) cgroup_job_kill(l->slots[w].cgroup);
+                }
+}
+
+static void finish_slot(Loop *l, Slot *s) {
+        RunContext *rc = l->rc;
+        SandboxResult res = {};
+        CgroupStats st = {};
+        Job *j = s->job;
+        JobStatus status;
+        bool failed_before = j->attempts > 1 + (j->oom_limit > 0); /* a rerun alone is not a flaky pass */
+        uint64_t ended = now_usec();
+        int r;
+
+        r = sandbox_wait(s->sandbox, &res);
+        j->wall_s = (double) (ended - s->started) / 1e6;
+        (void) cgroup_job_stats(s->cgroup, &st);
+        j->peak_mem = MAX(j->peak_mem, st.peak_mem);
+        if (r < 0) {
+                res.outcome = SANDBOX_SETUP_FAILED;
+                res.error = -r;
+        }
+        status = classify(rc, s, &res, &st);
+        if (read_results(rc, j) < 0)
+                status = JOB_ERROR;
+        if (s->halted) {
+                status = JOB_NOT_RUN;
+                free(j->error);
+                j->error = strdup("stopped by --halt now");
+        }
+        vacate_slot(l, s, ended);
+        l->running--;
+        if (!l->aborted && should_rerun_alone(rc, j, status)) {
+                j->oom_limit = j->mem_limit;
+                j->status = JOB_PENDING;
+                l->alone[l->n_alone++] = j;
+                return;
+        }
+        if (!l->aborted && should_retry(rc, j, status)) {
+                r = start_attempt(l, s, j);
+                if (r >= 0) {
+                        l->running++;
+                        return;
+                }
+                release_slot(l, s);
+                status = JOB_ERROR;
+        }
+        if (status == JOB_PASSED && failed_before)
+                status = JOB_FLAKY;
+        j->status = status;
+        reporter_job_finished(l->rep, j);
+        l->failures += job_status_is_failure(status, rc->opt->flaky_fails);
+        if (rc->refused)
+                l->stop = true;
+        if (rc->opt->halt_fail && l->failures >= rc->opt->halt_fail && !l->stop)
+                halt(l);
+}
+
+static bool fits(const Loop *l, const Job *j) {
+        return l->running == 0 || l->admitted + j->mem_request <= l->rc->plan.usable_bytes;
+}
+
+/* The least time, by expectation, until one of the running jobs ends and gives back its memory; -1 unknown. */
+static double soonest_end(const Loop *l, uint64_t now) {
+        double soonest = -1;
+
+        for (unsigned w = 0; w < l->rc->plan.workers; w++) {
+                const Slot *s = &l->slots[w];
+                double left;
+                if (!s->job)
+                        continue;
+                if (s->job->expected_s < 0)
+                        return -1;
+                left = MAX(s->job->expected_s - (double) (now - s->started) / 1e6, 0.0);
+                soonest = soonest < 0 ? left : MIN(soonest, left);
+        }
+        return soonest;
+}
+
+/* The next job to start, or NULL to wait. Jobs start in rc->order while their memory requests fit. When the
+ * first waiting job does not fit, a later one that does may start in its place (backfill), but only if it is
+ * expected to end before any running job would give the first one room, so a heavy job is never starved by a
+ * stream of light ones. A job rerun alone after an out-of-memory kill waits until nothing runs. */
+static Job *next_job(Loop *l) {
+        RunContext *rc = l->rc;
+        Job *head;
+        double room_in;
+
+        if (l->stop)
+                return NULL;
+        if (l->n_alone > 0)
+                return l->running == 0 ? l->alone[--l->n_alone] : NULL;
+        while (l->next < rc->src.jobs.n && rc->src.jobs.jobs[rc->order[l->next]].status != JOB_PENDING)
+                l->next++;
+        if (l->next >= rc->src.jobs.n)
+                return NULL;
+        head = &rc->src.jobs.jobs[rc->order[l->next]];
+        /* A serial job waits until nothing else runs, and then runs alone. */
+        if (head->serial)
+                return l->running == 0 ? head : NULL;
+        if (fits(l, head))
+                return head;
+        room_in = soonest_end(l, now_usec());
+        if (room_in < 0)
+                return NULL;
+        for (size_t i = l->next + 1; i < rc->src.jobs.n; i++) {
+                Job *j = &rc->src.jobs.jobs[rc->order[i]];
+                if (j->status == JOB_PENDING && !j->serial && j->expected_s >= 0 && j->expected_s <= room_in &&
+                    fits(l, j))
+                        return j;
+        }
+        return NULL;
+}
+
+/* A serial job, or one rerun alone, has the machine to itself. */
+static bool alone_running(const Loop *l) {
+        for (unsigned w = 0; w < l->rc->plan.workers; w++)
+                if (l->slots[w].job && (l->slots[w].job->serial || l->slots[w].job->oom_limit > 0))
+                        return true;
+        return false;
+}
+
+static void dispatch(Loop *l) {
+        for (unsigned w = 0; w < l->rc->plan.workers; w++) {
+                Slot *s = &l->slots[w];
+                Job *j;
+                int r;
+
+                if (s->job)
+                        continue;
+                if (alone_running(l))
+                        return;
+                j = next_job(l);
+                if (!j)
+                        return;
+                r = start_attempt(l, s, j);
+                if (r < 0) {
+                        release_slot(l, s);
+                        j->status = JOB_ERROR;
+                        free(j->error);
+                        j->error = NULL;
+                        (void) asprintf(&j->error, "could not start: %s", strerror(-r));
+                        reporter_job_finished(l->rep, j);
+                        continue;
+                }
+                l->running++;
+                if (j->serial || j->oom_limit > 0)
+                        return;
+        }
+}
+
+/* Stops everything still running: SIGKILL to each sandbox's init takes its whole PID namespace; the cgroup kill
+ * catches anything that is in the cgroup but not (yet) in the namespace. */
+static void kill_running(Loop *l) {
+        for (unsigned w = 0; w < l->rc->plan.workers; w++)
+                if (l->slots[w].job) {
+                        (void) sandbox_kill(l->slots[w].sandbox, SIGKILL);
+                        (void) cgroup_job_kill(l->slots[w].cgroup);
+                }
+}
+
+static void check_deadlines(Loop *l, uint64_t now) {
+        for (unsigned w = 0; w < l->rc->plan.workers; w++) {
+                Slot *s = &l->slots[w];
+                if (s->job && s->deadline && now >= s->deadline && !s->timed_out) {
+                        s->timed_out = true;
+                        (void) sandbox_kill(s->sandbox, SIGKILL);
+                        (void) cgroup_job_kill(s->cgroup);
+                }
+        }
+}
+
+static int poll_timeout(const Loop *l, uint64_t now, bool ticking) {
+        uint64_t t = ticking ? 200 * USEC_PER_MSEC : UINT64_MAX;
+
+        for (unsigned w = 0; w < l->rc->plan.workers; w++) {
+                const Slot *s = &l->slots[w];
+                if (s->job && s->deadline && !s->timed_out)
+                        t = MIN(t, s->deadline > now ? s->deadline - now : 0);
+        }
+        return t == UINT64_MAX ? -1 : (int) ((t + 999) / 1000);
+}
+
+static uint64_t memory_in_use(const Loop *l) {
+        uint64_t sum = 0;
+
+        for (unsigned w = 0; w < l->rc->plan.workers; w++) {
+                CgroupStats st = {};
+                if (l->slots[w].job && cgroup_job_stats(l->slots[w].cgroup, &st) >= 0)
+                        sum += st.current_mem;
+        }
+        return sum;
+}
+
+static void on_signal(Loop *l, int sfd) {
+        struct signalfd_siginfo si;
+
+        if (read(sfd, &si, sizeof si) != sizeof si)
+                return;
+        if (!l->rc->signal)
+                l->rc->signal = (int) si.ssi_signo;
+        l->stop = true;
+        kill_running(l);
+}
+
+static int loop_once(Loop *l, int sfd, bool ticking) {
+        struct pollfd *p = l->pfds;
+        unsigned n = 1, *who = l->pfd_slot;
+        int r;
+
+        p[0] = (struct pollfd) { .fd = sfd, .events = POLLIN };
+        for (unsigned w = 0; w < l->rc->plan.workers; w++)
+                if (l->slots[w].job) {
+                        who[n] = w;
+                        p[n++] = (struct pollfd) { .fd = sandbox_fd(l->slots[w].sandbox), .events = POLLIN };
+                }
+        r = poll(p, n, poll_timeout(l, now_usec(), ticking));
+        if (r < 0)
+                return errno == EINTR ? 0 : -errno;
+        if (p[0].revents & POLLIN)
+                on_signal(l, sfd);
+        for (unsigned i = 1; i < n; i++)
+                if (p[i].revents)
+                        finish_slot(l, &l->slots[who[i]]);
+        check_deadlines(l, now_usec());
+        return 0;
+}
+
+int run_jobs(RunContext *rc) {
+        Loop l = { .rc = rc, .t0 = now_usec() };
+        int r = 0;
+
+        l.slots = new0(Slot, rc->plan.workers);
+        l.pfds = new0(struct pollfd, rc->plan.workers + 1);
+        l.pfd_slot = new0(unsigned, rc->plan.workers + 1);
+        l.alone = new0(Job *, rc->src.jobs.n + 1);
+        l.remains = new0(Remains, rc->plan.workers);
+        l.rep = reporter_new(rc);
+        if (!l.slots || !l.pfds || !l.pfd_slot || !l.alone || !l.remains || !l.rep) {
+                r = log_oom();
+                goto done;
+        }
+        for (unsigned w = 0; w < rc->plan.workers; w++)
+                l.slots[w].index = w;
+        while (r >= 0) {
+                dispatch(&l);
+                remove_remains(&l);
+                prepare_next(&l);
+                if (l.running == 0 && (l.stop || (l.n_alone == 0 && l.next >= rc->src.jobs.n)))
+                        break;
+                r = loop_once(&l, rc->source.sigfd, true);
+                reporter_tick(l.rep, l.running, memory_in_use(&l));
+        }
+        if (r < 0) {
+                l.aborted = l.stop = true;
+                remove_remains(&l);
+                kill_running(&l);
+                for (unsigned w = 0; w < rc->plan.workers; w++)
+                        if (l.slots[w].job)
+                                finish_slot(&l, &l.slots[w]);
+                remove_remains(&l);
+        }
+        /* stopped before their rerun alone: they stay killed for memory */
+        for (size_t i = 0; i < l.n_alone; i++) {
+                l.alone[i]->status = JOB_OOM;
+                l.alone[i]->oom_limit = 0;
+                reporter_job_finished(l.rep, l.alone[i]);
+        }
+        for (size_t i = 0; i < rc->src.jobs.n; i++)
+                if (rc->src.jobs.jobs[i].status == JOB_PENDING)
+                        rc->src.jobs.jobs[i].status = JOB_NOT_RUN;
+        rc->wall_s = (double) (now_usec() - l.t0) / 1e6;
+        reporter_summary(l.rep);
+done:
+        reporter_free(l.rep);
+        free(l.slots);
+        free(l.pfds);
+        free(l.pfd_slot);
+        free(l.alone);
+        free(l.remains);
+        cgroup_job_free(l.ready);
+        return r;
+}

@@ -1,0 +1,931 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* nsrun [OPTIONS] -- COMMAND: the runner's command line, and the run from start to exit status. */
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "fileio.h"
+#include "log.h"
+#include "parse-util.h"
+#include "proc-util.h"
+#include "runner-batch.h"
+#include "runner-cache.h"
+#include "runner-cli.h"
+#include "runner-history.h"
+#include "runner-launch.h"
+#include "runner-machine.h"
+#include "runner-parallel.h"
+#include "runner-pytest.h"
+#include "runner-report.h"
+#include "runner-run.h"
+#include "runner-sched.h"
+#include "runner-shard.h"
+#include "runner-source.h"
+#include "verbs.h"
+
+enum {
+        ARG_MEM_PER_WORKER = _ARG_SANDBOX_MAX,
+        ARG_MEM_RESERVE,
+        ARG_DRY_RUN,
+        ARG_DIST,
+        ARG_SERIAL,
+        ARG_JOBS_FILE,
+        ARG_TIMEOUT,
+        ARG_RETRIES,
+        ARG_REPEAT,
+        ARG_FLAKY_FAILS,
+        ARG_JUNIT,
+        ARG_JSON,
+        ARG_LOG_DIR,
+        ARG_BATCH,
+        ARG_SHARD,
+        ARG_SETUP,
+        ARG_CPUS_PER_JOB,
+        ARG_HALT,
+        ARG_JOBLOG,
+};
+
+void print_version(void) {
+        printf("nsrun %s\n", NSRUN_VERSION);
+        printf("features: +overlayfs +userns +libnl %csystemd\n", HAVE_SYSTEMD ? '+' : '-');
+}
+
+int verb_help(void) {
+        printf("Usage: nsrun [OPTIONS] -- COMMAND [ARG...]\n"
+               "       nsrun [OPTIONS] -- COMMAND {} ::: ARG... [::: ARG...] [:::: FILE]\n"
+               "       nsrun [OPTIONS] --jobs-file FILE\n"
+               "       nsrun COMMAND [OPTIONS] ...\n"
+               "\n"
+               "Run a test suite in parallel, each job in a fresh Linux sandbox with a memory\n"
+               "cap of its own. A pytest command is collected and split into one job per test\n"
+               "file; 'CMD {} ::: a b c' runs one job per argument, as GNU parallel does; any\n"
+               "other command runs as one sandboxed, capped job.\n"
+               "\n"
+               "Commands:\n"
+               "  exec         run one command in one sandbox\n"
+               "  xdist        run pytest-xdist, each of its workers in a sandbox\n"
+               "  merge        combine the reports and history of --shard runs\n"
+               "  doctor       check what this machine allows: namespaces, memory caps\n"
+               "  clean        remove what killed runs left: cgroups, run directories\n"
+               "  help         show this help ('nsrun COMMAND --help': a command's own)\n"
+               "\n"
+               "Sizing:\n"
+               "  -j, --jobs N             at most N workers (default: the CPU budget)\n"
+               "      --mem-per-worker SIZE\n"
+               "                           cap each job at SIZE (K, M, G, T) and run as many\n"
+               "                           workers as fit in memory; 'auto': from earlier peaks\n"
+               "      --mem-reserve R      memory kept from tests: '10%%' (default) or a SIZE\n"
+               "      --pids-max N         at most N processes per job (default %u)\n"
+               "      --cpus-per-job N     CPUs each job is told it has, in OMP_NUM_THREADS and\n"
+               "                           the like unless set (default: CPU budget / workers)\n"
+               "      --mem-cap off        run where memory cannot be capped\n"
+               "      --dry-run            print the plan (budgets, workers, jobs); run nothing\n"
+               "\n"
+               "Jobs:\n"
+               "      --dist MODE          pytest: 'loadfile' (a job per file, default), 'test'\n"
+               "      --batch N|auto|off   pytest: several files per job, N jobs in all; 'auto':\n"
+               "                           as start-up and the tail need; a long file is split\n"
+               "      --serial GLOB        matching jobs run alone, after the rest (repeatable)\n"
+               "      --jobs-file FILE     one shell command per line, each a job ('-': stdin)\n"
+               "      --setup CMD          run CMD once, in a sandbox; its writes are a layer\n"
+               "                           under every job (install the project, warm caches)\n"
+               "      --timeout DURATION   kill a job after DURATION (30s, 5m, 1h30m)\n"
+               "      --retries N          rerun a failed job up to N times; a pass is flaky\n"
+               "      --flaky-fails        count flaky jobs as failures\n"
+               "      --repeat N           run every job N times\n"
+               "  -x, --exitfirst          start no new job after the first failure\n"
+               "      --halt WHEN          'soon,fail=N': start no new job after N failures;\n"
+               "                           'now,fail=N': also kill the running ones\n"
+               "      --shard K/N|auto     run only share K of N, split by history\n"
+               "  -q, --quote              put arguments into a shell's -c script unquoted\n"
+               "\n"
+               "Reports:\n"
+               "      --junit FILE         one merged JUnit XML report ('-': stdout)\n"
+               "      --json FILE          a JSON report, with --dry-run the plan ('-': stdout)\n"
+               "      --joblog FILE        GNU parallel's job log: one line per job\n"
+               "  -k, --keep-order         print each job's line in input order\n"
+               "      --log-dir DIR        each job's output (default: .nsrun/logs)\n"
+               "\n"
+               "Sandbox:\n"
+               SANDBOX_OPTIONS_HELP
+               "\n"
+               "  -h, --help               show this help\n"
+               "  -V, --version            show the version and the features built in\n"
+               "\n"
+               "Replacement strings: {} the argument, {.} without extension, {/} basename,\n"
+               "{//} dirname, {/.} basename without extension, {#} job number, {%%} worker\n"
+               "slot, {1} {2} ... one list's argument. In a shell's -c script each is quoted\n"
+               "as one shell word; elsewhere it is passed as it is. ':::: FILE': one argument\n"
+               "per line ('-': stdin).\n"
+               "\n"
+               "Exit status: 0 all jobs passed (flaky ones too, unless --flaky-fails); 1 some\n"
+               "failed; 2 bad usage, or not even one worker fits in memory; 3 this machine\n"
+               "refuses sandboxes or memory caps; 128+N interrupted by signal N.\n"
+               "\n"
+               "Environment: NSRUN_CACHE_DIR (history, logs; default PROJECT/.nsrun), NO_COLOR.\n",
+               PIDS_MAX_DEFAULT);
+        return 0;
+}
+
+static int parse_count(const char *option, const char *arg, unsigned min, unsigned max, unsigned *ret) {
+        int r = parse_unsigned(arg, min, max, ret);
+        char why[128];
+
+        if (r >= 0)
+                return 0;
+        (void) snprintf(why, sizeof why, "give a whole number from %u to %u", min, max);
+        return log_bad_option(option, arg, why);
+}
+
+/* GNU parallel's --halt, as far as nsrun has it: never, soon,fail=N, now,fail=N. */
+static int parse_halt(const char *arg, RunOptions *o) {
+        const char *n = NULL;
+
+        if (streq(arg, "never")) {
+                o->halt_fail = 0;
+                return 0;
+        }
+        if (strneq(arg, "soon,fail=", 10) || strneq(arg, "now,fail=", 9))
+                n = strchr(arg, '=') + 1;
+        if (!n || parse_unsigned(n, 1, UINT_MAX, &o->halt_fail) < 0)
+                return log_bad_option("--halt", arg, "give 'soon,fail=N' (start no new job after N failures), "
+                                                     "'now,fail=N' (kill the running ones too) or 'never'");
+        o->halt_now = arg[0] == 'n';
+        return 0;
+}
+
+static int parse_one(RunOptions *o, int c, const char *arg) {
+        unsigned n;
+        int r;
+
+        switch (c) {
+        case 'j':
+                return parse_count("-j", arg, 1, 4096, &o->jobs_max);
+        case 'x':
+                if (!o->halt_fail)
+                        o->halt_fail = 1;
+                return 0;
+        case 'k':
+                o->keep_order = true;
+                return 0;
+        case 'q':
+                o->quote_raw = true;
+                return 0;
+        case ARG_HALT:
+                return parse_halt(arg, o);
+        case ARG_MEM_PER_WORKER:
+                if (streq(arg, "auto")) {
+                        o->mem_per_worker_auto = true;
+                        return 0;
+                }
+                r = parse_size(arg, false, &o->mem_per_worker);
+                if (r == -ERANGE)
+                        return log_bad_option("--mem-per-worker", arg, "too large; give a size such as 2G");
+                if (r < 0 || o->mem_per_worker < 4096)
+                        return log_bad_option("--mem-per-worker", arg,
+                                              "not a size; give a number with K, M, G or T, such as 2G, or 'auto'");
+                return 0;
+        case ARG_MEM_RESERVE:
+                return parse_mem_reserve(arg, &o->reserve_bytes, &o->reserve_percent);
+        case ARG_PIDS_MAX:
+                r = parse_count("--pids-max", arg, 8, 4194304, &n);
+                o->pids_max = n;
+                return r;
+        case ARG_MEM_CAP:
+                if (!streq(arg, "off"))
+                        return log_bad_option("--mem-cap", arg, "the only value is 'off'");
+                o->mem_cap_off = true;
+                return 0;
+        case ARG_CPUS_PER_JOB:
+                return parse_count("--cpus-per-job", arg, 1, 4096, &o->cpus_per_job);
+        case ARG_DRY_RUN:
+                o->dry_run = true;
+                return 0;
+        case ARG_DIST:
+                if (streq(arg, "loadfile"))
+                        o->dist = DIST_LOADFILE;
+                else if (streq(arg, "test"))
+                        o->dist = DIST_TEST;
+                else
+                        return log_bad_option("--dist", arg, "use 'loadfile' or 'test'");
+                return 0;
+        case ARG_BATCH:
+                if (streq(arg, "auto"))
+                        o->batch = BATCH_AUTO;
+                else if (streq(arg, "off"))
+                        o->batch = BATCH_OFF;
+                else if (parse_unsigned(arg, 1, 1000000, &o->batch) < 0)
+                        return log_bad_option("--batch", arg, "give a number of jobs, 'auto' or 'off'");
+                return 0;
+        case ARG_SETUP:
+                if (!*arg)
+                        return log_bad_option("--setup", "''", "give a shell command, such as 'python3 -m compileall -q .'");
+                free(o->setup);
+                o->setup = strdup(arg);
+                return o->setup ? 0 : log_oom();
+        case ARG_SHARD: {
+                Shard sh;
+                if (!streq(arg, "auto") && shard_parse(arg, &sh) < 0)
+                        return log_bad_option("--shard", arg, "give K/N with 1 <= K <= N, such as 2/4, or 'auto'");
+                free(o->shard);
+                o->shard = strdup(arg);
+                return o->shard ? 0 : log_oom();
+        }
+        case ARG_SERIAL:
+                return strv_push(&o->serial_globs, arg) < 0 ? log_oom() : 0;
+        case ARG_JOBS_FILE:
+                free(o->jobs_file);
+                o->jobs_file = strdup(arg);
+                return o->jobs_file ? 0 : log_oom();
+        case ARG_TIMEOUT:
+                if (parse_duration(arg, &o->timeout_usec) < 0)
+                        return log_bad_option("--timeout", arg, "give a duration such as 30s, 5m or 1h30m");
+                return 0;
+        case ARG_RETRIES:
+                return parse_count("--retries", arg, 0, 100, &o->retries);
+        case ARG_REPEAT:
+                return parse_count("--repeat", arg, 1, 10000, &o->repeat);
+        case ARG_FLAKY_FAILS:
+                o->flaky_fails = true;
+                return 0;
+        case ARG_JUNIT:
+        case ARG_JSON:
+        case ARG_JOBLOG:
+        case ARG_LOG_DIR: {
+                char **dst = c == ARG_JUNIT ? &o->junit_path : c == ARG_JSON ? &o->json_path
+                             : c == ARG_JOBLOG ? &o->joblog_path : &o->log_dir;
+                free(*dst);
+                if (streq(arg, "-") && c != ARG_LOG_DIR) { /* standard output */
+                        *dst = strdup(arg);
+                        return *dst ? 0 : log_oom();
+                }
+                *dst = realpath(".", NULL);
+                if (!*dst)
+                        return log_oom();
+                if (arg[0] == '/') {
+                        free(*dst);
+                        *dst = strdup(arg);
+                } else {
+                        char *abs = NULL;
+                        if (asprintf(&abs, "%s/%s", *dst, arg) < 0)
+                                return log_oom();
+                        free(*dst);
+                        *dst = abs;
+                }
+                return *dst ? 0 : log_oom();
+        }
+        }
+        r = sandbox_options_parse(&o->sandbox, c, arg);
+        return r > 0 ? 0 : r < 0 ? r : -EINVAL;
+}
+
+/* A report that cannot be written should fail the run at its start, not after an hour of tests. */
+static int check_output_path(const char *option, const char *path) {
+        _cleanup_free_ char *dir = NULL;
+        struct stat st;
+
+        if (!path)
+                return 0;
+        if (streq(path, "-"))
+                return 0;
+        if (stat(path, &st) >= 0 && S_ISDIR(st.st_mode))
+                return log_bad_option(option, path, "a directory; give a file name");
+        dir = strdup(path);
+        if (!dir)
+                return log_oom();
+        *strrchr(dir, '/') = '\0'; /* paths are made absolute when parsed */
+        if (access(*dir ? dir : "/", W_OK) < 0)
+                return log_error_errno(errno, "%s %s: cannot write in %s: %m; give a path in a writable directory",
+                                       option, path, *dir ? dir : "/"),
+                       -EINVAL;
+        return 0;
+}
+
+int parse_run_args(int argc, char *argv[], RunOptions *o) {
+        static const struct option options[] = {
+                SANDBOX_LONG_OPTIONS,
+                { "jobs", required_argument, NULL, 'j' },
+                { "exitfirst", no_argument, NULL, 'x' },
+                { "mem-per-worker", required_argument, NULL, ARG_MEM_PER_WORKER },
+                { "mem-reserve", required_argument, NULL, ARG_MEM_RESERVE },
+                { "pids-max", required_argument, NULL, ARG_PIDS_MAX },
+                { "cpus-per-job", required_argument, NULL, ARG_CPUS_PER_JOB },
+                { "mem-cap", required_argument, NULL, ARG_MEM_CAP },
+                { "dry-run", no_argument, NULL, ARG_DRY_RUN },
+                { "dist", required_argument, NULL, ARG_DIST },
+                { "serial", required_argument, NULL, ARG_SERIAL },
+                { "jobs-file", required_argument, NULL, ARG_JOBS_FILE },
+                { "timeout", required_argument, NULL, ARG_TIMEOUT },
+                { "retries", required_argument, NULL, ARG_RETRIES },
+                { "repeat", required_argument, NULL, ARG_REPEAT },
+                { "flaky-fails", no_argument, NULL, ARG_FLAKY_FAILS },
+                { "junit", required_argument, NULL, ARG_JUNIT },
+                { "json", required_argument, NULL, ARG_JSON },
+                { "log-dir", required_argument, NULL, ARG_LOG_DIR },
+                { "batch", required_argument, NULL, ARG_BATCH },
+                { "shard", required_argument, NULL, ARG_SHARD },
+                { "setup", required_argument, NULL, ARG_SETUP },
+                { "halt", required_argument, NULL, ARG_HALT },
+                { "joblog", required_argument, NULL, ARG_JOBLOG },
+                { "keep-order", no_argument, NULL, 'k' },
+                { "quote", no_argument, NULL, 'q' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                {},
+        };
+        int c, r, end = argc;
+
+        for (int i = 1; i < argc; i++)
+                if (streq(argv[i], "--")) {
+                        end = i;
+                        break;
+                }
+        optind = 1;
+        opterr = 0;
+        while ((c = getopt_long(end, argv, ":hj:xkqV", options, NULL)) >= 0) {
+                const char *hint = c == '?' ? parallel_option_hint(option_name(argv, optopt)) : NULL;
+                if (c == 'h')
+                        return verb_help(), 0;
+                if (c == 'V')
+                        return print_version(), 0;
+                if (hint)
+                        return log_error("%s: not an option of nsrun; %s", option_name(argv, optopt), hint), -EINVAL;
+                r = log_getopt_error(NULL, argv, c) ?: parse_one(o, c, optarg);
+                if (r < 0)
+                        return r;
+        }
+        if (optind < end)
+                return log_error("unexpected argument '%s'; put the command after '--': nsrun [OPTIONS] -- COMMAND",
+                                 argv[optind]),
+                       -EINVAL;
+        if (end < argc && end + 1 >= argc)
+                return log_error("no command after '--'; write: nsrun [OPTIONS] -- COMMAND [ARG...]"), -EINVAL;
+        if (end == argc && !o->jobs_file)
+                return log_error("no command given; write: nsrun [OPTIONS] -- COMMAND [ARG...], or --jobs-file FILE"),
+                       -EINVAL;
+        if (end < argc && o->jobs_file)
+                return log_error("--jobs-file and a command after '--' exclude each other; give one of them"),
+                       -EINVAL;
+        if (o->mem_cap_off && (o->mem_per_worker || o->mem_per_worker_auto))
+                return log_error("--mem-cap off and --mem-per-worker exclude each other: there is no cap to set"),
+                       -EINVAL;
+        o->command = end < argc ? argv + end + 1 : NULL;
+        if (!!(o->json_path && streq(o->json_path, "-")) + !!(o->junit_path && streq(o->junit_path, "-")) +
+                    !!(o->joblog_path && streq(o->joblog_path, "-")) > 1)
+                return log_error("--json, --junit and --joblog: only one of them can write to standard output ('-'); "
+                                 "give the others a file"),
+                       -EINVAL;
+        r = o->cpus_per_job ? check_cpus_per_job(o->cpus_per_job) : 0;
+        if (r >= 0)
+                r = check_output_path("--json", o->json_path);
+        if (r >= 0)
+                r = check_output_path("--junit", o->junit_path);
+        if (r >= 0)
+                r = check_output_path("--joblog", o->joblog_path);
+        if (r < 0)
+                return r;
+        r = sandbox_options_finish(&o->sandbox);
+        return r < 0 ? r : 1;
+}
+
+/* ---- directories ---- */
+
+static int prepare_dirs(RunOptions *o, RunContext *rc) {
+        const char *env = getenv("NSRUN_CACHE_DIR");
+        _cleanup_free_ char *runs = NULL;
+        int r;
+
+        if (asprintf(&o->cache_dir, "%s", env && *env ? env : "") < 0 ||
+            (!(env && *env) && (free(o->cache_dir), asprintf(&o->cache_dir, "%s/.nsrun", o->sandbox.root_dir) < 0)))
+                return log_oom();
+        if (!o->log_dir && asprintf(&o->log_dir, "%s/logs", o->cache_dir) < 0)
+                return log_oom();
+        if (asprintf(&runs, "%s/runs", o->cache_dir) < 0 ||
+            asprintf(&rc->run_dir, "%s/%d-%" PRIu64, runs, (int) getpid(), proc_pid_starttime(getpid())) < 0)
+                return log_oom();
+        (void) cache_remove_stale_runs(runs, NULL, NULL);
+        const char *dirs[] = { o->log_dir, rc->run_dir };
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                r = mkdir_p(dirs[i], 0755);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot create %s: %m; give --log-dir, or NSRUN_CACHE_DIR, a writable place",
+                                               dirs[i]);
+        }
+        /* pytest's collection writes its report here (and --setup's command runs with it bound, too); each job
+         * attempt gets a directory of its own beside it (start_attempt()) */
+        if (asprintf(&rc->collect_dir, "%s/collect", rc->run_dir) < 0)
+                return log_oom();
+        r = mkdir_p(rc->collect_dir, 0755);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the run directory %s: %m", rc->run_dir);
+        return 0;
+}
+
+/* coverage.py's parallel data files: COVERAGE_FILE itself, or it with ".<host>.<pid>.<random>" after it. */
+static bool is_coverage_name(const char *name, const char *want) {
+        size_t n = strlen(want);
+
+        if (!strneq(name, want, n))
+                return false;
+        if (name[n] == '\0')
+                return true;
+        return name[n] == '.' && name[n + 1] != '\0' &&
+               name[n + 1 + strspn(name + n + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")] ==
+                       '\0';
+}
+
+/* How much of one coverage data file nsrun copies: coverage.py's SQLite files reach hundreds of MiB with
+ * per-test contexts; copied through a small buffer, so this bounds the disk, not nsrun's memory. */
+#define COVERAGE_FILE_MAX (UINT64_C(1) << 30)
+
+/* Copies (never moves: a hard link would bring another file along) a regular file of a job's directory into a
+ * new file of the project, which then replaces name only if that is absent or a regular file (an earlier run's
+ * coverage data of the same name). */
+static int copy_coverage(int from_dir, const char *name, int project_fd) {
+        _cleanup_close_ int in = -EBADF, out = -EBADF;
+        char tmp[64], buf[65536];
+        struct stat st;
+        ssize_t n;
+        int r = 0;
+
+        in = open_job_file_at(from_dir, name, &st);
+        if (in < 0)
+                return in;
+        if ((uint64_t) st.st_size > COVERAGE_FILE_MAX)
+                return -EFBIG;
+        (void) snprintf(tmp, sizeof tmp, ".nsrun-coverage-%d.tmp", (int) getpid());
+        out = openat(project_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (out < 0)
+                return -errno;
+        while (r == 0 && (n = read(in, buf, sizeof buf)) != 0) {
+                if (n < 0)
+                        r = errno == EINTR ? 0 : -errno;
+                else if (write(out, buf, (size_t) n) != n)
+                        r = -EIO;
+        }
+        if (r == 0 && fstatat(project_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && !S_ISREG(st.st_mode))
+                r = -EEXIST;
+        if (r == 0 && renameat(project_fd, tmp, project_fd, name) < 0)
+                r = -errno;
+        if (r < 0)
+                (void) unlinkat(project_fd, tmp, 0);
+        return r;
+}
+
+/* coverage.py's data files go back into the project, named as 'coverage combine' expects (.coverage.*): from each
+ * attempt's own directory, where no other job could write, only the files named as its COVERAGE_FILE said. */
+static void collect_coverage(const RunContext *rc) {
+        _cleanup_close_ int project_fd = open(rc->opt->sandbox.root_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int run_fd = open(rc->run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (project_fd < 0 || run_fd < 0)
+                return;
+        for (size_t i = 0; i < rc->src.jobs.n; i++)
+                for (unsigned a = 1; a <= rc->src.jobs.jobs[i].attempts; a++) {
+                        char dir[64], want[64];
+                        struct dirent *de;
+                        DIR *d;
+                        int fd;
+
+                        (void) snprintf(dir, sizeof dir, JOB_DIR_FORMAT, i, a);
+                        (void) snprintf(want, sizeof want, COVERAGE_PREFIX "%zu-%u", i, a);
+                        fd = openat(run_fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (fd < 0 || !(d = fdopendir(fd))) {
+                                safe_close(fd);
+                                continue;
+                        }
+                        while ((de = readdir(d))) {
+                                int r;
+                                if (!is_coverage_name(de->d_name, want))
+                                        continue;
+                                r = copy_coverage(dirfd(d), de->d_name, project_fd);
+                                if (r < 0)
+                                        log_warning("Not copying coverage data %s of job %s into the project: it %s",
+                                                    de->d_name, rc->src.jobs.jobs[i].name,
+                                                    r == -EEXIST ? "would replace something that is not a file"
+                                                                 : job_file_error(r));
+                        }
+                        closedir(d);
+                }
+}
+
+/* '--json -' and '--junit -': the report goes to the standard output nsrun started with (rc->stdout_fd), by
+ * way of a memfd, as the writers take a path. */
+static int write_report(const RunContext *rc, int (*writer)(const RunContext *, const char *), const char *path) {
+        _cleanup_close_ int fd = -EBADF;
+        char proc[64], buf[65536];
+        ssize_t n;
+        int r;
+
+        if (!streq(path, "-"))
+                return writer(rc, path);
+        fd = memfd_create("nsrun-report", MFD_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(errno, "Cannot write the report to standard output: %m");
+        (void) snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        r = writer(rc, proc);
+        if (r < 0)
+                return r;
+        if (lseek(fd, 0, SEEK_SET) < 0)
+                return log_error_errno(errno, "Cannot write the report to standard output: %m");
+        while ((n = read(fd, buf, sizeof buf)) > 0)
+                for (ssize_t off = 0, w; off < n; off += w) {
+                        w = write(rc->stdout_fd, buf + off, (size_t) (n - off));
+                        if (w < 0 && errno == EINTR)
+                                w = 0;
+                        else if (w < 0)
+                                return log_error_errno(errno, "Cannot write the report to standard output: %m");
+                }
+        return 0;
+}
+
+/* --joblog: GNU parallel's job log, one tab-separated line per job that ran, in the order they started. The
+ * command is the job's words, each quoted as parallel quotes them. */
+static int job_start_cmp(const void *a, const void *b) {
+        const Job *x = *(const Job *const *) a, *y = *(const Job *const *) b;
+        return x->start_s < y->start_s ? -1 : x->start_s > y->start_s ? 1 : 0;
+}
+
+static void joblog_line(FILE *f, const Job *j, double run_start) {
+        struct stat st;
+
+        fprintf(f, "%u\t:\t%.3f\t%10.3f\t0\t%lld\t%d\t%d\t", j->seq, run_start + j->start_s, j->wall_s,
+                j->log_path && stat(j->log_path, &st) >= 0 ? (long long) st.st_size : 0LL, j->exit_code,
+                j->signal);
+        for (size_t k = 0; j->argv[k]; k++) {
+                _cleanup_free_ char *q = parallel_quote(j->argv[k]);
+                fprintf(f, "%s%s", k ? " " : "", q ?: "");
+        }
+        fputc('\n', f);
+}
+
+static int write_joblog(const RunContext *rc, const char *path) {
+        const JobList *l = &rc->src.jobs;
+        _cleanup_free_ const Job **v = new0(const Job *, l->n + 1);
+        struct timespec now;
+        size_t n = 0;
+        FILE *f;
+        int r;
+
+        if (!v)
+                return log_oom();
+        f = streq(path, "-") ? fdopen(dup(rc->stdout_fd), "we") : fopen(path, "we");
+        if (!f)
+                return log_error_errno(errno, "--joblog %s: cannot write it: %m", path), -EIO;
+        for (size_t i = 0; i < l->n; i++)
+                if (l->jobs[i].attempts > 0)
+                        v[n++] = &l->jobs[i];
+        qsort(v, n, sizeof *v, job_start_cmp);
+        clock_gettime(CLOCK_REALTIME, &now);
+        fputs("Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n", f);
+        for (size_t i = 0; i < n; i++)
+                joblog_line(f, v[i], (double) now.tv_sec + (double) now.tv_nsec / 1e9 - rc->wall_s);
+        r = ferror(f) ? -EIO : 0;
+        if (fclose(f) != 0 || r < 0)
+                return log_error_errno(errno ?: EIO, "--joblog %s: cannot write it: %m", path), -EIO;
+        return 0;
+}
+
+/* ---- the run ---- */
+
+static int make_repeats(RunContext *rc, unsigned repeat) {
+        size_t n = rc->src.jobs.n;
+
+        for (unsigned k = 1; k < repeat; k++)
+                for (size_t i = 0; i < n; i++) {
+                        Job *j = &rc->src.jobs.jobs[i];
+                        char ***parts = slot_parts_copy(j->slot_parts);
+                        if ((j->slot_parts && !parts) ||
+                            job_list_add(&rc->src.jobs, strdup(j->name), strv_copy(j->argv), j->n_tests, j->serial) < 0) {
+                                slot_parts_free(parts);
+                                return log_oom();
+                        }
+                        j = &rc->src.jobs.jobs[rc->src.jobs.n - 1];
+                        j->repeat_index = k;
+                        j->seq = (unsigned) rc->src.jobs.n;
+                        j->slot_parts = parts;
+                }
+        return 0;
+}
+
+static int plan(RunContext *rc, const History *h) {
+        const RunOptions *o = rc->opt;
+        PlanInput *in = &rc->plan_input;
+        char why[1024];
+        int r;
+
+        r = cpu_budget_get(NULL, &in->cpu);
+        if (r >= 0)
+                r = mem_budget_get(NULL, NULL, &in->mem);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read this machine's CPU and memory budgets: %m");
+        in->reserve_bytes = o->reserve_bytes;
+        in->reserve_percent = o->reserve_percent;
+        in->mem_per_worker = o->mem_per_worker;
+        in->jobs_max = o->jobs_max;
+        in->n_jobs = source_jobs_bound(&rc->src, o->batch); /* a file may be split over the workers */
+        /* Once the history knows peaks, each job asks for its own (runs without caps have nothing to admit). */
+        for (size_t i = 0; i < rc->src.jobs.n && !o->mem_cap_off; i++)
+                in->learned = in->learned || rc->src.jobs.jobs[i].hist_peak > 0;
+        if (o->mem_per_worker_auto) {
+                /* the largest peak seen so far, with a quarter more as headroom; unknown: a fair share */
+                uint64_t peak = 0;
+                for (size_t i = 0; i < rc->src.jobs.n; i++)
+                        peak = MAX(peak, rc->src.jobs.jobs[i].hist_peak);
+                in->mem_per_worker = peak ? MAX(peak + peak / 4, UINT64_C(64) << 20) : 0;
+        }
+        r = plan_compute(in, &rc->plan);
+        if (r == -ENOSPC) {
+                plan_explain_no_fit(in, &rc->plan, why, sizeof why);
+                log_error("--mem-per-worker %s: %s", FORMAT_SIZE(in->mem_per_worker), why);
+                return -ENOSPC;
+        }
+        if (rc->plan.bound == PLAN_BOUND_MEMORY)
+                log_notice("%u workers, not %u: %s each fits %u times in the %s available to tests (%s)",
+                           rc->plan.workers, MIN(rc->plan.cpu_workers, o->jobs_max ?: UINT_MAX),
+                           FORMAT_SIZE(in->mem_per_worker), rc->plan.workers, FORMAT_SIZE(rc->plan.usable_bytes),
+                           in->mem.source);
+        return r;
+}
+
+/* Each job's memory request: its learned peak plus headroom, or the fixed slot (after batching, which sums
+ * files into jobs). */
+static void assign_requests(RunContext *rc) {
+        for (size_t i = 0; i < rc->src.jobs.n; i++) {
+                Job *j = &rc->src.jobs.jobs[i];
+                j->mem_request = rc->opt->mem_cap_off ? 0 : plan_mem_request(&rc->plan, j->hist_peak);
+                j->heavy = rc->plan_input.learned && plan_request_is_heavy(&rc->plan, j->mem_request);
+        }
+}
+
+static int setup_layers_dir(char **ret) {
+        _cleanup_free_ char *base = NULL;
+        int r;
+
+        r = cache_setup_layers_base(&base);
+        if (r == -EPERM)
+                return log_error("--setup: /var/tmp/nsrun-%u is not a private directory of this user; remove it and "
+                                 "run again",
+                                 (unsigned) geteuid()),
+                       r;
+        if (r < 0)
+                return log_error_errno(r, "--setup: cannot create /var/tmp/nsrun-%u: %m", (unsigned) geteuid());
+        (void) cache_remove_stale_runs(base, NULL, NULL);
+        if (asprintf(ret, "%s/%d-%" PRIu64, base, (int) getpid(), proc_pid_starttime(getpid())) < 0)
+                return log_oom();
+        return 0;
+}
+
+/* --setup: once, in a sandbox whose writes are kept; they become a layer under every later sandbox. */
+static int run_setup(RunContext *rc) {
+        const RunOptions *o = rc->opt;
+        _cleanup_free_ char *log_path = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        char *argv[] = { (char *) "/bin/sh", (char *) "-c", o->setup, NULL };
+        SandboxResult res;
+        uint64_t t0;
+        int r;
+
+        if (!o->setup)
+                return 0;
+        r = setup_layers_dir(&rc->setup_dir);
+        if (r < 0)
+                return r;
+        if (asprintf(&log_path, "%s/setup.log", o->log_dir) < 0)
+                return log_oom();
+        fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return log_error_errno(errno, "Cannot create %s: %m", log_path);
+        t0 = now_usec();
+        r = run_sandboxed_once(&rc->source, argv, NULL, fd, rc->setup_dir, &res);
+        if (r < 0)
+                return r;
+        rc->setup_s = seconds_since(t0);
+        if (res.outcome != SANDBOX_EXITED || res.code != 0)
+                return log_error("--setup '%s' failed (%s %d); its output is in %s; fix the command and run again",
+                                 o->setup, res.outcome == SANDBOX_EXITED ? "exit status" : "signal", res.code, log_path),
+                       -EINVAL;
+        rc->source.base_layers = rc->setup_dir;
+        log_info("setup done in %.1fs: '%s' (output in %s)", rc->setup_s, o->setup, log_path);
+        return 0;
+}
+
+/* Every machine computes the same split from the same jobs and history, and keeps its share. */
+static int select_shard(RunContext *rc) {
+        const char *source = "--shard";
+        Shard sh;
+        int r;
+
+        if (!rc->opt->shard)
+                return 0;
+        if (streq(rc->opt->shard, "auto")) {
+                r = shard_from_environment(&sh, &source);
+                if (r == -ENOENT)
+                        return log_error("--shard auto: no CI variables say which share this is (CI_NODE_INDEX, "
+                                         "CIRCLE_NODE_INDEX, BUILDKITE_PARALLEL_JOB, JOB_COMPLETION_INDEX); give "
+                                         "--shard K/N"),
+                               -EINVAL;
+                if (r < 0)
+                        return log_error("--shard auto: %s are set but not a valid index and count; give --shard K/N",
+                                         source),
+                               -EINVAL;
+        } else
+                (void) shard_parse(rc->opt->shard, &sh);
+        (void) snprintf(rc->shard, sizeof rc->shard, "%u/%u", sh.index + 1, sh.total);
+        r = shard_select(&rc->src.jobs, &sh);
+        if (r < 0)
+                return log_oom();
+        log_info("shard %s (%s): %zu jobs of this share", rc->shard, source, rc->src.jobs.n);
+        return 0;
+}
+
+static int save_history(const char *dir, const JobList *l) {
+        _cleanup_free_ HistoryRecord *records = NULL;
+        size_t n;
+        int r;
+
+        r = history_records_from_jobs(l, &records, &n);
+        return r < 0 ? r : history_save(dir, records, n, jobs_startup_median(l));
+}
+
+static int exit_status(const RunContext *rc) {
+        if (rc->signal)
+                return 128 + rc->signal;
+        if (rc->refused)
+                return EXIT_REFUSED;
+        for (size_t i = 0; i < rc->src.jobs.n; i++)
+                if (job_status_is_failure(rc->src.jobs.jobs[i].status, rc->opt->flaky_fails))
+                        return EXIT_RUN_FAILURES;
+        return 0;
+}
+
+static int run(RunOptions *o, RunContext *rc) {
+        History *h = NULL;
+        _cleanup_free_ char *warning = NULL;
+        int r;
+
+        rc->source = (SourceContext) {
+                .cwd = rc->cwd,
+                .sigfd = rc->source.sigfd,
+                .signal = rc->source.signal,
+                .sandbox = &o->sandbox,
+                .run_dir = rc->collect_dir,
+                .pytest_plugin_dir = pytest_plugin_dir(),
+                .log_dir = o->log_dir,
+                .cache_dir = o->cache_dir,
+                .setup = o->setup,
+                .dist = o->dist,
+                .serial_globs = o->serial_globs,
+                .quote_raw = o->quote_raw,
+        };
+        r = run_setup(rc);
+        if (r < 0)
+                goto out;
+        r = source_build(&rc->source, o->command, o->jobs_file, &rc->src);
+        if (r < 0)
+                goto out;
+        if (rc->src.jobs.n == 0) {
+                r = (log_error("pytest collected no tests; check the paths and -k/-m selections"), -EINVAL);
+                goto out;
+        }
+        r = make_repeats(rc, o->repeat);
+        if (r < 0)
+                goto out;
+        r = history_load(o->cache_dir, &h, &warning);
+        if (r < 0)
+                goto out;
+        if (warning)
+                log_warning("%s", warning);
+        history_annotate(h, &rc->src.jobs);
+        sched_estimate(&rc->src.jobs);
+        r = select_shard(rc);
+        if (r < 0)
+                goto out;
+        r = plan(rc, h);
+        if (r >= 0 && setenv_cpu_share(cpu_share(rc->plan_input.cpu.cpus, rc->plan.workers, o->cpus_per_job)) < 0)
+                r = log_oom();
+        if (r < 0)
+                goto out;
+        r = source_batch(&rc->src, rc->plan.workers, o->batch, history_startup_s(h));
+        if (r < 0) {
+                r = log_oom();
+                goto out;
+        }
+        if (rc->src.jobs.n < rc->plan.workers) { /* fewer jobs than planned for: each gets a larger share */
+                rc->plan_input.n_jobs = rc->src.jobs.n;
+                (void) plan_compute(&rc->plan_input, &rc->plan);
+        }
+        rc->order = new0(size_t, rc->src.jobs.n);
+        if (!rc->order) {
+                r = log_oom();
+                goto out;
+        }
+        assign_requests(rc);
+        sched_order(&rc->src.jobs, rc->order);
+        if (o->dry_run) {
+                r = o->json_path ? write_report(rc, report_write_json, o->json_path) : report_print_plan(rc);
+                goto out;
+        }
+        r = run_jobs(rc);
+        if (r >= 0 && o->json_path)
+                r = write_report(rc, report_write_json, o->json_path);
+        if (r >= 0 && o->junit_path)
+                r = write_report(rc, report_write_junit, o->junit_path);
+        if (r >= 0 && o->joblog_path)
+                r = write_joblog(rc, o->joblog_path);
+        collect_coverage(rc);
+        /* A shard leaves the history as it found it: every shard must split the same jobs by the same history,
+         * whenever it runs; nsrun merge --history keeps their times. */
+        if (!o->shard && save_history(o->cache_dir, &rc->src.jobs) < 0)
+                log_warning("Cannot save the history in %s; the next run will order jobs without it", o->cache_dir);
+out:
+        history_free(h);
+        free((char *) rc->source.pytest_plugin_dir);
+        return r;
+}
+
+static bool report_to_stdout(const RunOptions *o) {
+        const char *paths[] = { o->json_path, o->junit_path, o->joblog_path };
+
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++)
+                if (paths[i] && streq(paths[i], "-"))
+                        return true;
+        return false;
+}
+
+int verb_run(int argc, char *argv[]) {
+        RunOptions o = { .reserve_percent = 10, .pids_max = PIDS_MAX_DEFAULT, .repeat = 1 };
+        RunContext rc = { .opt = &o, .null_fd = -EBADF, .stdout_fd = STDOUT_FILENO, .source.sigfd = -EBADF };
+        sigset_t mask, old_mask, pipe_only;
+        int r, status;
+
+        sigemptyset(&pipe_only);
+        sigaddset(&pipe_only, SIGPIPE);
+        r = parse_run_args(argc, argv, &o);
+        if (r <= 0) {
+                run_options_done(&o);
+                return r < 0 ? EXIT_USAGE : 0;
+        }
+        if (report_to_stdout(&o)) {
+                /* standard output carries the report alone, valid JSON or XML: the rest goes to stderr */
+                rc.stdout_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+                if (rc.stdout_fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+                        log_error_errno(errno, "Cannot set standard output aside for the report: %m");
+                        run_options_done(&o);
+                        return EXIT_USAGE;
+                }
+        }
+        rc.null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        /* the physical path: a logical $PWD through a symbolic link (cd /tmp/link-to-project) need not exist
+         * inside the sandbox, which has a /tmp of its own */
+        rc.cwd = getcwd(NULL, 0);
+        if (!rc.cwd) {
+                log_error_errno(errno, "Cannot determine the current directory: %m");
+                run_context_done(&rc);
+                run_options_done(&o);
+                return EXIT_USAGE;
+        }
+        /* From here on SIGINT, SIGTERM and SIGHUP only stop the run: whatever it is doing (a setup step,
+         * collection, jobs) is killed, the partial summary printed, everything removed, then 128+N. So does
+         * SIGPIPE, which a write to a closed pipe (nsrun ... | head) raises: blocked, the write fails with EPIPE
+         * and the signal waits on the signalfd. The jobs get neither: init starts each command with no signal
+         * blocked and every disposition as the kernel's default. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGPIPE);
+        (void) sigprocmask(SIG_BLOCK, &mask, &old_mask);
+        rc.source.sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        rc.source.signal = &rc.signal;
+        r = prepare_dirs(&o, &rc);
+        if (r >= 0)
+                r = launch_open_cgroups(!o.mem_cap_off, &rc.cgroups);
+        if (r >= 0)
+                r = run(&o, &rc);
+        if (rc.signal && rc.wall_s == 0)
+                log_error("interrupted by SIG%s before any job ran; nothing was left behind", sigabbrev_np(rc.signal));
+        status = rc.signal ? 128 + rc.signal
+                 : r == -ECANCELED || rc.refused ? EXIT_REFUSED
+                 : r < 0 ? EXIT_USAGE
+                         : exit_status(&rc);
+        /* the summary, or a message, written to a closed pipe after the jobs: the same status */
+        if (sigtimedwait(&pipe_only, NULL, &(struct timespec) {}) == SIGPIPE && !rc.signal)
+                status = 128 + SIGPIPE;
+        run_context_done(&rc); /* its signalfd closed before the signals are unblocked */
+        (void) sigprocmask(SIG_SETMASK, &old_mask, NULL);
+        run_options_done(&o);
+        return status;
+}
