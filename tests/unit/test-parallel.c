@@ -44,10 +44,11 @@ static char *expand(char **command, bool raw, char **args, unsigned seq, int *re
                 strcat(s, argv[i]);
         }
         if (parts) {
-                char **filled = slot_parts_join(parts, 7);
-                strcat(s, "|slot:");
-                s = realloc(s, strlen(s) + strlen(filled[strv_length(filled) - 1]) + 1);
-                strcat(s, filled[strv_length(filled) - 1]);
+                char **filled = slot_parts_join(parts, 7), *with_slot = NULL;
+                if (asprintf(&with_slot, "%s|slot:%s", s, filled[strv_length(filled) - 1]) < 0)
+                        with_slot = NULL;
+                free(s);
+                s = with_slot;
                 strv_free(filled);
         }
         strv_free(argv);
