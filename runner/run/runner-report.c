@@ -164,6 +164,14 @@ void reporter_tick(Reporter *r, unsigned running, uint64_t mem_in_use) {
         r->line_shown = true;
 }
 
+/* CI logs never look hung: nextest's "SLOW [> 60s]" line for a job still running, where no status line is. */
+void reporter_slow(Reporter *r, const Job *j, uint64_t elapsed_usec) {
+        if (r->tty)
+                return;
+        printf("SLOW [>%" PRIu64 "s] %s\n", elapsed_usec / USEC_PER_SEC, j->name);
+        fflush(stdout);
+}
+
 /* The end of a failed job's output, where pytest prints its failures and summary: its last TAIL_LINES lines, read
  * from at most its last TAIL_BYTES bytes, so that nsrun's memory stays the same whatever a job prints (one line of
  * 300 MiB, or gigabytes). The job's own text, escaped for the terminal (fwrite_output_escaped()). */

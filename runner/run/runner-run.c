@@ -37,6 +37,7 @@ typedef struct Slot {
         uint64_t deadline;      /* usec, 0 = none */
         bool timed_out;
         bool halted;            /* killed by --halt now: reported as not run */
+        uint64_t slow_shown;    /* SLOW lines printed for this attempt */
 } Slot;
 
 /* A finished job's sandbox and cgroup, removed after the next job has started: off the critical path. */
@@ -230,6 +231,7 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
         s->job = j;
         l->admitted += j->mem_limit; /* what it was admitted with: given back in release_slot() */
         s->timed_out = s->halted = false;
+        s->slow_shown = 0;
         log_fd = open_log(rc, j);
         if (log_fd < 0)
                 return log_fd;
@@ -619,6 +621,22 @@ static uint64_t memory_in_use(const Loop *l) {
         return sum;
 }
 
+/* --slow-timeout: a line for each job at each multiple of the period it has run. */
+static void report_slow(Loop *l, uint64_t now) {
+        uint64_t period = l->rc->opt->slow_usec ?: SLOW_USEC_DEFAULT;
+
+        if (period == UINT64_MAX)
+                return;
+        for (unsigned w = 0; w < l->rc->plan.workers; w++) {
+                Slot *s = &l->slots[w];
+                uint64_t k = s->job && now > s->started ? (now - s->started) / period : 0;
+                if (k > s->slow_shown) {
+                        s->slow_shown = k;
+                        reporter_slow(l->rep, s->job, k * period);
+                }
+        }
+}
+
 static void on_signal(Loop *l, int sfd) {
         struct signalfd_siginfo si;
 
@@ -677,6 +695,7 @@ int run_jobs(RunContext *rc) {
                         break;
                 r = loop_once(&l, rc->source.sigfd, true);
                 reporter_tick(l.rep, l.running, memory_in_use(&l));
+                report_slow(&l, now_usec());
         }
         if (r < 0) {
                 l.aborted = l.stop = true;

@@ -55,6 +55,7 @@ enum {
         ARG_CPUS_PER_JOB,
         ARG_HALT,
         ARG_JOBLOG,
+        ARG_SLOW_TIMEOUT,
 };
 
 void print_version(void) {
@@ -116,6 +117,9 @@ int verb_help(void) {
                "      --json FILE          a JSON report, with --dry-run the plan ('-': stdout)\n"
                "      --joblog FILE        GNU parallel's job log: one line per job\n"
                "  -k, --keep-order         print each job's line in input order\n"
+               "      --slow-timeout DURATION\n"
+               "                           off a terminal, print 'SLOW' for a job each time it\n"
+               "                           has run DURATION longer (default 60s; 'off')\n"
                "      --log-dir DIR        each job's output (default: .nsrun/logs)\n"
                "\n"
                "Sandbox:\n"
@@ -253,6 +257,13 @@ static int parse_one(RunOptions *o, int c, const char *arg) {
                 if (parse_duration(arg, &o->timeout_usec) < 0)
                         return log_bad_option("--timeout", arg, "give a duration such as 30s, 5m or 1h30m");
                 return 0;
+        case ARG_SLOW_TIMEOUT:
+                if (streq(arg, "off"))
+                        o->slow_usec = UINT64_MAX;
+                else if (parse_duration(arg, &o->slow_usec) < 0 || o->slow_usec < USEC_PER_SEC)
+                        return log_bad_option("--slow-timeout", arg, "give a duration of at least 1s, such as "
+                                                                     "60s or 5m, or 'off'");
+                return 0;
         case ARG_RETRIES:
                 return parse_count("--retries", arg, 0, 100, &o->retries);
         case ARG_REPEAT:
@@ -339,6 +350,7 @@ int parse_run_args(int argc, char *argv[], RunOptions *o) {
                 { "setup", required_argument, NULL, ARG_SETUP },
                 { "halt", required_argument, NULL, ARG_HALT },
                 { "joblog", required_argument, NULL, ARG_JOBLOG },
+                { "slow-timeout", required_argument, NULL, ARG_SLOW_TIMEOUT },
                 { "keep-order", no_argument, NULL, 'k' },
                 { "quote", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, 'h' },
