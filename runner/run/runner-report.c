@@ -59,12 +59,13 @@ static const char *status_word(const Reporter *r, JobStatus s) {
         static const char *const plain[_JOB_STATUS_MAX] = {
                 [JOB_PASSED] = "PASS", [JOB_FAILED] = "FAIL", [JOB_FLAKY] = "FLAKY", [JOB_OOM] = "OOM",
                 [JOB_TIMEOUT] = "TIMEOUT", [JOB_ERROR] = "ERROR", [JOB_NOT_RUN] = "NOT RUN",
+                [JOB_INTERRUPTED] = "INTERRUPTED",
         };
         static const char *const colored[_JOB_STATUS_MAX] = {
                 [JOB_PASSED] = "\033[32mPASS\033[0m",       [JOB_FAILED] = "\033[31mFAIL\033[0m",
                 [JOB_FLAKY] = "\033[33mFLAKY\033[0m",       [JOB_OOM] = "\033[31mOOM\033[0m",
                 [JOB_TIMEOUT] = "\033[31mTIMEOUT\033[0m",   [JOB_ERROR] = "\033[31mERROR\033[0m",
-                [JOB_NOT_RUN] = "NOT RUN",
+                [JOB_NOT_RUN] = "NOT RUN",                  [JOB_INTERRUPTED] = "\033[33mINTERRUPTED\033[0m",
         };
         return (r->color ? colored : plain)[s] ?: "?";
 }
@@ -92,6 +93,7 @@ static void describe(const Job *j, char *buf, size_t len) {
                 (void) snprintf(buf, len, "killed, timeout after %s", FORMAT_DURATION((uint64_t) (j->wall_s * 1e6)));
                 break;
         case JOB_NOT_RUN: /* stopped by --halt now */
+        case JOB_INTERRUPTED:
         case JOB_ERROR:
                 if (j->error) {
                         (void) snprintf(buf, len, "%s", j->error);
@@ -264,6 +266,40 @@ static Overhead overhead(const JobList *l) {
         return o;
 }
 
+/* "2 passed, 1 interrupted": the counts that are not zero, in a fixed order. */
+static void print_counts(const unsigned *counts, const char *const *words, size_t n) {
+        const char *sep = "";
+
+        for (size_t i = 0; i < n; i++)
+                if (counts[i] > 0) {
+                        printf("%s%u %s", sep, counts[i], words[i]);
+                        sep = ", ";
+                }
+}
+
+/* The last line: "nsrun: 3 jobs: 2 passed, 1 failed; tests: 40 passed, 2 failed; 2 workers, 1.5s". */
+static void print_totals(const Reporter *r, unsigned tp, unsigned tf, unsigned ts) {
+        static const char *const job_words[] = { "passed", "failed", "flaky", "oom", "timeout", "error",
+                                                 "interrupted", "not run" };
+        static const char *const test_words[] = { "passed", "failed", "skipped" };
+        const RunContext *rc = r->rc;
+        size_t n = rc->src.jobs.n;
+        const unsigned jobs[] = { r->counts[JOB_PASSED], r->counts[JOB_FAILED], r->counts[JOB_FLAKY],
+                                  r->counts[JOB_OOM], r->counts[JOB_TIMEOUT], r->counts[JOB_ERROR],
+                                  r->counts[JOB_INTERRUPTED], (unsigned) (n - r->done) + r->counts[JOB_NOT_RUN] };
+        const unsigned tests[] = { tp, tf, ts };
+
+        printf("nsrun: %zu %s: ", n, n == 1 ? "job" : "jobs");
+        print_counts(jobs, job_words, ELEMENTSOF(jobs));
+        if (rc->src.pytest && tp + tf + ts > 0) {
+                printf("; tests: ");
+                print_counts(tests, test_words, ELEMENTSOF(tests));
+        }
+        printf("; %u %s, %s\n", rc->plan.workers, rc->plan.workers == 1 ? "worker" : "workers",
+               FORMAT_DURATION((uint64_t) (rc->wall_s * 1e6)));
+        fflush(stdout);
+}
+
 void reporter_summary(Reporter *r) {
         const RunContext *rc = r->rc;
         const JobList *l = &rc->src.jobs;
@@ -303,13 +339,7 @@ void reporter_summary(Reporter *r) {
                         printf("%s: %s: %s, peak %s (kept for its next request)\n", l->jobs[i].name, what,
                                job_status_to_string(l->jobs[i].status), FORMAT_SIZE(l->jobs[i].peak_mem));
                 }
-        printf("nsrun: %zu jobs: %u passed, %u failed, %u flaky, %u oom, %u timeout, %u error, %u not run",
-               l->n, r->counts[JOB_PASSED], r->counts[JOB_FAILED], r->counts[JOB_FLAKY], r->counts[JOB_OOM],
-               r->counts[JOB_TIMEOUT], r->counts[JOB_ERROR], (unsigned) (l->n - r->done) + r->counts[JOB_NOT_RUN]);
-        if (rc->src.pytest)
-                printf("; tests: %u passed, %u failed, %u skipped", tp, tf, ts);
-        printf("; %u workers, %s\n", rc->plan.workers, FORMAT_DURATION((uint64_t) (rc->wall_s * 1e6)));
-        fflush(stdout);
+        print_totals(r, tp, tf, ts);
 }
 
 /* ---- --json ---- */
@@ -501,7 +531,7 @@ static xmlNodePtr synthetic_suite(const Job *j) {
         sym_xmlNewProp(s, BAD_CAST "tests", BAD_CAST "1");
         sym_xmlNewProp(s, BAD_CAST "failures", BAD_CAST(bad && j->status == JOB_FAILED ? "1" : "0"));
         sym_xmlNewProp(s, BAD_CAST "errors", BAD_CAST(bad && j->status != JOB_FAILED ? "1" : "0"));
-        sym_xmlNewProp(s, BAD_CAST "skipped", BAD_CAST(j->status == JOB_NOT_RUN ? "1" : "0"));
+        sym_xmlNewProp(s, BAD_CAST "skipped", BAD_CAST(j->status == JOB_NOT_RUN || j->status == JOB_INTERRUPTED ? "1" : "0"));
         (void) snprintf(num, sizeof num, "%.3f", j->wall_s);
         sym_xmlNewProp(s, BAD_CAST "time", BAD_CAST num);
         c = sym_xmlNewChild(s, NULL, BAD_CAST "testcase", NULL);
@@ -511,6 +541,8 @@ static xmlNodePtr synthetic_suite(const Job *j) {
         describe(j, buf, sizeof buf);
         if (j->status == JOB_NOT_RUN)
                 sym_xmlNewChild(c, NULL, BAD_CAST "skipped", NULL);
+        else if (j->status == JOB_INTERRUPTED) /* neither passed nor failed: it did not get to end */
+                sym_xmlNewProp(sym_xmlNewChild(c, NULL, BAD_CAST "skipped", NULL), BAD_CAST "message", BAD_CAST buf);
         else if (bad)
                 sym_xmlNewProp(sym_xmlNewChild(c, NULL, BAD_CAST(j->status == JOB_FAILED ? "failure" : "error"), NULL),
                            BAD_CAST "message", BAD_CAST(buf[0] ? buf : job_status_to_string(j->status)));
@@ -538,7 +570,8 @@ int report_write_junit(const RunContext *rc, const char *path) {
                 xmlNodePtr s;
 
                 /* not one whose report could not be read: nsrun's own testcase says why */
-                if (j->junit_path && j->status != JOB_OOM && j->status != JOB_TIMEOUT && !(j->status == JOB_ERROR && j->error))
+                if (j->junit_path && j->status != JOB_OOM && j->status != JOB_TIMEOUT && j->status != JOB_INTERRUPTED &&
+                    !(j->status == JOB_ERROR && j->error))
                         (void) read_job_xml(j->junit_path, &in);
                 s = in ? first_suite(in) : NULL;
 

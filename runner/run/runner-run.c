@@ -38,6 +38,7 @@ typedef struct Slot {
         bool timed_out;
         bool halted;            /* killed by --halt now: reported as not run */
         uint64_t slow_shown;    /* SLOW lines printed for this attempt */
+        bool interrupted;       /* running when a signal stopped the run: killed by nsrun, not failed */
 } Slot;
 
 /* A finished job's sandbox and cgroup, removed after the next job has started: off the critical path. */
@@ -230,7 +231,7 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
         j->mem_limit = attempt_limit(rc, j);
         s->job = j;
         l->admitted += j->mem_limit; /* what it was admitted with: given back in release_slot() */
-        s->timed_out = s->halted = false;
+        s->timed_out = s->halted = s->interrupted = false;
         s->slow_shown = 0;
         log_fd = open_log(rc, j);
         if (log_fd < 0)
@@ -457,6 +458,12 @@ static void finish_slot(Loop *l, Slot *s) {
                 free(j->error);
                 j->error = strdup("stopped by --halt now");
         }
+        if (s->interrupted && status != JOB_PASSED) {
+                status = JOB_INTERRUPTED;
+                free(j->error);
+                j->error = NULL;
+                (void) asprintf(&j->error, "interrupted by SIG%s", sigabbrev_np(rc->signal) ?: "?");
+        }
         vacate_slot(l, s, ended);
         l->running--;
         if (!l->aborted && should_rerun_alone(rc, j, status)) {
@@ -645,6 +652,8 @@ static void on_signal(Loop *l, int sfd) {
         if (!l->rc->signal)
                 l->rc->signal = (int) si.ssi_signo;
         l->stop = true;
+        for (unsigned w = 0; w < l->rc->plan.workers; w++)
+                l->slots[w].interrupted = l->slots[w].job;
         kill_running(l);
 }
 

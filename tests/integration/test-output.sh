@@ -32,4 +32,38 @@ run_nsrun --slow-timeout 0.5s -- true
 is "--slow-timeout below 1s is refused with exit status 2" "$rc" 2
 like "... naming the option and the fix" "$err" "--slow-timeout 0.5s: .*at least 1s"
 
+# --- Ctrl-C: the jobs nsrun kills are interrupted, not failed ---
+O=$SCRATCH/shared
+as_test_user mkdir -p "$O"
+# interrupt SIGNAL: a run of a quick job and a long one, stopped by SIGNAL once the long one runs
+interrupt() {
+        local pid
+        rm -f "$O/slow"
+        as_test_user "$NSRUN_BIN" --rw "$O" --json "$P/int.json" --junit "$P/int.xml" \
+                -- sh -c 'test {} = fast && exit 0; touch "$0/{}"; sleep 60' "$O" ::: fast slow \
+                > "$SCRATCH/out" 2> "$SCRATCH/err" &
+        wait_for test -e "$O/slow"
+        pid=$(pgrep -o -f "^$NSRUN_BIN --rw $O --json")
+        kill -"$1" "$pid"
+        wait $!
+        rc=$?
+        out=$(cat "$SCRATCH/out")
+}
+interrupt INT
+is "Ctrl-C (SIGINT) while a job runs: exit status 130" "$rc" 130
+like "the killed job's line says INTERRUPTED, by SIGINT" "$out" "INTERRUPTED slow: interrupted by SIGINT"
+like "the summary counts it as interrupted" "$out" "nsrun: 2 jobs: 1 passed, 1 interrupted; "
+check "nothing is called failed" sh -c "! grep -Eiq 'fail' '$SCRATCH/out'"
+is "--json: its status is \"interrupted\"" "$(json "$P/int.json" '[j["status"] for j in d["jobs"] if j["name"] == "slow"][0]')" interrupted
+is "--junit: a skipped testcase saying why, no failure or error" \
+        "$(/usr/bin/python3 -c 'import sys, xml.etree.ElementTree as E
+r = E.parse(sys.argv[1]).getroot()
+print(r.get("failures"), [(c.get("name"), s.get("message")) for c in r.iter("testcase") for s in c.iter("skipped")])' "$P/int.xml")" \
+        "0 [('slow', 'interrupted by SIGINT')]"
+run_nsrun --dry-run -- sh -c 'test {} = fast && exit 0; touch "$0/{}"; sleep 60' "$O" ::: fast slow
+check "the history does not remember it as failed" sh -c "! grep -q 'slow.*failed last time' '$SCRATCH/out'"
+interrupt TERM
+is "SIGTERM: exit status 143" "$rc" 143
+like "... the job interrupted by SIGTERM" "$out" "INTERRUPTED slow: interrupted by SIGTERM"
+
 done_testing
