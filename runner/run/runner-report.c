@@ -119,6 +119,12 @@ static void describe_rerun(const Job *j, char *buf, size_t len) {
                 buf[0] = '\0';
 }
 
+/* A peak of 0 bytes is no measurement (memory not accounted here, as rootless with --mem-cap off): "n/a". */
+static const char *format_peak(char buf[static FORMAT_SIZE_MAX], uint64_t peak) {
+        return peak > 0 ? format_size(buf, FORMAT_SIZE_MAX, peak) : "n/a";
+}
+#define FORMAT_PEAK(p) format_peak((char[FORMAT_SIZE_MAX]){}, (p))
+
 static void print_job_line(Reporter *r, const Job *j) {
         char what[512], tests[96] = "", rerun[160];
 
@@ -131,7 +137,7 @@ static void print_job_line(Reporter *r, const Job *j) {
                                 j->tests_failed, j->tests_skipped);
         printf("[%zu/%zu] %s %s%s%s (%s;%s peak %s%s%s)\n", ++r->printed, r->rc->src.jobs.n, status_word(r, j->status),
                j->name, what[0] ? ": " : "", what, FORMAT_DURATION((uint64_t) (j->wall_s * 1e6)), tests,
-               FORMAT_SIZE(j->peak_mem), rerun[0] ? "; " : j->attempts > 1 ? ", retried" : "", rerun);
+               FORMAT_PEAK(j->peak_mem), rerun[0] ? "; " : j->attempts > 1 ? ", retried" : "", rerun);
         fflush(stdout);
 }
 
@@ -233,7 +239,7 @@ static void show_top(const JobList *l, int (*cmp)(const void *, const void *), c
         if (!v)
                 return;
         for (size_t i = 0; i < l->n; i++)
-                if (l->jobs[i].attempts > 0)
+                if (l->jobs[i].attempts > 0 && (!mem || l->jobs[i].peak_mem > 0)) /* measured */
                         v[n++] = &l->jobs[i];
         if (n < 2)
                 return;
@@ -364,7 +370,7 @@ static json_object *job_json(const Job *j) {
         json_object_object_add(o, "setup_s", json_object_new_double(j->setup_s));
         json_object_object_add(o, "command_s", json_object_new_double(j->wall_s));
         json_object_object_add(o, "teardown_s", json_object_new_double(j->teardown_s));
-        json_object_object_add(o, "peak_mem_bytes", json_object_new_int64((int64_t) j->peak_mem));
+        json_object_object_add(o, "peak_mem_bytes", j->peak_mem ? json_object_new_int64((int64_t) j->peak_mem) : NULL);
         json_object_object_add(o, "mem_request_bytes", json_object_new_int64((int64_t) j->mem_request));
         json_object_object_add(o, "mem_limit_bytes", json_object_new_int64((int64_t) j->mem_limit));
         json_object_object_add(o, "oom_kills", json_object_new_int64((int64_t) j->oom_kills));
@@ -621,7 +627,7 @@ int report_print_plan(const RunContext *rc) {
                 const Job *j = &rc->src.jobs.jobs[rc->order[i]];
                 printf("  %4zu  %s", i + 1, j->name);
                 if (j->n_tests)
-                        printf("  (%u tests)", j->n_tests);
+                        printf("  (%u %s)", j->n_tests, PLURAL(j->n_tests, "test"));
                 if (j->expected_s >= 0)
                         printf("  ~%s", FORMAT_DURATION((uint64_t) (j->expected_s * 1e6)));
                 if (in->learned && j->mem_request)

@@ -665,9 +665,10 @@ static int plan(RunContext *rc, const History *h) {
                 return -ENOSPC;
         }
         if (rc->plan.bound == PLAN_BOUND_MEMORY)
-                log_notice("%u workers, not %u: %s each fits %u times in the %s available to tests (%s)",
-                           rc->plan.workers, MIN(rc->plan.cpu_workers, o->jobs_max ?: UINT_MAX),
-                           FORMAT_SIZE(in->mem_per_worker), rc->plan.workers, FORMAT_SIZE(rc->plan.usable_bytes),
+                log_notice("%u %s, not %u: %s each fits %s in the %s available to tests (%s)",
+                           rc->plan.workers, PLURAL(rc->plan.workers, "worker"),
+                           MIN(rc->plan.cpu_workers, o->jobs_max ?: UINT_MAX), FORMAT_SIZE(in->mem_per_worker),
+                           FORMAT_TIMES(rc->plan.workers), FORMAT_SIZE(rc->plan.usable_bytes),
                            in->mem.source);
         return r;
 }
@@ -759,7 +760,8 @@ static int select_shard(RunContext *rc) {
         r = shard_select(&rc->src.jobs, &sh);
         if (r < 0)
                 return log_oom();
-        log_info("shard %s (%s): %zu jobs of this share", rc->shard, source, rc->src.jobs.n);
+        log_info("shard %s (%s): %zu %s of this share", rc->shard, source, rc->src.jobs.n,
+                 PLURAL(rc->src.jobs.n, "job"));
         return 0;
 }
 

@@ -66,4 +66,32 @@ interrupt TERM
 is "SIGTERM: exit status 143" "$rc" 143
 like "... the job interrupted by SIGTERM" "$out" "INTERRUPTED slow: interrupted by SIGTERM"
 
+# --- wording: singular counts, no zero counts, no made-up peaks ---
+run_nsrun -- true
+is "one job on one worker: '1 job', '1 passed', '1 worker'" "$(tail -n 1 "$SCRATCH/out" | sed 's/, [0-9.]*m\?s$//')" \
+        "nsrun: 1 job: 1 passed; 1 worker"
+run_nsrun -j 2 -- sh -c 'exit {}' ::: 0 1 0
+like "the summary leaves out zero counts" "$(tail -n 1 "$SCRATCH/out")" '^nsrun: 3 jobs: 2 passed, 1 failed; 2 workers, '
+check "... no '0 something' anywhere in it" sh -c "! tail -n 1 '$SCRATCH/out' | grep -Eq '[^0-9.]0 [a-z]'"
+budget=$(as_test_user "$NSRUN_BIN" --dry-run --json - -- true 2>/dev/null |
+         /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["mem_budget_bytes"], int(d["cpu_budget"]))')
+if [ "${budget#* }" -ge 2 ]; then
+        run_nsrun --dry-run --mem-per-worker "$(( ${budget% *} * 6 / 10 / 1048576 ))M" -- echo {} ::: a b c
+        like "a slot that fits once in memory: '1 worker, not N: ... each fits once'" "$err" \
+                'nsrun: 1 worker, not [0-9]+: .* each fits once in the'
+else
+        ok "# SKIP one CPU here: memory is not the bound"
+fi
+# a peak is shown only where memory was measured: never '0 B'
+run_nsrun --mem-cap off --json "$P/off.json" -- sh -c 'echo {}' ::: a b
+check "--mem-cap off: no job line says 'peak 0 B'" sh -c "! grep -q '0 B' '$SCRATCH/out'"
+if [ ${#RUN_AS[@]} -gt 0 ]; then
+        # rootless without a delegated cgroup, nothing accounts a job's memory
+        NSRUN_TEST_NO_DELEGATION=1 run_nsrun --mem-cap off --json "$P/off.json" -- sh -c 'echo {}' ::: a b
+        is "rootless, undelegated, --mem-cap off: each line says 'peak n/a'" "$(grep -c 'peak n/a)' "$SCRATCH/out")" 2
+        is "... --json peak_mem_bytes is null, not 0" "$(json "$P/off.json" '[j["peak_mem_bytes"] for j in d["jobs"]]')" \
+                "[None, None]"
+        check "... and no 'most memory' line of zeros" sh -c "! grep -q '^most memory' '$SCRATCH/out'"
+fi
+
 done_testing
