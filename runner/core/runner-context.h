@@ -79,11 +79,14 @@ typedef struct RunOptions {
         char *log_dir;
         char *cache_dir;
         char *joblog_path;              /* --joblog, GNU parallel's format */
+        int color;                      /* --color: COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER */
         uint64_t slow_usec;             /* --slow-timeout: a SLOW line per this long a job runs; 0: the default
                                          * (SLOW_USEC_DEFAULT), UINT64_MAX: off */
 } RunOptions;
 
 #define SLOW_USEC_DEFAULT (60 * USEC_PER_SEC)
+
+enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 
 #define PIDS_MAX_DEFAULT 4096
 

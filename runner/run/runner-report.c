@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "escape.h"
@@ -22,10 +24,14 @@
 #include "runner-report.h"
 #include "xml-util.h"
 
+/* CI services that fold a failed job's output and point at it */
+typedef enum CiLog { CI_NONE, CI_GITHUB, CI_GITLAB } CiLog;
+
 struct Reporter {
         const RunContext *rc;
         bool tty;               /* a live status line on stderr */
         bool color;
+        CiLog ci;
         size_t done;
         unsigned counts[_JOB_STATUS_MAX];
         bool line_shown;
@@ -34,9 +40,28 @@ struct Reporter {
         size_t next_in_order;   /* -k: the first job whose line is not printed yet */
 };
 
+static bool env_set(const char *name) {
+        const char *v = getenv(name);
+        return v && *v && !streq(v, "0");
+}
+
+/* --color, then NO_COLOR (any value: https://no-color.org), then FORCE_COLOR or CLICOLOR_FORCE (any value but
+ * 0), then whether standard output is a terminal. */
+static bool want_color(int mode) {
+        const char *term = getenv("TERM"), *no_color = getenv("NO_COLOR");
+
+        if (mode != COLOR_AUTO)
+                return mode == COLOR_ALWAYS;
+        if (no_color && *no_color)
+                return false;
+        if (env_set("FORCE_COLOR") || env_set("CLICOLOR_FORCE"))
+                return true;
+        return isatty(STDOUT_FILENO) && !(term && streq(term, "dumb"));
+}
+
 Reporter *reporter_new(const RunContext *rc) {
         Reporter *r = new0(Reporter, 1);
-        const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+        const char *term = getenv("TERM");
 
         if (!r)
                 return NULL;
@@ -44,7 +69,8 @@ Reporter *reporter_new(const RunContext *rc) {
         if (rc->opt->keep_order && !(r->finished = new0(bool, rc->src.jobs.n + 1)))
                 return mfree(r);
         r->tty = isatty(STDERR_FILENO) && !(term && streq(term, "dumb"));
-        r->color = r->tty && isatty(STDOUT_FILENO) && !(no_color && *no_color);
+        r->color = want_color(rc->opt->color);
+        r->ci = env_set("GITHUB_ACTIONS") ? CI_GITHUB : env_set("GITLAB_CI") ? CI_GITLAB : CI_NONE;
         return r;
 }
 
@@ -222,6 +248,50 @@ static void show_failure_output(const Job *j) {
                 putchar('\n');
 }
 
+/* A GitHub Actions workflow command's property (%, CR, LF, ':' and ',' escaped) or, with prop false, its message
+ * (%, CR, LF): https://docs.github.com/actions/reference/workflow-commands-for-github-actions */
+static void print_gh_escaped(const char *s, bool prop) {
+        for (; *s; s++)
+                if (*s == '%' || *s == '\r' || *s == '\n' || (prop && (*s == ':' || *s == ',')))
+                        printf("%%%02X", (unsigned char) *s);
+                else
+                        putchar(*s);
+}
+
+/* A failed job's header and the end of its output. On GitHub Actions an ::error annotation, and the output in a
+ * ::group:: with workflow commands stopped, so that nothing the job printed is taken as one; on GitLab a
+ * collapsed section (https://docs.gitlab.com/ci/jobs/job_logs/#custom-collapsible-sections). */
+static void show_failure(const Reporter *r, const Job *j, size_t index) {
+        char what[512];
+        uint64_t token = 0;
+        long now = (long) time(NULL);
+
+        describe(j, what, sizeof what);
+        /* unguessable, or a job could print the token and have its own commands read again */
+        if (getrandom(&token, sizeof token, GRND_NONBLOCK) != sizeof token)
+                token = fnv1a64(j->name) ^ now_usec() ^ (uint64_t) getpid() << 32;
+        if (r->ci == CI_GITHUB) {
+                printf("::error title=");
+                print_gh_escaped(j->name, true);
+                printf("::%s: ", job_status_to_string(j->status));
+                print_gh_escaped(j->name, false);
+                printf("%s", what[0] ? ": " : "");
+                print_gh_escaped(what, false);
+                printf("\n::group::");
+                print_gh_escaped(j->name, false);
+                printf("\n::stop-commands::nsrun-%016" PRIx64 "\n", token);
+        } else if (r->ci == CI_GITLAB)
+                printf("\033[0Ksection_start:%ld:nsrun_job_%zu[collapsed=true]\r\033[0K", now, index);
+        else
+                printf("\n");
+        printf("==== %s %s%s%s ====\n", status_word(r, j->status), j->name, what[0] ? ": " : "", what);
+        show_failure_output(j);
+        if (r->ci == CI_GITHUB)
+                printf("::nsrun-%016" PRIx64 "::\n::endgroup::\n", token);
+        else if (r->ci == CI_GITLAB)
+                printf("\033[0Ksection_end:%ld:nsrun_job_%zu\r\033[0K\n", (long) time(NULL), index);
+}
+
 static int cmp_wall(const void *a, const void *b) {
         const Job *x = *(const Job *const *) a, *y = *(const Job *const *) b;
         return x->wall_s < y->wall_s ? 1 : x->wall_s > y->wall_s ? -1 : 0;
@@ -322,9 +392,7 @@ void reporter_summary(Reporter *r) {
                 ts += j->tests_skipped;
                 if (!job_status_is_failure(j->status, true))
                         continue;
-                describe(j, what, sizeof what);
-                printf("\n==== %s %s%s%s ====\n", status_word(r, j->status), j->name, what[0] ? ": " : "", what);
-                show_failure_output(j);
+                show_failure(r, j, (size_t) i);
         }
         printf("\n");
         show_top(l, cmp_wall, "slowest", false);

@@ -56,6 +56,7 @@ enum {
         ARG_HALT,
         ARG_JOBLOG,
         ARG_SLOW_TIMEOUT,
+        ARG_COLOR,
 };
 
 void print_version(void) {
@@ -120,6 +121,7 @@ int verb_help(void) {
                "      --slow-timeout DURATION\n"
                "                           off a terminal, print 'SLOW' for a job each time it\n"
                "                           has run DURATION longer (default 60s; 'off')\n"
+               "      --color WHEN         'auto' (default), 'always' or 'never'\n"
                "      --log-dir DIR        each job's output (default: .nsrun/logs)\n"
                "\n"
                "Sandbox:\n"
@@ -138,7 +140,9 @@ int verb_help(void) {
                "failed; 2 bad usage, or not even one worker fits in memory; 3 this machine\n"
                "refuses sandboxes or memory caps; 128+N interrupted by signal N.\n"
                "\n"
-               "Environment: NSRUN_CACHE_DIR (history, logs; default PROJECT/.nsrun), NO_COLOR.\n",
+               "Environment: NSRUN_CACHE_DIR (history, logs; default PROJECT/.nsrun), NO_COLOR,\n"
+               "FORCE_COLOR, CLICOLOR_FORCE; GITHUB_ACTIONS, GITLAB_CI (failed jobs' output\n"
+               "folded, as those logs fold it).\n",
                PIDS_MAX_DEFAULT);
         return 0;
 }
@@ -264,6 +268,16 @@ static int parse_one(RunOptions *o, int c, const char *arg) {
                         return log_bad_option("--slow-timeout", arg, "give a duration of at least 1s, such as "
                                                                      "60s or 5m, or 'off'");
                 return 0;
+        case ARG_COLOR:
+                if (streq(arg, "auto"))
+                        o->color = COLOR_AUTO;
+                else if (streq(arg, "always"))
+                        o->color = COLOR_ALWAYS;
+                else if (streq(arg, "never"))
+                        o->color = COLOR_NEVER;
+                else
+                        return log_bad_option("--color", arg, "use 'auto', 'always' or 'never'");
+                return 0;
         case ARG_RETRIES:
                 return parse_count("--retries", arg, 0, 100, &o->retries);
         case ARG_REPEAT:
@@ -351,6 +365,7 @@ int parse_run_args(int argc, char *argv[], RunOptions *o) {
                 { "halt", required_argument, NULL, ARG_HALT },
                 { "joblog", required_argument, NULL, ARG_JOBLOG },
                 { "slow-timeout", required_argument, NULL, ARG_SLOW_TIMEOUT },
+                { "color", required_argument, NULL, ARG_COLOR },
                 { "keep-order", no_argument, NULL, 'k' },
                 { "quote", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, 'h' },

@@ -94,4 +94,49 @@ if [ ${#RUN_AS[@]} -gt 0 ]; then
         check "... and no 'most memory' line of zeros" sh -c "! grep -q '^most memory' '$SCRATCH/out'"
 fi
 
+# --- colours: --color > NO_COLOR > FORCE_COLOR, CLICOLOR_FORCE > a terminal ---
+# colored ENV... -- ARGS...: "yes" if the FAIL word on stdout (a file) is coloured
+colored() {
+        local envs=()
+        while [ "$1" != -- ]; do envs+=("$1"); shift; done
+        shift
+        as_test_user env -u NO_COLOR -u FORCE_COLOR -u CLICOLOR_FORCE "${envs[@]}" "$NSRUN_BIN" "$@" -- false \
+                > "$SCRATCH/out" 2> /dev/null
+        if grep -q $'\e\\[31mFAIL\e\\[0m' "$SCRATCH/out"; then echo yes; else echo no; fi
+}
+is "stdout is a file: no colour" "$(colored --)" no
+is "FORCE_COLOR=1: colour" "$(colored FORCE_COLOR=1 --)" yes
+is "CLICOLOR_FORCE=1: colour" "$(colored CLICOLOR_FORCE=1 --)" yes
+is "FORCE_COLOR=0: none" "$(colored FORCE_COLOR=0 --)" no
+is "NO_COLOR=1 beats FORCE_COLOR=1" "$(colored NO_COLOR=1 FORCE_COLOR=1 --)" no
+is "--color always beats NO_COLOR=1" "$(colored NO_COLOR=1 -- --color always)" yes
+is "--color never beats FORCE_COLOR=1" "$(colored FORCE_COLOR=1 -- --color never)" no
+run_nsrun --color sometimes -- true
+is "--color sometimes: exit status 2, naming the values" "$rc $(printf '%s' "$err" | grep -c "use 'auto', 'always' or 'never'")" "2 1"
+
+# --- GitHub Actions: an ::error annotation, the output in a ::group:: whose commands are stopped ---
+as_test_user env GITHUB_ACTIONS=true "$NSRUN_BIN" -- sh -c 'echo "::warning::from the job"; echo "50% done"; exit 3' \
+        ::: 'x:y,z' > "$SCRATCH/out" 2> /dev/null
+sed -n '/^::error/,/^::endgroup::$/p' "$SCRATCH/out" > "$SCRATCH/gh"
+token=$(sed -n 's/^::stop-commands::\(.*\)$/\1/p' "$SCRATCH/gh")
+is "GITHUB_ACTIONS=true: the failed job as the documented workflow commands, its properties escaped" \
+        "$(cat "$SCRATCH/gh")" "$(printf '%s\n' '::error title=x%3Ay%2Cz::failed: x:y,z: exit status 3' '::group::x:y,z' \
+                "::stop-commands::$token" '==== FAIL x:y,z: exit status 3 ====' '::warning::from the job' '50% done' \
+                "::$token::" '::endgroup::')"
+like "... the stop-commands token is not guessable (16 hex digits)" "$token" '^nsrun-[0-9a-f]{16}$'
+as_test_user env GITHUB_ACTIONS=true "$NSRUN_BIN" -- true > "$SCRATCH/out" 2> /dev/null
+check "... a passing run prints no workflow command" sh -c "! grep -q '^::' '$SCRATCH/out'"
+
+# --- GitLab: the failed job's output in a collapsed section ---
+as_test_user env GITLAB_CI=true "$NSRUN_BIN" -- sh -c 'echo inside-{}; exit 1' ::: a > "$SCRATCH/out" 2> /dev/null
+/usr/bin/python3 - "$SCRATCH/out" > "$SCRATCH/gl" <<'PY'
+import re, sys
+t = open(sys.argv[1], encoding="utf-8", newline="").read()
+m = re.search(r"\x1b\[0Ksection_start:(\d+):(nsrun_job_0)\[collapsed=true\]\r\x1b\[0K(==== FAIL a: exit status 1 ====\n"
+              r"inside-a\n)\x1b\[0Ksection_end:(\d+):(nsrun_job_0)\r\x1b\[0K\n", t)
+print("ok" if m and int(m.group(4)) >= int(m.group(1)) > 1600000000 else "no match in %r" % t)
+PY
+is "GITLAB_CI=true: section_start:TIMESTAMP:NAME[collapsed=true], the output, section_end, as GitLab documents" \
+        "$(cat "$SCRATCH/gl")" ok
+
 done_testing
