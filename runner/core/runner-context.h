@@ -79,6 +79,7 @@ typedef struct RunOptions {
         char *log_dir;
         char *cache_dir;
         char *joblog_path;              /* --joblog, GNU parallel's format */
+        bool root_dir_given;            /* --root-dir: also where .nsrun/ goes */
         int color;                      /* --color: COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER */
         uint64_t slow_usec;             /* --slow-timeout: a SLOW line per this long a job runs; 0: the default
                                          * (SLOW_USEC_DEFAULT), UINT64_MAX: off */

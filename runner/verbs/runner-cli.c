@@ -423,6 +423,7 @@ int parse_run_args(int argc, char *argv[], RunOptions *o) {
                 r = check_output_path("--joblog", o->joblog_path);
         if (r < 0)
                 return r;
+        o->root_dir_given = o->sandbox.root_dir;
         r = sandbox_options_finish(&o->sandbox);
         return r < 0 ? r : 1;
 }
@@ -430,12 +431,13 @@ int parse_run_args(int argc, char *argv[], RunOptions *o) {
 /* ---- directories ---- */
 
 static int prepare_dirs(RunOptions *o, RunContext *rc) {
-        const char *env = getenv("NSRUN_CACHE_DIR");
-        _cleanup_free_ char *runs = NULL;
-        int r;
+        _cleanup_free_ char *runs = NULL, *project = NULL;
+        int r = 0;
 
-        if (asprintf(&o->cache_dir, "%s", env && *env ? env : "") < 0 ||
-            (!(env && *env) && (free(o->cache_dir), asprintf(&o->cache_dir, "%s/.nsrun", o->sandbox.root_dir) < 0)))
+        /* one .nsrun/ per project, wherever in it nsrun is started */
+        if (!o->root_dir_given)
+                r = cache_project_root(o->sandbox.root_dir, o->command && pytest_args_start(o->command) > 0, &project);
+        if (r < 0 || cache_dir_get(project ?: o->sandbox.root_dir, &o->cache_dir) < 0)
                 return log_oom();
         if (!o->log_dir && asprintf(&o->log_dir, "%s/logs", o->cache_dir) < 0)
                 return log_oom();

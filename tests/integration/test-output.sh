@@ -139,4 +139,21 @@ PY
 is "GITLAB_CI=true: section_start:TIMESTAMP:NAME[collapsed=true], the output, section_end, as GitLab documents" \
         "$(cat "$SCRATCH/gl")" ok
 
+# --- .nsrun/ at the project's root, wherever in it nsrun starts ---
+G=$(make_project gitproj)
+as_test_user mkdir -p "$G/.git" "$G/tests/sub"
+(cd "$G" && as_test_user "$NSRUN_BIN" -- sh -c 'exit {}' ::: 1 > /dev/null 2>&1)
+out=$(cd "$G/tests/sub" && as_test_user "$NSRUN_BIN" --dry-run -- sh -c 'exit {}' ::: 1 2>&1)
+like "a run from tests/sub/ of a git project reads the history of a run from its top" "$out" '1 .*failed last time'
+check "... and made no second .nsrun/ there" test ! -e "$G/tests/sub/.nsrun" -a ! -e "$G/tests/.nsrun"
+(cd "$G/tests" && as_test_user "$NSRUN_BIN" --root-dir "$G/tests" -- true > /dev/null 2>&1)
+check "--root-dir DIR: .nsrun/ in DIR" test -e "$G/tests/.nsrun/history.json"
+Y=$(make_project pyproj)
+as_test_user mkdir -p "$Y/.git" "$Y/app/tests"
+as_test_user sh -c "printf '[pytest]\n' > '$Y/app/pytest.ini' && printf 'def test_a():\n    pass\n' > '$Y/app/tests/test_a.py'"
+out=$(cd "$Y/app/tests" && as_test_user "$NSRUN_BIN" -- pytest -q 2>&1)
+like "a pytest run from app/tests/ passes" "$out" 'nsrun: 1 job: 1 passed'
+check "... its .nsrun/ is at pytest's rootdir (app/, where pytest.ini is), not in tests/ nor the git top" \
+        test -e "$Y/app/.nsrun/history.json" -a ! -e "$Y/app/tests/.nsrun" -a ! -e "$Y/.nsrun"
+
 done_testing
