@@ -365,13 +365,13 @@ static void print_totals(const Reporter *r, unsigned tp, unsigned tf, unsigned t
                                   r->counts[JOB_INTERRUPTED], (unsigned) (n - r->done) + r->counts[JOB_NOT_RUN] };
         const unsigned tests[] = { tp, tf, ts };
 
-        printf("nsrun: %zu %s: ", n, n == 1 ? "job" : "jobs");
+        printf("nsrun: %zu %s: ", n, PLURAL(n, "job"));
         print_counts(jobs, job_words, ELEMENTSOF(jobs));
         if (rc->src.pytest && tp + tf + ts > 0) {
                 printf("; tests: ");
                 print_counts(tests, test_words, ELEMENTSOF(tests));
         }
-        printf("; %u %s, %s\n", rc->plan.workers, rc->plan.workers == 1 ? "worker" : "workers",
+        printf("; %u %s, %s\n", rc->plan.workers, PLURAL(rc->plan.workers, "worker"),
                FORMAT_DURATION((uint64_t) (rc->wall_s * 1e6)));
         fflush(stdout);
 }
@@ -438,6 +438,7 @@ static json_object *job_json(const Job *j) {
         json_object_object_add(o, "setup_s", json_object_new_double(j->setup_s));
         json_object_object_add(o, "command_s", json_object_new_double(j->wall_s));
         json_object_object_add(o, "teardown_s", json_object_new_double(j->teardown_s));
+        /* 0 is no measurement (rootless with --mem-cap off): null, as the job line's "peak n/a" */
         json_object_object_add(o, "peak_mem_bytes", j->peak_mem ? json_object_new_int64((int64_t) j->peak_mem) : NULL);
         json_object_object_add(o, "mem_request_bytes", json_object_new_int64((int64_t) j->mem_request));
         json_object_object_add(o, "mem_limit_bytes", json_object_new_int64((int64_t) j->mem_limit));
@@ -605,7 +606,8 @@ static xmlNodePtr synthetic_suite(const Job *j) {
         sym_xmlNewProp(s, BAD_CAST "tests", BAD_CAST "1");
         sym_xmlNewProp(s, BAD_CAST "failures", BAD_CAST(bad && j->status == JOB_FAILED ? "1" : "0"));
         sym_xmlNewProp(s, BAD_CAST "errors", BAD_CAST(bad && j->status != JOB_FAILED ? "1" : "0"));
-        sym_xmlNewProp(s, BAD_CAST "skipped", BAD_CAST(j->status == JOB_NOT_RUN || j->status == JOB_INTERRUPTED ? "1" : "0"));
+        sym_xmlNewProp(s, BAD_CAST "skipped",
+                       BAD_CAST(j->status == JOB_NOT_RUN || j->status == JOB_INTERRUPTED ? "1" : "0"));
         (void) snprintf(num, sizeof num, "%.3f", j->wall_s);
         sym_xmlNewProp(s, BAD_CAST "time", BAD_CAST num);
         c = sym_xmlNewChild(s, NULL, BAD_CAST "testcase", NULL);

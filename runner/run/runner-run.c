@@ -653,7 +653,7 @@ static void on_signal(Loop *l, int sfd) {
                 l->rc->signal = (int) si.ssi_signo;
         l->stop = true;
         for (unsigned w = 0; w < l->rc->plan.workers; w++)
-                l->slots[w].interrupted = l->slots[w].job;
+                l->slots[w].interrupted = l->slots[w].job != NULL;
         kill_running(l);
 }
 
