@@ -14,6 +14,8 @@
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
+/* "1 job", "2 jobs": word is a string literal */
+#define PLURAL(n, word) ((n) == 1 ? word : word "s")
 
 /* Hand ownership over: returns the value and resets the variable, so its cleanup handler does nothing. */
 #define TAKE_GENERIC(var, type, nullvalue)                      \

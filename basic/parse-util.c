@@ -179,6 +179,14 @@ const char *format_size(char *buf, size_t len, uint64_t bytes) {
         return buf;
 }
 
+const char *format_times(char *buf, size_t len, unsigned n) {
+        if (n <= 2)
+                (void) snprintf(buf, len, "%s", n == 1 ? "once" : n == 2 ? "twice" : "0 times");
+        else
+                (void) snprintf(buf, len, "%u times", n);
+        return buf;
+}
+
 const char *format_duration(char *buf, size_t len, uint64_t usec) {
         if (usec < USEC_PER_SEC)
                 (void) snprintf(buf, len, "%" PRIu64 "ms", usec / USEC_PER_MSEC);

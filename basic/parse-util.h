@@ -30,3 +30,8 @@ const char *format_duration(char *buf, size_t len, uint64_t usec);
 #define FORMAT_DURATION_MAX 32
 #define FORMAT_DURATION(u) format_duration((char[FORMAT_DURATION_MAX]){}, FORMAT_DURATION_MAX, (u))
 
+/* How often: "once", "twice", "3 times". */
+const char *format_times(char *buf, size_t len, unsigned n);
+#define FORMAT_TIMES_MAX 24
+#define FORMAT_TIMES(n) format_times((char[FORMAT_TIMES_MAX]){}, FORMAT_TIMES_MAX, (n))
+

@@ -8,7 +8,7 @@ _nsrun() {
         local sandbox_opts='--root-dir --keep-writes --rw --overlay --tmpfs --no-home --net'
         local run_opts="-j --jobs --mem-per-worker --mem-reserve --pids-max --cpus-per-job --mem-cap --shard --dry-run --dist --batch --serial
                         --jobs-file --setup --timeout --retries --flaky-fails --repeat -x --exitfirst --junit --json
-                        --halt --joblog -k --keep-order -q --quote --log-dir $sandbox_opts -h --help -V --version"
+                        --halt --joblog -k --keep-order --slow-timeout --color -q --quote --log-dir $sandbox_opts -h --help -V --version"
         local exec_opts="$sandbox_opts --mem --pids-max --mem-cap -h --help"
         local doctor_opts='--json -h --help'
         local clean_opts='--root-dir -h --help'
@@ -42,6 +42,10 @@ _nsrun() {
                 ;;
         --halt)
                 COMPREPLY=($(compgen -W 'never soon,fail=1 now,fail=1' -- "$cur"))
+                return
+                ;;
+        --color)
+                COMPREPLY=($(compgen -W 'auto always never' -- "$cur"))
                 return
                 ;;
         --net)

@@ -31,6 +31,61 @@ int cache_dir_get(const char *root_dir, char **ret) {
         return 0;
 }
 
+/* What pytest takes as its configuration file, as its rootdir search does (pytest's _pytest/config/findpaths.py):
+ * pytest.ini and .pytest.ini whatever they hold, the others only with pytest's section. */
+static bool has_pytest_config(int dir_fd) {
+        static const struct {
+                const char *file, *section;
+        } configs[] = {
+                { "pytest.ini", NULL },
+                { ".pytest.ini", NULL },
+                { "pyproject.toml", "[tool.pytest.ini_options]" },
+                { "tox.ini", "[pytest]" },
+                { "setup.cfg", "[tool:pytest]" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(configs); i++) {
+                _cleanup_free_ char *text = NULL;
+                if (configs[i].section ? read_full_file_at(dir_fd, configs[i].file, &text, NULL) < 0
+                                       : faccessat(dir_fd, configs[i].file, F_OK, 0) < 0)
+                        continue;
+                if (!configs[i].section || strstr(text, configs[i].section))
+                        return true;
+        }
+        return false;
+}
+
+int cache_project_root(const char *start, bool pytest, char **ret) {
+        _cleanup_free_ char *dir = strdup(start), *git = NULL;
+        char *found = NULL;
+
+        if (!dir)
+                return -ENOMEM;
+        for (char *slash = dir + strlen(dir); !found; slash = strrchr(dir, '/')) {
+                _cleanup_close_ int fd = -EBADF;
+
+                if (!slash)
+                        break;
+                *slash = '\0'; /* the whole path first: its own end is "cut" at the terminating NUL */
+                fd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd >= 0 && pytest && has_pytest_config(fd))
+                        found = *dir ? dir : (char *) "/";
+                else if (fd >= 0 && !git && faccessat(fd, ".git", F_OK, AT_SYMLINK_NOFOLLOW) >= 0 &&
+                         !(git = strdup(*dir ? dir : "/")))
+                        return -ENOMEM;
+                if (!*dir)
+                        break;
+        }
+        found = found ?: git;
+        if (!found || access(found, W_OK) < 0)
+                found = (char *) start;
+        found = strdup(found);
+        if (!found)
+                return -ENOMEM;
+        *ret = found;
+        return 0;
+}
+
 /* "<pid>-<starttime>" and nothing else: a name we did not make is never ours to remove. */
 static bool parse_run_dir_name(const char *name, int *ret_pid, unsigned long long *ret_start) {
         int pid, end = 0;

@@ -10,10 +10,18 @@
  *
  * Every run removes its project's leftovers at start; `nsrun clean` does it on demand. Nothing here prints. */
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 /* $NSRUN_CACHE_DIR if set and not empty, else ROOT_DIR/.nsrun. */
 int cache_dir_get(const char *root_dir, char **ret);
+
+/* Where .nsrun/ belongs for a run started in start (absolute): the nearest directory up from it that holds
+ * pytest's configuration (pytest.ini, .pytest.ini, [pytest] in tox.ini, [tool:pytest] in setup.cfg,
+ * [tool.pytest.ini_options] in pyproject.toml: where pytest puts its rootdir) when pytest is true, else (or
+ * when there is none) the nearest holding .git, else start; a directory found but not writable gives start.
+ * So a run from tests/ shares the history of a run from the project's top. */
+int cache_project_root(const char *start, bool pytest, char **ret);
 
 /* Called for each leftover: error 0 when it was removed, -errno when it could not be. */
 typedef void (*CacheRemovedFunc)(const char *path, int error, void *userdata);

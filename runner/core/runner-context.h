@@ -12,6 +12,7 @@
 #include "runner-job.h"
 #include "runner-options.h"
 #include "runner-plan.h"
+#include "time-util.h"
 
 struct json_object;
 
@@ -78,7 +79,15 @@ typedef struct RunOptions {
         char *log_dir;
         char *cache_dir;
         char *joblog_path;              /* --joblog, GNU parallel's format */
+        bool root_dir_given;            /* --root-dir: also where .nsrun/ goes */
+        int color;                      /* --color: COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER */
+        uint64_t slow_usec;             /* --slow-timeout: a SLOW line per this long a job runs; 0: the default
+                                         * (SLOW_USEC_DEFAULT), UINT64_MAX: off */
 } RunOptions;
+
+#define SLOW_USEC_DEFAULT (60 * USEC_PER_SEC)
+
+enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 
 #define PIDS_MAX_DEFAULT 4096
 

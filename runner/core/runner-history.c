@@ -172,7 +172,7 @@ int history_records_from_jobs(const JobList *l, HistoryRecord **ret, size_t *ret
                 HistoryRecord *m;
 
                 if (j->status == JOB_PENDING || j->status == JOB_RUNNING || j->status == JOB_NOT_RUN ||
-                    j->repeat_index > 0)
+                    j->status == JOB_INTERRUPTED || j->repeat_index > 0) /* a time cut short is not its time */
                         continue;
                 m = reallocarray(v, n + k, sizeof *v);
                 if (!m) {

@@ -13,6 +13,7 @@ static const char *const status_names[_JOB_STATUS_MAX] = {
         [JOB_PENDING] = "pending", [JOB_RUNNING] = "running", [JOB_PASSED] = "passed",
         [JOB_FAILED] = "failed",   [JOB_FLAKY] = "flaky",     [JOB_OOM] = "oom",
         [JOB_TIMEOUT] = "timeout", [JOB_ERROR] = "error",     [JOB_NOT_RUN] = "not-run",
+        [JOB_INTERRUPTED] = "interrupted",
 };
 
 const char *job_status_to_string(JobStatus s) {

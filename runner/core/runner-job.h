@@ -18,6 +18,7 @@ typedef enum JobStatus {
         JOB_TIMEOUT,    /* --timeout expired; its whole cgroup was killed */
         JOB_ERROR,      /* could not be run, or the test runner itself failed (pytest exit 2-4) */
         JOB_NOT_RUN,    /* never started: -x stopped the run, or Ctrl-C */
+        JOB_INTERRUPTED, /* killed by nsrun on Ctrl-C, SIGTERM, SIGHUP or SIGPIPE: neither passed nor failed */
         _JOB_STATUS_MAX,
 } JobStatus;
 

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "escape.h"
@@ -22,10 +24,14 @@
 #include "runner-report.h"
 #include "xml-util.h"
 
+/* CI services that fold a failed job's output and point at it */
+typedef enum CiLog { CI_NONE, CI_GITHUB, CI_GITLAB } CiLog;
+
 struct Reporter {
         const RunContext *rc;
         bool tty;               /* a live status line on stderr */
         bool color;
+        CiLog ci;
         size_t done;
         unsigned counts[_JOB_STATUS_MAX];
         bool line_shown;
@@ -34,9 +40,28 @@ struct Reporter {
         size_t next_in_order;   /* -k: the first job whose line is not printed yet */
 };
 
+static bool env_set(const char *name) {
+        const char *v = getenv(name);
+        return v && *v && !streq(v, "0");
+}
+
+/* --color, then NO_COLOR (any value: https://no-color.org), then FORCE_COLOR or CLICOLOR_FORCE (any value but
+ * 0), then whether standard output is a terminal. */
+static bool want_color(int mode) {
+        const char *term = getenv("TERM"), *no_color = getenv("NO_COLOR");
+
+        if (mode != COLOR_AUTO)
+                return mode == COLOR_ALWAYS;
+        if (no_color && *no_color)
+                return false;
+        if (env_set("FORCE_COLOR") || env_set("CLICOLOR_FORCE"))
+                return true;
+        return isatty(STDOUT_FILENO) && !(term && streq(term, "dumb"));
+}
+
 Reporter *reporter_new(const RunContext *rc) {
         Reporter *r = new0(Reporter, 1);
-        const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+        const char *term = getenv("TERM");
 
         if (!r)
                 return NULL;
@@ -44,7 +69,8 @@ Reporter *reporter_new(const RunContext *rc) {
         if (rc->opt->keep_order && !(r->finished = new0(bool, rc->src.jobs.n + 1)))
                 return mfree(r);
         r->tty = isatty(STDERR_FILENO) && !(term && streq(term, "dumb"));
-        r->color = r->tty && isatty(STDOUT_FILENO) && !(no_color && *no_color);
+        r->color = want_color(rc->opt->color);
+        r->ci = env_set("GITHUB_ACTIONS") ? CI_GITHUB : env_set("GITLAB_CI") ? CI_GITLAB : CI_NONE;
         return r;
 }
 
@@ -59,12 +85,13 @@ static const char *status_word(const Reporter *r, JobStatus s) {
         static const char *const plain[_JOB_STATUS_MAX] = {
                 [JOB_PASSED] = "PASS", [JOB_FAILED] = "FAIL", [JOB_FLAKY] = "FLAKY", [JOB_OOM] = "OOM",
                 [JOB_TIMEOUT] = "TIMEOUT", [JOB_ERROR] = "ERROR", [JOB_NOT_RUN] = "NOT RUN",
+                [JOB_INTERRUPTED] = "INTERRUPTED",
         };
         static const char *const colored[_JOB_STATUS_MAX] = {
                 [JOB_PASSED] = "\033[32mPASS\033[0m",       [JOB_FAILED] = "\033[31mFAIL\033[0m",
                 [JOB_FLAKY] = "\033[33mFLAKY\033[0m",       [JOB_OOM] = "\033[31mOOM\033[0m",
                 [JOB_TIMEOUT] = "\033[31mTIMEOUT\033[0m",   [JOB_ERROR] = "\033[31mERROR\033[0m",
-                [JOB_NOT_RUN] = "NOT RUN",
+                [JOB_NOT_RUN] = "NOT RUN",                  [JOB_INTERRUPTED] = "\033[33mINTERRUPTED\033[0m",
         };
         return (r->color ? colored : plain)[s] ?: "?";
 }
@@ -92,6 +119,7 @@ static void describe(const Job *j, char *buf, size_t len) {
                 (void) snprintf(buf, len, "killed, timeout after %s", FORMAT_DURATION((uint64_t) (j->wall_s * 1e6)));
                 break;
         case JOB_NOT_RUN: /* stopped by --halt now */
+        case JOB_INTERRUPTED:
         case JOB_ERROR:
                 if (j->error) {
                         (void) snprintf(buf, len, "%s", j->error);
@@ -117,6 +145,12 @@ static void describe_rerun(const Job *j, char *buf, size_t len) {
                 buf[0] = '\0';
 }
 
+/* A peak of 0 bytes is no measurement (memory not accounted here, as rootless with --mem-cap off): "n/a". */
+static const char *format_peak(char buf[static FORMAT_SIZE_MAX], uint64_t peak) {
+        return peak > 0 ? format_size(buf, FORMAT_SIZE_MAX, peak) : "n/a";
+}
+#define FORMAT_PEAK(p) format_peak((char[FORMAT_SIZE_MAX]){}, (p))
+
 static void print_job_line(Reporter *r, const Job *j) {
         char what[512], tests[96] = "", rerun[160];
 
@@ -129,7 +163,7 @@ static void print_job_line(Reporter *r, const Job *j) {
                                 j->tests_failed, j->tests_skipped);
         printf("[%zu/%zu] %s %s%s%s (%s;%s peak %s%s%s)\n", ++r->printed, r->rc->src.jobs.n, status_word(r, j->status),
                j->name, what[0] ? ": " : "", what, FORMAT_DURATION((uint64_t) (j->wall_s * 1e6)), tests,
-               FORMAT_SIZE(j->peak_mem), rerun[0] ? "; " : j->attempts > 1 ? ", retried" : "", rerun);
+               FORMAT_PEAK(j->peak_mem), rerun[0] ? "; " : j->attempts > 1 ? ", retried" : "", rerun);
         fflush(stdout);
 }
 
@@ -162,6 +196,14 @@ void reporter_tick(Reporter *r, unsigned running, uint64_t mem_in_use) {
                 running, FORMAT_SIZE(mem_in_use), FORMAT_SIZE(r->rc->plan.usable_bytes));
         fflush(stderr);
         r->line_shown = true;
+}
+
+/* CI logs never look hung: nextest's "SLOW [> 60s]" line for a job still running, where no status line is. */
+void reporter_slow(Reporter *r, const Job *j, uint64_t elapsed_usec) {
+        if (r->tty)
+                return;
+        printf("SLOW [>%" PRIu64 "s] %s\n", elapsed_usec / USEC_PER_SEC, j->name);
+        fflush(stdout);
 }
 
 /* The end of a failed job's output, where pytest prints its failures and summary: its last TAIL_LINES lines, read
@@ -206,6 +248,50 @@ static void show_failure_output(const Job *j) {
                 putchar('\n');
 }
 
+/* A GitHub Actions workflow command's property (%, CR, LF, ':' and ',' escaped) or, with prop false, its message
+ * (%, CR, LF): https://docs.github.com/actions/reference/workflow-commands-for-github-actions */
+static void print_gh_escaped(const char *s, bool prop) {
+        for (; *s; s++)
+                if (*s == '%' || *s == '\r' || *s == '\n' || (prop && (*s == ':' || *s == ',')))
+                        printf("%%%02X", (unsigned char) *s);
+                else
+                        putchar(*s);
+}
+
+/* A failed job's header and the end of its output. On GitHub Actions an ::error annotation, and the output in a
+ * ::group:: with workflow commands stopped, so that nothing the job printed is taken as one; on GitLab a
+ * collapsed section (https://docs.gitlab.com/ci/jobs/job_logs/#custom-collapsible-sections). */
+static void show_failure(const Reporter *r, const Job *j, size_t index) {
+        char what[512];
+        uint64_t token = 0;
+        long now = (long) time(NULL);
+
+        describe(j, what, sizeof what);
+        /* unguessable, or a job could print the token and have its own commands read again */
+        if (getrandom(&token, sizeof token, GRND_NONBLOCK) != sizeof token)
+                token = fnv1a64(j->name) ^ now_usec() ^ (uint64_t) getpid() << 32;
+        if (r->ci == CI_GITHUB) {
+                printf("::error title=");
+                print_gh_escaped(j->name, true);
+                printf("::%s: ", job_status_to_string(j->status));
+                print_gh_escaped(j->name, false);
+                printf("%s", what[0] ? ": " : "");
+                print_gh_escaped(what, false);
+                printf("\n::group::");
+                print_gh_escaped(j->name, false);
+                printf("\n::stop-commands::nsrun-%016" PRIx64 "\n", token);
+        } else if (r->ci == CI_GITLAB)
+                printf("\033[0Ksection_start:%ld:nsrun_job_%zu[collapsed=true]\r\033[0K", now, index);
+        else
+                printf("\n");
+        printf("==== %s %s%s%s ====\n", status_word(r, j->status), j->name, what[0] ? ": " : "", what);
+        show_failure_output(j);
+        if (r->ci == CI_GITHUB)
+                printf("::nsrun-%016" PRIx64 "::\n::endgroup::\n", token);
+        else if (r->ci == CI_GITLAB)
+                printf("\033[0Ksection_end:%ld:nsrun_job_%zu\r\033[0K\n", (long) time(NULL), index);
+}
+
 static int cmp_wall(const void *a, const void *b) {
         const Job *x = *(const Job *const *) a, *y = *(const Job *const *) b;
         return x->wall_s < y->wall_s ? 1 : x->wall_s > y->wall_s ? -1 : 0;
@@ -223,7 +309,7 @@ static void show_top(const JobList *l, int (*cmp)(const void *, const void *), c
         if (!v)
                 return;
         for (size_t i = 0; i < l->n; i++)
-                if (l->jobs[i].attempts > 0)
+                if (l->jobs[i].attempts > 0 && (!mem || l->jobs[i].peak_mem > 0)) /* measured */
                         v[n++] = &l->jobs[i];
         if (n < 2)
                 return;
@@ -256,6 +342,40 @@ static Overhead overhead(const JobList *l) {
         return o;
 }
 
+/* "2 passed, 1 interrupted": the counts that are not zero, in a fixed order. */
+static void print_counts(const unsigned *counts, const char *const *words, size_t n) {
+        const char *sep = "";
+
+        for (size_t i = 0; i < n; i++)
+                if (counts[i] > 0) {
+                        printf("%s%u %s", sep, counts[i], words[i]);
+                        sep = ", ";
+                }
+}
+
+/* The last line: "nsrun: 3 jobs: 2 passed, 1 failed; tests: 40 passed, 2 failed; 2 workers, 1.5s". */
+static void print_totals(const Reporter *r, unsigned tp, unsigned tf, unsigned ts) {
+        static const char *const job_words[] = { "passed", "failed", "flaky", "oom", "timeout", "error",
+                                                 "interrupted", "not run" };
+        static const char *const test_words[] = { "passed", "failed", "skipped" };
+        const RunContext *rc = r->rc;
+        size_t n = rc->src.jobs.n;
+        const unsigned jobs[] = { r->counts[JOB_PASSED], r->counts[JOB_FAILED], r->counts[JOB_FLAKY],
+                                  r->counts[JOB_OOM], r->counts[JOB_TIMEOUT], r->counts[JOB_ERROR],
+                                  r->counts[JOB_INTERRUPTED], (unsigned) (n - r->done) + r->counts[JOB_NOT_RUN] };
+        const unsigned tests[] = { tp, tf, ts };
+
+        printf("nsrun: %zu %s: ", n, PLURAL(n, "job"));
+        print_counts(jobs, job_words, ELEMENTSOF(jobs));
+        if (rc->src.pytest && tp + tf + ts > 0) {
+                printf("; tests: ");
+                print_counts(tests, test_words, ELEMENTSOF(tests));
+        }
+        printf("; %u %s, %s\n", rc->plan.workers, PLURAL(rc->plan.workers, "worker"),
+               FORMAT_DURATION((uint64_t) (rc->wall_s * 1e6)));
+        fflush(stdout);
+}
+
 void reporter_summary(Reporter *r) {
         const RunContext *rc = r->rc;
         const JobList *l = &rc->src.jobs;
@@ -272,9 +392,7 @@ void reporter_summary(Reporter *r) {
                 ts += j->tests_skipped;
                 if (!job_status_is_failure(j->status, true))
                         continue;
-                describe(j, what, sizeof what);
-                printf("\n==== %s %s%s%s ====\n", status_word(r, j->status), j->name, what[0] ? ": " : "", what);
-                show_failure_output(j);
+                show_failure(r, j, (size_t) i);
         }
         printf("\n");
         show_top(l, cmp_wall, "slowest", false);
@@ -295,13 +413,7 @@ void reporter_summary(Reporter *r) {
                         printf("%s: %s: %s, peak %s (kept for its next request)\n", l->jobs[i].name, what,
                                job_status_to_string(l->jobs[i].status), FORMAT_SIZE(l->jobs[i].peak_mem));
                 }
-        printf("nsrun: %zu jobs: %u passed, %u failed, %u flaky, %u oom, %u timeout, %u error, %u not run",
-               l->n, r->counts[JOB_PASSED], r->counts[JOB_FAILED], r->counts[JOB_FLAKY], r->counts[JOB_OOM],
-               r->counts[JOB_TIMEOUT], r->counts[JOB_ERROR], (unsigned) (l->n - r->done) + r->counts[JOB_NOT_RUN]);
-        if (rc->src.pytest)
-                printf("; tests: %u passed, %u failed, %u skipped", tp, tf, ts);
-        printf("; %u workers, %s\n", rc->plan.workers, FORMAT_DURATION((uint64_t) (rc->wall_s * 1e6)));
-        fflush(stdout);
+        print_totals(r, tp, tf, ts);
 }
 
 /* ---- --json ---- */
@@ -326,7 +438,8 @@ static json_object *job_json(const Job *j) {
         json_object_object_add(o, "setup_s", json_object_new_double(j->setup_s));
         json_object_object_add(o, "command_s", json_object_new_double(j->wall_s));
         json_object_object_add(o, "teardown_s", json_object_new_double(j->teardown_s));
-        json_object_object_add(o, "peak_mem_bytes", json_object_new_int64((int64_t) j->peak_mem));
+        /* 0 is no measurement (rootless with --mem-cap off): null, as the job line's "peak n/a" */
+        json_object_object_add(o, "peak_mem_bytes", j->peak_mem ? json_object_new_int64((int64_t) j->peak_mem) : NULL);
         json_object_object_add(o, "mem_request_bytes", json_object_new_int64((int64_t) j->mem_request));
         json_object_object_add(o, "mem_limit_bytes", json_object_new_int64((int64_t) j->mem_limit));
         json_object_object_add(o, "oom_kills", json_object_new_int64((int64_t) j->oom_kills));
@@ -493,7 +606,8 @@ static xmlNodePtr synthetic_suite(const Job *j) {
         sym_xmlNewProp(s, BAD_CAST "tests", BAD_CAST "1");
         sym_xmlNewProp(s, BAD_CAST "failures", BAD_CAST(bad && j->status == JOB_FAILED ? "1" : "0"));
         sym_xmlNewProp(s, BAD_CAST "errors", BAD_CAST(bad && j->status != JOB_FAILED ? "1" : "0"));
-        sym_xmlNewProp(s, BAD_CAST "skipped", BAD_CAST(j->status == JOB_NOT_RUN ? "1" : "0"));
+        sym_xmlNewProp(s, BAD_CAST "skipped",
+                       BAD_CAST(j->status == JOB_NOT_RUN || j->status == JOB_INTERRUPTED ? "1" : "0"));
         (void) snprintf(num, sizeof num, "%.3f", j->wall_s);
         sym_xmlNewProp(s, BAD_CAST "time", BAD_CAST num);
         c = sym_xmlNewChild(s, NULL, BAD_CAST "testcase", NULL);
@@ -503,6 +617,8 @@ static xmlNodePtr synthetic_suite(const Job *j) {
         describe(j, buf, sizeof buf);
         if (j->status == JOB_NOT_RUN)
                 sym_xmlNewChild(c, NULL, BAD_CAST "skipped", NULL);
+        else if (j->status == JOB_INTERRUPTED) /* neither passed nor failed: it did not get to end */
+                sym_xmlNewProp(sym_xmlNewChild(c, NULL, BAD_CAST "skipped", NULL), BAD_CAST "message", BAD_CAST buf);
         else if (bad)
                 sym_xmlNewProp(sym_xmlNewChild(c, NULL, BAD_CAST(j->status == JOB_FAILED ? "failure" : "error"), NULL),
                            BAD_CAST "message", BAD_CAST(buf[0] ? buf : job_status_to_string(j->status)));
@@ -530,7 +646,8 @@ int report_write_junit(const RunContext *rc, const char *path) {
                 xmlNodePtr s;
 
                 /* not one whose report could not be read: nsrun's own testcase says why */
-                if (j->junit_path && j->status != JOB_OOM && j->status != JOB_TIMEOUT && !(j->status == JOB_ERROR && j->error))
+                if (j->junit_path && j->status != JOB_OOM && j->status != JOB_TIMEOUT && j->status != JOB_INTERRUPTED &&
+                    !(j->status == JOB_ERROR && j->error))
                         (void) read_job_xml(j->junit_path, &in);
                 s = in ? first_suite(in) : NULL;
 
@@ -580,7 +697,7 @@ int report_print_plan(const RunContext *rc) {
                 const Job *j = &rc->src.jobs.jobs[rc->order[i]];
                 printf("  %4zu  %s", i + 1, j->name);
                 if (j->n_tests)
-                        printf("  (%u tests)", j->n_tests);
+                        printf("  (%u %s)", j->n_tests, PLURAL(j->n_tests, "test"));
                 if (j->expected_s >= 0)
                         printf("  ~%s", FORMAT_DURATION((uint64_t) (j->expected_s * 1e6)));
                 if (in->learned && j->mem_request)

@@ -11,6 +11,8 @@ Reporter *reporter_new(const RunContext *rc);
 Reporter *reporter_free(Reporter *r);
 void reporter_job_finished(Reporter *r, const Job *j);
 void reporter_tick(Reporter *r, unsigned running, uint64_t mem_in_use);
+/* A job still running after elapsed_usec (a multiple of --slow-timeout): one line, when not on a terminal. */
+void reporter_slow(Reporter *r, const Job *j, uint64_t elapsed_usec);
 void reporter_summary(Reporter *r);
 int report_write_json(const RunContext *rc, const char *path);
 int report_write_junit(const RunContext *rc, const char *path);

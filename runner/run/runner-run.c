@@ -37,6 +37,8 @@ typedef struct Slot {
         uint64_t deadline;      /* usec, 0 = none */
         bool timed_out;
         bool halted;            /* killed by --halt now: reported as not run */
+        uint64_t slow_shown;    /* SLOW lines printed for this attempt */
+        bool interrupted;       /* running when a signal stopped the run: killed by nsrun, not failed */
 } Slot;
 
 /* A finished job's sandbox and cgroup, removed after the next job has started: off the critical path. */
@@ -229,7 +231,8 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
         j->mem_limit = attempt_limit(rc, j);
         s->job = j;
         l->admitted += j->mem_limit; /* what it was admitted with: given back in release_slot() */
-        s->timed_out = s->halted = false;
+        s->timed_out = s->halted = s->interrupted = false;
+        s->slow_shown = 0;
         log_fd = open_log(rc, j);
         if (log_fd < 0)
                 return log_fd;
@@ -455,6 +458,12 @@ static void finish_slot(Loop *l, Slot *s) {
                 free(j->error);
                 j->error = strdup("stopped by --halt now");
         }
+        if (s->interrupted && status != JOB_PASSED) {
+                status = JOB_INTERRUPTED;
+                free(j->error);
+                j->error = NULL;
+                (void) asprintf(&j->error, "interrupted by SIG%s", sigabbrev_np(rc->signal) ?: "?");
+        }
         vacate_slot(l, s, ended);
         l->running--;
         if (!l->aborted && should_rerun_alone(rc, j, status)) {
@@ -619,6 +628,22 @@ static uint64_t memory_in_use(const Loop *l) {
         return sum;
 }
 
+/* --slow-timeout: a line for each job at each multiple of the period it has run. */
+static void report_slow(Loop *l, uint64_t now) {
+        uint64_t period = l->rc->opt->slow_usec ?: SLOW_USEC_DEFAULT;
+
+        if (period == UINT64_MAX)
+                return;
+        for (unsigned w = 0; w < l->rc->plan.workers; w++) {
+                Slot *s = &l->slots[w];
+                uint64_t k = s->job && now > s->started ? (now - s->started) / period : 0;
+                if (k > s->slow_shown) {
+                        s->slow_shown = k;
+                        reporter_slow(l->rep, s->job, k * period);
+                }
+        }
+}
+
 static void on_signal(Loop *l, int sfd) {
         struct signalfd_siginfo si;
 
@@ -627,6 +652,8 @@ static void on_signal(Loop *l, int sfd) {
         if (!l->rc->signal)
                 l->rc->signal = (int) si.ssi_signo;
         l->stop = true;
+        for (unsigned w = 0; w < l->rc->plan.workers; w++)
+                l->slots[w].interrupted = l->slots[w].job != NULL;
         kill_running(l);
 }
 
@@ -677,6 +704,7 @@ int run_jobs(RunContext *rc) {
                         break;
                 r = loop_once(&l, rc->source.sigfd, true);
                 reporter_tick(l.rep, l.running, memory_in_use(&l));
+                report_slow(&l, now_usec());
         }
         if (r < 0) {
                 l.aborted = l.stop = true;

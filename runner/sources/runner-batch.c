@@ -48,7 +48,8 @@ static int make_batch(const Source *s, const JobList *files, const size_t *membe
                 failed = failed || f->hist_failed;
         }
         if (n_members == 1 ? !(name = strdup(first->name))
-                           : asprintf(&name, "%s (+%zu files)", first->name, n_members - 1) < 0)
+                           : asprintf(&name, "%s (+%zu %s)", first->name, n_members - 1,
+                                      PLURAL(n_members - 1, "file")) < 0)
                 goto oom;
         if (job_list_add(out, name, argv, tests, false) < 0) {
                 strv_free(args);

@@ -142,22 +142,36 @@ static int parse_clean_args(int argc, char *argv[], char **ret_root) {
 }
 
 int verb_clean(int argc, char *argv[]) {
-        _cleanup_free_ char *root = NULL, *cache = NULL, *project_cache = NULL;
+        _cleanup_free_ char *root = NULL, *cache = NULL, *pytest_root = NULL, *git_root = NULL;
+        char *caches[4] = {};
         CleanContext c = {};
         int r;
 
         r = parse_clean_args(argc, argv, &root);
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : 0;
-        if (cache_dir_get(root, &cache) < 0 || asprintf(&project_cache, "%s/.nsrun", root) < 0)
+        /* With NSRUN_CACHE_DIR set, earlier runs without it may still have left things in the project; and a run
+         * from here kept .nsrun/ at pytest's rootdir or the git top (cache_project_root()), older ones here. */
+        if (cache_dir_get(root, &cache) < 0 || cache_project_root(root, true, &pytest_root) < 0 ||
+            cache_project_root(root, false, &git_root) < 0 || asprintf(&caches[1], "%s/.nsrun", root) < 0 ||
+            asprintf(&caches[2], "%s/.nsrun", pytest_root) < 0 || asprintf(&caches[3], "%s/.nsrun", git_root) < 0) {
+                for (size_t i = 1; i < ELEMENTSOF(caches); i++)
+                        free(caches[i]);
                 return log_oom(), EXIT_RUN_FAILURES;
+        }
+        caches[0] = cache;
 
         clean_cgroups(&c);
         clean_setup_layers(&c);
-        clean_cache_dir(cache, &c);
-        /* With NSRUN_CACHE_DIR set, earlier runs without it may still have left things in the project. */
-        if (!streq(cache, project_cache))
-                clean_cache_dir(project_cache, &c);
+        for (size_t i = 0; i < ELEMENTSOF(caches); i++) {
+                bool seen = false;
+                for (size_t k = 0; k < i; k++)
+                        seen = seen || streq(caches[k], caches[i]);
+                if (!seen)
+                        clean_cache_dir(caches[i], &c);
+        }
+        for (size_t i = 1; i < ELEMENTSOF(caches); i++)
+                free(caches[i]);
 
         if (c.removed == 0 && c.failed == 0)
                 printf("nothing to clean\n");

@@ -55,6 +55,8 @@ enum {
         ARG_CPUS_PER_JOB,
         ARG_HALT,
         ARG_JOBLOG,
+        ARG_SLOW_TIMEOUT,
+        ARG_COLOR,
 };
 
 void print_version(void) {
@@ -116,6 +118,10 @@ int verb_help(void) {
                "      --json FILE          a JSON report, with --dry-run the plan ('-': stdout)\n"
                "      --joblog FILE        GNU parallel's job log: one line per job\n"
                "  -k, --keep-order         print each job's line in input order\n"
+               "      --slow-timeout DURATION\n"
+               "                           off a terminal, print 'SLOW' for a job each time it\n"
+               "                           has run DURATION longer (default 60s; 'off')\n"
+               "      --color WHEN         'auto' (default), 'always' or 'never'\n"
                "      --log-dir DIR        each job's output (default: .nsrun/logs)\n"
                "\n"
                "Sandbox:\n"
@@ -134,7 +140,9 @@ int verb_help(void) {
                "failed; 2 bad usage, or not even one worker fits in memory; 3 this machine\n"
                "refuses sandboxes or memory caps; 128+N interrupted by signal N.\n"
                "\n"
-               "Environment: NSRUN_CACHE_DIR (history, logs; default PROJECT/.nsrun), NO_COLOR.\n",
+               "Environment: NSRUN_CACHE_DIR (history, logs; default PROJECT/.nsrun), NO_COLOR,\n"
+               "FORCE_COLOR, CLICOLOR_FORCE; GITHUB_ACTIONS, GITLAB_CI (failed jobs' output\n"
+               "folded, as those logs fold it).\n",
                PIDS_MAX_DEFAULT);
         return 0;
 }
@@ -253,6 +261,23 @@ static int parse_one(RunOptions *o, int c, const char *arg) {
                 if (parse_duration(arg, &o->timeout_usec) < 0)
                         return log_bad_option("--timeout", arg, "give a duration such as 30s, 5m or 1h30m");
                 return 0;
+        case ARG_SLOW_TIMEOUT:
+                if (streq(arg, "off"))
+                        o->slow_usec = UINT64_MAX;
+                else if (parse_duration(arg, &o->slow_usec) < 0 || o->slow_usec < USEC_PER_SEC)
+                        return log_bad_option("--slow-timeout", arg, "give a duration of at least 1s, such as "
+                                                                     "60s or 5m, or 'off'");
+                return 0;
+        case ARG_COLOR:
+                if (streq(arg, "auto"))
+                        o->color = COLOR_AUTO;
+                else if (streq(arg, "always"))
+                        o->color = COLOR_ALWAYS;
+                else if (streq(arg, "never"))
+                        o->color = COLOR_NEVER;
+                else
+                        return log_bad_option("--color", arg, "use 'auto', 'always' or 'never'");
+                return 0;
         case ARG_RETRIES:
                 return parse_count("--retries", arg, 0, 100, &o->retries);
         case ARG_REPEAT:
@@ -339,6 +364,8 @@ int parse_run_args(int argc, char *argv[], RunOptions *o) {
                 { "setup", required_argument, NULL, ARG_SETUP },
                 { "halt", required_argument, NULL, ARG_HALT },
                 { "joblog", required_argument, NULL, ARG_JOBLOG },
+                { "slow-timeout", required_argument, NULL, ARG_SLOW_TIMEOUT },
+                { "color", required_argument, NULL, ARG_COLOR },
                 { "keep-order", no_argument, NULL, 'k' },
                 { "quote", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, 'h' },
@@ -396,6 +423,7 @@ int parse_run_args(int argc, char *argv[], RunOptions *o) {
                 r = check_output_path("--joblog", o->joblog_path);
         if (r < 0)
                 return r;
+        o->root_dir_given = o->sandbox.root_dir;
         r = sandbox_options_finish(&o->sandbox);
         return r < 0 ? r : 1;
 }
@@ -403,12 +431,13 @@ int parse_run_args(int argc, char *argv[], RunOptions *o) {
 /* ---- directories ---- */
 
 static int prepare_dirs(RunOptions *o, RunContext *rc) {
-        const char *env = getenv("NSRUN_CACHE_DIR");
-        _cleanup_free_ char *runs = NULL;
-        int r;
+        _cleanup_free_ char *runs = NULL, *project = NULL;
+        int r = 0;
 
-        if (asprintf(&o->cache_dir, "%s", env && *env ? env : "") < 0 ||
-            (!(env && *env) && (free(o->cache_dir), asprintf(&o->cache_dir, "%s/.nsrun", o->sandbox.root_dir) < 0)))
+        /* one .nsrun/ per project, wherever in it nsrun is started */
+        if (!o->root_dir_given)
+                r = cache_project_root(o->sandbox.root_dir, o->command && pytest_args_start(o->command) > 0, &project);
+        if (r < 0 || cache_dir_get(project ?: o->sandbox.root_dir, &o->cache_dir) < 0)
                 return log_oom();
         if (!o->log_dir && asprintf(&o->log_dir, "%s/logs", o->cache_dir) < 0)
                 return log_oom();
@@ -653,9 +682,10 @@ static int plan(RunContext *rc, const History *h) {
                 return -ENOSPC;
         }
         if (rc->plan.bound == PLAN_BOUND_MEMORY)
-                log_notice("%u workers, not %u: %s each fits %u times in the %s available to tests (%s)",
-                           rc->plan.workers, MIN(rc->plan.cpu_workers, o->jobs_max ?: UINT_MAX),
-                           FORMAT_SIZE(in->mem_per_worker), rc->plan.workers, FORMAT_SIZE(rc->plan.usable_bytes),
+                log_notice("%u %s, not %u: %s each fits %s in the %s available to tests (%s)",
+                           rc->plan.workers, PLURAL(rc->plan.workers, "worker"),
+                           MIN(rc->plan.cpu_workers, o->jobs_max ?: UINT_MAX), FORMAT_SIZE(in->mem_per_worker),
+                           FORMAT_TIMES(rc->plan.workers), FORMAT_SIZE(rc->plan.usable_bytes),
                            in->mem.source);
         return r;
 }
@@ -747,7 +777,8 @@ static int select_shard(RunContext *rc) {
         r = shard_select(&rc->src.jobs, &sh);
         if (r < 0)
                 return log_oom();
-        log_info("shard %s (%s): %zu jobs of this share", rc->shard, source, rc->src.jobs.n);
+        log_info("shard %s (%s): %zu %s of this share", rc->shard, source, rc->src.jobs.n,
+                 PLURAL(rc->src.jobs.n, "job"));
         return 0;
 }
 

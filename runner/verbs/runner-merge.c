@@ -77,7 +77,8 @@ static int merge_one_json(const char *path, json_object *out, json_object *docs,
 
                 json_object_array_add(json_object_object_get(out, "jobs"), json_object_get(j));
                 if (!json_object_object_get_ex(j, "status", &status) || !json_object_object_get_ex(j, "name", &name) ||
-                    streq(json_object_get_string(status), "not-run") || streq(json_object_get_string(status), "pending"))
+                    streq(json_object_get_string(status), "not-run") || streq(json_object_get_string(status), "pending") ||
+                    streq(json_object_get_string(status), "interrupted")) /* a time cut short is not its time */
                         continue;
                 base = (HistoryRecord) {
                         .name = json_object_get_string(name),

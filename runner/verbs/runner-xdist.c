@@ -475,9 +475,10 @@ static int xdist_plan(const XdistArgs *a, XdistRun *x) {
                 return log_error("--mem-per-worker %s: %s", FORMAT_SIZE(x->in.mem_per_worker), why), -ENOSPC;
         }
         if (x->plan.bound == PLAN_BOUND_MEMORY)
-                log_notice("%u workers, not %u: %s each fits %u times in the %s available to tests (%s)",
-                           x->plan.workers, MIN(x->plan.cpu_workers, a->jobs_max ?: UINT_MAX),
-                           FORMAT_SIZE(a->mem_per_worker), x->plan.workers, FORMAT_SIZE(x->plan.usable_bytes),
+                log_notice("%u %s, not %u: %s each fits %s in the %s available to tests (%s)",
+                           x->plan.workers, PLURAL(x->plan.workers, "worker"),
+                           MIN(x->plan.cpu_workers, a->jobs_max ?: UINT_MAX), FORMAT_SIZE(a->mem_per_worker),
+                           FORMAT_TIMES(x->plan.workers), FORMAT_SIZE(x->plan.usable_bytes),
                            x->in.mem.source);
         return r;
 }

@@ -64,7 +64,7 @@ is "... and the suite with its 1.5 GB model tests passes" "$rc $(json "$SCRATCH/
 tail -n 2 "$SCRATCH/5g.out" | diag
 in_limit "$NSRUN_BIN" --mem-per-worker 3G --dry-run -- true > "$SCRATCH/3g.out" 2>&1
 like "--mem-per-worker 3G there: memory is the bound, and nsrun says why" "$(cat "$SCRATCH/3g.out")" \
-        'nsrun: 1 workers, not [0-9]+: 3 GiB each fits 1 times'
+        'nsrun: 1 worker, not [0-9]+: 3 GiB each fits once'
 # a first run in a fresh copy: fixed slots, no history to learn from
 W=$(copy_example webapp5g-big)
 cd "$W" || exit 1

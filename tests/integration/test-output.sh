@@ -1,0 +1,159 @@
+#!/bin/bash
+# What a user reads of a run, as root and as an unprivileged user, with standard output captured to a file as
+# CI captures it: SLOW lines for long jobs, jobs killed by Ctrl-C reported as interrupted, the wording of
+# counts, colours, and GitHub Actions' and GitLab's log formats.
+. "$(dirname "$0")/../lib.sh"
+
+setup_scratch
+require_sandbox
+P=$(make_project)
+cd "$P" || exit 1
+
+# run_nsrun ARGS...: nsrun as the test user, stdout and stderr to files (no terminal); sets rc, out, err.
+run_nsrun() {
+        as_test_user "$NSRUN_BIN" "$@" > "$SCRATCH/out" 2> "$SCRATCH/err"
+        rc=$?
+        out=$(cat "$SCRATCH/out")
+        err=$(cat "$SCRATCH/err")
+}
+
+# --- SLOW lines: a CI log never looks hung ---
+run_nsrun --slow-timeout 1s -- sh -c 'sleep {}' ::: 3.5 0.1
+is "a run with a 3.5 s job passes" "$rc" 0
+is "a job running past --slow-timeout 1s gets a SLOW line each second, in the captured stdout" \
+        "$(grep '^SLOW' "$SCRATCH/out")" "$(printf '%s\n' 'SLOW [>1s] 3.5' 'SLOW [>2s] 3.5' 'SLOW [>3s] 3.5')"
+like "... before its own line ends it" "$(grep -n . "$SCRATCH/out" | grep -E 'SLOW \[>3s\]|PASS 3.5' | cut -d: -f1 | tr '\n' ' ')" '^[0-9]+ [0-9]+ $'
+check "... and the short job gets none" sh -c "! grep -q 'SLOW.* 0.1\$' '$SCRATCH/out'"
+run_nsrun -- sh -c 'sleep {}' ::: 1.5
+is "by default (60s) a 1.5 s job gets no SLOW line" "$(grep -c '^SLOW' "$SCRATCH/out")" 0
+run_nsrun --slow-timeout off -- sh -c 'sleep {}' ::: 1.5
+is "--slow-timeout off: none" "$(grep -c '^SLOW' "$SCRATCH/out")" 0
+run_nsrun --slow-timeout 0.5s -- true
+is "--slow-timeout below 1s is refused with exit status 2" "$rc" 2
+like "... naming the option and the fix" "$err" "--slow-timeout 0.5s: .*at least 1s"
+
+# --- Ctrl-C: the jobs nsrun kills are interrupted, not failed ---
+O=$SCRATCH/shared
+as_test_user mkdir -p "$O"
+# interrupt SIGNAL: a run of a quick job and a long one, stopped by SIGNAL once the long one runs
+interrupt() {
+        local pid
+        rm -f "$O/slow"
+        as_test_user "$NSRUN_BIN" --rw "$O" --json "$P/int.json" --junit "$P/int.xml" \
+                -- sh -c 'test {} = fast && exit 0; touch "$0/{}"; sleep 60' "$O" ::: fast slow \
+                > "$SCRATCH/out" 2> "$SCRATCH/err" &
+        wait_for test -e "$O/slow"
+        pid=$(pgrep -o -f "^$NSRUN_BIN --rw $O --json")
+        kill -"$1" "$pid"
+        wait $!
+        rc=$?
+        out=$(cat "$SCRATCH/out")
+}
+interrupt INT
+is "Ctrl-C (SIGINT) while a job runs: exit status 130" "$rc" 130
+like "the killed job's line says INTERRUPTED, by SIGINT" "$out" "INTERRUPTED slow: interrupted by SIGINT"
+like "the summary counts it as interrupted" "$out" "nsrun: 2 jobs: 1 passed, 1 interrupted; "
+check "nothing is called failed" sh -c "! grep -Eiq 'fail' '$SCRATCH/out'"
+is "--json: its status is \"interrupted\"" "$(json "$P/int.json" '[j["status"] for j in d["jobs"] if j["name"] == "slow"][0]')" interrupted
+is "--junit: a skipped testcase saying why, no failure or error" \
+        "$(/usr/bin/python3 -c 'import sys, xml.etree.ElementTree as E
+r = E.parse(sys.argv[1]).getroot()
+print(r.get("failures"), [(c.get("name"), s.get("message")) for c in r.iter("testcase") for s in c.iter("skipped")])' "$P/int.xml")" \
+        "0 [('slow', 'interrupted by SIGINT')]"
+run_nsrun --dry-run -- sh -c 'test {} = fast && exit 0; touch "$0/{}"; sleep 60' "$O" ::: fast slow
+check "the history does not remember it as failed" sh -c "! grep -q 'slow.*failed last time' '$SCRATCH/out'"
+interrupt TERM
+is "SIGTERM: exit status 143" "$rc" 143
+like "... the job interrupted by SIGTERM" "$out" "INTERRUPTED slow: interrupted by SIGTERM"
+
+# --- wording: singular counts, no zero counts, no made-up peaks ---
+run_nsrun -- true
+is "one job on one worker: '1 job', '1 passed', '1 worker'" "$(tail -n 1 "$SCRATCH/out" | sed 's/, [0-9.]*m\?s$//')" \
+        "nsrun: 1 job: 1 passed; 1 worker"
+run_nsrun -j 2 -- sh -c 'exit {}' ::: 0 1 0
+like "the summary leaves out zero counts" "$(tail -n 1 "$SCRATCH/out")" '^nsrun: 3 jobs: 2 passed, 1 failed; 2 workers, '
+check "... no '0 something' anywhere in it" sh -c "! tail -n 1 '$SCRATCH/out' | grep -Eq '[^0-9.]0 [a-z]'"
+budget=$(as_test_user "$NSRUN_BIN" --dry-run --json - -- true 2>/dev/null |
+         /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["mem_budget_bytes"], int(d["cpu_budget"]))')
+if [ "${budget#* }" -ge 2 ]; then
+        run_nsrun --dry-run --mem-per-worker "$(( ${budget% *} * 6 / 10 / 1048576 ))M" -- echo {} ::: a b c
+        like "a slot that fits once in memory: '1 worker, not N: ... each fits once'" "$err" \
+                'nsrun: 1 worker, not [0-9]+: .* each fits once in the'
+else
+        ok "# SKIP one CPU here: memory is not the bound"
+fi
+# a peak is shown only where memory was measured: never '0 B'
+run_nsrun --mem-cap off --json "$P/off.json" -- sh -c 'echo {}' ::: a b
+check "--mem-cap off: no job line says 'peak 0 B'" sh -c "! grep -q '0 B' '$SCRATCH/out'"
+if [ ${#RUN_AS[@]} -gt 0 ]; then
+        # rootless without a delegated cgroup, nothing accounts a job's memory
+        NSRUN_TEST_NO_DELEGATION=1 run_nsrun --mem-cap off --json "$P/off.json" -- sh -c 'echo {}' ::: a b
+        is "rootless, undelegated, --mem-cap off: each line says 'peak n/a'" "$(grep -c 'peak n/a)' "$SCRATCH/out")" 2
+        is "... --json peak_mem_bytes is null, not 0" "$(json "$P/off.json" '[j["peak_mem_bytes"] for j in d["jobs"]]')" \
+                "[None, None]"
+        check "... and no 'most memory' line of zeros" sh -c "! grep -q '^most memory' '$SCRATCH/out'"
+fi
+
+# --- colours: --color > NO_COLOR > FORCE_COLOR, CLICOLOR_FORCE > a terminal ---
+# colored ENV... -- ARGS...: "yes" if the FAIL word on stdout (a file) is coloured
+colored() {
+        local envs=()
+        while [ "$1" != -- ]; do envs+=("$1"); shift; done
+        shift
+        as_test_user env -u NO_COLOR -u FORCE_COLOR -u CLICOLOR_FORCE "${envs[@]}" "$NSRUN_BIN" "$@" -- false \
+                > "$SCRATCH/out" 2> /dev/null
+        if grep -q $'\e\\[31mFAIL\e\\[0m' "$SCRATCH/out"; then echo yes; else echo no; fi
+}
+is "stdout is a file: no colour" "$(colored --)" no
+is "FORCE_COLOR=1: colour" "$(colored FORCE_COLOR=1 --)" yes
+is "CLICOLOR_FORCE=1: colour" "$(colored CLICOLOR_FORCE=1 --)" yes
+is "FORCE_COLOR=0: none" "$(colored FORCE_COLOR=0 --)" no
+is "NO_COLOR=1 beats FORCE_COLOR=1" "$(colored NO_COLOR=1 FORCE_COLOR=1 --)" no
+is "--color always beats NO_COLOR=1" "$(colored NO_COLOR=1 -- --color always)" yes
+is "--color never beats FORCE_COLOR=1" "$(colored FORCE_COLOR=1 -- --color never)" no
+run_nsrun --color sometimes -- true
+is "--color sometimes: exit status 2, naming the values" "$rc $(printf '%s' "$err" | grep -c "use 'auto', 'always' or 'never'")" "2 1"
+
+# --- GitHub Actions: an ::error annotation, the output in a ::group:: whose commands are stopped ---
+as_test_user env GITHUB_ACTIONS=true "$NSRUN_BIN" -- sh -c 'echo "::warning::from the job"; echo "50% done"; exit 3' \
+        ::: 'x:y,z' > "$SCRATCH/out" 2> /dev/null
+sed -n '/^::error/,/^::endgroup::$/p' "$SCRATCH/out" > "$SCRATCH/gh"
+token=$(sed -n 's/^::stop-commands::\(.*\)$/\1/p' "$SCRATCH/gh")
+is "GITHUB_ACTIONS=true: the failed job as the documented workflow commands, its properties escaped" \
+        "$(cat "$SCRATCH/gh")" "$(printf '%s\n' '::error title=x%3Ay%2Cz::failed: x:y,z: exit status 3' '::group::x:y,z' \
+                "::stop-commands::$token" '==== FAIL x:y,z: exit status 3 ====' '::warning::from the job' '50% done' \
+                "::$token::" '::endgroup::')"
+like "... the stop-commands token is not guessable (16 hex digits)" "$token" '^nsrun-[0-9a-f]{16}$'
+as_test_user env GITHUB_ACTIONS=true "$NSRUN_BIN" -- true > "$SCRATCH/out" 2> /dev/null
+check "... a passing run prints no workflow command" sh -c "! grep -q '^::' '$SCRATCH/out'"
+
+# --- GitLab: the failed job's output in a collapsed section ---
+as_test_user env GITLAB_CI=true "$NSRUN_BIN" -- sh -c 'echo inside-{}; exit 1' ::: a > "$SCRATCH/out" 2> /dev/null
+/usr/bin/python3 - "$SCRATCH/out" > "$SCRATCH/gl" <<'PY'
+import re, sys
+t = open(sys.argv[1], encoding="utf-8", newline="").read()
+m = re.search(r"\x1b\[0Ksection_start:(\d+):(nsrun_job_0)\[collapsed=true\]\r\x1b\[0K(==== FAIL a: exit status 1 ====\n"
+              r"inside-a\n)\x1b\[0Ksection_end:(\d+):(nsrun_job_0)\r\x1b\[0K\n", t)
+print("ok" if m and int(m.group(4)) >= int(m.group(1)) > 1600000000 else "no match in %r" % t)
+PY
+is "GITLAB_CI=true: section_start:TIMESTAMP:NAME[collapsed=true], the output, section_end, as GitLab documents" \
+        "$(cat "$SCRATCH/gl")" ok
+
+# --- .nsrun/ at the project's root, wherever in it nsrun starts ---
+G=$(make_project gitproj)
+as_test_user mkdir -p "$G/.git" "$G/tests/sub"
+(cd "$G" && as_test_user "$NSRUN_BIN" -- sh -c 'exit {}' ::: 1 > /dev/null 2>&1)
+out=$(cd "$G/tests/sub" && as_test_user "$NSRUN_BIN" --dry-run -- sh -c 'exit {}' ::: 1 2>&1)
+like "a run from tests/sub/ of a git project reads the history of a run from its top" "$out" '1 .*failed last time'
+check "... and made no second .nsrun/ there" test ! -e "$G/tests/sub/.nsrun" -a ! -e "$G/tests/.nsrun"
+(cd "$G/tests" && as_test_user "$NSRUN_BIN" --root-dir "$G/tests" -- true > /dev/null 2>&1)
+check "--root-dir DIR: .nsrun/ in DIR" test -e "$G/tests/.nsrun/history.json"
+Y=$(make_project pyproj)
+as_test_user mkdir -p "$Y/.git" "$Y/app/tests"
+as_test_user sh -c "printf '[pytest]\n' > '$Y/app/pytest.ini' && printf 'def test_a():\n    pass\n' > '$Y/app/tests/test_a.py'"
+out=$(cd "$Y/app/tests" && as_test_user "$NSRUN_BIN" -- pytest -q 2>&1)
+like "a pytest run from app/tests/ passes" "$out" 'nsrun: 1 job: 1 passed'
+check "... its .nsrun/ is at pytest's rootdir (app/, where pytest.ini is), not in tests/ nor the git top" \
+        test -e "$Y/app/.nsrun/history.json" -a ! -e "$Y/app/tests/.nsrun" -a ! -e "$Y/.nsrun"
+
+done_testing
