@@ -43,6 +43,8 @@ typedef struct Source {
         char **pytest_options;  /* the command every pytest job shares: argv less the files/ids */
         char *collect_log;
         bool collect_reused;    /* pytest's collection came from the cache: nothing it reads had changed */
+        char *pytest_cache_dir; /* pytest's cache directory as the collection resolved it; NULL without one */
+        bool pytest_cache_clear; /* --cache-clear */
 } Source;
 
 void source_done(Source *s);

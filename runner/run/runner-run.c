@@ -23,6 +23,7 @@
 #include "parse-util.h"
 #include "runner-launch.h"
 #include "runner-parallel.h"
+#include "runner-pytest-cache.h"
 #include "runner-report.h"
 #include "runner-run.h"
 
@@ -95,6 +96,8 @@ static char **job_env(const RunContext *rc, const Job *j, const char *dir, size_
         r = r ?: strv_env_set(&v, buf);
         if (rc->src.pytest && j->times_path) {
                 (void) snprintf(buf, sizeof buf, "NSRUN_TIMES_OUT=%s", j->times_path);
+                r = r ?: strv_env_set(&v, buf);
+                (void) snprintf(buf, sizeof buf, "NSRUN_CACHE_OUT=%s/" PYTEST_CACHE_RECORD, dir);
                 r = r ?: strv_env_set(&v, buf);
                 (void) snprintf(buf, sizeof buf, "PYTHONPATH=%s%s%s", rc->source.pytest_plugin_dir, pp ? ":" : "",
                                 pp ?: "");

@@ -231,6 +231,9 @@ int pytest_jobs_from_collection(const SourceContext *c, char **command, int star
                        -EBADMSG;
         s->pytest_xdist = json_object_object_get_ex(doc, "xdist", &xd) && json_object_get_boolean(xd);
         s->pytest_options = user_options(command, start, doc);
+        s->pytest_cache_clear = json_true(doc, "cache_clear");
+        if (json_get_string(doc, "cache_dir") && !(s->pytest_cache_dir = strdup(json_get_string(doc, "cache_dir"))))
+                return log_oom();
         if (!s->pytest_options ||
             (s->pytest_xdist && (strv_push(&s->pytest_options, "-n") < 0 || strv_push(&s->pytest_options, "0") < 0)))
                 return log_oom();

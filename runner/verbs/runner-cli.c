@@ -28,6 +28,7 @@
 #include "runner-machine.h"
 #include "runner-parallel.h"
 #include "runner-pytest.h"
+#include "runner-pytest-cache.h"
 #include "runner-report.h"
 #include "runner-run.h"
 #include "runner-sched.h"
@@ -846,6 +847,7 @@ static int run(RunOptions *o, RunContext *rc) {
         if (r >= 0 && o->joblog_path)
                 r = write_joblog(rc, o->joblog_path);
         collect_coverage(rc);
+        pytest_cache_merge(rc);
         /* A shard leaves the history as it found it: every shard must split the same jobs by the same history,
          * whenever it runs; nsrun merge --history keeps their times. */
         if (!o->shard && save_history(o->cache_dir, &rc->src.jobs) < 0)
