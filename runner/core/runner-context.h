@@ -104,6 +104,7 @@ typedef struct RunContext {
         double wall_s;
         char shard[32];                 /* "K/N" of this machine's share, "" for all */
         bool refused;                   /* the machine refused a sandbox: exit status 3 */
+        bool no_tests;                  /* pytest collected no test: exit status 5, as pytest's */
 } RunContext;
 
 /* Each attempt of a job has a directory of its own in the run directory, "job-<index>-<attempt>", the one host path

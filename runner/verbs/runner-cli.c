@@ -133,7 +133,8 @@ int verb_help(void) {
                "\n"
                "Exit status: 0 all jobs passed (flaky ones too, unless --flaky-fails); 1 some\n"
                "failed; 2 bad usage, or not even one worker fits in memory; 3 this machine\n"
-               "refuses sandboxes or memory caps; 128+N interrupted by signal N.\n"
+               "refuses sandboxes or memory caps; 5 pytest collected no tests, as pytest;\n"
+               "128+N interrupted by signal N.\n"
                "\n"
                "Environment: NSRUN_CACHE_DIR (history, logs; default PROJECT/.nsrun), NO_COLOR.\n",
                PIDS_MAX_DEFAULT);
@@ -798,6 +799,8 @@ static int run(RunOptions *o, RunContext *rc) {
         if (r < 0)
                 goto out;
         if (rc->src.jobs.n == 0) {
+                /* pytest's "no tests ran" and its exit status 5, which CI scripts check for */
+                rc->no_tests = true;
                 r = (log_error("pytest collected no tests; check the paths and -k/-m selections"), -EINVAL);
                 goto out;
         }
@@ -921,6 +924,7 @@ int verb_run(int argc, char *argv[]) {
                 log_error("interrupted by SIG%s before any job ran; nothing was left behind", sigabbrev_np(rc.signal));
         status = rc.signal ? 128 + rc.signal
                  : r == -ECANCELED || rc.refused ? EXIT_REFUSED
+                 : rc.no_tests ? EXIT_NO_TESTS
                  : r < 0 ? EXIT_USAGE
                          : exit_status(&rc);
         /* the summary, or a message, written to a closed pipe after the jobs: the same status */

@@ -151,4 +151,19 @@ like "... a record replaced by a symbolic link is refused, named" "$(cat "$H.out
 is "... and the other jobs' failures are merged" "$(lastfailed "$H")" \
         "['test_a.py::test_fail1', 'test_b.py::test_fail2']"
 
+# --- exit statuses ---
+run_in "$S" pytest -k nomatch
+s=$?
+run_in "$X" pytest -n 2 -k nomatch
+x=$?
+run_in "$N" "$NSRUN_BIN" -j 2 -- pytest -k nomatch
+is "no tests collected: pytest, pytest -n 2 and nsrun -- pytest all exit 5" "$s $x $?" "5 5 5"
+like "... nsrun says why" "$(cat "$N.out")" "pytest collected no tests"
+run_in "$N" "$NSRUN_BIN" --no-such-option -- pytest
+is "nsrun's own usage error stays 2" "$?" 2
+run_in "$S" pytest
+s=$?
+run_in "$N" "$NSRUN_BIN" -j 2 -- pytest
+is "failures: 1 under both" "$s $?" "1 1"
+
 done_testing
