@@ -19,6 +19,7 @@
 #include "macro.h"
 #include "parse-util.h"
 #include "runner-context.h"
+#include "runner-pytest-results.h"
 #include "runner-report.h"
 #include "xml-util.h"
 
@@ -259,7 +260,7 @@ static Overhead overhead(const JobList *l) {
 void reporter_summary(Reporter *r) {
         const RunContext *rc = r->rc;
         const JobList *l = &rc->src.jobs;
-        unsigned tp = 0, tf = 0, ts = 0;
+        unsigned tp = 0, tf = 0, ts = 0, te = 0, txf = 0, txp = 0;
         char what[512];
 
         clear_line(r);
@@ -270,6 +271,9 @@ void reporter_summary(Reporter *r) {
                 tp += j->tests_passed;
                 tf += j->tests_failed;
                 ts += j->tests_skipped;
+                te += j->tests_errors;
+                txf += j->tests_xfailed;
+                txp += j->tests_xpassed;
                 if (!job_status_is_failure(j->status, true))
                         continue;
                 describe(j, what, sizeof what);
@@ -298,8 +302,10 @@ void reporter_summary(Reporter *r) {
         printf("nsrun: %zu jobs: %u passed, %u failed, %u flaky, %u oom, %u timeout, %u error, %u not run",
                l->n, r->counts[JOB_PASSED], r->counts[JOB_FAILED], r->counts[JOB_FLAKY], r->counts[JOB_OOM],
                r->counts[JOB_TIMEOUT], r->counts[JOB_ERROR], (unsigned) (l->n - r->done) + r->counts[JOB_NOT_RUN]);
-        if (rc->src.pytest)
-                printf("; tests: %u passed, %u failed, %u skipped", tp, tf, ts);
+        if (rc->src.pytest) {
+                pytest_counts_format(tp, tf, ts, te, txf, txp, what, sizeof what);
+                printf("; tests: %s", what);
+        }
         printf("; %u workers, %s\n", rc->plan.workers, FORMAT_DURATION((uint64_t) (rc->wall_s * 1e6)));
         fflush(stdout);
 }
@@ -336,6 +342,9 @@ static json_object *job_json(const Job *j) {
         json_object_object_add(o, "tests_passed", json_object_new_int((int) j->tests_passed));
         json_object_object_add(o, "tests_failed", json_object_new_int((int) j->tests_failed));
         json_object_object_add(o, "tests_skipped", json_object_new_int((int) j->tests_skipped));
+        json_object_object_add(o, "tests_errors", json_object_new_int((int) j->tests_errors));
+        json_object_object_add(o, "tests_xfailed", json_object_new_int((int) j->tests_xfailed));
+        json_object_object_add(o, "tests_xpassed", json_object_new_int((int) j->tests_xpassed));
         json_object_object_add(o, "serial", json_object_new_boolean(j->serial));
         json_object_object_add(o, "expected_s", j->expected_s >= 0 ? json_object_new_double(j->expected_s) : NULL);
         json_object_object_add(o, "log", j->log_path ? json_object_new_string(j->log_path) : NULL);
@@ -374,7 +383,7 @@ static json_object *budget_json(const RunContext *rc) {
 int report_write_json(const RunContext *rc, const char *path) {
         _cleanup_(json_object_putp) json_object *root = json_object_new_object();
         json_object *jobs = json_object_new_array(), *totals = json_object_new_object();
-        unsigned tp = 0, tf = 0, ts = 0;
+        unsigned tp = 0, tf = 0, ts = 0, te = 0, txf = 0, txp = 0;
 
         json_object_object_add(root, "dry_run", json_object_new_boolean(rc->opt->dry_run));
         json_object_object_add(root, "workers", json_object_new_int((int) rc->plan.workers));
@@ -402,6 +411,9 @@ int report_write_json(const RunContext *rc, const char *path) {
                 tp += j->tests_passed;
                 tf += j->tests_failed;
                 ts += j->tests_skipped;
+                te += j->tests_errors;
+                txf += j->tests_xfailed;
+                txp += j->tests_xpassed;
                 json_object_array_add(jobs, job_json(j));
         }
         json_object_object_add(root, "jobs", jobs);
@@ -409,6 +421,9 @@ int report_write_json(const RunContext *rc, const char *path) {
         json_object_object_add(totals, "tests_passed", json_object_new_int((int) tp));
         json_object_object_add(totals, "tests_failed", json_object_new_int((int) tf));
         json_object_object_add(totals, "tests_skipped", json_object_new_int((int) ts));
+        json_object_object_add(totals, "tests_errors", json_object_new_int((int) te));
+        json_object_object_add(totals, "tests_xfailed", json_object_new_int((int) txf));
+        json_object_object_add(totals, "tests_xpassed", json_object_new_int((int) txp));
         json_object_object_add(root, "totals", totals);
         if (json_object_to_file_ext(path, root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE) < 0)
                 return log_error("--json %s: cannot write it: %s", path, json_util_get_last_err() ?: "error"),

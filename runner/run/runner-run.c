@@ -24,6 +24,7 @@
 #include "runner-launch.h"
 #include "runner-parallel.h"
 #include "runner-pytest-cache.h"
+#include "runner-pytest-results.h"
 #include "runner-report.h"
 #include "runner-run.h"
 
@@ -304,7 +305,7 @@ static int read_test_counts(const RunContext *rc, Job *j) {
         unsigned tests = 0, failures = 0, skipped = 0;
         int r;
 
-        j->tests_passed = j->tests_failed = j->tests_skipped = 0;
+        j->tests_passed = j->tests_failed = j->tests_skipped = j->tests_errors = j->tests_xfailed = j->tests_xpassed = 0;
         if (!rc->src.pytest || !j->junit_path)
                 return 0;
         r = junit_read_counts(j->junit_path, &tests, &failures, &skipped);
@@ -334,6 +335,7 @@ static int read_file_times(Job *j) {
         if (r < 0)
                 return r;
         doc = json_tokener_parse(text);
+        pytest_counts_from_times(j, doc);
         if (!doc || !json_object_object_get_ex(doc, "files", &files) || !json_object_is_type(files, json_type_object) ||
             !(j->file_s = new0(double, n)))
                 return 0;

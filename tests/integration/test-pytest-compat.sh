@@ -151,6 +151,29 @@ like "... a record replaced by a symbolic link is refused, named" "$(cat "$H.out
 is "... and the other jobs' failures are merged" "$(lastfailed "$H")" \
         "['test_a.py::test_fail1', 'test_b.py::test_fail2']"
 
+# --- counts in pytest's words ---
+E=$(project p-counts)
+cat > "$E/test_e.py" <<'PYEOF'
+import pytest
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("setup fails")
+
+def test_error(broken):
+    pass
+PYEOF
+[ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$E"
+run_in "$E" pytest
+want=$(tail -n 1 "$E.out" | sed -E 's/^=+ //; s/ in [0-9.]+s.*//')
+is "pytest's own final line" "$want" "2 failed, 3 passed, 1 skipped, 1 xfailed, 1 xpassed, 1 error"
+run_in "$E" "$NSRUN_BIN" -j 2 --json "$SCRATCH/counts.json" -- pytest
+is "nsrun's summary counts the tests as pytest's final line does: xfailed, xpassed, errors apart" \
+        "$(tail -n 1 "$E.out" | sed -E 's/.*; tests: //; s/; [0-9]+ workers.*//')" "$want"
+is "... and so do --json's totals" \
+        "$(json "$SCRATCH/counts.json" "', '.join('%d %s' % (d['totals']['tests_' + k], w) for k, w in (('failed', 'failed'), ('passed', 'passed'), ('skipped', 'skipped'), ('xfailed', 'xfailed'), ('xpassed', 'xpassed'), ('errors', 'error')))")" \
+        "$want"
+
 # --- exit statuses ---
 run_in "$S" pytest -k nomatch
 s=$?

@@ -158,7 +158,27 @@ def pytest_runtest_protocol(item, nextitem):
         _current[0] = (item.nodeid, file_name(path, str(item.config.rootpath)))
 
 
+# The job's tests by outcome in pytest's own words (its pytest_report_teststatus() categories: passed, failed,
+# error, skipped, xfailed, xpassed, ...), as its final line counts them: JUnit has no xpassed, and an xfail is a
+# skip there.
+_counts = {}
+_config = [None]
+
+
+def _count(category):
+    if category:
+        _counts[category] = _counts.get(category, 0) + 1
+
+
+def pytest_collectreport(report):
+    if os.environ.get("NSRUN_TIMES_OUT") and report.failed:
+        _count("error")
+
+
 def pytest_runtest_logreport(report):
+    if os.environ.get("NSRUN_TIMES_OUT") and _config[0] is not None:
+        status = _config[0].hook.pytest_report_teststatus(report=report, config=_config[0])
+        _count(status[0] if isinstance(status, tuple) and status and isinstance(status[0], str) else None)
     if not os.environ.get("NSRUN_TIMES_OUT") or _current[0] is None or _current[0][0] != report.nodeid:
         return
     name = _current[0][1]
@@ -172,7 +192,7 @@ def pytest_sessionfinish(session):
         return
     tmp = out + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump({"rootdir": str(session.config.rootpath), "files": _times}, f)
+        json.dump({"rootdir": str(session.config.rootpath), "files": _times, "counts": _counts}, f)
     os.replace(tmp, out)
 
 
@@ -188,6 +208,7 @@ _lastfailed_before = [None]
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config):
+    _config[0] = config
     cache = getattr(config, "cache", None)
     if not os.environ.get("NSRUN_CACHE_OUT") or cache is None:
         return
