@@ -465,11 +465,11 @@ static xmlNodePtr first_suite(xmlDocPtr doc) {
         return root && sym_xmlStrEqual(root->name, BAD_CAST "testsuite") ? root : NULL;
 }
 
-void junit_set_totals(xmlNodePtr root, unsigned tests, unsigned failures, unsigned skipped) {
+void junit_set_totals(xmlNodePtr root, unsigned tests, unsigned failures, unsigned errors, unsigned skipped) {
         const struct {
                 const char *name;
                 unsigned value;
-        } totals[] = { { "tests", tests }, { "failures", failures }, { "skipped", skipped } };
+        } totals[] = { { "tests", tests }, { "failures", failures }, { "errors", errors }, { "skipped", skipped } };
         char num[32];
 
         for (size_t i = 0; i < ELEMENTSOF(totals); i++) {
@@ -528,7 +528,7 @@ int report_write_junit(const RunContext *rc, const char *path) {
         _cleanup_xml_doc_ xmlDocPtr out = NULL;
         const char *dlerr = NULL;
         xmlNodePtr root;
-        unsigned tests = 0, failures = 0, skipped = 0;
+        unsigned tests = 0, failures = 0, errors = 0, skipped = 0;
         char num[32];
 
         if (dlopen_libxml2(&dlerr) < 0)
@@ -558,10 +558,11 @@ int report_write_junit(const RunContext *rc, const char *path) {
                         sym_xmlAddChild(root, s);
                 }
                 tests += junit_attr_uint(s, "tests");
-                failures += junit_attr_uint(s, "failures") + junit_attr_uint(s, "errors");
+                failures += junit_attr_uint(s, "failures");
+                errors += junit_attr_uint(s, "errors");
                 skipped += junit_attr_uint(s, "skipped");
         }
-        junit_set_totals(root, tests, failures, skipped);
+        junit_set_totals(root, tests, failures, errors, skipped);
         (void) snprintf(num, sizeof num, "%.3f", rc->wall_s);
         sym_xmlNewProp(root, BAD_CAST "time", BAD_CAST num);
         if (sym_xmlSaveFormatFileEnc(path, out, "UTF-8", 1) < 0)

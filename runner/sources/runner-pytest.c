@@ -372,6 +372,19 @@ int pytest_source(const SourceContext *c, char **command, Source *s) {
         return r;
 }
 
+const char *pytest_user_junitxml(char *const *options) {
+        const char *path = NULL;
+
+        /* the last one counts, as for pytest's own parser */
+        for (size_t i = 0; options && options[i]; i++) {
+                if (strneq(options[i], "--junitxml=", 11) || strneq(options[i], "--junit-xml=", 12))
+                        path = strchr(options[i], '=') + 1;
+                else if ((streq(options[i], "--junitxml") || streq(options[i], "--junit-xml")) && options[i + 1])
+                        path = options[++i];
+        }
+        return path && *path ? path : NULL;
+}
+
 char *pytest_plugin_dir(void) {
         char exe[PATH_MAX], *dir = NULL;
         const char *env = getenv("NSRUN_PYTEST_DIR");

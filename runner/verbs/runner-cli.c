@@ -847,6 +847,9 @@ static int run(RunOptions *o, RunContext *rc) {
                 r = write_report(rc, report_write_json, o->json_path);
         if (r >= 0 && o->junit_path)
                 r = write_report(rc, report_write_junit, o->junit_path);
+        /* pytest's own --junitxml=PATH: one document of every job's tests, as pytest-xdist writes it */
+        if (r >= 0 && rc->src.pytest && pytest_user_junitxml(rc->src.pytest_options))
+                r = write_report(rc, report_write_junit, pytest_user_junitxml(rc->src.pytest_options));
         if (r >= 0 && o->joblog_path)
                 r = write_joblog(rc, o->joblog_path);
         collect_coverage(rc);

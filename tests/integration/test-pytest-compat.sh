@@ -174,6 +174,20 @@ is "... and so do --json's totals" \
         "$(json "$SCRATCH/counts.json" "', '.join('%d %s' % (d['totals']['tests_' + k], w) for k, w in (('failed', 'failed'), ('passed', 'passed'), ('skipped', 'skipped'), ('xfailed', 'xfailed'), ('xpassed', 'xpassed'), ('errors', 'error')))")" \
         "$want"
 
+# --- pytest's own --junitxml=PATH ---
+run_in "$E" pytest --junitxml="$SCRATCH/serial.xml"
+run_in "$E" pytest -n 2 --junitxml="$SCRATCH/xdist.xml"
+run_in "$E" "$NSRUN_BIN" -j 2 -- pytest --junitxml=nsrun.xml
+check "nsrun -- pytest --junitxml=PATH writes PATH (relative to where it ran, as pytest)" test -s "$E/nsrun.xml"
+is "... with the testcases and outcomes pytest's has" "$(testcases "$E/nsrun.xml")" "$(testcases "$SCRATCH/serial.xml")"
+is "... as pytest -n 2's has" "$(testcases "$SCRATCH/xdist.xml")" "$(testcases "$SCRATCH/serial.xml")"
+totals='import sys, xml.etree.ElementTree as E
+r = E.parse(sys.argv[1]).getroot()
+k = ("tests", "failures", "errors", "skipped")
+print(*(r.get(a) for a in k), *(sum(int(s.get(a, 0)) for s in r.iter("testsuite")) for a in k))'
+is "... its root's tests, failures, errors and skipped are the sums of its suites'" \
+        "$(/usr/bin/python3 -c "$totals" "$E/nsrun.xml")" "9 2 1 2 9 2 1 2"
+
 # --- exit statuses ---
 run_in "$S" pytest -k nomatch
 s=$?
