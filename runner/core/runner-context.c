@@ -11,6 +11,7 @@ void source_done(Source *s) {
         job_list_done(&s->jobs);
         strv_free(s->pytest_options);
         free(s->collect_log);
+        free(s->pytest_cache_dir);
         *s = (Source) {};
 }
 

@@ -44,6 +44,8 @@ typedef struct Source {
         char **pytest_options;  /* the command every pytest job shares: argv less the files/ids */
         char *collect_log;
         bool collect_reused;    /* pytest's collection came from the cache: nothing it reads had changed */
+        char *pytest_cache_dir; /* pytest's cache directory as the collection resolved it; NULL without one */
+        bool pytest_cache_clear; /* --cache-clear */
 } Source;
 
 void source_done(Source *s);
@@ -111,6 +113,7 @@ typedef struct RunContext {
         double wall_s;
         char shard[32];                 /* "K/N" of this machine's share, "" for all */
         bool refused;                   /* the machine refused a sandbox: exit status 3 */
+        bool no_tests;                  /* pytest collected no test: exit status 5, as pytest's */
 } RunContext;
 
 /* Each attempt of a job has a directory of its own in the run directory, "job-<index>-<attempt>", the one host path

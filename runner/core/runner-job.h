@@ -61,6 +61,9 @@ typedef struct Job {
         uint64_t oom_limit;     /* killed for memory at this learned request, then retried alone; else 0 */
         uint64_t oom_kills;     /* processes the kernel killed for memory in the last attempt (cgroup oom_kill) */
         unsigned tests_passed, tests_failed, tests_skipped;
+        unsigned tests_errors, tests_xfailed, tests_xpassed; /* pytest's words, when its plugin counted them; else
+                                                               * errors are in tests_failed, xfails in
+                                                               * tests_skipped and xpasses in tests_passed */
         char *log_path;         /* its output */
         char *junit_path;       /* pytest's per-job JUnit XML, NULL for other jobs */
         char *times_path;       /* pytest: seconds per file, written by nsrun's plugin */

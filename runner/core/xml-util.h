@@ -37,5 +37,6 @@ static inline void xml_doc_freep(xmlDocPtr *d) {
 
 /* A JUnit element's numeric attribute ("tests", "failures", ...), 0 if absent; in runner-report.c. */
 unsigned junit_attr_uint(xmlNodePtr n, const char *name);
-/* The totals of a <testsuites> element. */
-void junit_set_totals(xmlNodePtr root, unsigned tests, unsigned failures, unsigned skipped);
+/* The totals of a <testsuites> element: each the sum of its suites' own attribute, as Jenkins and GitLab read
+ * them. */
+void junit_set_totals(xmlNodePtr root, unsigned tests, unsigned failures, unsigned errors, unsigned skipped);

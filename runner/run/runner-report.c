@@ -21,6 +21,7 @@
 #include "macro.h"
 #include "parse-util.h"
 #include "runner-context.h"
+#include "runner-pytest-results.h"
 #include "runner-report.h"
 #include "xml-util.h"
 
@@ -354,23 +355,21 @@ static void print_counts(const unsigned *counts, const char *const *words, size_
 }
 
 /* The last line: "nsrun: 3 jobs: 2 passed, 1 failed; tests: 40 passed, 2 failed; 2 workers, 1.5s". */
-static void print_totals(const Reporter *r, unsigned tp, unsigned tf, unsigned ts) {
+/* The last line: jobs by outcome (zero counts left out), then for pytest the tests in pytest's words
+ * (tests_what, as pytest_counts_format() wrote them). */
+static void print_totals(const Reporter *r, const char *tests_what) {
         static const char *const job_words[] = { "passed", "failed", "flaky", "oom", "timeout", "error",
                                                  "interrupted", "not run" };
-        static const char *const test_words[] = { "passed", "failed", "skipped" };
         const RunContext *rc = r->rc;
         size_t n = rc->src.jobs.n;
         const unsigned jobs[] = { r->counts[JOB_PASSED], r->counts[JOB_FAILED], r->counts[JOB_FLAKY],
                                   r->counts[JOB_OOM], r->counts[JOB_TIMEOUT], r->counts[JOB_ERROR],
                                   r->counts[JOB_INTERRUPTED], (unsigned) (n - r->done) + r->counts[JOB_NOT_RUN] };
-        const unsigned tests[] = { tp, tf, ts };
 
         printf("nsrun: %zu %s: ", n, PLURAL(n, "job"));
         print_counts(jobs, job_words, ELEMENTSOF(jobs));
-        if (rc->src.pytest && tp + tf + ts > 0) {
-                printf("; tests: ");
-                print_counts(tests, test_words, ELEMENTSOF(tests));
-        }
+        if (rc->src.pytest)
+                printf("; tests: %s", tests_what);
         printf("; %u %s, %s\n", rc->plan.workers, PLURAL(rc->plan.workers, "worker"),
                FORMAT_DURATION((uint64_t) (rc->wall_s * 1e6)));
         fflush(stdout);
@@ -379,7 +378,7 @@ static void print_totals(const Reporter *r, unsigned tp, unsigned tf, unsigned t
 void reporter_summary(Reporter *r) {
         const RunContext *rc = r->rc;
         const JobList *l = &rc->src.jobs;
-        unsigned tp = 0, tf = 0, ts = 0;
+        unsigned tp = 0, tf = 0, ts = 0, te = 0, txf = 0, txp = 0;
         char what[512];
 
         clear_line(r);
@@ -390,6 +389,9 @@ void reporter_summary(Reporter *r) {
                 tp += j->tests_passed;
                 tf += j->tests_failed;
                 ts += j->tests_skipped;
+                te += j->tests_errors;
+                txf += j->tests_xfailed;
+                txp += j->tests_xpassed;
                 if (!job_status_is_failure(j->status, true))
                         continue;
                 show_failure(r, j, (size_t) i);
@@ -413,7 +415,8 @@ void reporter_summary(Reporter *r) {
                         printf("%s: %s: %s, peak %s (kept for its next request)\n", l->jobs[i].name, what,
                                job_status_to_string(l->jobs[i].status), FORMAT_SIZE(l->jobs[i].peak_mem));
                 }
-        print_totals(r, tp, tf, ts);
+        pytest_counts_format(tp, tf, ts, te, txf, txp, what, sizeof what);
+        print_totals(r, what);
 }
 
 /* ---- --json ---- */
@@ -449,6 +452,9 @@ static json_object *job_json(const Job *j) {
         json_object_object_add(o, "tests_passed", json_object_new_int((int) j->tests_passed));
         json_object_object_add(o, "tests_failed", json_object_new_int((int) j->tests_failed));
         json_object_object_add(o, "tests_skipped", json_object_new_int((int) j->tests_skipped));
+        json_object_object_add(o, "tests_errors", json_object_new_int((int) j->tests_errors));
+        json_object_object_add(o, "tests_xfailed", json_object_new_int((int) j->tests_xfailed));
+        json_object_object_add(o, "tests_xpassed", json_object_new_int((int) j->tests_xpassed));
         json_object_object_add(o, "serial", json_object_new_boolean(j->serial));
         json_object_object_add(o, "expected_s", j->expected_s >= 0 ? json_object_new_double(j->expected_s) : NULL);
         json_object_object_add(o, "log", j->log_path ? json_object_new_string(j->log_path) : NULL);
@@ -487,7 +493,7 @@ static json_object *budget_json(const RunContext *rc) {
 int report_write_json(const RunContext *rc, const char *path) {
         _cleanup_(json_object_putp) json_object *root = json_object_new_object();
         json_object *jobs = json_object_new_array(), *totals = json_object_new_object();
-        unsigned tp = 0, tf = 0, ts = 0;
+        unsigned tp = 0, tf = 0, ts = 0, te = 0, txf = 0, txp = 0;
 
         json_object_object_add(root, "dry_run", json_object_new_boolean(rc->opt->dry_run));
         json_object_object_add(root, "workers", json_object_new_int((int) rc->plan.workers));
@@ -515,6 +521,9 @@ int report_write_json(const RunContext *rc, const char *path) {
                 tp += j->tests_passed;
                 tf += j->tests_failed;
                 ts += j->tests_skipped;
+                te += j->tests_errors;
+                txf += j->tests_xfailed;
+                txp += j->tests_xpassed;
                 json_object_array_add(jobs, job_json(j));
         }
         json_object_object_add(root, "jobs", jobs);
@@ -522,6 +531,9 @@ int report_write_json(const RunContext *rc, const char *path) {
         json_object_object_add(totals, "tests_passed", json_object_new_int((int) tp));
         json_object_object_add(totals, "tests_failed", json_object_new_int((int) tf));
         json_object_object_add(totals, "tests_skipped", json_object_new_int((int) ts));
+        json_object_object_add(totals, "tests_errors", json_object_new_int((int) te));
+        json_object_object_add(totals, "tests_xfailed", json_object_new_int((int) txf));
+        json_object_object_add(totals, "tests_xpassed", json_object_new_int((int) txp));
         json_object_object_add(root, "totals", totals);
         if (json_object_to_file_ext(path, root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE) < 0)
                 return log_error("--json %s: cannot write it: %s", path, json_util_get_last_err() ?: "error"),
@@ -563,11 +575,11 @@ static xmlNodePtr first_suite(xmlDocPtr doc) {
         return root && sym_xmlStrEqual(root->name, BAD_CAST "testsuite") ? root : NULL;
 }
 
-void junit_set_totals(xmlNodePtr root, unsigned tests, unsigned failures, unsigned skipped) {
+void junit_set_totals(xmlNodePtr root, unsigned tests, unsigned failures, unsigned errors, unsigned skipped) {
         const struct {
                 const char *name;
                 unsigned value;
-        } totals[] = { { "tests", tests }, { "failures", failures }, { "skipped", skipped } };
+        } totals[] = { { "tests", tests }, { "failures", failures }, { "errors", errors }, { "skipped", skipped } };
         char num[32];
 
         for (size_t i = 0; i < ELEMENTSOF(totals); i++) {
@@ -629,7 +641,7 @@ int report_write_junit(const RunContext *rc, const char *path) {
         _cleanup_xml_doc_ xmlDocPtr out = NULL;
         const char *dlerr = NULL;
         xmlNodePtr root;
-        unsigned tests = 0, failures = 0, skipped = 0;
+        unsigned tests = 0, failures = 0, errors = 0, skipped = 0;
         char num[32];
 
         if (dlopen_libxml2(&dlerr) < 0)
@@ -660,10 +672,11 @@ int report_write_junit(const RunContext *rc, const char *path) {
                         sym_xmlAddChild(root, s);
                 }
                 tests += junit_attr_uint(s, "tests");
-                failures += junit_attr_uint(s, "failures") + junit_attr_uint(s, "errors");
+                failures += junit_attr_uint(s, "failures");
+                errors += junit_attr_uint(s, "errors");
                 skipped += junit_attr_uint(s, "skipped");
         }
-        junit_set_totals(root, tests, failures, skipped);
+        junit_set_totals(root, tests, failures, errors, skipped);
         (void) snprintf(num, sizeof num, "%.3f", rc->wall_s);
         sym_xmlNewProp(root, BAD_CAST "time", BAD_CAST num);
         if (sym_xmlSaveFormatFileEnc(path, out, "UTF-8", 1) < 0)

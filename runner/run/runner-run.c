@@ -23,6 +23,8 @@
 #include "parse-util.h"
 #include "runner-launch.h"
 #include "runner-parallel.h"
+#include "runner-pytest-cache.h"
+#include "runner-pytest-results.h"
 #include "runner-report.h"
 #include "runner-run.h"
 
@@ -97,6 +99,8 @@ static char **job_env(const RunContext *rc, const Job *j, const char *dir, size_
         r = r ?: strv_env_set(&v, buf);
         if (rc->src.pytest && j->times_path) {
                 (void) snprintf(buf, sizeof buf, "NSRUN_TIMES_OUT=%s", j->times_path);
+                r = r ?: strv_env_set(&v, buf);
+                (void) snprintf(buf, sizeof buf, "NSRUN_CACHE_OUT=%s/" PYTEST_CACHE_RECORD, dir);
                 r = r ?: strv_env_set(&v, buf);
                 (void) snprintf(buf, sizeof buf, "PYTHONPATH=%s%s%s", rc->source.pytest_plugin_dir, pp ? ":" : "",
                                 pp ?: "");
@@ -304,7 +308,7 @@ static int read_test_counts(const RunContext *rc, Job *j) {
         unsigned tests = 0, failures = 0, skipped = 0;
         int r;
 
-        j->tests_passed = j->tests_failed = j->tests_skipped = 0;
+        j->tests_passed = j->tests_failed = j->tests_skipped = j->tests_errors = j->tests_xfailed = j->tests_xpassed = 0;
         if (!rc->src.pytest || !j->junit_path)
                 return 0;
         r = junit_read_counts(j->junit_path, &tests, &failures, &skipped);
@@ -334,6 +338,7 @@ static int read_file_times(Job *j) {
         if (r < 0)
                 return r;
         doc = json_tokener_parse(text);
+        pytest_counts_from_times(j, doc);
         if (!doc || !json_object_object_get_ex(doc, "files", &files) || !json_object_is_type(files, json_type_object) ||
             !(j->file_s = new0(double, n)))
                 return 0;

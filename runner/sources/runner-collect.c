@@ -164,6 +164,17 @@ static int collect_key(const SourceContext *c, char **command, json_object *doc,
                 return r;
         hash_str(&x, plugin_text);
         r = hash_dir(&x, rootdir);
+        /* --lf, --ff, --nf, --sw: what the collection selects depends on pytest's cache, which hash_dir() leaves
+         * out (a hidden directory) */
+        if (r >= 0 && json_get_string(doc, "cache_dir") && json_object_object_get_ex(doc, "cache_read", &p) &&
+            json_object_get_boolean(p)) {
+                _cleanup_free_ char *values = NULL;
+                if (asprintf(&values, "%s/v", json_get_string(doc, "cache_dir")) < 0)
+                        return -ENOMEM;
+                r = hash_dir(&x, values);
+                if (r == -ENOENT)
+                        r = 0;
+        }
         for (size_t i = 0; r >= 0 && i < json_object_array_length(items); i++) {
                 _cleanup_free_ char *root = NULL;
                 bool seen = false;

@@ -231,6 +231,9 @@ int pytest_jobs_from_collection(const SourceContext *c, char **command, int star
                        -EBADMSG;
         s->pytest_xdist = json_object_object_get_ex(doc, "xdist", &xd) && json_object_get_boolean(xd);
         s->pytest_options = user_options(command, start, doc);
+        s->pytest_cache_clear = json_true(doc, "cache_clear");
+        if (json_get_string(doc, "cache_dir") && !(s->pytest_cache_dir = strdup(json_get_string(doc, "cache_dir"))))
+                return log_oom();
         if (!s->pytest_options ||
             (s->pytest_xdist && (strv_push(&s->pytest_options, "-n") < 0 || strv_push(&s->pytest_options, "0") < 0)))
                 return log_oom();
@@ -367,6 +370,19 @@ int pytest_source(const SourceContext *c, char **command, Source *s) {
         if (r >= 0)
                 collect_cache_store(c, command, doc);
         return r;
+}
+
+const char *pytest_user_junitxml(char *const *options) {
+        const char *path = NULL;
+
+        /* the last one counts, as for pytest's own parser */
+        for (size_t i = 0; options && options[i]; i++) {
+                if (strneq(options[i], "--junitxml=", 11) || strneq(options[i], "--junit-xml=", 12))
+                        path = strchr(options[i], '=') + 1;
+                else if ((streq(options[i], "--junitxml") || streq(options[i], "--junit-xml")) && options[i + 1])
+                        path = options[++i];
+        }
+        return path && *path ? path : NULL;
 }
 
 char *pytest_plugin_dir(void) {

@@ -24,3 +24,6 @@ int pytest_source(const SourceContext *c, char **command, Source *ret);
 /* Where nsrun's pytest plugins are: $NSRUN_PYTEST_DIR, else runner/ beside the binary (a build tree), else
  * DATADIR/nsrun/pytest. NULL only when out of memory. */
 char *pytest_plugin_dir(void);
+/* The path of pytest's own --junitxml (or --junit-xml) among the options the jobs share, or NULL: nsrun writes
+ * the run's merged JUnit report there, as pytest-xdist's controller writes one for all its workers. */
+const char *pytest_user_junitxml(char *const *options);

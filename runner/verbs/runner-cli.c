@@ -28,6 +28,7 @@
 #include "runner-machine.h"
 #include "runner-parallel.h"
 #include "runner-pytest.h"
+#include "runner-pytest-cache.h"
 #include "runner-report.h"
 #include "runner-run.h"
 #include "runner-sched.h"
@@ -138,7 +139,8 @@ int verb_help(void) {
                "\n"
                "Exit status: 0 all jobs passed (flaky ones too, unless --flaky-fails); 1 some\n"
                "failed; 2 bad usage, or not even one worker fits in memory; 3 this machine\n"
-               "refuses sandboxes or memory caps; 128+N interrupted by signal N.\n"
+               "refuses sandboxes or memory caps; 5 pytest collected no tests, as pytest;\n"
+               "128+N interrupted by signal N.\n"
                "\n"
                "Environment: NSRUN_CACHE_DIR (history, logs; default PROJECT/.nsrun), NO_COLOR,\n"
                "FORCE_COLOR, CLICOLOR_FORCE; GITHUB_ACTIONS, GITLAB_CI (failed jobs' output\n"
@@ -828,6 +830,8 @@ static int run(RunOptions *o, RunContext *rc) {
         if (r < 0)
                 goto out;
         if (rc->src.jobs.n == 0) {
+                /* pytest's "no tests ran" and its exit status 5, which CI scripts check for */
+                rc->no_tests = true;
                 r = (log_error("pytest collected no tests; check the paths and -k/-m selections"), -EINVAL);
                 goto out;
         }
@@ -874,9 +878,13 @@ static int run(RunOptions *o, RunContext *rc) {
                 r = write_report(rc, report_write_json, o->json_path);
         if (r >= 0 && o->junit_path)
                 r = write_report(rc, report_write_junit, o->junit_path);
+        /* pytest's own --junitxml=PATH: one document of every job's tests, as pytest-xdist writes it */
+        if (r >= 0 && rc->src.pytest && pytest_user_junitxml(rc->src.pytest_options))
+                r = write_report(rc, report_write_junit, pytest_user_junitxml(rc->src.pytest_options));
         if (r >= 0 && o->joblog_path)
                 r = write_joblog(rc, o->joblog_path);
         collect_coverage(rc);
+        pytest_cache_merge(rc);
         /* A shard leaves the history as it found it: every shard must split the same jobs by the same history,
          * whenever it runs; nsrun merge --history keeps their times. */
         if (!o->shard && save_history(o->cache_dir, &rc->src.jobs) < 0)
@@ -950,6 +958,7 @@ int verb_run(int argc, char *argv[]) {
                 log_error("interrupted by SIG%s before any job ran; nothing was left behind", sigabbrev_np(rc.signal));
         status = rc.signal ? 128 + rc.signal
                  : r == -ECANCELED || rc.refused ? EXIT_REFUSED
+                 : rc.no_tests ? EXIT_NO_TESTS
                  : r < 0 ? EXIT_USAGE
                          : exit_status(&rc);
         /* the summary, or a message, written to a closed pipe after the jobs: the same status */

@@ -109,7 +109,7 @@ static int merge_junit(const MergeArgs *a) {
         _cleanup_xml_doc_ xmlDocPtr out = NULL;
         xmlNodePtr root;
         const char *dlerr = NULL;
-        unsigned tests = 0, failures = 0, skipped = 0;
+        unsigned tests = 0, failures = 0, errors = 0, skipped = 0;
 
         if (dlopen_libxml2(&dlerr) < 0)
                 return log_error("merge: libxml2.so.2 did not load (%s); install libxml2", dlerr ?: "not found"), -EINVAL;
@@ -132,12 +132,13 @@ static int merge_junit(const MergeArgs *a) {
                         if (s->type != XML_ELEMENT_NODE || !sym_xmlStrEqual(s->name, BAD_CAST "testsuite"))
                                 continue;
                         tests += junit_attr_uint(s, "tests");
-                        failures += junit_attr_uint(s, "failures") + junit_attr_uint(s, "errors");
+                        failures += junit_attr_uint(s, "failures");
+                        errors += junit_attr_uint(s, "errors");
                         skipped += junit_attr_uint(s, "skipped");
                         sym_xmlAddChild(root, sym_xmlDocCopyNode(s, out, 1));
                 }
         }
-        junit_set_totals(root, tests, failures, skipped);
+        junit_set_totals(root, tests, failures, errors, skipped);
         if (sym_xmlSaveFormatFileEnc(a->junit, out, "UTF-8", 1) < 0)
                 return log_error("merge: --junit %s: cannot write it", a->junit), -EIO;
         return 0;

@@ -81,6 +81,19 @@ def _positional(config):
     return found
 
 
+def _option(config, name):
+    try:
+        return config.getoption(name)
+    except ValueError:
+        return None
+
+
+def _cache_dir(config):
+    cache = getattr(config, "cache", None)
+    path = getattr(cache, "_cachedir", None)
+    return os.path.abspath(str(path)) if path is not None else None
+
+
 def pytest_collection_finish(session):
     out = os.environ.get("NSRUN_COLLECT_OUT")
     if not out:
@@ -101,6 +114,12 @@ def pytest_collection_finish(session):
         "inifile": str(inipath) if inipath else None,
         "inifile_given": bool(getattr(config.option, "inifilename", None)),
         "xdist": config.pluginmanager.hasplugin("xdist"),
+        # pytest's cache directory (the ini option cache_dir, resolved), None under -p no:cacheprovider: nsrun
+        # merges the jobs' cache values into it after the run. Whether the collection read it (--lf, --ff, --nf,
+        # --sw), so that a reused collection is keyed by its content; and --cache-clear.
+        "cache_dir": _cache_dir(config),
+        "cache_read": any(_option(config, o) for o in ("lf", "failedfirst", "newfirst", "stepwise", "stepwise_skip")),
+        "cache_clear": bool(_option(config, "cacheclear")),
         "items": [_item(i, rootdir) for i in session.items],
     }
     tmp = out + ".tmp"
@@ -139,7 +158,27 @@ def pytest_runtest_protocol(item, nextitem):
         _current[0] = (item.nodeid, file_name(path, str(item.config.rootpath)))
 
 
+# The job's tests by outcome in pytest's own words (its pytest_report_teststatus() categories: passed, failed,
+# error, skipped, xfailed, xpassed, ...), as its final line counts them: JUnit has no xpassed, and an xfail is a
+# skip there.
+_counts = {}
+_config = [None]
+
+
+def _count(category):
+    if category:
+        _counts[category] = _counts.get(category, 0) + 1
+
+
+def pytest_collectreport(report):
+    if os.environ.get("NSRUN_TIMES_OUT") and report.failed:
+        _count("error")
+
+
 def pytest_runtest_logreport(report):
+    if os.environ.get("NSRUN_TIMES_OUT") and _config[0] is not None:
+        status = _config[0].hook.pytest_report_teststatus(report=report, config=_config[0])
+        _count(status[0] if isinstance(status, tuple) and status and isinstance(status[0], str) else None)
     if not os.environ.get("NSRUN_TIMES_OUT") or _current[0] is None or _current[0][0] != report.nodeid:
         return
     name = _current[0][1]
@@ -153,5 +192,56 @@ def pytest_sessionfinish(session):
         return
     tmp = out + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump({"rootdir": str(session.config.rootpath), "files": _times}, f)
+        json.dump({"rootdir": str(session.config.rootpath), "files": _times, "counts": _counts}, f)
+    os.replace(tmp, out)
+
+
+# The job's pytest cache: each job reads the project's .pytest_cache (through its overlay, so --lf, --ff, --nf and
+# --sw select as in the project) and whatever it writes there is thrown away with the sandbox. With NSRUN_CACHE_OUT
+# set, the values the job set (cache.set(): pytest's cache/lastfailed, cache/nodeids, cache/stepwise, plugins'
+# keys) are written there when pytest ends; lastfailed as what this job changed, the tests it added and the ones
+# it removed, since every job starts from the same lastfailed and each changes only its own tests'. nsrun merges
+# them into the project's cache directory after the run.
+_cache_sets = {}
+_lastfailed_before = [None]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config):
+    _config[0] = config
+    cache = getattr(config, "cache", None)
+    if not os.environ.get("NSRUN_CACHE_OUT") or cache is None:
+        return
+    _lastfailed_before[0] = cache.get("cache/lastfailed", {})
+    cache_set = cache.set
+
+    def set_and_keep(key, value):
+        cache_set(key, value)
+        _cache_sets[key] = value
+
+    cache.set = set_and_keep
+
+
+def pytest_unconfigure(config):
+    out = os.environ.get("NSRUN_CACHE_OUT")
+    if not out or _lastfailed_before[0] is None:
+        return
+    doc = {"values": {}}
+    for key, value in _cache_sets.items():
+        if key == "cache/lastfailed":
+            before = _lastfailed_before[0] if isinstance(_lastfailed_before[0], dict) else {}
+            after = value if isinstance(value, dict) else {}
+            doc["lastfailed"] = {
+                "added": {k: v for k, v in after.items() if k not in before},
+                "removed": sorted(k for k in before if k not in after),
+            }
+            continue
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            continue
+        doc["values"][key] = value
+    tmp = out + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(doc, f)
     os.replace(tmp, out)
