@@ -1,10 +1,10 @@
 #!/bin/bash
 # tests/bench/bench-ml.sh [MARKDOWN_FILE]
 # The ML example (examples/ml: PyTorch on the CPU, models up to MODEL_MB MiB) in a memory-capped cgroup (a
-# container of CG_MEM, default 6G), for each size of BENCH_MODEL_MB (default "1500 3000"), each command once:
-#   serial pytest, pytest -n 2, pytest -n auto, and nsrun --mem-per-worker SIZE (its first run from an empty
-#   history, then a second one with it), SIZE = 1.2 x MODEL_MB + 256 MiB rounded up to 512 MiB, what the
-#   largest model's MemAvailable guard asks for.
+# container of CG_MEM, default 6G), for each size of BENCH_MODEL_MB (default "1500 3000 4400"), each command once:
+#   serial pytest, pytest -n 2, pytest -n auto, pytest -n 4 (what -n auto starts on a 4-CPU runner), and nsrun --mem-per-worker SIZE (its first run from an empty
+#   history, then a second one with it), SIZE = 1.2 x MODEL_MB + 128 MiB rounded up to 128 MiB: what the
+#   largest model's MemAvailable guard asks for, and a little more.
 # Per run: wall seconds, exit status, tests passed/failed/skipped (pytest's JUnit report; nsrun's --json),
 # out-of-memory kills (the cgroup's memory.oom_control oom_kill, or memory.events on v2, for pytest, whose
 # processes all live in it; the sum of the jobs' oom_kills in nsrun's --json for nsrun, whose jobs have cgroups
@@ -16,7 +16,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
 NSRUN=${NSRUN:-$SRC/build/nsrun}
-SIZES=${BENCH_MODEL_MB:-1500 3000}
+SIZES=${BENCH_MODEL_MB:-1500 3000 4400}
 CG_MEM=${CG_MEM:-6G}
 PY=/usr/bin/python3
 out=${1:-/dev/stdout}
@@ -82,17 +82,18 @@ run() {
 } > "$T/table"
 
 for mb in $SIZES; do
-        mpw=$(( (mb * 6 / 5 + 256 + 511) / 512 * 512 ))M
+        mpw=$(( (mb * 6 / 5 + 128 + 127) / 128 * 128 ))M
         P=$T/ml-$mb
         cp -r "$SRC/examples/ml" "$P"
         rm -rf "$P/.nsrun" "$P/.pytest_cache"
         cd "$P"
-        names=(serial xdist2 xdistauto nsrun1 nsrun2)
-        labels=("\`pytest\` (serial)" "\`pytest -n 2\`" "\`pytest -n auto\`"
+        names=(serial xdist2 xdistauto xdist4 nsrun1 nsrun2)
+        labels=("\`pytest\` (serial)" "\`pytest -n 2\`" "\`pytest -n auto\`" "\`pytest -n 4\` (-n auto on a 4-CPU runner)"
                 "\`nsrun --mem-per-worker $mpw -- pytest\`, first run" "the same, second run (history)")
         run "$mb-serial" env MODEL_MB="$mb" pytest -p no:cacheprovider --junitxml "$T/$mb-serial.xml"
         run "$mb-xdist2" env MODEL_MB="$mb" pytest -p no:cacheprovider -n 2 --junitxml "$T/$mb-xdist2.xml"
         run "$mb-xdistauto" env MODEL_MB="$mb" pytest -p no:cacheprovider -n auto --junitxml "$T/$mb-xdistauto.xml"
+        run "$mb-xdist4" env MODEL_MB="$mb" pytest -p no:cacheprovider -n 4 --junitxml "$T/$mb-xdist4.xml"
         run "$mb-nsrun1" env MODEL_MB="$mb" "$NSRUN" --mem-per-worker "$mpw" --json "$T/$mb-nsrun1.json" -- pytest
         run "$mb-nsrun2" env MODEL_MB="$mb" "$NSRUN" --mem-per-worker "$mpw" --json "$T/$mb-nsrun2.json" -- pytest
         cd "$T"
@@ -116,7 +117,7 @@ elif os.path.exists(f"{t}/{n}.xml"):
     tests, f, e, k = (int(s.get(a)) for a in ("tests", "failures", "errors", "skipped"))
     counts = (tests - f - e - k, f + e, k)
     oom = cgoom
-    workers = {"serial": "1", "xdist2": "2"}.get(n.split("-")[1], str(len(os.sched_getaffinity(0))))
+    workers = {"serial": "1", "xdist2": "2", "xdist4": "4"}.get(n.split("-")[1], str(len(os.sched_getaffinity(0))))
 else:
     counts, oom, workers = ("?", "?", "?"), cgoom, "?"
 print(f"| {mb} | {label} | {workers} | {wall} s | {counts[0]} | {counts[1]} | {counts[2]} | {oom} | "
