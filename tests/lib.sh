@@ -135,10 +135,11 @@ undelegate_cgroups() {
 # nsrun ARGS...: the binary under test, as the test user.
 nsrun() { as_test_user "$NSRUN_BIN" "$@"; }
 
-# copy_example NAME: the bundled example, copied to a scratch project owned by the test user.
+# copy_example NAME [EXAMPLE]: a bundled example (examples/EXAMPLE, default webapp), copied to a scratch project
+# NAME owned by the test user.
 copy_example() {
         local dir=$SCRATCH/${1:-webapp}
-        cp -r "$NSRUN_SRC/examples/webapp" "$dir"
+        cp -r "$NSRUN_SRC/examples/${2:-webapp}" "$dir"
         rm -rf "$dir/.nsrun" "$dir/.pytest_cache"
         find "$dir" -name __pycache__ -prune -exec rm -rf {} +
         [ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$dir"

@@ -13,15 +13,15 @@ USER_NAME=${NSRUN_BENCH_USER:-nsrun-test}
 
 # What the benchmarks run, from Debian's archive: installed here when missing (as root), since the scripts that
 # compare against an installed package's suite (bench-networkx.sh) install nothing themselves.
-BENCH_PACKAGES=(hyperfine bubblewrap parallel python3-pytest python3-pytest-xdist python3-networkx)
+BENCH_PACKAGES=(hyperfine bubblewrap parallel python3-pytest python3-pytest-xdist python3-networkx python3-torch)
 missing=()
 for p in "${BENCH_PACKAGES[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2> /dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-        [ "$(id -u)" = 0 ] || { echo "run-all.sh: missing ${missing[*]}: sudo apt-get install -y ${missing[*]}" >&2; exit 1; }
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" > /dev/null ||
-                { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" > /dev/null; }
+        [ "$(id -u)" = 0 ] || { echo "run-all.sh: missing ${missing[*]}: sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2; exit 1; }
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null ||
+                { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null; }
 fi
 
 install -m 755 "$SRC/build/nsrun" "$T/nsrun"
@@ -38,6 +38,7 @@ NSRUN="$SRC/build/nsrun" bash "$HERE/bench-networkx.sh" "$T/networkx.md" 2> "$T/
         { cat "$T/networkx.err" >&2; exit 1; }
 NSRUN="$SRC/build/nsrun" bash "$HERE/bench-admission.sh" "$T/admission.md" 2> "$T/admission.err"
 NSRUN="$SRC/build/nsrun" bash "$HERE/bench-setup.sh" "$T/setup.md" 2> "$T/setup.err"
+NSRUN="$SRC/build/nsrun" bash "$HERE/bench-ml.sh" "$T/ml.md" 2> "$T/ml.err"
 
 {
         echo "# Benchmarks"
@@ -89,5 +90,11 @@ NSRUN="$SRC/build/nsrun" bash "$HERE/bench-setup.sh" "$T/setup.md" 2> "$T/setup.
         echo "\`tests/bench/bench-setup.sh\`:"
         echo
         cat "$T/setup.md"
+        echo
+        echo "## An ML suite in a memory-capped container"
+        echo
+        echo "\`tests/bench/bench-ml.sh\` (as root: it makes the 6 GiB cgroups):"
+        echo
+        cat "$T/ml.md"
 } > "$OUT"
 echo "wrote $OUT" >&2

@@ -1,0 +1,1 @@
+"""Models built in the test, sized in MiB of parameters, gradients and activations (no downloaded weights)."""
