@@ -167,14 +167,14 @@ static int open_log(const RunContext *rc, Job *j) {
 /* A job's memory cap for this attempt: its request, or, rerun alone after an out-of-memory kill at its learned
  * request, the whole budget. */
 static uint64_t attempt_limit(const RunContext *rc, const Job *j) {
-        if (rc->opt->mem_cap_off)
+        if (rc->opt->cap.mem_cap_off)
                 return 0;
         return j->oom_limit > 0 ? rc->plan.usable_bytes : j->mem_request;
 }
 
 /* The cgroup of the job's next attempt, "job-<index>-<attempt>". */
 static int new_job_cgroup(const RunContext *rc, const Job *j, CgroupJob **ret) {
-        CgroupLimits limits = { .mem_max = attempt_limit(rc, j) ?: CGROUP_LIMIT_MAX, .pids_max = rc->opt->pids_max };
+        CgroupLimits limits = { .mem_max = attempt_limit(rc, j) ?: CGROUP_LIMIT_MAX, .pids_max = rc->opt->cap.pids_max };
         char name[64];
 
         (void) snprintf(name, sizeof name, "job-%zu-%u", (size_t) (j - rc->src.jobs.jobs), j->attempts + 1);
