@@ -52,6 +52,7 @@ int plan_from_budgets(const CapOptions *o, size_t n_jobs, bool learned, uint64_t
         in->reserve_bytes = o->reserve_bytes;
         in->reserve_percent = o->reserve_percent;
         in->mem_per_worker = o->mem_per_worker;
+        in->mem_hard_cap = o->mem_per_worker > 0; /* the user's SIZE; 'auto' is a guess from the history */
         in->jobs_max = o->jobs_max;
         in->n_jobs = n_jobs;
         in->learned = learned;

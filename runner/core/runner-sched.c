@@ -240,7 +240,7 @@ int sched_split(const double *load, const unsigned *max_parts, size_t n, const d
 /* ---- the dispatch policy ---- */
 
 static uint64_t rerun_alone_limit(const SchedPolicy *p) {
-        return p->usable_bytes;
+        return p->job_max > 0 ? MIN(p->job_max, p->usable_bytes) : p->usable_bytes;
 }
 
 uint64_t sched_attempt_limit(const SchedPolicy *p, const Job *j) {

@@ -59,6 +59,7 @@ int sched_split(const double *load, const unsigned *max_parts, size_t n, const d
 
 typedef struct SchedPolicy {
         uint64_t usable_bytes;  /* the memory budget for tests, which the running jobs' caps share */
+        uint64_t job_max;       /* --mem-per-worker SIZE, a hard cap per job: no attempt above it; 0: none */
         bool capped;            /* memory is capped (not --mem-cap off) */
         bool learned;           /* the jobs' requests are learned from the history */
         unsigned retries;       /* --retries */
@@ -70,7 +71,7 @@ typedef struct SchedRunning {
 } SchedRunning;
 
 /* The memory cap of j's next attempt: its request; rerun alone after an out-of-memory kill at its learned
- * request, the whole budget; 0 when memory is not capped. */
+ * request, the hard cap (job_max) or, without one, the whole budget; 0 when memory is not capped. */
 uint64_t sched_attempt_limit(const SchedPolicy *p, const Job *j);
 /* Does j fit beside the running jobs: the sum of their caps and j's request within the budget? Alone it always
  * does (its request is at most the budget). */
@@ -88,7 +89,8 @@ bool sched_alone_running(const SchedRunning *running, size_t n_running);
 Job *sched_next(const SchedPolicy *p, const JobList *l, const size_t *order, size_t *next,
                 const SchedRunning *running, size_t n_running);
 /* Killed for memory at a request learned from its history, below what a rerun alone would give it: it needs more
- * than it did last time. It reruns once, alone, capped at sched_attempt_limit(). */
+ * than it did last time. It reruns once, alone, capped at sched_attempt_limit(). Killed at the hard cap
+ * (--mem-per-worker SIZE) it is out of memory: the user said no job needs more, so one that does is news. */
 bool sched_should_rerun_alone(const SchedPolicy *p, const Job *j, JobStatus st);
 /* Failed, timed out or out of memory, with retries left (a rerun alone is not one of them). */
 bool sched_should_retry(const SchedPolicy *p, const Job *j, JobStatus st);

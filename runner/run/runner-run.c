@@ -602,6 +602,7 @@ int run_jobs(RunContext *rc) {
                 .t0 = now_usec(),
                 .policy = {
                         .usable_bytes = rc->plan.usable_bytes,
+                        .job_max = rc->plan.job_max,
                         .capped = !rc->opt->cap.mem_cap_off,
                         .learned = rc->plan_input.learned,
                         .retries = rc->opt->retries,

@@ -322,11 +322,26 @@ static void test_rerun_alone(void) {
         is_u64(sched_attempt_limit(&p, &j), 0, "--mem-cap off: no attempt is capped");
 }
 
+/* --mem-per-worker SIZE given: a hard cap per job, also for a rerun alone. */
+static void test_hard_cap(void) {
+        SchedPolicy p = { .usable_bytes = 20 * GiB, .job_max = 2 * GiB, .capped = true, .learned = true };
+        Job j = { .hist_peak = 1200 * MiB, .mem_request = 1500 * MiB, .mem_limit = 1500 * MiB, .attempts = 1 };
+
+        ok(sched_should_rerun_alone(&p, &j, JOB_OOM), "hard cap: killed at its learned 1.5 GiB, below 2 GiB: rerun alone");
+        j.oom_limit = j.mem_limit;
+        is_u64(sched_attempt_limit(&p, &j), 2 * GiB, "hard cap: ... at the 2 GiB given, not the 20 GiB budget");
+        j = (Job) { .hist_peak = 2 * GiB, .mem_request = 2 * GiB, .mem_limit = 2 * GiB, .attempts = 1 };
+        ok(!sched_should_rerun_alone(&p, &j, JOB_OOM), "hard cap: killed at the cap itself: out of memory, no rerun");
+        p.job_max = 0;
+        ok(sched_should_rerun_alone(&p, &j, JOB_OOM), "without it, the same job reruns alone with the budget");
+}
+
 int main(void) {
         test_fits();
         test_next();
         test_retry();
         test_rerun_alone();
+        test_hard_cap();
         test_order();
         test_batch_count();
         test_makespan();
