@@ -54,14 +54,7 @@ typedef struct RunOptions {
         SandboxOptions sandbox;
         char **command;
         char *jobs_file;
-        unsigned jobs_max;
-        uint64_t mem_per_worker;
-        bool mem_per_worker_auto;
-        uint64_t reserve_bytes;
-        unsigned reserve_percent;
-        uint64_t pids_max;
-        unsigned cpus_per_job;          /* --cpus-per-job, 0: the CPU budget over the workers */
-        bool mem_cap_off;
+        CapOptions cap;                 /* -j, --mem-per-worker, --mem-reserve, --pids-max, --cpus-per-job, --mem-cap */
         bool dry_run;
         DistMode dist;
         unsigned batch;                 /* BATCH_AUTO, BATCH_OFF or a number of jobs */
@@ -90,8 +83,6 @@ typedef struct RunOptions {
 #define SLOW_USEC_DEFAULT (60 * USEC_PER_SEC)
 
 enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
-
-#define PIDS_MAX_DEFAULT 4096
 
 typedef struct RunContext {
         const RunOptions *opt;

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* What a job sees of its machine, CPUs side: libraries that start one thread per CPU they see (OpenMP, BLAS,
- * numexpr, rayon) are told the job's share instead. (Memory: /proc/meminfo, see SandboxMemView.) */
+/* The machine as the runner and xdist size their workers for it: the plan from this machine's budgets, and
+ * what a job sees of it, CPUs side: libraries that start one thread per CPU they see (OpenMP, BLAS, numexpr,
+ * rayon) are told the job's share instead. (Memory: /proc/meminfo, see SandboxMemView.) */
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "cgroup.h"
 #include "log.h"
 #include "macro.h"
+#include "parse-util.h"
 #include "runner-machine.h"
 
 /* Read by OpenMP (libgomp, libomp), OpenBLAS, MKL, numexpr, Accelerate (macOS, harmless here) and rayon. */
@@ -36,18 +39,35 @@ int setenv_cpu_share(unsigned n) {
         return 0;
 }
 
-int check_cpus_per_job(unsigned n) {
-        CpuBudget b;
-        unsigned max;
+int plan_from_budgets(const CapOptions *o, size_t n_jobs, bool learned, uint64_t auto_peak, PlanInput *in,
+                      Plan *ret) {
+        char why[1024];
         int r;
 
-        r = cpu_budget_get(NULL, &b);
+        r = cpu_budget_get(NULL, &in->cpu);
+        if (r >= 0)
+                r = mem_budget_get(NULL, NULL, &in->mem);
         if (r < 0)
-                return log_error_errno(r, "Cannot read this machine's CPU budget: %m");
-        max = MAX((unsigned) b.cpus, 1u);
-        if (n > max)
-                return log_error("--cpus-per-job %u: more than the %u CPU%s tests may use here (%s); give at most %u",
-                                 n, max, max == 1 ? "" : "s", b.source, max),
-                       -EINVAL;
-        return 0;
+                return log_error_errno(r, "Cannot read this machine's CPU and memory budgets: %m");
+        in->reserve_bytes = o->reserve_bytes;
+        in->reserve_percent = o->reserve_percent;
+        in->mem_per_worker = o->mem_per_worker;
+        in->mem_hard_cap = o->mem_per_worker > 0; /* the user's SIZE; 'auto' is a guess from the history */
+        in->jobs_max = o->jobs_max;
+        in->n_jobs = n_jobs;
+        in->learned = learned;
+        /* auto: the largest peak seen so far, with a quarter more as headroom; unknown: a fair share */
+        if (o->mem_per_worker_auto)
+                in->mem_per_worker = auto_peak ? MAX(auto_peak + auto_peak / 4, UINT64_C(64) << 20) : 0;
+        r = plan_compute(in, ret);
+        if (r == -ENOSPC) {
+                plan_explain_no_fit(in, ret, why, sizeof why);
+                return log_error("--mem-per-worker %s: %s", FORMAT_SIZE(in->mem_per_worker), why), -ENOSPC;
+        }
+        if (ret->bound == PLAN_BOUND_MEMORY)
+                log_notice("%u %s, not %u: %s each fits %s in the %s available to tests (%s)", ret->workers,
+                           PLURAL(ret->workers, "worker"), MIN(ret->cpu_workers, o->jobs_max ?: UINT_MAX),
+                           FORMAT_SIZE(in->mem_per_worker), FORMAT_TIMES(ret->workers),
+                           FORMAT_SIZE(ret->usable_bytes), in->mem.source);
+        return r;
 }

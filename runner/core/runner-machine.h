@@ -1,11 +1,24 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runner-options.h"
+#include "runner-plan.h"
+
+/* The worker count and each job's cap from this machine's budgets and the options (the runner's and xdist's one
+ * sizing): reads the CPU and memory budgets into *in, fills in the options, n_jobs and learned, and computes
+ * *ret. auto_peak: the largest peak the history knows, for --mem-per-worker auto (0: none, a fair share). Logs
+ * why on failure (-ENOSPC: not even one worker fits, the size to give named) and a notice when memory, not the
+ * CPUs, bounds the workers. */
+int plan_from_budgets(const CapOptions *o, size_t n_jobs, bool learned, uint64_t auto_peak, PlanInput *in,
+                      Plan *ret);
+
 /* What a job sees of its machine, CPUs side (memory: SandboxSpec.mem_view). */
 
 /* Each job's CPU share, --cpus-per-job N or the CPU budget over the workers (at least 1). */
 unsigned cpu_share(double budget, unsigned workers, unsigned cpus_per_job);
 /* OMP_NUM_THREADS and the like, in nsrun's environment (which jobs inherit) where the user did not set them. */
 int setenv_cpu_share(unsigned n);
-/* --cpus-per-job N within the CPU budget, or one line naming the limit and -EINVAL. */
-int check_cpus_per_job(unsigned n);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The sandbox options that `nsrun exec` and the runner share. */
+/* The options the verbs share: the sandbox options (`nsrun exec`, the runner, xdist) and the sizing and cap
+ * options (CapOptions). */
 
 #include <errno.h>
 #include <getopt.h>
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
@@ -24,7 +26,7 @@ int log_bad_option(const char *option, const char *value, const char *why_and_fi
         return -EINVAL;
 }
 
-int parse_mem_reserve(const char *arg, uint64_t *bytes, unsigned *percent) {
+static int parse_mem_reserve(const char *arg, uint64_t *bytes, unsigned *percent) {
         size_t n = strlen(arg);
 
         if (n > 1 && arg[n - 1] == '%') {
@@ -37,6 +39,87 @@ int parse_mem_reserve(const char *arg, uint64_t *bytes, unsigned *percent) {
         if (parse_size(arg, false, bytes) < 0)
                 return log_bad_option("--mem-reserve", arg, "give a percentage such as 10% or a size such as 2G");
         return 0;
+}
+
+int parse_mem_size(const char *option, const char *arg, uint64_t *ret) {
+        uint64_t v;
+        int r;
+
+        r = parse_size(arg, false, &v);
+        if (r == -ERANGE)
+                return log_bad_option(option, arg, "too large; give a size such as 2G");
+        if (r < 0)
+                return log_bad_option(option, arg, "not a size; give a number with K, M, G or T, such as 512M or 2G");
+        if (v < MEM_SIZE_MIN)
+                return log_bad_option(option, arg, "too small; give at least 1M, such as 512M or 2G");
+        *ret = v;
+        return 0;
+}
+
+int parse_count(const char *option, const char *arg, unsigned min, unsigned max, unsigned *ret) {
+        char why[128];
+
+        if (parse_unsigned(arg, min, max, ret) >= 0)
+                return 0;
+        (void) snprintf(why, sizeof why, "give a whole number from %u to %u", min, max);
+        return log_bad_option(option, arg, why);
+}
+
+int cap_options_parse(CapOptions *o, int opt, const char *arg) {
+        unsigned n;
+        int r;
+
+        switch (opt) {
+        case 'j':
+                return parse_count("-j", arg, 1, 4096, &o->jobs_max) ?: 1;
+        case ARG_MEM_PER_WORKER:
+                o->mem_per_worker_auto = streq(arg, "auto");
+                if (o->mem_per_worker_auto) {
+                        o->mem_per_worker = 0;
+                        return 1;
+                }
+                return parse_mem_size("--mem-per-worker", arg, &o->mem_per_worker) ?: 1;
+        case ARG_MEM_RESERVE:
+                return parse_mem_reserve(arg, &o->reserve_bytes, &o->reserve_percent) ?: 1;
+        case ARG_PIDS_MAX:
+                r = parse_count("--pids-max", arg, 8, 4194304, &n);
+                if (r < 0)
+                        return r;
+                o->pids_max = n;
+                return 1;
+        case ARG_MEM_CAP:
+                if (!streq(arg, "off"))
+                        return log_bad_option("--mem-cap", arg, "the only value is 'off'");
+                o->mem_cap_off = true;
+                return 1;
+        case ARG_CPUS_PER_JOB:
+                return parse_count("--cpus-per-job", arg, 1, 4096, &o->cpus_per_job) ?: 1;
+        }
+        return 0;
+}
+
+static int check_cpus_per_job(unsigned n) {
+        CpuBudget b;
+        unsigned max;
+        int r;
+
+        r = cpu_budget_get(NULL, &b);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read this machine's CPU budget: %m");
+        max = MAX((unsigned) b.cpus, 1u);
+        if (n > max)
+                return log_error("--cpus-per-job %u: more than the %u CPU%s tests may use here (%s); give at most %u",
+                                 n, max, max == 1 ? "" : "s", b.source, max),
+                       -EINVAL;
+        return 0;
+}
+
+int cap_options_check(const CapOptions *o, const char *verb) {
+        if (o->mem_cap_off && (o->mem_per_worker || o->mem_per_worker_auto))
+                return log_error("%s%s--mem-cap off and --mem-per-worker exclude each other: there is no cap to set",
+                                 verb ?: "", verb ? ": " : ""),
+                       -EINVAL;
+        return o->cpus_per_job ? check_cpus_per_job(o->cpus_per_job) : 0;
 }
 
 void sandbox_options_done(SandboxOptions *o) {

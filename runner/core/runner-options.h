@@ -60,6 +60,9 @@ enum {
         ARG_MEM,
         ARG_PIDS_MAX,
         ARG_MEM_CAP,
+        ARG_MEM_PER_WORKER,
+        ARG_MEM_RESERVE,
+        ARG_CPUS_PER_JOB,
         ARG_VERSION,
         _ARG_SANDBOX_MAX,
 };
@@ -73,10 +76,44 @@ enum {
         { "no-home", no_argument, NULL, ARG_NO_HOME },                  \
         { "net", required_argument, NULL, ARG_NET }
 
+/* The sizing and cap options: the runner's and nsrun xdist's (-j, --mem-per-worker, --mem-reserve, --pids-max,
+ * --mem-cap; --cpus-per-job the runner's alone), and nsrun exec's --pids-max and --mem-cap. One parser, so that
+ * the verbs take the same values and say the same of a bad one. */
+typedef struct CapOptions {
+        unsigned jobs_max;              /* -j N, 0: the CPU budget */
+        uint64_t mem_per_worker;        /* --mem-per-worker SIZE, 0: not given */
+        bool mem_per_worker_auto;       /* --mem-per-worker auto */
+        uint64_t reserve_bytes;         /* --mem-reserve SIZE, 0: reserve_percent */
+        unsigned reserve_percent;
+        uint64_t pids_max;              /* --pids-max N, 0: none */
+        unsigned cpus_per_job;          /* --cpus-per-job N, 0: the CPU budget over the workers */
+        bool mem_cap_off;               /* --mem-cap off */
+} CapOptions;
+
+#define PIDS_MAX_DEFAULT 4096
+#define MEM_SIZE_MIN (UINT64_C(1) << 20) /* --mem, --mem-per-worker: below a MiB not even Python starts */
+/* The runner's and xdist's defaults: a 10% reserve, PIDS_MAX_DEFAULT processes per job. */
+#define CAP_OPTIONS_WORKERS { .reserve_percent = 10, .pids_max = PIDS_MAX_DEFAULT }
+
+#define CAP_LONG_OPTIONS                                                        \
+        { "jobs", required_argument, NULL, 'j' },                               \
+        { "mem-per-worker", required_argument, NULL, ARG_MEM_PER_WORKER },      \
+        { "mem-reserve", required_argument, NULL, ARG_MEM_RESERVE },            \
+        { "pids-max", required_argument, NULL, ARG_PIDS_MAX },                  \
+        { "mem-cap", required_argument, NULL, ARG_MEM_CAP }
+
+/* Handles one of the options above; returns 1 if it was one, 0 if not, <0 on a bad value (logged). */
+int cap_options_parse(CapOptions *o, int opt, const char *arg);
+/* Checks the combination (--mem-cap off with --mem-per-worker; --cpus-per-job within the CPU budget); verb
+ * prefixes the message ("xdist"), NULL for the runner. Logs and returns -EINVAL. */
+int cap_options_check(const CapOptions *o, const char *verb);
+/* A memory size of at least MEM_SIZE_MIN, for --mem and --mem-per-worker; one line naming option and -EINVAL. */
+int parse_mem_size(const char *option, const char *arg, uint64_t *ret);
+
 /* Reports a bad option value on one line and returns -EINVAL. */
 int log_bad_option(const char *option, const char *value, const char *why_and_fix);
-/* --mem-reserve: a percentage ("10%", into *percent, *bytes = 0) or a size (into *bytes). */
-int parse_mem_reserve(const char *arg, uint64_t *bytes, unsigned *percent);
+/* A whole number from min to max, or "OPTION ARG: give a whole number from MIN to MAX" and -EINVAL. */
+int parse_count(const char *option, const char *arg, unsigned min, unsigned max, unsigned *ret);
 
 /* The option getopt_long() stopped at, for messages: "-q" for a letter (also inside "-qx"), else the argument. */
 const char *option_name(char *argv[], int opt);

@@ -63,17 +63,19 @@ int plan_compute(const PlanInput *in, Plan *ret) {
                 *ret = p;
                 return -ENOSPC;
         }
+        p.job_max = in->mem_hard_cap ? p.mem_per_job : 0;
         *ret = p;
         return 0;
 }
 
 uint64_t plan_mem_request(const Plan *p, uint64_t hist_peak) {
-        uint64_t headroom;
+        uint64_t headroom, request;
 
         if (hist_peak == 0)
                 return p->mem_per_job;
         headroom = MAX(hist_peak / 4, PLAN_HEADROOM_MIN);
-        return hist_peak > p->usable_bytes - MIN(headroom, p->usable_bytes) ? p->usable_bytes : hist_peak + headroom;
+        request = hist_peak > p->usable_bytes - MIN(headroom, p->usable_bytes) ? p->usable_bytes : hist_peak + headroom;
+        return p->job_max > 0 ? MIN(request, p->job_max) : request;
 }
 
 bool plan_request_is_heavy(const Plan *p, uint64_t request) {

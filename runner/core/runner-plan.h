@@ -23,6 +23,7 @@ typedef struct PlanInput {
         uint64_t reserve_bytes;         /* absolute reserve, or 0 to use reserve_percent */
         unsigned reserve_percent;       /* default 10 */
         uint64_t mem_per_worker;        /* 0: not given; each job gets a fair share */
+        bool mem_hard_cap;              /* mem_per_worker is the user's SIZE: no job is ever capped above it */
         unsigned jobs_max;              /* -j N, 0: not given */
         size_t n_jobs;
         bool learned;                   /* the history knows jobs' peaks: admission by request, not fixed slots */
@@ -34,6 +35,7 @@ typedef struct Plan {
         uint64_t usable_bytes;          /* memory budget less the reserve */
         uint64_t reserve_bytes;
         uint64_t mem_per_job;           /* each job's cap */
+        uint64_t job_max;               /* the hard cap per job (--mem-per-worker SIZE), 0: none */
         PlanBound bound;
 } Plan;
 
@@ -43,7 +45,8 @@ int plan_compute(const PlanInput *in, Plan *ret);
 const char *plan_bound_to_string(PlanBound b);
 
 /* Learned memory admission. A job whose peak the history knows asks for that peak plus headroom (a quarter more,
- * at least 64 MiB), at most the whole usable budget; a job never measured asks for the fixed slot (mem_per_job).
+ * at least 64 MiB), at most the whole usable budget and at most job_max; a job never measured asks for the fixed
+ * slot (mem_per_job).
  * The scheduler starts jobs while the sum of the running ones' requests fits usable_bytes, and caps each job's
  * memory at its request. */
 #define PLAN_HEADROOM_MIN (UINT64_C(64) << 20)

@@ -236,3 +236,83 @@ int sched_split(const double *load, const unsigned *max_parts, size_t n, const d
                         ret_parts[i] = 1;
         return 0;
 }
+
+/* ---- the dispatch policy ---- */
+
+static uint64_t rerun_alone_limit(const SchedPolicy *p) {
+        return p->job_max > 0 ? MIN(p->job_max, p->usable_bytes) : p->usable_bytes;
+}
+
+uint64_t sched_attempt_limit(const SchedPolicy *p, const Job *j) {
+        if (!p->capped)
+                return 0;
+        return j->oom_limit > 0 ? rerun_alone_limit(p) : j->mem_request;
+}
+
+bool sched_fits(const SchedPolicy *p, const SchedRunning *running, size_t n_running, const Job *j) {
+        uint64_t admitted = 0;
+
+        for (size_t i = 0; i < n_running; i++)
+                admitted += running[i].job->mem_limit;
+        return n_running == 0 || admitted + j->mem_request <= p->usable_bytes;
+}
+
+double sched_soonest_end(const SchedRunning *running, size_t n_running) {
+        double soonest = -1;
+
+        for (size_t i = 0; i < n_running; i++) {
+                double left;
+                if (running[i].job->expected_s < 0)
+                        return -1;
+                left = MAX(running[i].job->expected_s - running[i].elapsed_s, 0.0);
+                soonest = soonest < 0 ? left : MIN(soonest, left);
+        }
+        return soonest;
+}
+
+bool sched_runs_alone(const Job *j) {
+        return j->serial || j->oom_limit > 0;
+}
+
+bool sched_alone_running(const SchedRunning *running, size_t n_running) {
+        for (size_t i = 0; i < n_running; i++)
+                if (sched_runs_alone(running[i].job))
+                        return true;
+        return false;
+}
+
+Job *sched_next(const SchedPolicy *p, const JobList *l, const size_t *order, size_t *next,
+                const SchedRunning *running, size_t n_running) {
+        Job *head;
+        double room_in;
+
+        while (*next < l->n && l->jobs[order[*next]].status != JOB_PENDING)
+                (*next)++;
+        if (*next >= l->n)
+                return NULL;
+        head = &l->jobs[order[*next]];
+        if (head->serial)
+                return n_running == 0 ? head : NULL;
+        if (sched_fits(p, running, n_running, head))
+                return head;
+        room_in = sched_soonest_end(running, n_running);
+        if (room_in < 0)
+                return NULL;
+        for (size_t i = *next + 1; i < l->n; i++) {
+                Job *j = &l->jobs[order[i]];
+                if (j->status == JOB_PENDING && !j->serial && j->expected_s >= 0 && j->expected_s <= room_in &&
+                    sched_fits(p, running, n_running, j))
+                        return j;
+        }
+        return NULL;
+}
+
+bool sched_should_rerun_alone(const SchedPolicy *p, const Job *j, JobStatus st) {
+        return st == JOB_OOM && p->capped && p->learned && j->hist_peak > 0 && j->oom_limit == 0 &&
+               j->mem_limit < rerun_alone_limit(p);
+}
+
+bool sched_should_retry(const SchedPolicy *p, const Job *j, JobStatus st) {
+        return j->attempts - (j->oom_limit > 0) <= p->retries &&
+               (st == JOB_FAILED || st == JOB_TIMEOUT || st == JOB_OOM);
+}

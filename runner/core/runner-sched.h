@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "runner-job.h"
 
 /* The order jobs are dispatched in: pure logic over the history, no I/O.
@@ -48,3 +52,45 @@ size_t sched_batch_count(const double *load, size_t n, const double *fixed, size
  * tests that lean on earlier ones break). Fills ret_parts[0..n). -ENOMEM. */
 int sched_split(const double *load, const unsigned *max_parts, size_t n, const double *fixed, size_t n_fixed,
                 double startup, unsigned w, size_t max_jobs, double min_gain, unsigned *ret_parts);
+
+/* ---- The dispatch policy: which job starts next, with what cap, and what happens after a failure. Pure: the
+ * jobs, the running ones, the budget and the options go in, a decision comes out; the event loop (runner-run.c)
+ * keeps the state and does what they say. ---- */
+
+typedef struct SchedPolicy {
+        uint64_t usable_bytes;  /* the memory budget for tests, which the running jobs' caps share */
+        uint64_t job_max;       /* --mem-per-worker SIZE, a hard cap per job: no attempt above it; 0: none */
+        bool capped;            /* memory is capped (not --mem-cap off) */
+        bool learned;           /* the jobs' requests are learned from the history */
+        unsigned retries;       /* --retries */
+} SchedPolicy;
+
+typedef struct SchedRunning {
+        const Job *job;         /* its mem_limit is what it was admitted with */
+        double elapsed_s;       /* since its attempt started */
+} SchedRunning;
+
+/* The memory cap of j's next attempt: its request; rerun alone after an out-of-memory kill at its learned
+ * request, the hard cap (job_max) or, without one, the whole budget; 0 when memory is not capped. */
+uint64_t sched_attempt_limit(const SchedPolicy *p, const Job *j);
+/* Does j fit beside the running jobs: the sum of their caps and j's request within the budget? Alone it always
+ * does (its request is at most the budget). */
+bool sched_fits(const SchedPolicy *p, const SchedRunning *running, size_t n_running, const Job *j);
+/* The least time, by expectation, until one of the running jobs ends and gives back its memory; -1 unknown. */
+double sched_soonest_end(const SchedRunning *running, size_t n_running);
+/* A serial job, or one rerun alone, has the machine to itself: nothing starts beside it. */
+bool sched_runs_alone(const Job *j);
+bool sched_alone_running(const SchedRunning *running, size_t n_running);
+/* The next job to start of l in order[*next..], or NULL to wait; *next moves past the jobs no longer pending.
+ * Jobs start in order while their requests fit. When the first waiting job does not fit, a later one that does
+ * may start in its place (EASY backfilling), but only if it is expected to end before any running job would give
+ * the first one room, so a heavy job is never starved by a stream of light ones. A serial job waits until
+ * nothing runs. */
+Job *sched_next(const SchedPolicy *p, const JobList *l, const size_t *order, size_t *next,
+                const SchedRunning *running, size_t n_running);
+/* Killed for memory at a request learned from its history, below what a rerun alone would give it: it needs more
+ * than it did last time. It reruns once, alone, capped at sched_attempt_limit(). Killed at the hard cap
+ * (--mem-per-worker SIZE) it is out of memory: the user said no job needs more, so one that does is news. */
+bool sched_should_rerun_alone(const SchedPolicy *p, const Job *j, JobStatus st);
+/* Failed, timed out or out of memory, with retries left (a rerun alone is not one of them). */
+bool sched_should_retry(const SchedPolicy *p, const Job *j, JobStatus st);

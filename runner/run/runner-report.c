@@ -695,7 +695,7 @@ int report_print_plan(const RunContext *rc) {
                in->mem.source, FORMAT_SIZE(p->reserve_bytes), FORMAT_SIZE(p->usable_bytes));
         printf("workers:       %u (set by the %s; CPUs allow %u)\n", p->workers, plan_bound_to_string(p->bound),
                p->cpu_workers);
-        if (rc->opt->mem_cap_off)
+        if (rc->opt->cap.mem_cap_off)
                 printf("memory cap:    off (--mem-cap off)\n");
         else if (in->learned)
                 printf("memory cap:    each job its peak in the history plus headroom (a quarter, at least %s); %s "

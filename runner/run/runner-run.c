@@ -27,6 +27,7 @@
 #include "runner-pytest-results.h"
 #include "runner-report.h"
 #include "runner-run.h"
+#include "runner-sched.h"
 
 extern char **environ;
 
@@ -60,7 +61,8 @@ typedef struct Loop {
         size_t next;            /* in rc->order: every job before it has been started */
         unsigned running;
         unsigned failures;      /* jobs that ended as failures, for -x and --halt */
-        uint64_t admitted;      /* the sum of the running jobs' memory requests */
+        SchedPolicy policy;     /* the budget and options the scheduling decisions (runner-sched.c) read */
+        SchedRunning *view;     /* the running jobs, as those decisions see them (running_view()) */
         Job **alone;            /* killed for memory at a learned request: each reruns alone, before the rest */
         size_t n_alone;
         Remains *remains;       /* at most one per worker: jobs that ended since the last dispatch */
@@ -170,17 +172,12 @@ static int open_log(const RunContext *rc, Job *j) {
         return fd < 0 ? -errno : fd;
 }
 
-/* A job's memory cap for this attempt: its request, or, rerun alone after an out-of-memory kill at its learned
- * request, the whole budget. */
-static uint64_t attempt_limit(const RunContext *rc, const Job *j) {
-        if (rc->opt->mem_cap_off)
-                return 0;
-        return j->oom_limit > 0 ? rc->plan.usable_bytes : j->mem_request;
-}
-
-/* The cgroup of the job's next attempt, "job-<index>-<attempt>". */
-static int new_job_cgroup(const RunContext *rc, const Job *j, CgroupJob **ret) {
-        CgroupLimits limits = { .mem_max = attempt_limit(rc, j) ?: CGROUP_LIMIT_MAX, .pids_max = rc->opt->pids_max };
+/* The cgroup of the job's next attempt, "job-<index>-<attempt>", capped as the policy says
+ * (sched_attempt_limit()). */
+static int new_job_cgroup(const Loop *l, const Job *j, CgroupJob **ret) {
+        const RunContext *rc = l->rc;
+        CgroupLimits limits = { .mem_max = sched_attempt_limit(&l->policy, j) ?: CGROUP_LIMIT_MAX,
+                                .pids_max = rc->opt->cap.pids_max };
         char name[64];
 
         (void) snprintf(name, sizeof name, "job-%zu-%u", (size_t) (j - rc->src.jobs.jobs), j->attempts + 1);
@@ -189,7 +186,7 @@ static int new_job_cgroup(const RunContext *rc, const Job *j, CgroupJob **ret) {
 
 static bool ready_for(const Loop *l, const Job *j) {
         return l->ready && l->ready_job == j && l->ready_attempt == j->attempts + 1 &&
-               l->ready_limit == attempt_limit(l->rc, j);
+               l->ready_limit == sched_attempt_limit(&l->policy, j);
 }
 
 /* While the jobs run, the cgroup of the job that starts next is made ahead, off the critical path. */
@@ -203,13 +200,13 @@ static void prepare_next(Loop *l) {
         if (!next || l->stop || ready_for(l, next))
                 return;
         l->ready = cgroup_job_free(l->ready);
-        if (new_job_cgroup(rc, next, &l->ready) < 0) {
+        if (new_job_cgroup(l, next, &l->ready) < 0) {
                 l->ready = NULL;
                 return;
         }
         l->ready_job = next;
         l->ready_attempt = next->attempts + 1;
-        l->ready_limit = attempt_limit(rc, next);
+        l->ready_limit = sched_attempt_limit(&l->policy, next);
 }
 
 static int start_attempt(Loop *l, Slot *s, Job *j) {
@@ -226,15 +223,14 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
         if (ready_for(l, j))
                 s->cgroup = TAKE_PTR(l->ready);
         else {
-                r = new_job_cgroup(rc, j, &s->cgroup);
+                r = new_job_cgroup(l, j, &s->cgroup);
                 if (r < 0)
                         return r;
         }
         j->attempts++;
         j->status = JOB_RUNNING;
-        j->mem_limit = attempt_limit(rc, j);
+        j->mem_limit = sched_attempt_limit(&l->policy, j); /* what it is admitted with, until its slot is free */
         s->job = j;
-        l->admitted += j->mem_limit; /* what it was admitted with: given back in release_slot() */
         s->timed_out = s->halted = s->interrupted = false;
         s->slow_shown = 0;
         log_fd = open_log(rc, j);
@@ -283,8 +279,6 @@ finish:
 static void release_slot(Loop *l, Slot *s) {
         s->sandbox = sandbox_free(s->sandbox);
         s->cgroup = cgroup_job_free(s->cgroup);
-        if (s->job)
-                l->admitted -= s->job->mem_limit;
         s->job = NULL;
 }
 
@@ -414,18 +408,6 @@ static JobStatus classify(const RunContext *rc, Slot *s, const SandboxResult *re
         return JOB_ERROR;
 }
 
-/* Killed for memory at a request learned from its history, below what the budget allows: it needs more than it
- * did last time. It reruns once, alone, with the whole budget, and its new peak goes into the history. */
-static bool should_rerun_alone(const RunContext *rc, const Job *j, JobStatus st) {
-        return st == JOB_OOM && rc->plan_input.learned && j->hist_peak > 0 && j->oom_limit == 0 &&
-               j->mem_limit < rc->plan.usable_bytes && !rc->signal;
-}
-
-static bool should_retry(const RunContext *rc, const Job *j, JobStatus st) {
-        return j->attempts - (j->oom_limit > 0) <= rc->opt->retries && (st == JOB_FAILED || st == JOB_TIMEOUT || st == JOB_OOM) &&
-               !rc->signal;
-}
-
 /* -x, --halt soon,fail=N: no new job starts; --halt now,fail=N: the running ones are killed too. */
 static void halt(Loop *l) {
         l->stop = true;
@@ -471,13 +453,13 @@ static void finish_slot(Loop *l, Slot *s) {
         }
         vacate_slot(l, s, ended);
         l->running--;
-        if (!l->aborted && should_rerun_alone(rc, j, status)) {
+        if (!l->aborted && !rc->signal && sched_should_rerun_alone(&l->policy, j, status)) {
                 j->oom_limit = j->mem_limit;
                 j->status = JOB_PENDING;
                 l->alone[l->n_alone++] = j;
                 return;
         }
-        if (!l->aborted && should_retry(rc, j, status)) {
+        if (!l->aborted && !rc->signal && sched_should_retry(&l->policy, j, status)) {
                 r = start_attempt(l, s, j);
                 if (r >= 0) {
                         l->running++;
@@ -497,68 +479,29 @@ static void finish_slot(Loop *l, Slot *s) {
                 halt(l);
 }
 
-static bool fits(const Loop *l, const Job *j) {
-        return l->running == 0 || l->admitted + j->mem_request <= l->rc->plan.usable_bytes;
+/* The running jobs as the scheduling decisions see them, in l->view; returns how many. */
+static size_t running_view(Loop *l) {
+        uint64_t now = now_usec();
+        size_t n = 0;
+
+        for (unsigned w = 0; w < l->rc->plan.workers; w++)
+                if (l->slots[w].job)
+                        l->view[n++] = (SchedRunning) { l->slots[w].job,
+                                                        (double) (now - l->slots[w].started) / 1e6 };
+        return n;
 }
 
-/* The least time, by expectation, until one of the running jobs ends and gives back its memory; -1 unknown. */
-static double soonest_end(const Loop *l, uint64_t now) {
-        double soonest = -1;
-
-        for (unsigned w = 0; w < l->rc->plan.workers; w++) {
-                const Slot *s = &l->slots[w];
-                double left;
-                if (!s->job)
-                        continue;
-                if (s->job->expected_s < 0)
-                        return -1;
-                left = MAX(s->job->expected_s - (double) (now - s->started) / 1e6, 0.0);
-                soonest = soonest < 0 ? left : MIN(soonest, left);
-        }
-        return soonest;
-}
-
-/* The next job to start, or NULL to wait. Jobs start in rc->order while their memory requests fit. When the
- * first waiting job does not fit, a later one that does may start in its place (backfill), but only if it is
- * expected to end before any running job would give the first one room, so a heavy job is never starved by a
- * stream of light ones. A job rerun alone after an out-of-memory kill waits until nothing runs. */
+/* The next job to start, or NULL to wait: a job rerun alone after an out-of-memory kill first, once nothing
+ * runs; else as sched_next() says. */
 static Job *next_job(Loop *l) {
         RunContext *rc = l->rc;
-        Job *head;
-        double room_in;
+        size_t n = running_view(l);
 
         if (l->stop)
                 return NULL;
         if (l->n_alone > 0)
-                return l->running == 0 ? l->alone[--l->n_alone] : NULL;
-        while (l->next < rc->src.jobs.n && rc->src.jobs.jobs[rc->order[l->next]].status != JOB_PENDING)
-                l->next++;
-        if (l->next >= rc->src.jobs.n)
-                return NULL;
-        head = &rc->src.jobs.jobs[rc->order[l->next]];
-        /* A serial job waits until nothing else runs, and then runs alone. */
-        if (head->serial)
-                return l->running == 0 ? head : NULL;
-        if (fits(l, head))
-                return head;
-        room_in = soonest_end(l, now_usec());
-        if (room_in < 0)
-                return NULL;
-        for (size_t i = l->next + 1; i < rc->src.jobs.n; i++) {
-                Job *j = &rc->src.jobs.jobs[rc->order[i]];
-                if (j->status == JOB_PENDING && !j->serial && j->expected_s >= 0 && j->expected_s <= room_in &&
-                    fits(l, j))
-                        return j;
-        }
-        return NULL;
-}
-
-/* A serial job, or one rerun alone, has the machine to itself. */
-static bool alone_running(const Loop *l) {
-        for (unsigned w = 0; w < l->rc->plan.workers; w++)
-                if (l->slots[w].job && (l->slots[w].job->serial || l->slots[w].job->oom_limit > 0))
-                        return true;
-        return false;
+                return n == 0 ? l->alone[--l->n_alone] : NULL;
+        return sched_next(&l->policy, &rc->src.jobs, rc->order, &l->next, l->view, n);
 }
 
 static void dispatch(Loop *l) {
@@ -569,7 +512,7 @@ static void dispatch(Loop *l) {
 
                 if (s->job)
                         continue;
-                if (alone_running(l))
+                if (sched_alone_running(l->view, running_view(l)))
                         return;
                 j = next_job(l);
                 if (!j)
@@ -585,7 +528,7 @@ static void dispatch(Loop *l) {
                         continue;
                 }
                 l->running++;
-                if (j->serial || j->oom_limit > 0)
+                if (sched_runs_alone(j))
                         return;
         }
 }
@@ -686,16 +629,27 @@ static int loop_once(Loop *l, int sfd, bool ticking) {
 }
 
 int run_jobs(RunContext *rc) {
-        Loop l = { .rc = rc, .t0 = now_usec() };
+        Loop l = {
+                .rc = rc,
+                .t0 = now_usec(),
+                .policy = {
+                        .usable_bytes = rc->plan.usable_bytes,
+                        .job_max = rc->plan.job_max,
+                        .capped = !rc->opt->cap.mem_cap_off,
+                        .learned = rc->plan_input.learned,
+                        .retries = rc->opt->retries,
+                },
+        };
         int r = 0;
 
         l.slots = new0(Slot, rc->plan.workers);
         l.pfds = new0(struct pollfd, rc->plan.workers + 1);
         l.pfd_slot = new0(unsigned, rc->plan.workers + 1);
+        l.view = new0(SchedRunning, rc->plan.workers);
         l.alone = new0(Job *, rc->src.jobs.n + 1);
         l.remains = new0(Remains, rc->plan.workers);
         l.rep = reporter_new(rc);
-        if (!l.slots || !l.pfds || !l.pfd_slot || !l.alone || !l.remains || !l.rep) {
+        if (!l.slots || !l.pfds || !l.pfd_slot || !l.view || !l.alone || !l.remains || !l.rep) {
                 r = log_oom();
                 goto done;
         }
@@ -736,6 +690,7 @@ done:
         free(l.slots);
         free(l.pfds);
         free(l.pfd_slot);
+        free(l.view);
         free(l.alone);
         free(l.remains);
         cgroup_job_free(l.ready);

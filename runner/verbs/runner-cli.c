@@ -37,9 +37,7 @@
 #include "verbs.h"
 
 enum {
-        ARG_MEM_PER_WORKER = _ARG_SANDBOX_MAX,
-        ARG_MEM_RESERVE,
-        ARG_DRY_RUN,
+        ARG_DRY_RUN = _ARG_SANDBOX_MAX,
         ARG_DIST,
         ARG_SERIAL,
         ARG_JOBS_FILE,
@@ -53,7 +51,6 @@ enum {
         ARG_BATCH,
         ARG_SHARD,
         ARG_SETUP,
-        ARG_CPUS_PER_JOB,
         ARG_HALT,
         ARG_JOBLOG,
         ARG_SLOW_TIMEOUT,
@@ -149,16 +146,6 @@ int verb_help(void) {
         return 0;
 }
 
-static int parse_count(const char *option, const char *arg, unsigned min, unsigned max, unsigned *ret) {
-        int r = parse_unsigned(arg, min, max, ret);
-        char why[128];
-
-        if (r >= 0)
-                return 0;
-        (void) snprintf(why, sizeof why, "give a whole number from %u to %u", min, max);
-        return log_bad_option(option, arg, why);
-}
-
 /* GNU parallel's --halt, as far as nsrun has it: never, soon,fail=N, now,fail=N. */
 static int parse_halt(const char *arg, RunOptions *o) {
         const char *n = NULL;
@@ -177,12 +164,9 @@ static int parse_halt(const char *arg, RunOptions *o) {
 }
 
 static int parse_one(RunOptions *o, int c, const char *arg) {
-        unsigned n;
         int r;
 
         switch (c) {
-        case 'j':
-                return parse_count("-j", arg, 1, 4096, &o->jobs_max);
         case 'x':
                 if (!o->halt_fail)
                         o->halt_fail = 1;
@@ -195,31 +179,6 @@ static int parse_one(RunOptions *o, int c, const char *arg) {
                 return 0;
         case ARG_HALT:
                 return parse_halt(arg, o);
-        case ARG_MEM_PER_WORKER:
-                if (streq(arg, "auto")) {
-                        o->mem_per_worker_auto = true;
-                        return 0;
-                }
-                r = parse_size(arg, false, &o->mem_per_worker);
-                if (r == -ERANGE)
-                        return log_bad_option("--mem-per-worker", arg, "too large; give a size such as 2G");
-                if (r < 0 || o->mem_per_worker < 4096)
-                        return log_bad_option("--mem-per-worker", arg,
-                                              "not a size; give a number with K, M, G or T, such as 2G, or 'auto'");
-                return 0;
-        case ARG_MEM_RESERVE:
-                return parse_mem_reserve(arg, &o->reserve_bytes, &o->reserve_percent);
-        case ARG_PIDS_MAX:
-                r = parse_count("--pids-max", arg, 8, 4194304, &n);
-                o->pids_max = n;
-                return r;
-        case ARG_MEM_CAP:
-                if (!streq(arg, "off"))
-                        return log_bad_option("--mem-cap", arg, "the only value is 'off'");
-                o->mem_cap_off = true;
-                return 0;
-        case ARG_CPUS_PER_JOB:
-                return parse_count("--cpus-per-job", arg, 1, 4096, &o->cpus_per_job);
         case ARG_DRY_RUN:
                 o->dry_run = true;
                 return 0;
@@ -314,7 +273,7 @@ static int parse_one(RunOptions *o, int c, const char *arg) {
                 return *dst ? 0 : log_oom();
         }
         }
-        r = sandbox_options_parse(&o->sandbox, c, arg);
+        r = cap_options_parse(&o->cap, c, arg) ?: sandbox_options_parse(&o->sandbox, c, arg);
         return r > 0 ? 0 : r < 0 ? r : -EINVAL;
 }
 
@@ -343,13 +302,9 @@ static int check_output_path(const char *option, const char *path) {
 int parse_run_args(int argc, char *argv[], RunOptions *o) {
         static const struct option options[] = {
                 SANDBOX_LONG_OPTIONS,
-                { "jobs", required_argument, NULL, 'j' },
-                { "exitfirst", no_argument, NULL, 'x' },
-                { "mem-per-worker", required_argument, NULL, ARG_MEM_PER_WORKER },
-                { "mem-reserve", required_argument, NULL, ARG_MEM_RESERVE },
-                { "pids-max", required_argument, NULL, ARG_PIDS_MAX },
+                CAP_LONG_OPTIONS,
                 { "cpus-per-job", required_argument, NULL, ARG_CPUS_PER_JOB },
-                { "mem-cap", required_argument, NULL, ARG_MEM_CAP },
+                { "exitfirst", no_argument, NULL, 'x' },
                 { "dry-run", no_argument, NULL, ARG_DRY_RUN },
                 { "dist", required_argument, NULL, ARG_DIST },
                 { "serial", required_argument, NULL, ARG_SERIAL },
@@ -407,16 +362,13 @@ int parse_run_args(int argc, char *argv[], RunOptions *o) {
         if (end < argc && o->jobs_file)
                 return log_error("--jobs-file and a command after '--' exclude each other; give one of them"),
                        -EINVAL;
-        if (o->mem_cap_off && (o->mem_per_worker || o->mem_per_worker_auto))
-                return log_error("--mem-cap off and --mem-per-worker exclude each other: there is no cap to set"),
-                       -EINVAL;
         o->command = end < argc ? argv + end + 1 : NULL;
         if (!!(o->json_path && streq(o->json_path, "-")) + !!(o->junit_path && streq(o->junit_path, "-")) +
                     !!(o->joblog_path && streq(o->joblog_path, "-")) > 1)
                 return log_error("--json, --junit and --joblog: only one of them can write to standard output ('-'); "
                                  "give the others a file"),
                        -EINVAL;
-        r = o->cpus_per_job ? check_cpus_per_job(o->cpus_per_job) : 0;
+        r = cap_options_check(&o->cap, NULL);
         if (r >= 0)
                 r = check_output_path("--json", o->json_path);
         if (r >= 0)
@@ -651,45 +603,19 @@ static int make_repeats(RunContext *rc, unsigned repeat) {
         return 0;
 }
 
-static int plan(RunContext *rc, const History *h) {
+static int plan(RunContext *rc) {
         const RunOptions *o = rc->opt;
-        PlanInput *in = &rc->plan_input;
-        char why[1024];
-        int r;
+        uint64_t peak = 0;
+        bool learned = false;
 
-        r = cpu_budget_get(NULL, &in->cpu);
-        if (r >= 0)
-                r = mem_budget_get(NULL, NULL, &in->mem);
-        if (r < 0)
-                return log_error_errno(r, "Cannot read this machine's CPU and memory budgets: %m");
-        in->reserve_bytes = o->reserve_bytes;
-        in->reserve_percent = o->reserve_percent;
-        in->mem_per_worker = o->mem_per_worker;
-        in->jobs_max = o->jobs_max;
-        in->n_jobs = source_jobs_bound(&rc->src, o->batch); /* a file may be split over the workers */
         /* Once the history knows peaks, each job asks for its own (runs without caps have nothing to admit). */
-        for (size_t i = 0; i < rc->src.jobs.n && !o->mem_cap_off; i++)
-                in->learned = in->learned || rc->src.jobs.jobs[i].hist_peak > 0;
-        if (o->mem_per_worker_auto) {
-                /* the largest peak seen so far, with a quarter more as headroom; unknown: a fair share */
-                uint64_t peak = 0;
-                for (size_t i = 0; i < rc->src.jobs.n; i++)
-                        peak = MAX(peak, rc->src.jobs.jobs[i].hist_peak);
-                in->mem_per_worker = peak ? MAX(peak + peak / 4, UINT64_C(64) << 20) : 0;
+        for (size_t i = 0; i < rc->src.jobs.n; i++) {
+                learned = learned || (rc->src.jobs.jobs[i].hist_peak > 0 && !o->cap.mem_cap_off);
+                peak = MAX(peak, rc->src.jobs.jobs[i].hist_peak);
         }
-        r = plan_compute(in, &rc->plan);
-        if (r == -ENOSPC) {
-                plan_explain_no_fit(in, &rc->plan, why, sizeof why);
-                log_error("--mem-per-worker %s: %s", FORMAT_SIZE(in->mem_per_worker), why);
-                return -ENOSPC;
-        }
-        if (rc->plan.bound == PLAN_BOUND_MEMORY)
-                log_notice("%u %s, not %u: %s each fits %s in the %s available to tests (%s)",
-                           rc->plan.workers, PLURAL(rc->plan.workers, "worker"),
-                           MIN(rc->plan.cpu_workers, o->jobs_max ?: UINT_MAX), FORMAT_SIZE(in->mem_per_worker),
-                           FORMAT_TIMES(rc->plan.workers), FORMAT_SIZE(rc->plan.usable_bytes),
-                           in->mem.source);
-        return r;
+        /* a file may be split over the workers: as many jobs as it could become */
+        return plan_from_budgets(&o->cap, source_jobs_bound(&rc->src, o->batch), learned, peak, &rc->plan_input,
+                                 &rc->plan);
 }
 
 /* Each job's memory request: its learned peak plus headroom, or the fixed slot (after batching, which sums
@@ -697,7 +623,7 @@ static int plan(RunContext *rc, const History *h) {
 static void assign_requests(RunContext *rc) {
         for (size_t i = 0; i < rc->src.jobs.n; i++) {
                 Job *j = &rc->src.jobs.jobs[i];
-                j->mem_request = rc->opt->mem_cap_off ? 0 : plan_mem_request(&rc->plan, j->hist_peak);
+                j->mem_request = rc->opt->cap.mem_cap_off ? 0 : plan_mem_request(&rc->plan, j->hist_peak);
                 j->heavy = rc->plan_input.learned && plan_request_is_heavy(&rc->plan, j->mem_request);
         }
 }
@@ -848,8 +774,8 @@ static int run(RunOptions *o, RunContext *rc) {
         r = select_shard(rc);
         if (r < 0)
                 goto out;
-        r = plan(rc, h);
-        if (r >= 0 && setenv_cpu_share(cpu_share(rc->plan_input.cpu.cpus, rc->plan.workers, o->cpus_per_job)) < 0)
+        r = plan(rc);
+        if (r >= 0 && setenv_cpu_share(cpu_share(rc->plan_input.cpu.cpus, rc->plan.workers, o->cap.cpus_per_job)) < 0)
                 r = log_oom();
         if (r < 0)
                 goto out;
@@ -905,7 +831,7 @@ static bool report_to_stdout(const RunOptions *o) {
 }
 
 int verb_run(int argc, char *argv[]) {
-        RunOptions o = { .reserve_percent = 10, .pids_max = PIDS_MAX_DEFAULT, .repeat = 1 };
+        RunOptions o = { .cap = CAP_OPTIONS_WORKERS, .repeat = 1 };
         RunContext rc = { .opt = &o, .null_fd = -EBADF, .stdout_fd = STDOUT_FILENO, .source.sigfd = -EBADF };
         sigset_t mask, old_mask, pipe_only;
         int r, status;
@@ -951,7 +877,7 @@ int verb_run(int argc, char *argv[]) {
         rc.source.signal = &rc.signal;
         r = prepare_dirs(&o, &rc);
         if (r >= 0)
-                r = launch_open_cgroups(!o.mem_cap_off, &rc.cgroups);
+                r = launch_open_cgroups(!o.cap.mem_cap_off, &rc.cgroups);
         if (r >= 0)
                 r = run(&o, &rc);
         if (rc.signal && rc.wall_s == 0)

@@ -50,28 +50,11 @@ static void exec_help(void) {
 }
 
 static int parse_exec_option(ExecArgs *a, int c, const char *arg) {
-        unsigned n;
         int r;
 
         switch (c) {
         case ARG_MEM:
-                r = parse_size(arg, false, &a->mem);
-                if (r < 0 || a->mem < (UINT64_C(1) << 20))
-                        return log_bad_option("--mem", arg,
-                                              r == -ERANGE ? "too large; give a size such as 2G"
-                                                           : "not a size; give at least 1M, such as 512M or 2G");
-                return 0;
-        case ARG_PIDS_MAX:
-                r = parse_unsigned(arg, 8, 4194304, &n);
-                if (r < 0)
-                        return log_bad_option("--pids-max", arg, "give a whole number from 8 to 4194304");
-                a->pids_max = n;
-                return 0;
-        case ARG_MEM_CAP:
-                if (!streq(arg, "off"))
-                        return log_bad_option("--mem-cap", arg, "the only value is 'off'");
-                a->mem_cap_off = true;
-                return 0;
+                return parse_mem_size("--mem", arg, &a->mem);
         case ARG_STATUS_DIR:
                 free(a->status_dir);
                 a->status_dir = realpath(arg, NULL);
@@ -79,7 +62,8 @@ static int parse_exec_option(ExecArgs *a, int c, const char *arg) {
                         return log_error_errno(errno, "--status-dir %s: %m; give an existing directory", arg), -EINVAL;
                 return 0;
         }
-        r = sandbox_options_parse(&a->sandbox, c, arg);
+        /* of the cap options, the table above has --pids-max and --mem-cap */
+        r = cap_options_parse(&a->cap, c, arg) ?: sandbox_options_parse(&a->sandbox, c, arg);
         return r > 0 ? 0 : r < 0 ? r : -EINVAL;
 }
 
@@ -118,7 +102,7 @@ int parse_exec_args(int argc, char *argv[], ExecArgs *a) {
                 return log_error("exec: unexpected argument '%s' before '--'; see 'nsrun exec --help'",
                                  argv[optind]),
                        -EINVAL;
-        if (a->mem_cap_off && a->mem)
+        if (a->cap.mem_cap_off && a->mem)
                 return log_error("exec: --mem and --mem-cap off exclude each other; give one of them"), -EINVAL;
         if (a->mem) {
                 MemBudget mb;
@@ -250,10 +234,10 @@ static void status_write(ExecArgs *a, int status, const SandboxResult *res, cons
 
 /* A cgroup only when a cap was asked for: without one the PID namespace alone takes every process along. */
 static int exec_cgroup(const ExecArgs *a, CgroupManager **ret_m, CgroupJob **ret_j) {
-        CgroupLimits limits = { .mem_max = a->mem ?: CGROUP_LIMIT_MAX, .pids_max = a->pids_max ?: CGROUP_LIMIT_MAX };
+        CgroupLimits limits = { .mem_max = a->mem ?: CGROUP_LIMIT_MAX, .pids_max = a->cap.pids_max ?: CGROUP_LIMIT_MAX };
         int r;
 
-        if (!a->mem && !a->pids_max)
+        if (!a->mem && !a->cap.pids_max)
                 return 0;
         r = launch_open_cgroups(a->mem > 0, ret_m);
         if (r < 0)

@@ -15,8 +15,7 @@ enum {
 typedef struct ExecArgs {
         SandboxOptions sandbox;
         uint64_t mem;           /* --mem, 0: none */
-        uint64_t pids_max;      /* --pids-max, 0: none */
-        bool mem_cap_off;
+        CapOptions cap;         /* --pids-max (0: none), --mem-cap off */
         char *status_dir;       /* --status-dir (internal, for nsrun xdist), NULL: none */
         char *slot_dir;         /* its slot's directory in it, the one the worker may write */
         int status_fd;          /* its slot's record, locked while this exec lives */

@@ -46,19 +46,12 @@ extern char **environ;
 #define RECORD_MAX 65536
 
 enum {
-        ARG_X_MEM_PER_WORKER = _ARG_SANDBOX_MAX,
-        ARG_X_MEM_RESERVE,
-        ARG_X_DRY_RUN,
+        ARG_X_DRY_RUN = _ARG_SANDBOX_MAX,
 };
 
 typedef struct XdistArgs {
         SandboxOptions sandbox;
-        unsigned jobs_max;
-        uint64_t mem_per_worker;
-        uint64_t reserve_bytes;
-        unsigned reserve_percent;
-        unsigned pids_max;
-        bool mem_cap_off;
+        CapOptions cap;         /* -j, --mem-per-worker, --mem-reserve, --pids-max, --mem-cap */
         bool dry_run;
         char **command;         /* borrowed from argv */
 } XdistArgs;
@@ -114,28 +107,6 @@ static int parse_one(XdistArgs *a, int c, const char *arg) {
         int r;
 
         switch (c) {
-        case 'j':
-                if (parse_unsigned(arg, 1, 4096, &a->jobs_max) < 0)
-                        return log_bad_option("-j", arg, "give a whole number from 1 to 4096");
-                return 0;
-        case ARG_X_MEM_PER_WORKER:
-                r = parse_size(arg, false, &a->mem_per_worker);
-                if (r < 0 || a->mem_per_worker < (UINT64_C(1) << 20))
-                        return log_bad_option("--mem-per-worker", arg,
-                                              r == -ERANGE ? "too large; give a size such as 2G"
-                                                           : "not a size; give at least 1M, such as 512M or 2G");
-                return 0;
-        case ARG_X_MEM_RESERVE:
-                return parse_mem_reserve(arg, &a->reserve_bytes, &a->reserve_percent);
-        case ARG_PIDS_MAX:
-                if (parse_unsigned(arg, 8, 4194304, &a->pids_max) < 0)
-                        return log_bad_option("--pids-max", arg, "give a whole number from 8 to 4194304");
-                return 0;
-        case ARG_MEM_CAP:
-                if (!streq(arg, "off"))
-                        return log_bad_option("--mem-cap", arg, "the only value is 'off'");
-                a->mem_cap_off = true;
-                return 0;
         case ARG_X_DRY_RUN:
                 a->dry_run = true;
                 return 0;
@@ -144,7 +115,7 @@ static int parse_one(XdistArgs *a, int c, const char *arg) {
                                       "not with nsrun xdist: every worker has writes of its own; keep one "
                                       "command's with 'nsrun exec --keep-writes'");
         }
-        r = sandbox_options_parse(&a->sandbox, c, arg);
+        r = cap_options_parse(&a->cap, c, arg) ?: sandbox_options_parse(&a->sandbox, c, arg);
         return r > 0 ? 0 : r < 0 ? r : -EINVAL;
 }
 
@@ -198,11 +169,7 @@ static int check_command(char **command) {
 static int parse_xdist_args(int argc, char *argv[], XdistArgs *a) {
         static const struct option options[] = {
                 SANDBOX_LONG_OPTIONS,
-                { "jobs", required_argument, NULL, 'j' },
-                { "mem-per-worker", required_argument, NULL, ARG_X_MEM_PER_WORKER },
-                { "mem-reserve", required_argument, NULL, ARG_X_MEM_RESERVE },
-                { "pids-max", required_argument, NULL, ARG_PIDS_MAX },
-                { "mem-cap", required_argument, NULL, ARG_MEM_CAP },
+                CAP_LONG_OPTIONS,
                 { "dry-run", no_argument, NULL, ARG_X_DRY_RUN },
                 { "help", no_argument, NULL, 'h' },
                 {},
@@ -224,9 +191,14 @@ static int parse_xdist_args(int argc, char *argv[], XdistArgs *a) {
         if (optind < dashdash)
                 return log_error("xdist: unexpected argument '%s' before '--'; see 'nsrun xdist --help'", argv[optind]),
                        -EINVAL;
-        if (a->mem_cap_off && a->mem_per_worker)
-                return log_error("xdist: --mem-cap off and --mem-per-worker exclude each other: there is no cap to set"),
-                       -EINVAL;
+        /* the runner's 'auto' sizes jobs by their peaks in its history; pytest-xdist's workers have none */
+        if (a->cap.mem_per_worker_auto)
+                return log_bad_option("--mem-per-worker", "auto",
+                                      "not with nsrun xdist, which keeps no history of peaks; give a SIZE, or "
+                                      "leave it out for a fair share of the memory");
+        r = cap_options_check(&a->cap, "xdist");
+        if (r < 0)
+                return r;
         a->command = argv + dashdash + 1;
         r = check_command(a->command);
         if (r < 0)
@@ -374,7 +346,7 @@ static int exec_words(const XdistArgs *a, const XdistRun *x, char ***ret) {
                 return log_error_errno(errno, "Cannot find nsrun's own executable: %m");
         exe[n] = '\0';
         r = strv_push(ret, exe) ?: strv_push(ret, "exec");
-        if (a->mem_cap_off)
+        if (a->cap.mem_cap_off)
                 r = r ?: strv_push(ret, "--mem-cap") ?: strv_push(ret, "off");
         else {
                 uint64_t m = x->plan.mem_per_job;
@@ -383,7 +355,7 @@ static int exec_words(const XdistArgs *a, const XdistRun *x, char ***ret) {
                                 m % (UINT64_C(1) << 30) == 0 ? 'G' : m % (UINT64_C(1) << 20) == 0 ? 'M' : 'K');
                 r = r ?: strv_push(ret, "--mem") ?: strv_push(ret, num);
         }
-        (void) snprintf(num, sizeof num, "%u", a->pids_max);
+        (void) snprintf(num, sizeof num, "%" PRIu64, a->cap.pids_max);
         r = r ?: strv_push(ret, "--pids-max") ?: strv_push(ret, num);
         r = r ?: strv_push(ret, "--status-dir") ?: strv_push(ret, x->status_dir);
         r = r ?: strv_push(ret, "--root-dir") ?: strv_push(ret, a->sandbox.root_dir);
@@ -455,31 +427,11 @@ static int build_command(const XdistArgs *a, XdistRun *x) {
 /* ---- sizing ---- */
 
 static int xdist_plan(const XdistArgs *a, XdistRun *x) {
-        char why[1024];
         int r;
 
-        r = cpu_budget_get(NULL, &x->in.cpu);
-        if (r >= 0)
-                r = mem_budget_get(NULL, NULL, &x->in.mem);
-        if (r < 0)
-                return log_error_errno(r, "Cannot read this machine's CPU and memory budgets: %m");
-        x->in.reserve_bytes = a->reserve_bytes;
-        x->in.reserve_percent = a->reserve_percent;
-        x->in.mem_per_worker = a->mem_per_worker;
-        x->in.jobs_max = a->jobs_max;
-        r = plan_compute(&x->in, &x->plan);
-        if (r >= 0 && !a->mem_per_worker && x->plan.mem_per_job >= (UINT64_C(1) << 20))
+        r = plan_from_budgets(&a->cap, 0, /* learned= */ false, 0, &x->in, &x->plan);
+        if (r >= 0 && !a->cap.mem_per_worker && x->plan.mem_per_job >= (UINT64_C(1) << 20))
                 x->plan.mem_per_job &= ~((UINT64_C(1) << 20) - 1); /* a fair share, in whole MiB */
-        if (r == -ENOSPC) {
-                plan_explain_no_fit(&x->in, &x->plan, why, sizeof why);
-                return log_error("--mem-per-worker %s: %s", FORMAT_SIZE(x->in.mem_per_worker), why), -ENOSPC;
-        }
-        if (x->plan.bound == PLAN_BOUND_MEMORY)
-                log_notice("%u %s, not %u: %s each fits %s in the %s available to tests (%s)",
-                           x->plan.workers, PLURAL(x->plan.workers, "worker"),
-                           MIN(x->plan.cpu_workers, a->jobs_max ?: UINT_MAX), FORMAT_SIZE(a->mem_per_worker),
-                           FORMAT_TIMES(x->plan.workers), FORMAT_SIZE(x->plan.usable_bytes),
-                           x->in.mem.source);
         return r;
 }
 
@@ -490,11 +442,11 @@ static void print_dry_run(const XdistArgs *a, const XdistRun *x) {
         printf("memory budget:  %s (%s), %s kept back, %s for tests\n", FORMAT_SIZE(x->in.mem.bytes),
                x->in.mem.source, FORMAT_SIZE(x->plan.reserve_bytes), FORMAT_SIZE(x->plan.usable_bytes));
         printf("workers:        %u (set by the %s)\n", x->plan.workers, plan_bound_to_string(x->plan.bound));
-        if (a->mem_cap_off)
-                printf("each worker:    no memory cap (--mem-cap off), at most %u processes\n", a->pids_max);
+        if (a->cap.mem_cap_off)
+                printf("each worker:    no memory cap (--mem-cap off), at most %" PRIu64 " processes\n", a->cap.pids_max);
         else
-                printf("each worker:    capped at %s (%s), at most %u processes\n", FORMAT_SIZE(x->plan.mem_per_job),
-                       a->mem_per_worker ? "--mem-per-worker" : "a fair share of the memory for tests", a->pids_max);
+                printf("each worker:    capped at %s (%s), at most %" PRIu64 " processes\n", FORMAT_SIZE(x->plan.mem_per_job),
+                       a->cap.mem_per_worker ? "--mem-per-worker" : "a fair share of the memory for tests", a->cap.pids_max);
         for (size_t i = 0; x->env[i]; i++)
                 if (!strneq(x->env[i], "NSRUN_XDIST_TX=", 15) && append_quoted(&line, x->env[i]) < 0)
                         return (void) log_oom();
@@ -577,7 +529,7 @@ static int check_cgroups(const XdistArgs *a) {
         CgroupManager *m = NULL;
         int r;
 
-        r = launch_open_cgroups(!a->mem_cap_off, &m);
+        r = launch_open_cgroups(!a->cap.mem_cap_off, &m);
         cgroup_manager_free(m);
         return r;
 }
@@ -772,8 +724,8 @@ static int xdist(const XdistArgs *a, XdistRun *x) {
         }
         if (check_cgroups(a) < 0)
                 return EXIT_REFUSED;
-        log_info("%u workers, each in a sandbox%s%s", x->plan.workers, a->mem_cap_off ? "" : " capped at ",
-                 a->mem_cap_off ? "" : FORMAT_SIZE(x->plan.mem_per_job));
+        log_info("%u workers, each in a sandbox%s%s", x->plan.workers, a->cap.mem_cap_off ? "" : " capped at ",
+                 a->cap.mem_cap_off ? "" : FORMAT_SIZE(x->plan.mem_per_job));
         (void) fflush(stdout);
         status = run_pytest(x);
         died = report_workers(a, x, &refused);
@@ -783,7 +735,7 @@ static int xdist(const XdistArgs *a, XdistRun *x) {
 }
 
 int verb_xdist(int argc, char *argv[]) {
-        XdistArgs a = { .reserve_percent = 10, .pids_max = PIDS_MAX_DEFAULT };
+        XdistArgs a = { .cap = CAP_OPTIONS_WORKERS };
         XdistRun x = {};
         int r;
 

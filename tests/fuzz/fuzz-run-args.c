@@ -55,19 +55,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (r == 1) {
                         fuzz_assert(a.command && a.command[0]);
                         fuzz_assert(a.sandbox.root_dir && a.sandbox.root_dir[0] == '/');
-                        fuzz_assert(!(a.mem && a.mem_cap_off));
+                        fuzz_assert(!(a.mem && a.cap.mem_cap_off));
                 }
                 exec_args_done(&a);
         } else {
-                RunOptions o = { .reserve_percent = 10, .pids_max = PIDS_MAX_DEFAULT, .repeat = 1 };
+                RunOptions o = { .cap = CAP_OPTIONS_WORKERS, .repeat = 1 };
                 r = parse_run_args(argc, argv, &o);
                 fuzz_assert(r <= 1);
                 if (r == 1) {
                         fuzz_assert(!!o.command != !!o.jobs_file);
                         fuzz_assert(!o.command || o.command[0]);
                         fuzz_assert(o.sandbox.root_dir && o.sandbox.root_dir[0] == '/');
-                        fuzz_assert(!(o.mem_cap_off && (o.mem_per_worker || o.mem_per_worker_auto)));
-                        fuzz_assert(o.repeat >= 1 && o.pids_max >= 8 && o.reserve_percent <= 90);
+                        fuzz_assert(!(o.cap.mem_cap_off && (o.cap.mem_per_worker || o.cap.mem_per_worker_auto)));
+                        fuzz_assert(o.repeat >= 1 && o.cap.pids_max >= 8 && o.cap.reserve_percent <= 90);
                 }
                 run_options_done(&o);
         }

@@ -77,9 +77,9 @@ report() {
 }
 
 # --- the runner: usage errors are exit status 2 ---
-bad 2 "^nsrun: --mem-per-worker 2X: .*such as 2G" --mem-per-worker 2X -- true
-bad 2 "^nsrun: --mem-per-worker 0: .*such as 2G" --mem-per-worker 0 -- true
-bad 2 "^nsrun: --mem-per-worker -1G: .*such as 2G" --mem-per-worker -1G -- true
+bad 2 "^nsrun: --mem-per-worker 2X: .*such as 512M or 2G" --mem-per-worker 2X -- true
+bad 2 "^nsrun: --mem-per-worker 0: .*such as 512M or 2G" --mem-per-worker 0 -- true
+bad 2 "^nsrun: --mem-per-worker -1G: .*such as 512M or 2G" --mem-per-worker -1G -- true
 bad 2 "^nsrun: --mem-per-worker .*available to tests here.*use at most [0-9]+G" --mem-per-worker 99999T -- true
 bad 2 "^nsrun: --mem-per-worker 99999999T: too large" --mem-per-worker 99999999T -- true
 bad 2 "^nsrun: --mem-per-worker 1.5: " --mem-per-worker 1.5 -- true
@@ -125,6 +125,21 @@ bad 2 "^nsrun: --cpus-per-job two: give a whole number from 1 to" --cpus-per-job
 bad 2 "^nsrun: --cpus-per-job 1.5: give a whole number from 1 to" --cpus-per-job 1.5 -- true
 bad 2 "^nsrun: --cpus-per-job 4096: more than the [0-9]+ CPUs? tests may use here \(.+\); give at most [0-9]+$" \
         --cpus-per-job 4096 -- true
+
+# the runner and nsrun xdist share one parser of the sizing options: the same bad value, the same message (a
+# --mem-per-worker under 1M, which the runner took down to 4K, is too small for both)
+for args in "--mem-per-worker 512K" "--mem-per-worker 2X" "--mem-per-worker 99999999T" "--pids-max 2" "-j 0" \
+            "--mem-reserve 95%" "--mem-cap on"; do
+        # shellcheck disable=SC2086 # the option and its value, two words
+        bad 2 "^nsrun: $args: " $args -- true
+        runner_err=$err
+        # shellcheck disable=SC2086
+        bad 2 "^nsrun: $args: " xdist $args -- pytest
+        is "nsrun $args and nsrun xdist $args: the same message" "$err" "$runner_err"
+done
+bad 2 "^nsrun: --mem-per-worker 512K: too small; give at least 1M" --mem-per-worker 512K -- true
+bad 2 "^nsrun: --mem-per-worker auto: not with nsrun xdist.*give a SIZE" xdist --mem-per-worker auto -- pytest
+bad 2 "^nsrun: xdist: --mem-cap off and --mem-per-worker exclude each other" xdist --mem-cap off --mem-per-worker 1G -- pytest
 
 # --- nsrun exec: usage errors are exit status 125 ---
 bad 125 "^nsrun: --mem 2X: .*such as 512M" exec --mem 2X -- true

@@ -74,6 +74,16 @@ is "MODEL_MB larger than the cap: the model tests are out of memory, the rest of
         "1 [('tests/test_ledger.py', 'passed'), ('tests/test_model_embedder.py', 'oom'), ('tests/test_model_ranker.py', 'oom'), ('tests/test_model_sentiment.py', 'oom'), ('tests/test_model_tagger.py', 'oom'), ('tests/test_server.py', 'passed'), ('tests/test_sessions.py', 'passed')]"
 like "... named with the job, its limit and its peak" "$(cat "$SCRATCH/big.out")" \
         'tests/test_model_ranker.py: killed, out of memory \(limit 2(\.0)? GiB, peak 2(\.0)? GiB\)'
+# the second run, with their peaks in the history: --mem-per-worker SIZE is a hard cap per job, so learned
+# requests stay at 2G, no rerun alone goes above it, and the model tests are out of memory again
+in_limit env MODEL_MB=2200 "$NSRUN_BIN" --mem-per-worker 2G --json "$SCRATCH/big2.json" -- pytest > "$SCRATCH/big2.out" 2>&1; rc=$?
+is "... and again on the second run, with history: out of memory, exit 1" \
+        "$rc $(json "$SCRATCH/big2.json" "d['mem_learned'], sorted((j['name'], j['status']) for j in d['jobs'])")" \
+        "1 True [('tests/test_ledger.py', 'passed'), ('tests/test_model_embedder.py', 'oom'), ('tests/test_model_ranker.py', 'oom'), ('tests/test_model_sentiment.py', 'oom'), ('tests/test_model_tagger.py', 'oom'), ('tests/test_server.py', 'passed'), ('tests/test_sessions.py', 'passed')]"
+is "... no job was capped above the 2G given" \
+        "$(json "$SCRATCH/big2.json" "max(max(j['mem_request_bytes'], j['mem_limit_bytes']) for j in d['jobs']) == 2 << 30")" True
+like "... each named with its limit and its peak" "$(cat "$SCRATCH/big2.out")" \
+        'tests/test_model_ranker.py: killed, out of memory \(limit 2(\.0)? GiB, peak 2(\.0)? GiB\)'
 
 # --- learned memory admission, in the same 5 GiB cgroup: two heavy jobs and eight light ones ---
 A="$SCRATCH/admission"
@@ -87,7 +97,8 @@ job() { echo "$PY -c \"import time; b = bytearray($1 << 20); b[::4096] = b'\\x01
         job "int(open('grow.mb').read())" 0.3 grower
 } > jobs
 chmod -R a+rwX "$A"
-adm() { in_limit "$NSRUN_BIN" --mem-per-worker 3G --jobs-file jobs --json "$SCRATCH/adm$1.json" > "$SCRATCH/adm$1.out" 2>&1; }
+# shellcheck disable=SC2086 # ADM_SIZE: the sizing option's words, none when set empty
+adm() { in_limit "$NSRUN_BIN" ${ADM_SIZE---mem-per-worker 3G} --jobs-file jobs --json "$SCRATCH/adm$1.json" > "$SCRATCH/adm$1.out" 2>&1; }
 # what the jobs did, from a report: "kind:status:request MiB:peak MiB" in dispatch order, heavy ones overlapping
 # each other, a light one overlapping a heavy one
 adm_py() { $PY - "$SCRATCH/adm$1.json" "$2" <<'PYEOF'
@@ -111,11 +122,13 @@ elif what == "overlap":
     first = min(jobs, key=lambda j: j["start_s"])
     print(first["kind"].startswith("heavy"), overlap(heavy[0], heavy[1]),
           any(overlap(h, l) for h in heavy for l in light))
-elif what == "grower":
+elif what.startswith("grower="):
+    # what its rerun alone was capped at: "size" the --mem-per-worker given (3G), "budget" the whole budget
     g = next(j for j in jobs if j["kind"] == "grower")
     alone = not any(overlap(g, j) for j in jobs if j is not g)
+    cap = 3 << 30 if what == "grower=size" else d["mem_budget_bytes"]
     print(g["status"], g["attempts"], g["oom_rerun_alone_after_bytes"] == g["mem_request_bytes"],
-          g["mem_limit_bytes"] == d["mem_budget_bytes"], g["peak_mem_bytes"] >= 300 << 20, alone)
+          g["mem_limit_bytes"] == cap, g["peak_mem_bytes"] >= 300 << 20, alone)
 elif what == "grower-request":
     g = next(j for j in jobs if j["kind"] == "grower")
     print(g["mem_request_bytes"] >= (300 << 20) * 1.25)
@@ -132,12 +145,20 @@ is "... heavy first; the two heavy ones (2.5 GiB each) never together; light one
         "$(adm_py 2 overlap)" "True False True"
 echo 300 > grow.mb
 adm 3; rc=$?
-is "a job past its learned request is rerun alone with the whole budget, passes, and was never beside another" \
-        "$rc $(adm_py 3 grower)" "0 passed 2 True True True True"
+is "a job past its learned request, within the 3G given, is rerun alone at 3G (the hard cap, not the whole budget), passes, and was never beside another" \
+        "$rc $(adm_py 3 grower=size)" "0 passed 2 True True True True"
 like "... and the report says so" "$(cat "$SCRATCH/adm3.out")" \
-        '# grower: out of memory at its learned [0-9.]+ MiB, rerun alone with [0-9.]+ GiB: passed, peak 30[0-9](\.[0-9])? MiB'
+        '# grower: out of memory at its learned [0-9.]+ MiB, rerun alone with 3(\.0)? GiB: passed, peak 30[0-9](\.[0-9])? MiB'
 in_limit "$NSRUN_BIN" --mem-per-worker 3G --jobs-file jobs --dry-run --json "$SCRATCH/adm4.json" > /dev/null 2>&1
 is "... and its new peak is its next request" "$(adm_py 4 grower-request)" "True"
+# without --mem-per-worker there is no hard cap: the rerun alone gets the whole budget
+rm -rf .nsrun
+echo 20 > grow.mb
+ADM_SIZE= adm 5
+echo 300 > grow.mb
+ADM_SIZE= adm 6; rc=$?
+is "without --mem-per-worker, a job past its learned request is rerun alone with the whole budget, and passes" \
+        "$rc $(adm_py 6 grower=budget)" "0 passed 2 True True True True"
 
 cd "$P" || exit 1
 [ ${#DELEGATED_DIRS[@]} -gt 0 ] || rmdir "$limit_dir"

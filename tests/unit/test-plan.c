@@ -96,6 +96,17 @@ int main(void) {
         ok(!plan_request_is_heavy(&p, 1 * GiB), "1 GiB is not");
         in.mem_per_worker = 7 * GiB;
         is_int(plan_compute(&in, &p), -ENOSPC, "learned, but a slot larger than the budget still does not fit");
+        /* --mem-per-worker SIZE (not auto) is a hard cap: learned requests stay below it */
+        in.mem_per_worker = 3 * GiB;
+        in.mem_hard_cap = true;
+        is_int(plan_compute(&in, &p), 0, "learned under a hard 3G cap: fits");
+        is_u64(p.job_max, 3 * GiB, "... each job's hard cap is the SIZE given");
+        is_u64(plan_mem_request(&p, 2 * GiB), 2 * GiB + GiB / 2, "... a 2 GiB peak still asks for a quarter more");
+        is_u64(plan_mem_request(&p, 2 * GiB + GiB / 2), 3 * GiB, "... a 2.5 GiB peak asks for 3 GiB, not 3.1");
+        is_u64(plan_mem_request(&p, 5 * GiB), 3 * GiB, "... a peak past the cap asks for the cap, not the budget");
+        in.mem_hard_cap = false;
+        plan_compute(&in, &p);
+        is_u64(p.job_max, 0, "auto (a size from the history): no hard cap");
 
         return tap_done();
 }

@@ -207,7 +207,141 @@ static void test_tail(void) {
         check_suite("first run: 3 files of 10 tests", (FileSpec[]) { { -1, 10, 3 } }, 1, 4, -1, 1.15);
 }
 
+/* ---- the dispatch policy ---- */
+
+#define MiB (UINT64_C(1) << 20)
+#define GiB (UINT64_C(1) << 30)
+
+/* A pending job asking for request bytes, expected to take expected_s. */
+static void pending(JobList *l, const char *name, uint64_t request, double expected_s) {
+        add(l, name, 1, expected_s, false, false);
+        l->jobs[l->n - 1].mem_request = request;
+        l->jobs[l->n - 1].expected_s = expected_s;
+}
+
+static void test_fits(void) {
+        SchedPolicy p = { .usable_bytes = 4 * GiB, .capped = true, .learned = true };
+        Job a = { .mem_request = 3 * GiB, .mem_limit = 3 * GiB }, b = { .mem_request = GiB, .mem_limit = GiB },
+            big = { .mem_request = 4 * GiB }, over = { .mem_request = GiB + 1 };
+        SchedRunning run[2] = { { &a, 1 }, { &b, 1 } };
+
+        ok(sched_fits(&p, NULL, 0, &big), "fits: a job asking for the whole budget fits when nothing runs");
+        ok(sched_fits(&p, run, 1, &b), "fits: 3 GiB running, 1 GiB more fits a 4 GiB budget exactly");
+        ok(!sched_fits(&p, run, 1, &over), "fits: ... one byte more does not");
+        ok(!sched_fits(&p, run, 2, &b), "fits: 4 GiB running, nothing more fits");
+        /* what a running job holds is its cap (mem_limit), not what it asked for first */
+        a.mem_limit = 4 * GiB;
+        ok(!sched_fits(&p, run, 1, &b), "fits: a running job counts with its cap, here its rerun's whole budget");
+}
+
+static void test_next(void) {
+        SchedPolicy p = { .usable_bytes = 4 * GiB, .capped = true, .learned = true };
+        JobList l = {};
+        size_t order[4] = { 0, 1, 2, 3 }, next = 0;
+        Job *running_heavy, *heavy, *quick;
+        SchedRunning run[1];
+        const Job *got;
+
+        pending(&l, "running", 3 * GiB, 10);
+        pending(&l, "heavy", 3 * GiB, 10);
+        pending(&l, "quick", 512 * MiB, 2);
+        pending(&l, "slow", 512 * MiB, 30);
+        running_heavy = &l.jobs[0], heavy = &l.jobs[1], quick = &l.jobs[2]; /* the array is final now */
+
+        is_str(sched_next(&p, &l, order, &next, NULL, 0)->name, "running", "next: nothing runs, the first in order");
+        running_heavy->status = JOB_RUNNING;
+        running_heavy->mem_limit = 3 * GiB;
+        run[0] = (SchedRunning) { running_heavy, 4 }; /* 6 s left */
+        got = sched_next(&p, &l, order, &next, run, 1);
+        is_str(got ? got->name : "(none)", "quick",
+               "backfill: a light job that ends before the heavy one would have room (2 s < 6 s) jumps it");
+        is_int((int) next, 1, "... and the heavy one stays the head of the queue");
+        quick->status = JOB_PASSED;
+        got = sched_next(&p, &l, order, &next, run, 1);
+        ok(!got, "backfill: a light job expected to end after the heavy one would have room (30 s > 6 s) waits");
+        run[0].elapsed_s = 100; /* overran its expectation: room any moment now */
+        ok(!sched_next(&p, &l, order, &next, run, 1), "backfill: ... also once the running job overran its time");
+        running_heavy->expected_s = -1;
+        run[0].elapsed_s = 0;
+        ok(!sched_next(&p, &l, order, &next, run, 1), "backfill: none when a running job's end is unknown");
+        running_heavy->status = JOB_PASSED;
+        got = sched_next(&p, &l, order, &next, NULL, 0);
+        is_str(got ? got->name : "(none)", "heavy", "next: the heavy one starts once the memory is free");
+        is_int((int) next, 1, "... the queue's head moved past the finished job");
+
+        heavy->serial = true;
+        heavy->status = JOB_PENDING;
+        run[0] = (SchedRunning) { quick, 0 };
+        quick->status = JOB_RUNNING;
+        quick->mem_limit = 512 * MiB;
+        ok(!sched_next(&p, &l, order, &next, run, 1), "serial: waits while anything runs, nothing backfills it");
+        is_str(sched_next(&p, &l, order, &next, NULL, 0)->name, "heavy", "serial: starts when nothing runs");
+        ok(sched_runs_alone(heavy) && sched_alone_running((SchedRunning[]) { { heavy, 0 } }, 1),
+           "serial: runs alone");
+        ok(!sched_alone_running(run, 1), "a light job does not hold the machine");
+        job_list_done(&l);
+}
+
+static void test_retry(void) {
+        SchedPolicy p = { .usable_bytes = 4 * GiB, .capped = true, .learned = true, .retries = 2 };
+        Job j = { .attempts = 1 };
+
+        ok(sched_should_retry(&p, &j, JOB_FAILED) && sched_should_retry(&p, &j, JOB_TIMEOUT) &&
+           sched_should_retry(&p, &j, JOB_OOM), "retry: failed, timed out, out of memory, with retries left");
+        ok(!sched_should_retry(&p, &j, JOB_PASSED) && !sched_should_retry(&p, &j, JOB_ERROR),
+           "retry: never a pass or an error (a missing command stays missing)");
+        j.attempts = 3;
+        ok(!sched_should_retry(&p, &j, JOB_FAILED), "retry: --retries 2 gives 3 attempts in all");
+        j.oom_limit = GiB; /* one of the 3 was the rerun alone, which is not a retry */
+        ok(sched_should_retry(&p, &j, JOB_FAILED), "retry: a rerun alone does not use up a retry");
+        p.retries = 0;
+        j = (Job) { .attempts = 1 };
+        ok(!sched_should_retry(&p, &j, JOB_FAILED), "retry: none without --retries");
+}
+
+static void test_rerun_alone(void) {
+        SchedPolicy p = { .usable_bytes = 20 * GiB, .capped = true, .learned = true };
+        Job j = { .hist_peak = 300 * MiB, .mem_request = 364 * MiB, .mem_limit = 364 * MiB, .attempts = 1 };
+
+        ok(sched_should_rerun_alone(&p, &j, JOB_OOM), "rerun alone: out of memory at its learned request");
+        ok(!sched_should_rerun_alone(&p, &j, JOB_FAILED), "rerun alone: not for a failure");
+        j.oom_limit = j.mem_limit;
+        ok(!sched_should_rerun_alone(&p, &j, JOB_OOM), "rerun alone: only once");
+        is_u64(sched_attempt_limit(&p, &j), 20 * GiB, "rerun alone: with the whole budget");
+        j.oom_limit = 0;
+        is_u64(sched_attempt_limit(&p, &j), 364 * MiB, "otherwise an attempt is capped at its request");
+        j.hist_peak = 0;
+        ok(!sched_should_rerun_alone(&p, &j, JOB_OOM), "rerun alone: not for a job the history never measured");
+        j.hist_peak = 300 * MiB;
+        p.learned = false;
+        ok(!sched_should_rerun_alone(&p, &j, JOB_OOM), "rerun alone: not with fixed slots");
+        p.learned = true;
+        j.mem_limit = 20 * GiB;
+        ok(!sched_should_rerun_alone(&p, &j, JOB_OOM), "rerun alone: not when killed at the whole budget already");
+        p.capped = false;
+        is_u64(sched_attempt_limit(&p, &j), 0, "--mem-cap off: no attempt is capped");
+}
+
+/* --mem-per-worker SIZE given: a hard cap per job, also for a rerun alone. */
+static void test_hard_cap(void) {
+        SchedPolicy p = { .usable_bytes = 20 * GiB, .job_max = 2 * GiB, .capped = true, .learned = true };
+        Job j = { .hist_peak = 1200 * MiB, .mem_request = 1500 * MiB, .mem_limit = 1500 * MiB, .attempts = 1 };
+
+        ok(sched_should_rerun_alone(&p, &j, JOB_OOM), "hard cap: killed at its learned 1.5 GiB, below 2 GiB: rerun alone");
+        j.oom_limit = j.mem_limit;
+        is_u64(sched_attempt_limit(&p, &j), 2 * GiB, "hard cap: ... at the 2 GiB given, not the 20 GiB budget");
+        j = (Job) { .hist_peak = 2 * GiB, .mem_request = 2 * GiB, .mem_limit = 2 * GiB, .attempts = 1 };
+        ok(!sched_should_rerun_alone(&p, &j, JOB_OOM), "hard cap: killed at the cap itself: out of memory, no rerun");
+        p.job_max = 0;
+        ok(sched_should_rerun_alone(&p, &j, JOB_OOM), "without it, the same job reruns alone with the budget");
+}
+
 int main(void) {
+        test_fits();
+        test_next();
+        test_retry();
+        test_rerun_alone();
+        test_hard_cap();
         test_order();
         test_batch_count();
         test_makespan();
