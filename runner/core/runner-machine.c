@@ -62,7 +62,7 @@ int plan_from_budgets(const CapOptions *o, size_t n_jobs, bool learned, uint64_t
         r = plan_compute(in, ret);
         if (r == -ENOSPC) {
                 plan_explain_no_fit(in, ret, why, sizeof why);
-                return log_error("--mem-per-worker %s: %s", FORMAT_SIZE(in->mem_per_worker), why), -ENOSPC;
+                return log_error_errno(ENOSPC, "--mem-per-worker %s: %s", FORMAT_SIZE(in->mem_per_worker), why);
         }
         if (ret->bound == PLAN_BOUND_MEMORY)
                 log_notice("%u %s, not %u: %s each fits %s in the %s available to tests (%s)", ret->workers,

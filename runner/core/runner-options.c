@@ -108,17 +108,19 @@ static int check_cpus_per_job(unsigned n) {
                 return log_error_errno(r, "Cannot read this machine's CPU budget: %m");
         max = MAX((unsigned) b.cpus, 1u);
         if (n > max)
-                return log_error("--cpus-per-job %u: more than the %u CPU%s tests may use here (%s); give at most %u",
-                                 n, max, max == 1 ? "" : "s", b.source, max),
-                       -EINVAL;
+                return log_error_errno(EINVAL,
+                                       "--cpus-per-job %u: more than the %u CPU%s tests may use here (%s); give at "
+                                       "most %u",
+                                       n, max, max == 1 ? "" : "s", b.source, max);
         return 0;
 }
 
 int cap_options_check(const CapOptions *o, const char *verb) {
         if (o->mem_cap_off && (o->mem_per_worker || o->mem_per_worker_auto))
-                return log_error("%s%s--mem-cap off and --mem-per-worker exclude each other: there is no cap to set",
-                                 verb ?: "", verb ? ": " : ""),
-                       -EINVAL;
+                return log_error_errno(EINVAL,
+                                       "%s%s--mem-cap off and --mem-per-worker exclude each other: there is no cap "
+                                       "to set",
+                                       verb ?: "", verb ? ": " : "");
         return o->cpus_per_job ? check_cpus_per_job(o->cpus_per_job) : 0;
 }
 
@@ -311,13 +313,13 @@ int log_getopt_error(const char *verb, char *argv[], int c) {
         const char *prefix = verb ? verb : "", *sep = verb ? ": " : "", *help = verb ? " " : "";
 
         if (c == '?')
-                return log_error("%s%sunknown option '%s'; see 'nsrun %s%s--help'", prefix, sep, option_name(argv, optopt),
-                                 prefix, help),
-                       -EINVAL;
+                return log_error_errno(EINVAL,
+                                       "%s%sunknown option '%s'; see 'nsrun %s%s--help'",
+                                       prefix, sep, option_name(argv, optopt),
+                                       prefix, help);
         if (c == ':')
-                return log_error("%s%soption '%s' needs a value; see 'nsrun %s%s--help'", prefix, sep,
-                                 option_name(argv, optopt), prefix, help),
-                       -EINVAL;
+                return log_error_errno(EINVAL, "%s%soption '%s' needs a value; see 'nsrun %s%s--help'", prefix, sep,
+                                       option_name(argv, optopt), prefix, help);
         return 0;
 }
 
@@ -325,15 +327,17 @@ int find_command(int argc, char *argv[], int first, const char *verb) {
         for (int i = first; i < argc; i++)
                 if (streq(argv[i], "--")) {
                         if (i + 1 >= argc)
-                                return log_error("%s: no command after '--'; write: nsrun %s [OPTIONS] -- COMMAND [ARG...]",
-                                                 verb, verb),
-                                       -EINVAL;
+                                return log_error_errno(EINVAL,
+                                                       "%s: no command after '--'; write: nsrun %s [OPTIONS] -- "
+                                                       "COMMAND [ARG...]",
+                                                       verb, verb);
                         return i;
                 }
         for (int i = first; i < argc; i++)
                 if (streq(argv[i], "-h") || streq(argv[i], "--help"))
                         return argc; /* help needs no command */
-        return log_error("%s: missing '--' before the command; write: nsrun %s [OPTIONS] -- COMMAND [ARG...]", verb,
-                         verb),
-               -EINVAL;
+        return log_error_errno(EINVAL,
+                               "%s: missing '--' before the command; write: nsrun %s [OPTIONS] -- COMMAND [ARG...]",
+                               verb,
+                               verb);
 }

@@ -536,8 +536,8 @@ int report_write_json(const RunContext *rc, const char *path) {
         json_object_object_add(totals, "tests_xpassed", json_object_new_int((int) txp));
         json_object_object_add(root, "totals", totals);
         if (json_object_to_file_ext(path, root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE) < 0)
-                return log_error("--json %s: cannot write it: %s", path, json_util_get_last_err() ?: "error"),
-                       -EIO;
+                return log_error_errno(EIO,
+                                       "--json %s: cannot write it: %s", path, json_util_get_last_err() ?: "error");
         return 0;
 }
 
@@ -645,9 +645,8 @@ int report_write_junit(const RunContext *rc, const char *path) {
         char num[32];
 
         if (dlopen_libxml2(&dlerr) < 0)
-                return log_error("--junit %s: libxml2.so.2 did not load (%s); install libxml2", path,
-                                 dlerr ?: "not found"),
-                       -EOPNOTSUPP;
+                return log_error_errno(EOPNOTSUPP, "--junit %s: libxml2.so.2 did not load (%s); install libxml2", path,
+                                       dlerr ?: "not found");
         out = sym_xmlNewDoc(BAD_CAST "1.0");
         root = sym_xmlNewNode(NULL, BAD_CAST "testsuites");
         sym_xmlDocSetRootElement(out, root);

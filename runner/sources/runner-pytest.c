@@ -226,9 +226,9 @@ int pytest_jobs_from_collection(const SourceContext *c, char **command, int star
         int r = 0;
 
         if (!items || !rootdir || !invdir)
-                return log_error("pytest's collection report is incomplete; is runner/pytest/nsrun_pytest.py "
-                                 "the one that came with this nsrun?"),
-                       -EBADMSG;
+                return log_error_errno(EBADMSG,
+                                       "pytest's collection report is incomplete; is runner/pytest/nsrun_pytest.py "
+                                       "the one that came with this nsrun?");
         s->pytest_xdist = json_object_object_get_ex(doc, "xdist", &xd) && json_object_get_boolean(xd);
         s->pytest_options = user_options(command, start, doc);
         s->pytest_cache_clear = json_true(doc, "cache_clear");
@@ -240,11 +240,12 @@ int pytest_jobs_from_collection(const SourceContext *c, char **command, int star
         n = json_object_array_length(items);
         for (size_t i = 0; i < n; i++)
                 if (!item_valid(json_object_array_get_idx(items, i)))
-                        return log_error("pytest's collection report is malformed (item %zu); did a plugin or "
-                                         "conftest.py rewrite $NSRUN_COLLECT_OUT? Run 'pytest --collect-only' to see "
-                                         "what pytest collects",
-                                         i),
-                               -EBADMSG;
+                        return log_error_errno(EBADMSG,
+                                               "pytest's collection report is malformed (item %zu); did a plugin or "
+                                               "conftest.py rewrite $NSRUN_COLLECT_OUT? Run 'pytest --collect-only' "
+                                               "to see "
+                                               "what pytest collects",
+                                               i);
         for (size_t i = 0; i < n && r >= 0;) {
                 json_object *it = json_object_array_get_idx(items, i);
                 Group g = { .path = json_get_string(it, "path"), .first = i };
@@ -356,16 +357,16 @@ int pytest_source(const SourceContext *c, char **command, Source *s) {
         /* written where the project's conftest.py runs: read as any file a job could have replaced */
         r = read_job_file_at(AT_FDCWD, out, JOB_FILE_MAX, &text, NULL);
         if (r < 0 && r != -ENOENT)
-                return log_error("pytest's collection report %s %s; did a plugin or conftest.py replace "
-                                 "$NSRUN_COLLECT_OUT? nsrun reads only a regular file",
-                                 out, job_file_error(r)),
-                       -EBADMSG;
+                return log_error_errno(EBADMSG, "pytest's collection report %s %s; did a plugin or conftest.py replace "
+                                       "$NSRUN_COLLECT_OUT? nsrun reads only a regular file",
+                                       out, job_file_error(r));
         doc = text ? json_tokener_parse(text) : NULL;
         if (!doc)
-                return log_error("pytest ran but nsrun's plugin wrote no collection report (%s); was '-p no:nsrun_pytest' "
-                                 "given, or PYTHONPATH overridden by the test setup?",
-                                 out),
-                       -EBADMSG;
+                return log_error_errno(EBADMSG,
+                                       "pytest ran but nsrun's plugin wrote no collection report (%s); was '-p "
+                                       "no:nsrun_pytest' "
+                                       "given, or PYTHONPATH overridden by the test setup?",
+                                       out);
         r = pytest_jobs_from_collection(c, command, pytest_args_start(command), doc, s);
         if (r >= 0)
                 collect_cache_store(c, command, doc);

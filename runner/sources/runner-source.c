@@ -88,8 +88,9 @@ static int read_lines(const SourceContext *c, const char *label, const char *uni
 
         if (streq(path, "-")) {
                 if (*stdin_used)
-                        return log_error("%s: standard input is read once, and it already was; give a file", label),
-                               -EINVAL;
+                        return log_error_errno(EINVAL,
+                                               "%s: standard input is read once, and it already was; give a file",
+                                               label);
                 *stdin_used = true;
         } else {
                 /* O_NONBLOCK: a FIFO without a writer yet must not block here, where signals wait on c->sigfd */
@@ -98,24 +99,22 @@ static int read_lines(const SourceContext *c, const char *label, const char *uni
                         return log_error_errno(errno, "%s: %m; give a readable file", label), -EINVAL;
         }
         if (fstat(fd >= 0 ? fd : STDIN_FILENO, &st) >= 0 && S_ISDIR(st.st_mode))
-                return log_error("%s: a directory; give a file", label), -EINVAL;
+                return log_error_errno(EINVAL, "%s: a directory; give a file", label);
         r = read_capped(c, fd >= 0 ? fd : STDIN_FILENO, &buf, &size);
         if (r == -EINTR)
                 return r;
         if (r == -EFBIG)
-                return log_error("%s: larger than %u MiB, the most nsrun reads; split it", label,
-                                 PARALLEL_FILE_MAX >> 20),
-                       -EINVAL;
+                return log_error_errno(EINVAL, "%s: larger than %u MiB, the most nsrun reads; split it", label,
+                                       PARALLEL_FILE_MAX >> 20);
         if (r < 0)
                 return log_error_errno(r, "%s: cannot read it: %m", label), -EINVAL;
         r = parallel_split_lines(buf, size, ret, &line);
         if (r == -EBADMSG)
-                return log_error("%s: line %zu holds a NUL byte; write text, one %s per line", label, line, unit),
-                       -EINVAL;
+                return log_error_errno(EINVAL,
+                                       "%s: line %zu holds a NUL byte; write text, one %s per line", label, line, unit);
         if (r == -E2BIG)
-                return log_error("%s: line %zu is longer than %u KiB, the most nsrun takes", label, line,
-                                 PARALLEL_LINE_MAX >> 10),
-                       -EINVAL;
+                return log_error_errno(EINVAL, "%s: line %zu is longer than %u KiB, the most nsrun takes", label, line,
+                                       PARALLEL_LINE_MAX >> 10);
         return r < 0 ? log_oom() : 0;
 }
 
@@ -140,7 +139,8 @@ static int load_lists(const SourceContext *c, const ParallelCommand *pc, char **
                         if (r < 0)
                                 return r;
                         if (!lists[k][0])
-                                return log_error("%s: no arguments in it; write one argument per line", label), -EINVAL;
+                                return log_error_errno(EINVAL,
+                                                       "%s: no arguments in it; write one argument per line", label);
                 }
         }
         return 0;
@@ -159,10 +159,11 @@ static int add_combinations(const ParallelCommand *pc, char ***lists, Source *s)
         for (size_t i = 0; i < n; i++) {
                 size_t len = strv_length(lists[i]);
                 if (total > PARALLEL_JOBS_MAX / len)
-                        return log_error("the argument lists make more than %u jobs, the most nsrun runs at once; "
-                                         "split the run",
-                                         PARALLEL_JOBS_MAX),
-                               -EINVAL;
+                        return log_error_errno(EINVAL,
+                                               "the argument lists make more than %u jobs, the most nsrun runs at "
+                                               "once; "
+                                               "split the run",
+                                               PARALLEL_JOBS_MAX);
                 total *= len;
         }
         for (size_t seq = 1; seq <= total; seq++) {
@@ -245,7 +246,7 @@ static int source_jobs_file(const SourceContext *c, const char *path, Source *s)
         }
         strv_free(lines);
         if (r >= 0 && s->jobs.n == 0)
-                return log_error("%s: no commands in it; write one command per line", label), -EINVAL;
+                return log_error_errno(EINVAL, "%s: no commands in it; write one command per line", label);
         return r;
 }
 

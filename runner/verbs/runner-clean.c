@@ -135,7 +135,8 @@ static int parse_clean_args(int argc, char *argv[], char **ret_root) {
                         return log_getopt_error("clean", argv, c);
                 }
         if (optind < argc)
-                return log_error("clean: unexpected argument '%s'; see 'nsrun clean --help'", argv[optind]), -EINVAL;
+                return log_error_errno(EINVAL,
+                                       "clean: unexpected argument '%s'; see 'nsrun clean --help'", argv[optind]);
         if (!*ret_root && !(*ret_root = getcwd(NULL, 0)))
                 return log_error_errno(errno, "Cannot determine the current directory: %m");
         return 1;

@@ -345,29 +345,33 @@ int parse_run_args(int argc, char *argv[], RunOptions *o) {
                 if (c == 'V')
                         return print_version(), 0;
                 if (hint)
-                        return log_error("%s: not an option of nsrun; %s", option_name(argv, optopt), hint), -EINVAL;
+                        return log_error_errno(EINVAL,
+                                               "%s: not an option of nsrun; %s", option_name(argv, optopt), hint);
                 r = log_getopt_error(NULL, argv, c) ?: parse_one(o, c, optarg);
                 if (r < 0)
                         return r;
         }
         if (optind < end)
-                return log_error("unexpected argument '%s'; put the command after '--': nsrun [OPTIONS] -- COMMAND",
-                                 argv[optind]),
-                       -EINVAL;
+                return log_error_errno(EINVAL,
+                                       "unexpected argument '%s'; put the command after '--': nsrun [OPTIONS] -- "
+                                       "COMMAND",
+                                       argv[optind]);
         if (end < argc && end + 1 >= argc)
-                return log_error("no command after '--'; write: nsrun [OPTIONS] -- COMMAND [ARG...]"), -EINVAL;
+                return log_error_errno(EINVAL, "no command after '--'; write: nsrun [OPTIONS] -- COMMAND [ARG...]");
         if (end == argc && !o->jobs_file)
-                return log_error("no command given; write: nsrun [OPTIONS] -- COMMAND [ARG...], or --jobs-file FILE"),
-                       -EINVAL;
+                return log_error_errno(EINVAL,
+                                       "no command given; write: nsrun [OPTIONS] -- COMMAND [ARG...], or --jobs-file "
+                                       "FILE");
         if (end < argc && o->jobs_file)
-                return log_error("--jobs-file and a command after '--' exclude each other; give one of them"),
-                       -EINVAL;
+                return log_error_errno(EINVAL,
+                                       "--jobs-file and a command after '--' exclude each other; give one of them");
         o->command = end < argc ? argv + end + 1 : NULL;
         if (!!(o->json_path && streq(o->json_path, "-")) + !!(o->junit_path && streq(o->junit_path, "-")) +
                     !!(o->joblog_path && streq(o->joblog_path, "-")) > 1)
-                return log_error("--json, --junit and --joblog: only one of them can write to standard output ('-'); "
-                                 "give the others a file"),
-                       -EINVAL;
+                return log_error_errno(EINVAL,
+                                       "--json, --junit and --joblog: only one of them can write to standard output "
+                                       "('-'); "
+                                       "give the others a file");
         r = cap_options_check(&o->cap, NULL);
         if (r >= 0)
                 r = check_output_path("--json", o->json_path);
@@ -672,9 +676,11 @@ static int run_setup(RunContext *rc) {
                 return r;
         rc->setup_s = seconds_since(t0);
         if (res.outcome != SANDBOX_EXITED || res.code != 0)
-                return log_error("--setup '%s' failed (%s %d); its output is in %s; fix the command and run again",
-                                 o->setup, res.outcome == SANDBOX_EXITED ? "exit status" : "signal", res.code, log_path),
-                       -EINVAL;
+                return log_error_errno(EINVAL,
+                                       "--setup '%s' failed (%s %d); its output is in %s; fix the command and run "
+                                       "again",
+                                       o->setup, res.outcome == SANDBOX_EXITED ? "exit status" : "signal", res.code,
+                                       log_path);
         rc->source.base_layers = rc->setup_dir;
         log_info("setup done in %.1fs: '%s' (output in %s)", rc->setup_s, o->setup, log_path);
         return 0;
@@ -691,14 +697,15 @@ static int select_shard(RunContext *rc) {
         if (streq(rc->opt->shard, "auto")) {
                 r = shard_from_environment(&sh, &source);
                 if (r == -ENOENT)
-                        return log_error("--shard auto: no CI variables say which share this is (CI_NODE_INDEX, "
-                                         "CIRCLE_NODE_INDEX, BUILDKITE_PARALLEL_JOB, JOB_COMPLETION_INDEX); give "
-                                         "--shard K/N"),
-                               -EINVAL;
+                        return log_error_errno(EINVAL,
+                                               "--shard auto: no CI variables say which share this is (CI_NODE_INDEX, "
+                                               "CIRCLE_NODE_INDEX, BUILDKITE_PARALLEL_JOB, JOB_COMPLETION_INDEX); give "
+                                               "--shard K/N");
                 if (r < 0)
-                        return log_error("--shard auto: %s are set but not a valid index and count; give --shard K/N",
-                                         source),
-                               -EINVAL;
+                        return log_error_errno(EINVAL,
+                                               "--shard auto: %s are set but not a valid index and count; give "
+                                               "--shard K/N",
+                                               source);
         } else
                 (void) shard_parse(rc->opt->shard, &sh);
         (void) snprintf(rc->shard, sizeof rc->shard, "%u/%u", sh.index + 1, sh.total);

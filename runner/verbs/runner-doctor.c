@@ -890,7 +890,8 @@ static int parse_doctor_args(int argc, char *argv[], bool *ret_json) {
                         return log_getopt_error("doctor", argv, c);
                 }
         if (optind < argc)
-                return log_error("doctor: unexpected argument '%s'; see 'nsrun doctor --help'", argv[optind]), -EINVAL;
+                return log_error_errno(EINVAL,
+                                       "doctor: unexpected argument '%s'; see 'nsrun doctor --help'", argv[optind]);
         return 1;
 }
 

@@ -99,17 +99,16 @@ int parse_exec_args(int argc, char *argv[], ExecArgs *a) {
                 }
         }
         if (optind < dashdash)
-                return log_error("exec: unexpected argument '%s' before '--'; see 'nsrun exec --help'",
-                                 argv[optind]),
-                       -EINVAL;
+                return log_error_errno(EINVAL, "exec: unexpected argument '%s' before '--'; see 'nsrun exec --help'",
+                                       argv[optind]);
         if (a->cap.mem_cap_off && a->mem)
-                return log_error("exec: --mem and --mem-cap off exclude each other; give one of them"), -EINVAL;
+                return log_error_errno(EINVAL, "exec: --mem and --mem-cap off exclude each other; give one of them");
         if (a->mem) {
                 MemBudget mb;
                 if (mem_budget_get(NULL, NULL, &mb) >= 0 && a->mem > mb.bytes)
-                        return log_error("--mem %s: only %s is available here (%s); use at most %" PRIu64 "M",
-                                         FORMAT_SIZE(a->mem), FORMAT_SIZE(mb.bytes), mb.source, mb.bytes >> 20),
-                               -EINVAL;
+                        return log_error_errno(EINVAL,
+                                               "--mem %s: only %s is available here (%s); use at most %" PRIu64 "M",
+                                               FORMAT_SIZE(a->mem), FORMAT_SIZE(mb.bytes), mb.source, mb.bytes >> 20);
         }
         r = sandbox_options_finish(&a->sandbox);
         if (r < 0)
@@ -213,7 +212,7 @@ static int status_claim(ExecArgs *a) {
                 free(slot);
                 return 0;
         }
-        return log_error("--status-dir %s: every slot is taken; remove the directory", a->status_dir), -ENOSPC;
+        return log_error_errno(ENOSPC, "--status-dir %s: every slot is taken; remove the directory", a->status_dir);
 }
 
 /* The record: key=value lines. Written once at the end; oom and peak only when the command ran. */

@@ -112,7 +112,8 @@ static int merge_junit(const MergeArgs *a) {
         unsigned tests = 0, failures = 0, errors = 0, skipped = 0;
 
         if (dlopen_libxml2(&dlerr) < 0)
-                return log_error("merge: libxml2.so.2 did not load (%s); install libxml2", dlerr ?: "not found"), -EINVAL;
+                return log_error_errno(EINVAL,
+                                       "merge: libxml2.so.2 did not load (%s); install libxml2", dlerr ?: "not found");
         out = sym_xmlNewDoc(BAD_CAST "1.0");
         root = sym_xmlNewNode(NULL, BAD_CAST "testsuites");
         sym_xmlDocSetRootElement(out, root);
@@ -126,7 +127,7 @@ static int merge_junit(const MergeArgs *a) {
                 in = sym_xmlReadFile(a->reports[i], NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
                 r = in ? sym_xmlDocGetRootElement(in) : NULL;
                 if (!r)
-                        return log_error("merge: %s is not a JUnit report", a->reports[i]), -EINVAL;
+                        return log_error_errno(EINVAL, "merge: %s is not a JUnit report", a->reports[i]);
                 s = sym_xmlStrEqual(r->name, BAD_CAST "testsuites") ? r->children : r;
                 for (; s; s = s == r ? NULL : s->next) {
                         if (s->type != XML_ELEMENT_NODE || !sym_xmlStrEqual(s->name, BAD_CAST "testsuite"))
@@ -140,7 +141,7 @@ static int merge_junit(const MergeArgs *a) {
         }
         junit_set_totals(root, tests, failures, errors, skipped);
         if (sym_xmlSaveFormatFileEnc(a->junit, out, "UTF-8", 1) < 0)
-                return log_error("merge: --junit %s: cannot write it", a->junit), -EIO;
+                return log_error_errno(EIO, "merge: --junit %s: cannot write it", a->junit);
         return 0;
 }
 
@@ -163,7 +164,7 @@ static int merge(const MergeArgs *a) {
         }
         json_object_object_add(out, "merged_from", json_object_new_int64((int64_t) shards));
         if (a->json && json_object_to_file_ext(a->json, out, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE) < 0)
-                return log_error("merge: --json %s: cannot write it", a->json), -EIO;
+                return log_error_errno(EIO, "merge: --json %s: cannot write it", a->json);
         if (a->junit) {
                 r = merge_junit(a);
                 if (r < 0)

@@ -149,19 +149,20 @@ static int check_command(char **command) {
         size_t start = pytest_words(command);
 
         if (start == 0)
-                return log_error("xdist: '%s' is not pytest; write: nsrun xdist [OPTIONS] -- pytest [ARG...] (or "
-                                 "python3 -m pytest)",
-                                 command[0]),
-                       -EINVAL;
+                return log_error_errno(EINVAL,
+                                       "xdist: '%s' is not pytest; write: nsrun xdist [OPTIONS] -- pytest [ARG...] (or "
+                                       "python3 -m pytest)",
+                                       command[0]);
         for (size_t i = start; command[i]; i++) {
                 const char *o = worker_option(command[i]);
                 if (streq(command[i], "--"))
                         break;
                 if (o)
-                        return log_error("xdist: pytest's %s chooses the workers, which is nsrun's part; drop it and "
-                                         "give nsrun xdist -j N or --mem-per-worker SIZE",
-                                         o),
-                               -EINVAL;
+                        return log_error_errno(EINVAL,
+                                               "xdist: pytest's %s chooses the workers, which is nsrun's part; drop "
+                                               "it and "
+                                               "give nsrun xdist -j N or --mem-per-worker SIZE",
+                                               o);
         }
         return 0;
 }
@@ -189,8 +190,9 @@ static int parse_xdist_args(int argc, char *argv[], XdistArgs *a) {
                         return r;
         }
         if (optind < dashdash)
-                return log_error("xdist: unexpected argument '%s' before '--'; see 'nsrun xdist --help'", argv[optind]),
-                       -EINVAL;
+                return log_error_errno(EINVAL,
+                                       "xdist: unexpected argument '%s' before '--'; see 'nsrun xdist --help'",
+                                       argv[optind]);
         /* the runner's 'auto' sizes jobs by their peaks in its history; pytest-xdist's workers have none */
         if (a->cap.mem_per_worker_auto)
                 return log_bad_option("--mem-per-worker", "auto",
@@ -281,20 +283,20 @@ static int worker_python(char **command, char **ret) {
         if (is_python(command[0])) {
                 *ret = find_executable(command[0]);
                 if (!*ret)
-                        return log_error("xdist: %s: not found on $PATH; give its absolute path", command[0]), -ENOENT;
+                        return log_error_errno(ENOENT,
+                                               "xdist: %s: not found on $PATH; give its absolute path", command[0]);
                 return 0;
         }
         script = find_executable(command[0]);
         if (!script)
-                return log_error("xdist: %s: not found on $PATH; install pytest (Debian: python3-pytest "
-                                 "python3-pytest-xdist) or give its path",
-                                 command[0]),
-                       -ENOENT;
+                return log_error_errno(ENOENT, "xdist: %s: not found on $PATH; install pytest (Debian: python3-pytest "
+                                       "python3-pytest-xdist) or give its path",
+                                       command[0]);
         r = read_one_line_file_at(AT_FDCWD, script, &line);
         if (r < 0 || !strneq(line, "#!", 2))
-                return log_error("xdist: %s is not a Python script; write: nsrun xdist -- python3 -m pytest ...",
-                                 script),
-                       -EINVAL;
+                return log_error_errno(EINVAL,
+                                       "xdist: %s is not a Python script; write: nsrun xdist -- python3 -m pytest ...",
+                                       script);
         interp = line + 2 + strspn(line + 2, " \t");
         end = interp + strcspn(interp, " \t");
         if (*end) {
@@ -304,10 +306,10 @@ static int worker_python(char **command, char **ret) {
         }
         *ret = streq(path_basename(interp), "env") && arg && *arg ? find_executable(arg) : strdup(interp);
         if (!*ret)
-                return log_error("xdist: %s: cannot find the interpreter of its '#!' line; write: nsrun xdist -- "
-                                 "python3 -m pytest ...",
-                                 script),
-                       -ENOENT;
+                return log_error_errno(ENOENT,
+                                       "xdist: %s: cannot find the interpreter of its '#!' line; write: nsrun xdist -- "
+                                       "python3 -m pytest ...",
+                                       script);
         return 0;
 }
 
@@ -323,10 +325,10 @@ static int check_python_visible(const XdistArgs *a, const char *python) {
                 for (size_t j = 0; j < a->sandbox.n_extra; j++)
                         if (a->sandbox.extra[j].type != SANDBOX_MOUNT_TMPFS && path_is_under(python, a->sandbox.extra[j].path))
                                 return 0;
-                return log_error("xdist: %s is in %s, which every sandbox replaces with an empty one; give "
-                                 "--overlay %.*s so that the workers see it",
-                                 python, private_dirs[i], (int) (n + 1 + strcspn(python + n + 1, "/")), python),
-                       -EINVAL;
+                return log_error_errno(EINVAL,
+                                       "xdist: %s is in %s, which every sandbox replaces with an empty one; give "
+                                       "--overlay %.*s so that the workers see it",
+                                       python, private_dirs[i], (int) (n + 1 + strcspn(python + n + 1, "/")), python);
         }
         return 0;
 }
@@ -515,12 +517,14 @@ static int check_xdist_installed(const char *python) {
         if (waitpid(pid, &status, 0) < 0)
                 return log_error_errno(errno, "Cannot wait for %s: %m", python);
         if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-                return log_error("xdist: cannot run %s; give the path of the Python that runs pytest", python), -ENOENT;
+                return log_error_errno(ENOENT,
+                                       "xdist: cannot run %s; give the path of the Python that runs pytest", python);
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                return log_error("xdist: pytest-xdist is not installed for %s; install it (Debian: apt-get install "
-                                 "python3-pytest-xdist; else: %s -m pip install pytest-xdist)",
-                                 python, python),
-                       -ENOENT;
+                return log_error_errno(ENOENT,
+                                       "xdist: pytest-xdist is not installed for %s; install it (Debian: apt-get "
+                                       "install "
+                                       "python3-pytest-xdist; else: %s -m pip install pytest-xdist)",
+                                       python, python);
         return 0;
 }
 
