@@ -14,7 +14,7 @@
 #include "runner-history.h"
 
 struct History {
-        json_object *jobs; /* name -> { wall_s, peak_mem_bytes, status, runs, updated } */
+        json_object *jobs; /* name -> { wall_s, peak_mem_bytes, cpus, status, runs, updated } */
         double startup_s;  /* a pytest job's own start-up (interpreter, imports, collection) last time; <0 unknown */
         bool newer;        /* written by a newer nsrun: read nothing, write nothing */
 };
@@ -123,14 +123,16 @@ void history_annotate(const History *h, JobList *l) {
         for (size_t i = 0; i < l->n; i++) {
                 Job *j = &l->jobs[i];
                 json_object *e = entry(h, j->name), *st;
-                double wall, peak;
+                double wall, peak, cpus;
 
                 if (!e)
                         continue;
                 wall = get_double(e, "wall_s", -1);
                 peak = get_double(e, "peak_mem_bytes", 0);
+                cpus = get_double(e, "cpus", 0); /* absent in histories from before it was kept */
                 j->hist_wall_s = wall >= 0 && wall < 1e9 ? wall : -1;
                 j->hist_peak = peak > 0 && peak < 1.8e19 ? (uint64_t) peak : 0;
+                j->hist_cpus = cpus > 0 && cpus < 1e6 ? cpus : 0;
                 j->hist_failed = json_object_object_get_ex(e, "status", &st) &&
                                  json_object_is_type(st, json_type_string) &&
                                  !streq(json_object_get_string(st), "passed") &&
@@ -148,6 +150,8 @@ int history_record(History *h, const HistoryRecord *rec) {
                 return -ENOMEM;
         json_object_object_add(e, "wall_s", json_object_new_double(rec->wall_s));
         json_object_object_add(e, "peak_mem_bytes", json_object_new_int64((int64_t) rec->peak_mem));
+        if (rec->cpus >= 0)
+                json_object_object_add(e, "cpus", json_object_new_double(rec->cpus));
         json_object_object_add(e, "status", json_object_new_string(rec->status));
         json_object_object_add(e, "runs", json_object_new_int64(runs + 1));
         json_object_object_add(e, "updated", json_object_new_int64((int64_t) time(NULL)));
@@ -185,6 +189,7 @@ int history_records_from_jobs(const JobList *l, HistoryRecord **ret, size_t *ret
                                 .name = files[f],
                                 .wall_s = j->file_s ? j->file_s[f] : j->wall_s / (double) k,
                                 .peak_mem = j->peak_mem,
+                                .cpus = job_cpus(j),
                                 .status = job_status_to_string(j->status),
                         };
         }
@@ -253,7 +258,7 @@ static int write_history(const char *path, const History *h) {
 }
 
 /* A file split into parts by test id has one record per part: its history is their sum (time), their maximum
- * (peak) and the first that did not pass (status). */
+ * (peak, CPUs) and the first that did not pass (status). */
 static size_t combine_parts(const HistoryRecord *in, size_t n, HistoryRecord *out) {
         size_t m = 0;
 
@@ -267,6 +272,7 @@ static size_t combine_parts(const HistoryRecord *in, size_t n, HistoryRecord *ou
                 }
                 out[k].wall_s += in[i].wall_s;
                 out[k].peak_mem = MAX(out[k].peak_mem, in[i].peak_mem);
+                out[k].cpus = MAX(out[k].cpus, in[i].cpus);
                 if (streq(out[k].status, "passed"))
                         out[k].status = in[i].status;
         }

@@ -5,7 +5,8 @@
 
 #include "runner-job.h"
 
-/* The history of earlier runs: per job name, its last wall time, peak memory and outcome, in DIR/history.json.
+/* The history of earlier runs: per job name, its last wall time, peak memory, CPUs kept busy
+ * and outcome, in DIR/history.json.
  * Two runs in one project at once are safe: the file is rewritten under an flock() on DIR/history.lock by
  * write-to-temporary and rename(), and merged with what the other run wrote meanwhile. */
 
@@ -27,6 +28,7 @@ typedef struct HistoryRecord {
         const char *name;
         double wall_s;
         uint64_t peak_mem;
+        double cpus;            /* CPU time over wall time; <0 not measured (not written) */
         const char *status;
 } HistoryRecord;
 

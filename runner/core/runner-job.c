@@ -36,6 +36,10 @@ double job_startup_s(const Job *j) {
         return MAX(j->wall_s - tests, 0.0);
 }
 
+double job_cpus(const Job *j) {
+        return j->cpu_s > 0 && j->wall_s > 0 ? j->cpu_s / j->wall_s : -1;
+}
+
 static int cmp_double(const void *a, const void *b) {
         double x = *(const double *) a, y = *(const double *) b;
         return x < y ? -1 : x > y;

@@ -42,10 +42,12 @@ typedef struct Job {
         /* from the history of earlier runs */
         double hist_wall_s;     /* < 0: never seen */
         uint64_t hist_peak;
+        double hist_cpus;       /* CPUs it kept busy (CPU time over wall time), 0: not measured */
         bool hist_failed;       /* failed the last time it ran */
         double expected_s;      /* what the scheduler sorts by */
         uint64_t mem_request;   /* memory it is admitted with and capped at (see plan_mem_request()), 0: no cap */
         bool heavy;             /* its request is more than a fair share: started first */
+        unsigned cpu_request;   /* CPUs it is admitted with (see plan_cpu_request()) */
 
         /* the outcome */
         JobStatus status;
@@ -57,6 +59,7 @@ typedef struct Job {
         double setup_s;         /* sandbox and cgroup creation before the command started */
         double teardown_s;      /* from the command's end to its sandbox and cgroup being gone */
         uint64_t peak_mem;      /* bytes, max over attempts */
+        double cpu_s;           /* CPU time (user+system) of the last attempt, 0: not measured */
         uint64_t mem_limit;     /* of the last attempt */
         uint64_t oom_limit;     /* killed for memory at this learned request, then retried alone; else 0 */
         uint64_t oom_kills;     /* processes the kernel killed for memory in the last attempt (cgroup oom_kill) */
@@ -85,6 +88,9 @@ int job_list_add(JobList *l, char *name, char **argv, unsigned n_tests, bool ser
 /* A pytest job's own start-up and wind-down: its command's time less the time its tests took, as nsrun's plugin
  * measured them; <0 when not known (not pytest, or killed before the plugin wrote its times). */
 double job_startup_s(const Job *j);
+/* The CPUs its last attempt kept busy on average: its CPU time over its command's wall time; <0 not measured
+ * (no CPU accounting for its cgroup). */
+double job_cpus(const Job *j);
 /* The median job_startup_s() of the jobs that ran, or <0. */
 double jobs_startup_median(const JobList *l);
 /* The files a pytest job runs, for reports and history: its members, or itself. single is storage for the

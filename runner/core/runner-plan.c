@@ -78,6 +78,12 @@ uint64_t plan_mem_request(const Plan *p, uint64_t hist_peak) {
         return p->job_max > 0 ? MIN(request, p->job_max) : request;
 }
 
+unsigned plan_cpu_request(const Plan *p, double hist_cpus) {
+        double n = round(hist_cpus);
+
+        return n <= 1 ? 1 : n >= p->cpu_workers ? MAX(p->cpu_workers, 1u) : (unsigned) n;
+}
+
 bool plan_request_is_heavy(const Plan *p, uint64_t request) {
         return request > p->usable_bytes / MAX(p->workers, 1u);
 }

@@ -51,6 +51,10 @@ const char *plan_bound_to_string(PlanBound b);
  * memory at its request. */
 #define PLAN_HEADROOM_MIN (UINT64_C(64) << 20)
 uint64_t plan_mem_request(const Plan *p, uint64_t hist_peak);
+/* Learned CPU admission, as memory: a job the history measured asks for the CPUs it kept busy (its CPU time
+ * over its wall time, rounded), at least 1 and at most the CPU budget (cpu_workers); one never measured asks
+ * for 1. The scheduler starts jobs while the sum of the running ones' requests fits the CPU budget. */
+unsigned plan_cpu_request(const Plan *p, double hist_cpus);
 /* Is a request heavy, more than a fair share of the budget per worker? Heavy jobs are started first. */
 bool plan_request_is_heavy(const Plan *p, uint64_t request);
 

@@ -251,10 +251,13 @@ uint64_t sched_attempt_limit(const SchedPolicy *p, const Job *j) {
 
 bool sched_fits(const SchedPolicy *p, const SchedRunning *running, size_t n_running, const Job *j) {
         uint64_t admitted = 0;
+        unsigned cpus = MAX(j->cpu_request, 1u);
 
-        for (size_t i = 0; i < n_running; i++)
+        for (size_t i = 0; i < n_running; i++) {
                 admitted += running[i].job->mem_limit;
-        return n_running == 0 || admitted + j->mem_request <= p->usable_bytes;
+                cpus += MAX(running[i].job->cpu_request, 1u);
+        }
+        return n_running == 0 || (admitted + j->mem_request <= p->usable_bytes && (p->cpus == 0 || cpus <= p->cpus));
 }
 
 double sched_soonest_end(const SchedRunning *running, size_t n_running) {

@@ -60,21 +60,23 @@ int sched_split(const double *load, const unsigned *max_parts, size_t n, const d
 typedef struct SchedPolicy {
         uint64_t usable_bytes;  /* the memory budget for tests, which the running jobs' caps share */
         uint64_t job_max;       /* --mem-per-worker SIZE, a hard cap per job: no attempt above it; 0: none */
+        unsigned cpus;          /* the CPU budget, which the running jobs' cpu_request share; 0: not counted */
         bool capped;            /* memory is capped (not --mem-cap off) */
         bool learned;           /* the jobs' requests are learned from the history */
         unsigned retries;       /* --retries */
 } SchedPolicy;
 
 typedef struct SchedRunning {
-        const Job *job;         /* its mem_limit is what it was admitted with */
+        const Job *job;         /* its mem_limit and cpu_request are what it was admitted with */
         double elapsed_s;       /* since its attempt started */
 } SchedRunning;
 
 /* The memory cap of j's next attempt: its request; rerun alone after an out-of-memory kill at its learned
  * request, the hard cap (job_max) or, without one, the whole budget; 0 when memory is not capped. */
 uint64_t sched_attempt_limit(const SchedPolicy *p, const Job *j);
-/* Does j fit beside the running jobs: the sum of their caps and j's request within the budget? Alone it always
- * does (its request is at most the budget). */
+/* Does j fit beside the running jobs: the sum of their memory caps and j's memory request within the memory
+ * budget, and the sum of their CPU requests and j's (each at least 1) within the CPU budget? Alone it always
+ * does (its requests are at most the budgets). */
 bool sched_fits(const SchedPolicy *p, const SchedRunning *running, size_t n_running, const Job *j);
 /* The least time, by expectation, until one of the running jobs ends and gives back its memory; -1 unknown. */
 double sched_soonest_end(const SchedRunning *running, size_t n_running);

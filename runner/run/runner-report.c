@@ -445,6 +445,8 @@ static json_object *job_json(const Job *j) {
         json_object_object_add(o, "peak_mem_bytes", j->peak_mem ? json_object_new_int64((int64_t) j->peak_mem) : NULL);
         json_object_object_add(o, "mem_request_bytes", json_object_new_int64((int64_t) j->mem_request));
         json_object_object_add(o, "mem_limit_bytes", json_object_new_int64((int64_t) j->mem_limit));
+        json_object_object_add(o, "cpu_s", j->cpu_s > 0 ? json_object_new_double(j->cpu_s) : NULL);
+        json_object_object_add(o, "cpu_request", json_object_new_int((int) j->cpu_request));
         json_object_object_add(o, "oom_kills", json_object_new_int64((int64_t) j->oom_kills));
         json_object_object_add(o, "oom_rerun_alone_after_bytes",
                                j->oom_limit ? json_object_new_int64((int64_t) j->oom_limit) : NULL);

@@ -433,6 +433,7 @@ static void finish_slot(Loop *l, Slot *s) {
         j->wall_s = (double) (ended - s->started) / 1e6;
         (void) cgroup_job_stats(s->cgroup, &st);
         j->peak_mem = MAX(j->peak_mem, st.peak_mem);
+        j->cpu_s = (double) st.cpu_usec / 1e6;
         if (r < 0) {
                 res.outcome = SANDBOX_SETUP_FAILED;
                 res.error = -r;
@@ -635,6 +636,7 @@ int run_jobs(RunContext *rc) {
                 .policy = {
                         .usable_bytes = rc->plan.usable_bytes,
                         .job_max = rc->plan.job_max,
+                        .cpus = rc->plan.cpu_workers,
                         .capped = !rc->opt->cap.mem_cap_off,
                         .learned = rc->plan_input.learned,
                         .retries = rc->opt->retries,

@@ -28,7 +28,7 @@ static int make_batch(const Source *s, const JobList *files, const size_t *membe
                       JobList *out) {
         char **argv = strv_copy(s->pytest_options), **args = NULL, **members = NULL, *name = NULL;
         const Job *first = &files->jobs[members_idx[0]];
-        double hist = 0, expected = 0;
+        double hist = 0, expected = 0, cpus = 0;
         uint64_t peak = 0;
         unsigned tests = 0;
         bool known = true, failed = false;
@@ -45,6 +45,7 @@ static int make_batch(const Source *s, const JobList *files, const size_t *membe
                 hist += f->hist_wall_s;
                 expected = expected < 0 || f->expected_s < 0 ? -1 : expected + f->expected_s;
                 peak = MAX(peak, f->hist_peak);
+                cpus = MAX(cpus, f->hist_cpus);
                 failed = failed || f->hist_failed;
         }
         if (n_members == 1 ? !(name = strdup(first->name))
@@ -61,6 +62,7 @@ static int make_batch(const Source *s, const JobList *files, const size_t *membe
         j->members = n_members > 1 ? members : (strv_free(members), NULL);
         j->hist_wall_s = known ? hist : -1;
         j->hist_peak = known ? peak : 0; /* each file's record holds the peak of the job it last ran in */
+        j->hist_cpus = known ? cpus : 0; /* and the CPUs it kept busy */
         j->hist_failed = failed;
         j->expected_s = expected; /* <0 on a first run: ordered by test count, as its files would be */
         return 0;
@@ -106,6 +108,7 @@ static int make_part(const Source *s, const Job *f, size_t from, size_t count, u
         j->members = members;
         j->hist_wall_s = f->hist_wall_s < 0 ? -1 : f->hist_wall_s * (double) count / (double) n;
         j->hist_peak = f->hist_peak;
+        j->hist_cpus = f->hist_cpus;
         j->hist_failed = f->hist_failed;
         j->expected_s = f->expected_s < 0 ? -1 : f->expected_s * (double) count / (double) n;
         return 0;

@@ -622,13 +622,14 @@ static int plan(RunContext *rc) {
                                  &rc->plan);
 }
 
-/* Each job's memory request: its learned peak plus headroom, or the fixed slot (after batching, which sums
- * files into jobs). */
+/* Each job's memory request: its learned peak plus headroom, or the fixed slot; and its CPU request, the CPUs it
+ * kept busy last time (after batching, which sums files into jobs). */
 static void assign_requests(RunContext *rc) {
         for (size_t i = 0; i < rc->src.jobs.n; i++) {
                 Job *j = &rc->src.jobs.jobs[i];
                 j->mem_request = rc->opt->cap.mem_cap_off ? 0 : plan_mem_request(&rc->plan, j->hist_peak);
                 j->heavy = rc->plan_input.learned && plan_request_is_heavy(&rc->plan, j->mem_request);
+                j->cpu_request = plan_cpu_request(&rc->plan, j->hist_cpus);
         }
 }
 

@@ -71,8 +71,9 @@ static int merge_one_json(const char *path, json_object *out, json_object *docs,
                 for (size_t i = 0; i < ELEMENTSOF(counts); i++)
                         add_int(json_object_object_get(out, "totals"), counts[i], get_int(totals, counts[i]));
         for (size_t i = 0; i < json_object_array_length(jobs); i++) {
-                json_object *j = json_object_array_get_idx(jobs, i), *secs, *status, *name;
+                json_object *j = json_object_array_get_idx(jobs, i), *secs, *status, *name, *cpu;
                 HistoryRecord base;
+                double wall;
                 HistoryRecord *m;
 
                 json_object_array_add(json_object_object_get(out, "jobs"), json_object_get(j));
@@ -80,10 +81,14 @@ static int merge_one_json(const char *path, json_object *out, json_object *docs,
                     streq(json_object_get_string(status), "not-run") || streq(json_object_get_string(status), "pending") ||
                     streq(json_object_get_string(status), "interrupted")) /* a time cut short is not its time */
                         continue;
+                wall = json_object_get_double(json_object_object_get(j, "wall_s"));
                 base = (HistoryRecord) {
                         .name = json_object_get_string(name),
-                        .wall_s = json_object_get_double(json_object_object_get(j, "wall_s")),
+                        .wall_s = wall,
                         .peak_mem = (uint64_t) get_int(j, "peak_mem_bytes"),
+                        /* the CPUs it kept busy, as job_cpus(): null cpu_s is not measured */
+                        .cpus = json_object_object_get_ex(j, "cpu_s", &cpu) && cpu && wall > 0
+                                        ? json_object_get_double(cpu) / wall : -1,
                         .status = json_object_get_string(status),
                 };
                 m = reallocarray(*records, *n + (json_object_object_get_ex(j, "file_seconds", &secs)

@@ -35,6 +35,7 @@ static void jobs_from_history(const History *h, JobList *l) {
                 l->jobs[i].status = statuses[i % ELEMENTSOF(statuses)];
                 l->jobs[i].wall_s = (double) i / 3;
                 l->jobs[i].peak_mem = (uint64_t) i << 20;
+                l->jobs[i].cpu_s = (double) (i % 3) / 2; /* 0: not measured, kept out of the record */
         }
 }
 
@@ -55,6 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (size_t i = 0; i < l.n; i++) {
                 fuzz_assert(l.jobs[i].hist_wall_s == -1 || (l.jobs[i].hist_wall_s >= 0 && l.jobs[i].hist_wall_s < 1e9));
                 fuzz_assert(l.jobs[i].hist_peak < UINT64_C(18000000000000000000));
+                fuzz_assert(l.jobs[i].hist_cpus >= 0 && l.jobs[i].hist_cpus < 1e6);
         }
 
         /* what history_save() does under its lock, minus the file: record, serialise, and read back */

@@ -108,5 +108,14 @@ int main(void) {
         plan_compute(&in, &p);
         is_u64(p.job_max, 0, "auto (a size from the history): no hard cap");
 
+        /* learned CPU demand: the CPUs a job kept busy, rounded, at least 1, at most the CPU budget */
+        is_int(plan_cpu_request(&p, 0), 1, "cpus: never measured asks for 1");
+        is_int(plan_cpu_request(&p, 0.05), 1, "cpus: a job that mostly waits asks for 1, not 0");
+        is_int(plan_cpu_request(&p, 1.4), 1, "cpus: 1.4 busy rounds to 1");
+        is_int(plan_cpu_request(&p, 1.6), 2, "cpus: 1.6 busy rounds to 2");
+        is_int(plan_cpu_request(&p, 3.5), 4, "cpus: 3.5 rounds to the budget, 4");
+        is_int(plan_cpu_request(&p, 9), 4, "cpus: 9 busy on a 4-CPU budget asks for 4");
+        is_int(plan_cpu_request(&p, 1e300), 4, "cpus: a corrupt figure asks for the budget, no overflow");
+
         return tap_done();
 }

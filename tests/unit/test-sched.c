@@ -234,6 +234,26 @@ static void test_fits(void) {
         ok(!sched_fits(&p, run, 1, &b), "fits: a running job counts with its cap, here its rerun's whole budget");
 }
 
+/* Learned CPU demand packs jobs as memory does: both budgets must hold. */
+static void test_fits_cpus(void) {
+        SchedPolicy p = { .usable_bytes = 4 * GiB, .cpus = 2, .capped = true, .learned = true };
+        Job busy = { .mem_request = GiB, .mem_limit = GiB, .cpu_request = 2 },
+            one = { .mem_request = GiB, .mem_limit = GiB, .cpu_request = 1 },
+            fat = { .mem_request = 3 * GiB + 1, .mem_limit = 3 * GiB + 1, .cpu_request = 1 },
+            unset = { .mem_request = GiB };
+        SchedRunning run[2] = { { &one, 1 }, { &busy, 1 } };
+
+        ok(sched_fits(&p, NULL, 0, &busy), "cpus: a job asking for every CPU fits when nothing runs");
+        ok(sched_fits(&p, run, 1, &one), "cpus: 1 of 2 CPUs running, a 1-CPU job fits (memory too: 2 of 4 GiB)");
+        ok(!sched_fits(&p, run, 1, &busy), "cpus: ... a 2-CPU job does not, though its memory would fit");
+        ok(!sched_fits(&p, run + 1, 1, &one), "cpus: beside a 2-CPU job nothing fits, memory to spare or not");
+        ok(!sched_fits(&p, run, 1, &fat), "cpus: a CPU free, but 1 GiB + 3 GiB and a byte is past the memory");
+        ok(!sched_fits(&p, run, 2, &unset), "cpus: a request of 0 counts as 1 CPU");
+        ok(sched_fits(&p, run, 1, &unset), "cpus: ... which fits beside one 1-CPU job");
+        p.cpus = 0;
+        ok(sched_fits(&p, run + 1, 1, &one), "cpus: no CPU budget given (0): only memory counts");
+}
+
 static void test_next(void) {
         SchedPolicy p = { .usable_bytes = 4 * GiB, .capped = true, .learned = true };
         JobList l = {};
@@ -338,6 +358,7 @@ static void test_hard_cap(void) {
 
 int main(void) {
         test_fits();
+        test_fits_cpus();
         test_next();
         test_retry();
         test_rerun_alone();
