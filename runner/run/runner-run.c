@@ -37,8 +37,9 @@ typedef struct Slot {
         Sandbox *sandbox;
         CgroupJob *cgroup;
         uint64_t started;       /* usec, monotonic */
-        uint64_t deadline;      /* usec, 0 = none */
-        bool timed_out;
+        uint64_t deadline;      /* usec, 0 = none; once timed out, when SIGKILL follows SIGTERM */
+        bool timed_out;         /* SIGTERM sent for --timeout */
+        bool killed;            /* and SIGKILL after --timeout-grace */
         bool halted;            /* killed by --halt now: reported as not run */
         uint64_t slow_shown;    /* SLOW lines printed for this attempt */
         bool interrupted;       /* running when a signal stopped the run: killed by nsrun, not failed */
@@ -231,7 +232,7 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
         j->status = JOB_RUNNING;
         j->mem_limit = sched_attempt_limit(&l->policy, j); /* what it is admitted with, until its slot is free */
         s->job = j;
-        s->timed_out = s->halted = s->interrupted = false;
+        s->timed_out = s->killed = s->halted = s->interrupted = false;
         s->slow_shown = 0;
         log_fd = open_log(rc, j);
         if (log_fd < 0)
@@ -543,14 +544,23 @@ static void kill_running(Loop *l) {
                 }
 }
 
+/* --timeout: SIGTERM to the job's command (init forwards it; nsrun's pytest plugin has faulthandler print each
+ * thread's traceback into the log, then pytest dies of it), and --timeout-grace later SIGKILL to all of it, for
+ * a command that ignores SIGTERM or a child that outlives it. */
 static void check_deadlines(Loop *l, uint64_t now) {
         for (unsigned w = 0; w < l->rc->plan.workers; w++) {
                 Slot *s = &l->slots[w];
-                if (s->job && s->deadline && now >= s->deadline && !s->timed_out) {
+                if (!s->job || !s->deadline || now < s->deadline || s->killed)
+                        continue;
+                if (!s->timed_out && l->rc->opt->timeout_grace_usec > 0) {
                         s->timed_out = true;
-                        (void) sandbox_kill(s->sandbox, SIGKILL);
-                        (void) cgroup_job_kill(s->cgroup);
+                        s->deadline = now + l->rc->opt->timeout_grace_usec;
+                        (void) sandbox_kill(s->sandbox, SIGTERM);
+                        continue;
                 }
+                s->timed_out = s->killed = true;
+                (void) sandbox_kill(s->sandbox, SIGKILL);
+                (void) cgroup_job_kill(s->cgroup);
         }
 }
 
@@ -559,7 +569,7 @@ static int poll_timeout(const Loop *l, uint64_t now, bool ticking) {
 
         for (unsigned w = 0; w < l->rc->plan.workers; w++) {
                 const Slot *s = &l->slots[w];
-                if (s->job && s->deadline && !s->timed_out)
+                if (s->job && s->deadline && !s->killed)
                         t = MIN(t, s->deadline > now ? s->deadline - now : 0);
         }
         return t == UINT64_MAX ? -1 : (int) ((t + 999) / 1000);

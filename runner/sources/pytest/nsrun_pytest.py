@@ -9,8 +9,10 @@ the jobs from it. Parsing 'pytest --collect-only -q' output instead breaks on '-
 and ids with spaces; pytest's own objects do not.
 """
 
+import faulthandler
 import json
 import os
+import signal
 import sys
 
 import pytest
@@ -126,6 +128,18 @@ def pytest_collection_finish(session):
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(doc, f)
     os.replace(tmp, out)
+
+
+# --timeout sends the job's pytest SIGTERM, then SIGKILL after --timeout-grace: on SIGTERM, faulthandler writes
+# every thread's traceback, where the hung test is, into the job's log, then the default action ends pytest.
+# Into a copy of the log's descriptor taken now, as this plugin is imported (-p), before pytest's capture
+# points descriptor 2 at a temporary file that dies with the job.
+if os.environ.get("NSRUN_TIMES_OUT"):
+    try:
+        _fault_log = os.fdopen(os.dup(2), "w")
+        faulthandler.register(signal.SIGTERM, file=_fault_log, all_threads=True, chain=True)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 # A job's file outside the rootdir (an installed package's, with --pyargs) is one of pytest's initial paths, and
