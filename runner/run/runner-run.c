@@ -315,6 +315,34 @@ static int read_test_counts(const RunContext *rc, Job *j) {
         return 0;
 }
 
+/* A pytest job killed before pytest ended (a timeout, an out-of-memory kill, a crash) wrote no times document; the
+ * plugin's progress.json, rewritten as each test starts and ends, keeps what it had counted and the test it was
+ * in: its finished tests keep their results, and the test running then is named and counted as an error. */
+static int read_progress(Job *j) {
+        _cleanup_(json_object_putp) json_object *doc = NULL;
+        _cleanup_free_ char *text = NULL, *path = NULL;
+        json_object *current;
+        int r;
+
+        if (asprintf(&path, "%.*s/" PROGRESS_FILE, (int) (strrchr(j->times_path, '/') - j->times_path),
+                     j->times_path) < 0)
+                return -ENOMEM;
+        r = read_job_file_at(AT_FDCWD, path, JOB_FILE_MAX, &text, NULL);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
+        doc = json_tokener_parse(text);
+        if (!doc || !json_object_is_type(doc, json_type_object))
+                return 0;
+        pytest_counts_from_times(j, doc);
+        if (json_object_object_get_ex(doc, "current", &current) && json_object_is_type(current, json_type_string)) {
+                j->killed_in = escape_name(json_object_get_string(current));
+                if (!j->killed_in)
+                        return -ENOMEM;
+                j->tests_errors++;
+        }
+        return 0;
+}
+
 /* The seconds each of the job's files took, as nsrun's plugin wrote them; NULL if it did not (a killed job). The
  * plugin's keys are its names of the files, escaped here as the jobs' names are (escape_name()). */
 static int read_file_times(Job *j) {
@@ -327,9 +355,12 @@ static int read_file_times(Job *j) {
         int r;
 
         j->file_s = mfree(j->file_s);
+        j->killed_in = mfree(j->killed_in);
         if (!j->times_path)
                 return 0;
         r = read_job_file_at(AT_FDCWD, j->times_path, JOB_FILE_MAX, &text, NULL);
+        if (r == -ENOENT)
+                return read_progress(j);
         if (r < 0)
                 return r;
         doc = json_tokener_parse(text);
@@ -441,6 +472,13 @@ static void finish_slot(Loop *l, Slot *s) {
         status = classify(rc, s, &res, &st);
         if (read_results(rc, j) < 0)
                 status = JOB_ERROR;
+        if (status == JOB_FAILED && j->signal && j->killed_in) {
+                status = JOB_ERROR;
+                free(j->error);
+                j->error = NULL;
+                (void) asprintf(&j->error, "crashed: signal %d (SIG%s) while running %s", j->signal,
+                                sigabbrev_np(j->signal) ?: "?", j->killed_in);
+        }
         if (s->halted) {
                 status = JOB_NOT_RUN;
                 free(j->error);

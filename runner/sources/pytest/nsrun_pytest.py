@@ -200,6 +200,27 @@ def pytest_runtest_logreport(report):
         _times[key] = _times.get(key, 0.0) + report.duration
 
 
+# A job killed before pytest ends (a timeout, an out-of-memory kill, a crash) writes no times document: what it had
+# counted and the test it is in are rewritten as each test starts and ends (into NSRUN_TIMES_OUT's directory,
+# progress.json), so nsrun keeps the finished tests' results and names the test that was running.
+def _progress(current):
+    out = os.environ.get("NSRUN_TIMES_OUT")
+    if not out:
+        return
+    path = os.path.join(os.path.dirname(out), "progress.json")
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump({"current": current, "counts": _counts}, f)
+    os.replace(path + ".tmp", path)
+
+
+def pytest_runtest_logstart(nodeid, location):
+    _progress(nodeid)
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    _progress(None)
+
+
 def pytest_sessionfinish(session):
     out = os.environ.get("NSRUN_TIMES_OUT")
     if not out:
