@@ -7,7 +7,7 @@ _nsrun() {
 
         local sandbox_opts='--root-dir --keep-writes --rw --overlay --tmpfs --no-home --net'
         local run_opts="-j --jobs --mem-per-worker --mem-reserve --pids-max --cpus-per-job --mem-cap --shard --dry-run --dist --batch --serial
-                        --jobs-file --setup --timeout --retries --flaky-fails --repeat -x --exitfirst --junit --json
+                        --jobs-file --setup --timeout --timeout-grace --retries --flaky-fails --repeat -x --exitfirst --junit --json
                         --halt --joblog -k --keep-order --slow-timeout --color -q --quote --log-dir $sandbox_opts -h --help -V --version"
         local exec_opts="$sandbox_opts --mem --pids-max --mem-cap -h --help"
         local doctor_opts='--json -h --help'
@@ -82,6 +82,10 @@ _nsrun() {
                 ;;
         --timeout)
                 COMPREPLY=($(compgen -W '30s 5m 10m 30m 1h' -- "$cur"))
+                return
+                ;;
+        --timeout-grace)
+                COMPREPLY=($(compgen -W '0 5s 10s 30s' -- "$cur"))
                 return
                 ;;
         -j | --jobs | --pids-max | --cpus-per-job | --retries | --repeat | --serial | --setup)

@@ -61,7 +61,8 @@ typedef struct RunOptions {
         char *shard;                    /* --shard K/N or auto, NULL: all jobs */
         char *setup;                    /* --setup CMD, NULL: none */
         char **serial_globs;
-        uint64_t timeout_usec;
+        uint64_t timeout_usec;          /* --timeout: SIGTERM to the job's command after this long; 0: never */
+        uint64_t timeout_grace_usec;    /* --timeout-grace: then SIGKILL to all of it this much later */
         unsigned retries;
         unsigned repeat;
         unsigned halt_fail;             /* -x, --halt ...,fail=N: stop after N failed jobs; 0: never */
@@ -81,6 +82,7 @@ typedef struct RunOptions {
 } RunOptions;
 
 #define SLOW_USEC_DEFAULT (60 * USEC_PER_SEC)
+#define TIMEOUT_GRACE_USEC_DEFAULT (10 * USEC_PER_SEC)
 
 enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 

@@ -105,6 +105,7 @@ void job_done(Job *j) {
         free(j->times_path);
         free(j->file_s);
         free(j->error);
+        free(j->killed_in);
         *j = (Job) {};
 }
 

@@ -73,6 +73,8 @@ typedef struct Job {
         double *file_s;         /* pytest: each file's test time (members, or the job itself), from times_path;
                                  * NULL if the plugin did not write them (a killed job) */
         char *error;            /* why it could not run (JOB_ERROR), or NULL */
+        char *killed_in;        /* pytest: the test it was running when it was killed or crashed (escaped), from
+                                 * its attempt's progress.json; NULL if it ended on its own or between tests */
 } Job;
 
 typedef struct JobList {

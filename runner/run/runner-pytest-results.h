@@ -5,6 +5,9 @@
 
 #include "runner-job.h"
 
+/* In a pytest job's attempt directory, nsrun's plugin's record of the test running now and the counts so far. */
+#define PROGRESS_FILE "progress.json"
+
 /* The job's tests by outcome as nsrun's plugin counted them in pytest's words (its times document's "counts"):
  * passed, failed, error, skipped, xfailed, xpassed. Left as the JUnit report gave them when the plugin wrote
  * none (a killed job). */

@@ -113,11 +113,13 @@ static void describe(const Job *j, char *buf, size_t len) {
                                         "peak %s), though the command exited 0", j->oom_kills,
                                         FORMAT_SIZE(j->mem_limit), FORMAT_SIZE(j->peak_mem));
                 else
-                        (void) snprintf(buf, len, "killed, out of memory (limit %s, peak %s)", FORMAT_SIZE(j->mem_limit),
-                                        FORMAT_SIZE(j->peak_mem));
+                        (void) snprintf(buf, len, "killed, out of memory (limit %s, peak %s)%s%s",
+                                        FORMAT_SIZE(j->mem_limit), FORMAT_SIZE(j->peak_mem),
+                                        j->killed_in ? " while running " : "", j->killed_in ?: "");
                 break;
         case JOB_TIMEOUT:
-                (void) snprintf(buf, len, "killed, timeout after %s", FORMAT_DURATION((uint64_t) (j->wall_s * 1e6)));
+                (void) snprintf(buf, len, "killed, timeout after %s%s%s", FORMAT_DURATION((uint64_t) (j->wall_s * 1e6)),
+                                j->killed_in ? " while running " : "", j->killed_in ?: "");
                 break;
         case JOB_NOT_RUN: /* stopped by --halt now */
         case JOB_INTERRUPTED:
@@ -476,6 +478,7 @@ static json_object *job_json(const Job *j) {
                 json_object_object_add(o, "file_seconds", secs);
         }
         json_object_object_add(o, "error", j->error ? json_object_new_string(j->error) : NULL);
+        json_object_object_add(o, "killed_in", j->killed_in ? json_object_new_string(j->killed_in) : NULL);
         return o;
 }
 
@@ -626,7 +629,7 @@ static xmlNodePtr synthetic_suite(const Job *j) {
         sym_xmlNewProp(s, BAD_CAST "time", BAD_CAST num);
         c = sym_xmlNewChild(s, NULL, BAD_CAST "testcase", NULL);
         sym_xmlNewProp(c, BAD_CAST "classname", BAD_CAST "nsrun");
-        sym_xmlNewProp(c, BAD_CAST "name", BAD_CAST j->name);
+        sym_xmlNewProp(c, BAD_CAST "name", BAD_CAST(j->killed_in ?: j->name)); /* the test it was killed in */
         sym_xmlNewProp(c, BAD_CAST "time", BAD_CAST num);
         describe(j, buf, sizeof buf);
         if (j->status == JOB_NOT_RUN)

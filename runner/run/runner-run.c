@@ -37,8 +37,9 @@ typedef struct Slot {
         Sandbox *sandbox;
         CgroupJob *cgroup;
         uint64_t started;       /* usec, monotonic */
-        uint64_t deadline;      /* usec, 0 = none */
-        bool timed_out;
+        uint64_t deadline;      /* usec, 0 = none; once timed out, when SIGKILL follows SIGTERM */
+        bool timed_out;         /* SIGTERM sent for --timeout */
+        bool killed;            /* and SIGKILL after --timeout-grace */
         bool halted;            /* killed by --halt now: reported as not run */
         uint64_t slow_shown;    /* SLOW lines printed for this attempt */
         bool interrupted;       /* running when a signal stopped the run: killed by nsrun, not failed */
@@ -231,7 +232,7 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
         j->status = JOB_RUNNING;
         j->mem_limit = sched_attempt_limit(&l->policy, j); /* what it is admitted with, until its slot is free */
         s->job = j;
-        s->timed_out = s->halted = s->interrupted = false;
+        s->timed_out = s->killed = s->halted = s->interrupted = false;
         s->slow_shown = 0;
         log_fd = open_log(rc, j);
         if (log_fd < 0)
@@ -314,6 +315,34 @@ static int read_test_counts(const RunContext *rc, Job *j) {
         return 0;
 }
 
+/* A pytest job killed before pytest ended (a timeout, an out-of-memory kill, a crash) wrote no times document; the
+ * plugin's progress.json, rewritten as each test starts and ends, keeps what it had counted and the test it was
+ * in: its finished tests keep their results, and the test running then is named and counted as an error. */
+static int read_progress(Job *j) {
+        _cleanup_(json_object_putp) json_object *doc = NULL;
+        _cleanup_free_ char *text = NULL, *path = NULL;
+        json_object *current;
+        int r;
+
+        if (asprintf(&path, "%.*s/" PROGRESS_FILE, (int) (strrchr(j->times_path, '/') - j->times_path),
+                     j->times_path) < 0)
+                return -ENOMEM;
+        r = read_job_file_at(AT_FDCWD, path, JOB_FILE_MAX, &text, NULL);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
+        doc = json_tokener_parse(text);
+        if (!doc || !json_object_is_type(doc, json_type_object))
+                return 0;
+        pytest_counts_from_times(j, doc);
+        if (json_object_object_get_ex(doc, "current", &current) && json_object_is_type(current, json_type_string)) {
+                j->killed_in = escape_name(json_object_get_string(current));
+                if (!j->killed_in)
+                        return -ENOMEM;
+                j->tests_errors++;
+        }
+        return 0;
+}
+
 /* The seconds each of the job's files took, as nsrun's plugin wrote them; NULL if it did not (a killed job). The
  * plugin's keys are its names of the files, escaped here as the jobs' names are (escape_name()). */
 static int read_file_times(Job *j) {
@@ -326,9 +355,12 @@ static int read_file_times(Job *j) {
         int r;
 
         j->file_s = mfree(j->file_s);
+        j->killed_in = mfree(j->killed_in);
         if (!j->times_path)
                 return 0;
         r = read_job_file_at(AT_FDCWD, j->times_path, JOB_FILE_MAX, &text, NULL);
+        if (r == -ENOENT)
+                return read_progress(j);
         if (r < 0)
                 return r;
         doc = json_tokener_parse(text);
@@ -441,6 +473,13 @@ static void finish_slot(Loop *l, Slot *s) {
         status = classify(rc, s, &res, &st);
         if (read_results(rc, j) < 0)
                 status = JOB_ERROR;
+        if (status == JOB_FAILED && j->signal && j->killed_in) {
+                status = JOB_ERROR;
+                free(j->error);
+                j->error = NULL;
+                (void) asprintf(&j->error, "crashed: signal %d (SIG%s) while running %s", j->signal,
+                                sigabbrev_np(j->signal) ?: "?", j->killed_in);
+        }
         if (s->halted) {
                 status = JOB_NOT_RUN;
                 free(j->error);
@@ -544,14 +583,23 @@ static void kill_running(Loop *l) {
                 }
 }
 
+/* --timeout: SIGTERM to the job's command (init forwards it; nsrun's pytest plugin has faulthandler print each
+ * thread's traceback into the log, then pytest dies of it), and --timeout-grace later SIGKILL to all of it, for
+ * a command that ignores SIGTERM or a child that outlives it. */
 static void check_deadlines(Loop *l, uint64_t now) {
         for (unsigned w = 0; w < l->rc->plan.workers; w++) {
                 Slot *s = &l->slots[w];
-                if (s->job && s->deadline && now >= s->deadline && !s->timed_out) {
+                if (!s->job || !s->deadline || now < s->deadline || s->killed)
+                        continue;
+                if (!s->timed_out && l->rc->opt->timeout_grace_usec > 0) {
                         s->timed_out = true;
-                        (void) sandbox_kill(s->sandbox, SIGKILL);
-                        (void) cgroup_job_kill(s->cgroup);
+                        s->deadline = now + l->rc->opt->timeout_grace_usec;
+                        (void) sandbox_kill(s->sandbox, SIGTERM);
+                        continue;
                 }
+                s->timed_out = s->killed = true;
+                (void) sandbox_kill(s->sandbox, SIGKILL);
+                (void) cgroup_job_kill(s->cgroup);
         }
 }
 
@@ -560,7 +608,7 @@ static int poll_timeout(const Loop *l, uint64_t now, bool ticking) {
 
         for (unsigned w = 0; w < l->rc->plan.workers; w++) {
                 const Slot *s = &l->slots[w];
-                if (s->job && s->deadline && !s->timed_out)
+                if (s->job && s->deadline && !s->killed)
                         t = MIN(t, s->deadline > now ? s->deadline - now : 0);
         }
         return t == UINT64_MAX ? -1 : (int) ((t + 999) / 1000);

@@ -42,6 +42,7 @@ enum {
         ARG_SERIAL,
         ARG_JOBS_FILE,
         ARG_TIMEOUT,
+        ARG_TIMEOUT_GRACE,
         ARG_RETRIES,
         ARG_REPEAT,
         ARG_FLAKY_FAILS,
@@ -101,7 +102,10 @@ int verb_help(void) {
                "      --jobs-file FILE     one shell command per line, each a job ('-': stdin)\n"
                "      --setup CMD          run CMD once, in a sandbox; its writes are a layer\n"
                "                           under every job (install the project, warm caches)\n"
-               "      --timeout DURATION   kill a job after DURATION (30s, 5m, 1h30m)\n"
+               "      --timeout DURATION   stop a job after DURATION (30s, 5m, 1h30m): SIGTERM\n"
+               "                           (pytest prints each thread's traceback), then\n"
+               "      --timeout-grace DURATION\n"
+               "                           SIGKILL this much later (default 10s)\n"
                "      --retries N          rerun a failed job up to N times; a pass is flaky\n"
                "      --flaky-fails        count flaky jobs as failures\n"
                "      --repeat N           run every job N times\n"
@@ -222,6 +226,10 @@ static int parse_one(RunOptions *o, int c, const char *arg) {
                 if (parse_duration(arg, &o->timeout_usec) < 0)
                         return log_bad_option("--timeout", arg, "give a duration such as 30s, 5m or 1h30m");
                 return 0;
+        case ARG_TIMEOUT_GRACE:
+                if (parse_duration(arg, &o->timeout_grace_usec) < 0)
+                        return log_bad_option("--timeout-grace", arg, "give a duration such as 10s or 1m, or 0");
+                return 0;
         case ARG_SLOW_TIMEOUT:
                 if (streq(arg, "off"))
                         o->slow_usec = UINT64_MAX;
@@ -310,6 +318,7 @@ int parse_run_args(int argc, char *argv[], RunOptions *o) {
                 { "serial", required_argument, NULL, ARG_SERIAL },
                 { "jobs-file", required_argument, NULL, ARG_JOBS_FILE },
                 { "timeout", required_argument, NULL, ARG_TIMEOUT },
+                { "timeout-grace", required_argument, NULL, ARG_TIMEOUT_GRACE },
                 { "retries", required_argument, NULL, ARG_RETRIES },
                 { "repeat", required_argument, NULL, ARG_REPEAT },
                 { "flaky-fails", no_argument, NULL, ARG_FLAKY_FAILS },
@@ -839,7 +848,7 @@ static bool report_to_stdout(const RunOptions *o) {
 }
 
 int verb_run(int argc, char *argv[]) {
-        RunOptions o = { .cap = CAP_OPTIONS_WORKERS, .repeat = 1 };
+        RunOptions o = { .cap = CAP_OPTIONS_WORKERS, .repeat = 1, .timeout_grace_usec = TIMEOUT_GRACE_USEC_DEFAULT };
         RunContext rc = { .opt = &o, .null_fd = -EBADF, .stdout_fd = STDOUT_FILENO, .source.sigfd = -EBADF };
         sigset_t mask, old_mask, pipe_only;
         int r, status;

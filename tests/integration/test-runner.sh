@@ -200,6 +200,34 @@ is "--timeout kills the job and reports a timeout (exit 1)" "$rc $(json "$SCRATC
 like "... named as such" "$out" 'killed, timeout after 1'
 check "... within seconds" test $(( $(date +%s) - start )) -lt 10
 check "... and every process of the job is gone" sh -c "! pgrep -f '^sleep $marker'"
+# SIGTERM first, with every thread's Python traceback in the log; SIGKILL after --timeout-grace
+hang=$(make_project hang)
+printf 'import threading, time\n\ndef test_a():\n    pass\n\ndef test_hangs_here():\n    threading.Thread(target=time.sleep, args=(300,), daemon=True).start()\n    time.sleep(300)\n' |
+        as_test_user tee "$hang/test_hang.py" > /dev/null
+out=$(cd "$hang" && as_test_user "$NSRUN_BIN" --batch off --timeout 2s --timeout-grace 2s --json "$SCRATCH/th.json" -- pytest test_hang.py 2>&1); rc=$?
+is "a hung pytest test: the job is reported as a timeout" "$rc $(json "$SCRATCH/th.json" "d['jobs'][0]['status']")" "1 timeout"
+like "... its log has each thread's traceback, naming the hung test (faulthandler on SIGTERM)" \
+        "$(cat "$hang/.nsrun/logs/test_hang.py.log")" 'test_hang.py", line 8 in test_hangs_here'
+is "... and the other thread's too" "$(grep -o '[Tt]hread 0x' "$hang/.nsrun/logs/test_hang.py.log" | wc -l)" 2
+start=$(date +%s)
+out=$(as_test_user "$NSRUN_BIN" --timeout 1s --timeout-grace 2s --json "$SCRATCH/tk.json" -- sh -c "trap '' TERM; sleep $marker.7; sleep $marker.8" 2>&1); rc=$?
+is "a command that ignores SIGTERM is killed after --timeout-grace, a timeout" "$rc $(json "$SCRATCH/tk.json" "d['jobs'][0]['status']")" "1 timeout"
+check "... within seconds" test $(( $(date +%s) - start )) -lt 10
+check "... and every process of the job is gone" sh -c "! pgrep -f '^sleep $marker'"
+# a job that crashes in its 3rd test of 5 keeps the 2 it finished and names the culprit
+printf 'import os, signal\n\ndef test_a():\n    pass\n\ndef test_b():\n    pass\n\ndef test_c():\n    os.kill(os.getpid(), signal.SIGSEGV)\n\ndef test_d():\n    pass\n\ndef test_e():\n    pass\n' |
+        as_test_user tee "$hang/test_x.py" > /dev/null
+out=$(cd "$hang" && as_test_user "$NSRUN_BIN" --batch off --json "$SCRATCH/sx.json" -- pytest test_x.py 2>&1); rc=$?
+is "a segfault in the 3rd test of 5: an error, the 2 finished tests kept, the culprit named (exit 1)" \
+        "$rc $(json "$SCRATCH/sx.json" "(d['jobs'][0]['status'], d['jobs'][0]['tests_passed'], d['jobs'][0]['tests_errors'], d['jobs'][0]['killed_in'], d['totals']['tests_passed'])")" \
+        "1 ('error', 2, 1, 'test_x.py::test_c', 2)"
+like "... and the summary says why" "$out" 'crashed: signal 11 \(SIGSEGV\) while running test_x.py::test_c'
+like "... with its counts" "$out" 'tests: 2 passed, 1 error'
+is "a timed-out job keeps its finished test and names the test it was in" \
+        "$(json "$SCRATCH/th.json" "(d['jobs'][0]['killed_in'], d['jobs'][0]['tests_passed'])")" "('test_hang.py::test_hangs_here', 1)"
+out=$(as_test_user "$NSRUN_BIN" --timeout-grace soon -- true 2>&1); rc=$?
+is "--timeout-grace takes a duration (exit 2)" "$rc" 2
+like "... and says so" "$out" "--timeout-grace.*give a duration"
 
 # --- serial jobs run alone, after the rest ---
 log=$(make_project serial-log)

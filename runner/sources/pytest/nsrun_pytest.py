@@ -9,8 +9,10 @@ the jobs from it. Parsing 'pytest --collect-only -q' output instead breaks on '-
 and ids with spaces; pytest's own objects do not.
 """
 
+import faulthandler
 import json
 import os
+import signal
 import sys
 
 import pytest
@@ -128,6 +130,18 @@ def pytest_collection_finish(session):
     os.replace(tmp, out)
 
 
+# --timeout sends the job's pytest SIGTERM, then SIGKILL after --timeout-grace: on SIGTERM, faulthandler writes
+# every thread's traceback, where the hung test is, into the job's log, then the default action ends pytest.
+# Into a copy of the log's descriptor taken now, as this plugin is imported (-p), before pytest's capture
+# points descriptor 2 at a temporary file that dies with the job.
+if os.environ.get("NSRUN_TIMES_OUT"):
+    try:
+        _fault_log = os.fdopen(os.dup(2), "w")
+        faulthandler.register(signal.SIGTERM, file=_fault_log, all_threads=True, chain=True)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 # A job's file outside the rootdir (an installed package's, with --pyargs) is one of pytest's initial paths, and
 # pytest names a file by its path relative to the initial path holding it: "", so its tests are "::test_x" in the
 # output and in JUnit (classname ""), tests of different files indistinguishable. After collection and
@@ -184,6 +198,27 @@ def pytest_runtest_logreport(report):
     name = _current[0][1]
     for key in {name, name + _suffix(report.nodeid)}:
         _times[key] = _times.get(key, 0.0) + report.duration
+
+
+# A job killed before pytest ends (a timeout, an out-of-memory kill, a crash) writes no times document: what it had
+# counted and the test it is in are rewritten as each test starts and ends (into NSRUN_TIMES_OUT's directory,
+# progress.json), so nsrun keeps the finished tests' results and names the test that was running.
+def _progress(current):
+    out = os.environ.get("NSRUN_TIMES_OUT")
+    if not out:
+        return
+    path = os.path.join(os.path.dirname(out), "progress.json")
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump({"current": current, "counts": _counts}, f)
+    os.replace(path + ".tmp", path)
+
+
+def pytest_runtest_logstart(nodeid, location):
+    _progress(nodeid)
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    _progress(None)
 
 
 def pytest_sessionfinish(session):
