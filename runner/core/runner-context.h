@@ -46,6 +46,7 @@ typedef struct Source {
         bool collect_reused;    /* pytest's collection came from the cache: nothing it reads had changed */
         char *pytest_cache_dir; /* pytest's cache directory as the collection resolved it; NULL without one */
         bool pytest_cache_clear; /* --cache-clear */
+        bool pytest_usage_error; /* the collection's pytest exited 4: its usage error, nsrun's exit status too */
 } Source;
 
 void source_done(Source *s);
