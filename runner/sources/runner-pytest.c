@@ -232,6 +232,8 @@ int pytest_jobs_from_collection(const SourceContext *c, char **command, int star
         s->pytest_xdist = json_object_object_get_ex(doc, "xdist", &xd) && json_object_get_boolean(xd);
         s->pytest_options = user_options(command, start, doc);
         s->pytest_cache_clear = json_true(doc, "cache_clear");
+        if (json_object_object_get_ex(doc, "maxfail", &xd) && json_object_is_type(xd, json_type_int))
+                s->pytest_maxfail = (unsigned) MIN(MAX(json_object_get_int64(xd), 0), (int64_t) UINT_MAX);
         if (json_get_string(doc, "cache_dir") && !(s->pytest_cache_dir = strdup(json_get_string(doc, "cache_dir"))))
                 return log_oom();
         if (!s->pytest_options ||
