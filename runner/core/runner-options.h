@@ -12,6 +12,7 @@ enum {
         EXIT_RUN_FAILURES = 1,          /* some job failed */
         EXIT_USAGE = 2,                 /* bad usage, or not even one worker fits */
         EXIT_REFUSED = 3,               /* this machine refuses sandboxes */
+        EXIT_PYTEST_USAGE = 4,          /* pytest's usage error (an unknown option, a missing file), as pytest */
         EXIT_NO_TESTS = 5,              /* pytest collected no test: pytest's own status for it */
         EXIT_EXEC_REFUSED = 123,        /* nsrun exec: this machine refuses sandboxes */
         EXIT_EXEC_TIMEOUT = 124,        /* nsrun exec: --timeout expired */

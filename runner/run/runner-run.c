@@ -62,6 +62,7 @@ typedef struct Loop {
         size_t next;            /* in rc->order: every job before it has been started */
         unsigned running;
         unsigned failures;      /* jobs that ended as failures, for -x and --halt */
+        uint64_t tests_failed;  /* pytest: tests that failed or errored in all jobs, for pytest's -x, --maxfail */
         SchedPolicy policy;     /* the budget and options the scheduling decisions (runner-sched.c) read */
         SchedRunning *view;     /* the running jobs, as those decisions see them (running_view()) */
         Job **alone;            /* killed for memory at a learned request: each reruns alone, before the rest */
@@ -515,7 +516,11 @@ static void finish_slot(Loop *l, Slot *s) {
         l->failures += job_status_is_failure(status, rc->opt->flaky_fails);
         if (rc->refused)
                 l->stop = true;
+        l->tests_failed += j->tests_failed + j->tests_errors;
         if (rc->opt->halt_fail && l->failures >= rc->opt->halt_fail && !l->stop)
+                halt(l);
+        /* pytest's own -x/--maxfail: each job stops itself; the run stops as pytest-xdist's controller does */
+        if (rc->src.pytest_maxfail && l->tests_failed >= rc->src.pytest_maxfail && !l->stop)
                 halt(l);
 }
 

@@ -232,6 +232,8 @@ int pytest_jobs_from_collection(const SourceContext *c, char **command, int star
         s->pytest_xdist = json_object_object_get_ex(doc, "xdist", &xd) && json_object_get_boolean(xd);
         s->pytest_options = user_options(command, start, doc);
         s->pytest_cache_clear = json_true(doc, "cache_clear");
+        if (json_object_object_get_ex(doc, "maxfail", &xd) && json_object_is_type(xd, json_type_int))
+                s->pytest_maxfail = (unsigned) MIN(MAX(json_object_get_int64(xd), 0), (int64_t) UINT_MAX);
         if (json_get_string(doc, "cache_dir") && !(s->pytest_cache_dir = strdup(json_get_string(doc, "cache_dir"))))
                 return log_oom();
         if (!s->pytest_options ||
@@ -270,12 +272,13 @@ static void show_collect_errors(const char *log_path) {
 
         if (!f)
                 return;
-        /* pytest's "ERROR collecting ..." and "E   ..." lines say what is wrong; failing those (pytest itself
-         * could not start), its last lines. The rest is in the log. */
+        /* pytest's "ERROR collecting ..." and "E   ..." lines say what is wrong, and argparse's "pytest: error:
+         * unrecognized arguments: ..." after its usage banner; failing those (pytest itself could not start), its
+         * last lines. The rest is in the log. */
         char *tail[5] = {};
         size_t n = 0;
         while (fgets(line, sizeof line, f)) {
-                if (shown < 20 && (strstr(line, "ERROR") || strneq(line, "E ", 2))) {
+                if (shown < 20 && (strstr(line, "ERROR") || strneq(line, "E ", 2) || strstr(line, ": error: "))) {
                         fputs("  ", stderr);
                         fwrite_output_escaped(line, strlen(line), stderr);
                         shown++;
@@ -352,6 +355,7 @@ int pytest_source(const SourceContext *c, char **command, Source *s) {
                 show_collect_errors(s->collect_log);
                 log_error("fix them (the whole output is in %s; 'pytest --collect-only' shows the same)",
                           s->collect_log);
+                s->pytest_usage_error = res.outcome == SANDBOX_EXITED && res.code == EXIT_PYTEST_USAGE;
                 return -EBADMSG;
         }
         /* written where the project's conftest.py runs: read as any file a job could have replaced */

@@ -140,8 +140,8 @@ int verb_help(void) {
                "\n"
                "Exit status: 0 all jobs passed (flaky ones too, unless --flaky-fails); 1 some\n"
                "failed; 2 bad usage, or not even one worker fits in memory; 3 this machine\n"
-               "refuses sandboxes or memory caps; 5 pytest collected no tests, as pytest;\n"
-               "128+N interrupted by signal N.\n"
+               "refuses sandboxes or memory caps; 4 pytest's usage error and 5 pytest\n"
+               "collected no tests, as pytest; 128+N interrupted by signal N.\n"
                "\n"
                "Environment: NSRUN_CACHE_DIR (history, logs; default PROJECT/.nsrun), NO_COLOR,\n"
                "FORCE_COLOR, CLICOLOR_FORCE; GITHUB_ACTIONS, GITLAB_CI (failed jobs' output\n"
@@ -902,6 +902,7 @@ int verb_run(int argc, char *argv[]) {
         status = rc.signal ? 128 + rc.signal
                  : r == -ECANCELED || rc.refused ? EXIT_REFUSED
                  : rc.no_tests ? EXIT_NO_TESTS
+                 : rc.src.pytest_usage_error ? EXIT_PYTEST_USAGE
                  : r < 0 ? EXIT_USAGE
                          : exit_status(&rc);
         /* the summary, or a message, written to a closed pipe after the jobs: the same status */

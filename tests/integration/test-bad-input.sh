@@ -232,6 +232,26 @@ problems=$(
 )
 report "a pytest collection error: exit 2, pytest's error between nsrun's first and last line" "$problems"
 rm -f "$P/tests/test_broken.py"
+# pytest's own usage errors: its argparse line after the usage banner, and pytest's exit status 4
+n=$((n + 1))
+run_case "bad-input-$$-$n" -- pytest -p no:cacheprovider --badflag tests
+problems=$(
+        [ "$rc" = 4 ] || echo "exit status $rc, want 4 (pytest's for a usage error)"
+        printf '%s\n' "$err" | grep -q '^  pytest: error: unrecognized arguments: --badflag$' ||
+                echo "pytest's error line (unrecognized arguments: --badflag) is not shown"
+        printf '%s\n' "$err" | tail -1 | grep -q '^nsrun: fix them' || echo "the last line does not say how to fix it"
+        problems_common "bad-input-$$-$n" 4
+)
+report "pytest --badflag: exit 4, pytest's 'pytest: error: unrecognized arguments: --badflag' shown" "$problems"
+n=$((n + 1))
+run_case "bad-input-$$-$n" -- pytest -p no:cacheprovider tests/no_such_test.py
+problems=$(
+        [ "$rc" = 4 ] || echo "exit status $rc, want 4 (pytest's for a usage error)"
+        printf '%s\n' "$err" | grep -q '^  ERROR: file or directory not found: tests/no_such_test.py$' ||
+                echo "pytest's error line (file or directory not found) is not shown"
+        problems_common "bad-input-$$-$n" 4
+)
+report "pytest with a missing file: exit 4, pytest's 'file or directory not found' shown" "$problems"
 # The collection report is written inside the sandbox, where the project's own conftest.py runs: one that
 # rewrites it (here: null markers, as a buggy plugin could) must get an error, never crash nsrun.
 as_test_user sh -c "cat > '$P/conftest.py'" <<'EOF'

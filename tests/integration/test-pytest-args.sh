@@ -174,4 +174,24 @@ is "pytest.ini in the invocation directory applies to the jobs of an installed p
         "$rc $(counts "$SCRATCH/ini.json") $want" "0 2 0 0 2 0 0"
 rm -f "$E/pytest.ini"
 
+# --- pytest's -x / --maxfail stop the whole run: no job starts once that many tests failed in all ---
+X=$(make_project maxfail)
+as_test_user mkdir -p "$X/tests"
+for i in 1 2 3 4; do
+        printf 'def test_ok():\n    pass\n\ndef test_bad():\n    assert %d == 0\n' "$i" | as_test_user sh -c "cat > '$X/tests/test_f$i.py'"
+done
+want=$(cd "$X" && /usr/bin/python3 -m pytest -x -q -p no:cacheprovider tests 2>&1 | tail -n 1 | grep -Eo '[0-9]+ failed')
+out=$(cd "$X" && nsrun -j 1 -- pytest -x -p no:cacheprovider tests 2>&1); rc=$?
+is "nsrun -j 1 -- pytest -x on 4 files with a failing test each: exit 1" "$rc" 1
+like "... stops after the first failure, as pytest -x ($want): the other 3 files not run" "$out" \
+        "^nsrun: 4 jobs: 1 failed, 3 not run; tests: $want, 1 passed;"
+out=$(cd "$X" && nsrun -j 1 -- pytest --maxfail=2 -p no:cacheprovider tests 2>&1); rc=$?
+is "nsrun -j 1 -- pytest --maxfail=2: exit 1" "$rc" 1
+like "... stops after 2 failures in all, the other 2 files not run" "$out" \
+        '^nsrun: 4 jobs: 2 failed, 2 not run; tests: 2 failed, 2 passed;'
+out=$(cd "$X" && PYTEST_ADDOPTS=-x nsrun -j 1 -- pytest -p no:cacheprovider tests 2>&1)
+like "... -x from PYTEST_ADDOPTS the same" "$out" '^nsrun: 4 jobs: 1 failed, 3 not run; tests: 1 failed, 1 passed;'
+out=$(cd "$X" && nsrun -j 1 -- pytest -p no:cacheprovider tests 2>&1)
+like "... without -x, every file runs" "$out" '^nsrun: 4 jobs: 4 failed; tests: 4 failed, 4 passed;'
+
 done_testing

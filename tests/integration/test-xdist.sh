@@ -83,6 +83,61 @@ out=$(PYTEST_ADDOPTS="--tx popen" nsrun xdist -- pytest -q tests/test_ledger.py 
 is "a --tx in addopts, which would start a worker outside the sandbox, stops pytest (exit 4)" "$rc" 4
 like "... with nsrun's message naming it" "$out" "nsrun xdist: workers 'popen' .* would run outside the sandbox"
 
+# --- pytest's built-in fixtures that touch the filesystem, in the workers' sandboxes ---
+# pytest-xdist gives each popen worker the controller's basetemp/popen-gwN as --basetemp; the controller made that
+# base in the host's /tmp, which a worker's private /tmp does not have.
+F=$(make_project fixtures)
+as_test_user mkdir -p "$F/tests"
+cat > "$SCRATCH/test_fixtures.py" <<'PY'
+import os, sys, pytest
+
+@pytest.mark.parametrize('n', range(4))
+def test_tmp_path(tmp_path, n):
+    assert tmp_path.is_dir() and not any(tmp_path.iterdir())
+    assert tmp_path.parent.name.startswith('popen-gw'), tmp_path
+    (tmp_path / 'f').write_text(str(n))
+    assert (tmp_path / 'f').read_text() == str(n)
+
+def test_tmpdir(tmpdir):
+    tmpdir.join('f').write('x')
+    assert tmpdir.join('f').read() == 'x'
+
+def test_tmp_path_factory(tmp_path_factory):
+    a, b = tmp_path_factory.mktemp('data'), tmp_path_factory.mktemp('data')
+    assert a != b and a.is_dir() and b.is_dir()
+    assert tmp_path_factory.getbasetemp() in a.parents
+
+def test_cache(cache, request):
+    assert request.config.cache is cache
+    cache.set('fixtures/value', [1, 2])
+    assert cache.get('fixtures/value', None) == [1, 2]
+    assert cache.mkdir('fixtures').is_dir()
+
+def test_capsys(capsys):
+    print('to stdout'); print('to stderr', file=sys.stderr)
+    assert capsys.readouterr() == ('to stdout\n', 'to stderr\n')
+
+def test_capfd(capfd):
+    os.write(1, b'fd 1\n'); os.write(2, b'fd 2\n')
+    assert capfd.readouterr() == ('fd 1\n', 'fd 2\n')
+
+def test_monkeypatch_chdir(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    assert os.getcwd() == str(tmp_path)
+    open('here', 'w').close()
+    assert (tmp_path / 'here').exists()
+PY
+install -m 644 "$SCRATCH/test_fixtures.py" "$F/tests/test_fixtures.py"
+[ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$F"
+out=$(cd "$F" && nsrun xdist -j 2 -- pytest -q 2>&1); rc=$?
+is "tmp_path, tmpdir, tmp_path_factory, cache, capsys, capfd, monkeypatch.chdir in the workers (exit 0)" "$rc" 0
+like "... all 10 tests pass" "$out" '(^|[^0-9])10 passed'
+is "... no FileNotFoundError for the controller's basetemp" "$(printf '%s\n' "$out" | grep -c FileNotFoundError)" 0
+[ "$rc" = 0 ] || printf '%s\n' "$out" | tail -n 30 | diag
+out=$(cd "$F" && nsrun xdist -j 2 -- pytest -q --basetemp="$F/bt" 2>&1); rc=$?
+is "... and with the user's --basetemp (exit 0)" "$rc" 0
+like "... all 10 tests pass" "$out" '(^|[^0-9])10 passed'
+
 # --- a path with spaces ---
 S="$SCRATCH/my project"
 cp -r "$W" "$S" && rm -rf "$S/.nsrun"

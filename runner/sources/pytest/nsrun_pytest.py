@@ -122,6 +122,8 @@ def pytest_collection_finish(session):
         "cache_dir": _cache_dir(config),
         "cache_read": any(_option(config, o) for o in ("lf", "failedfirst", "newfirst", "stepwise", "stepwise_skip")),
         "cache_clear": bool(_option(config, "cacheclear")),
+        # -x, --exitfirst, --maxfail=N as pytest resolved them (addopts too): nsrun stops the whole run there
+        "maxfail": int(_option(config, "maxfail") or 0),
         "items": [_item(i, rootdir) for i in session.items],
     }
     tmp = out + ".tmp"

@@ -1,7 +1,8 @@
 """nsrun xdist's pytest plugin, copied into each run's directory (on the workers' PYTHONPATH) and removed after it.
 
 The worker side writes where nsrun exec says (NSRUN_XDIST_SLOT): the worker's id, then the test it is running, so
-that nsrun can name the test a dead worker was running. The controller side refuses workers that are not nsrun's
+that nsrun can name the test a dead worker was running; and it makes the base of its --basetemp, which pytest-xdist
+puts under the controller's (/tmp/pytest-of-USER/pytest-N/popen-gwK) where the worker's private /tmp lacks it. The controller side refuses workers that are not nsrun's
 sandboxes: an addopts '-n 4' or '--tx popen' would start unsandboxed ones next to them.
 """
 import os
@@ -28,6 +29,10 @@ def pytest_configure(config):
     if workerinput is not None:
         if _slot:
             _put('.worker', workerinput['workerid'])
+        # pytest makes the basetemp itself (lazily, without parents) and the fixtures' directories in it
+        basetemp = config.getoption('basetemp', None)
+        if basetemp:
+            os.makedirs(os.path.dirname(os.path.abspath(basetemp)), mode=0o700, exist_ok=True)
         return
     tx = os.environ.get('NSRUN_XDIST_TX')
     if not tx:
