@@ -141,6 +141,9 @@ int verb_help(void) {
                "refuses sandboxes or memory caps; 5 pytest collected no tests, as pytest;\n"
                "128+N interrupted by signal N.\n"
                "\n"
+               "Settings: [tool.nsrun] in pyproject.toml or .nsrun.toml (long options as keys:\n"
+               "mem-per-worker = \"2G\"), then NSRUN_OPTS, then the command line, which wins.\n"
+               "\n"
                "Environment: NSRUN_CACHE_DIR (history, logs; default PROJECT/.nsrun), NO_COLOR,\n"
                "FORCE_COLOR, CLICOLOR_FORCE; GITHUB_ACTIONS, GITLAB_CI (failed jobs' output\n"
                "folded, as those logs fold it).\n",
