@@ -537,11 +537,14 @@ int config_split_words(const char *s, char ***ret) {
         return 0;
 }
 
+void setting_done(Setting *s) {
+        free(s->option);
+        free(s->value);
+        free(s->source);
+}
+
 void settings_free(Setting *s, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                free(s[i].option);
-                free(s[i].value);
-                free(s[i].source);
-        }
+        for (size_t i = 0; i < n; i++)
+                setting_done(s + i);
         free(s);
 }

@@ -50,4 +50,5 @@ typedef struct Setting {
         unsigned line;          /* in the file; 0 elsewhere */
 } Setting;
 
+void setting_done(Setting *s);
 void settings_free(Setting *s, size_t n);

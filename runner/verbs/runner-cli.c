@@ -353,12 +353,6 @@ static bool option_repeatable(const char *name) {
         return false;
 }
 
-static void setting_clear(Setting *s) {
-        free(s->option);
-        free(s->value);
-        free(s->source);
-}
-
 static int record_setting(RunOptions *o, int c, const char *arg, const char *source, unsigned line) {
         const struct option *opt = find_option(NULL, c);
         Setting *grown;
@@ -368,7 +362,7 @@ static int record_setting(RunOptions *o, int c, const char *arg, const char *sou
         if (!option_repeatable(opt->name))
                 for (size_t i = 0; i < o->n_settings; i++)
                         if (streq(o->settings[i].option, opt->name)) {
-                                setting_clear(o->settings + i);
+                                setting_done(o->settings + i);
                                 memmove(o->settings + i, o->settings + i + 1,
                                         (o->n_settings - i - 1) * sizeof(Setting));
                                 o->n_settings--;
@@ -385,7 +379,7 @@ static int record_setting(RunOptions *o, int c, const char *arg, const char *sou
                 .line = line,
         };
         if (!grown[o->n_settings].option || !grown[o->n_settings].source || (arg && !grown[o->n_settings].value)) {
-                setting_clear(grown + o->n_settings);
+                setting_done(grown + o->n_settings);
                 return log_oom();
         }
         o->n_settings++;

@@ -113,28 +113,28 @@ run_nsrun -- --dry-run -- true
 one_line_error "both files" "^nsrun: settings in both .nsrun.toml and pyproject.toml; keep them in one file$"
 as_test_user rm "$P/.nsrun.toml"
 
+# bad_file DESC TEXT REGEX: pyproject.toml holding TEXT (printf's format) is refused with one line matching REGEX.
+bad_file() {
+        printf "$2" | put pyproject.toml
+        run_nsrun -- --dry-run -- true
+        one_line_error "$1" "$3"
+}
+
 # bad settings: one line, file:line:col, exit 2
-printf '[tool.nsrun]\njobs = 1\nmem-per-wroker = "2G"\n' | put pyproject.toml
-run_nsrun -- --dry-run -- true
-one_line_error "an unknown key" "^nsrun: pyproject.toml:3:1: 'mem-per-wroker' is not a setting of nsrun"
-printf '[tool.nsrun]\n\n  mem-per-worker = "lots"\n' | put pyproject.toml
-run_nsrun -- --dry-run -- true
-one_line_error "a bad value" "^nsrun: pyproject.toml:3:3: --mem-per-worker lots: not a size"
-printf '[tool.nsrun]\nflaky-fails = "yes"\n' | put pyproject.toml
-run_nsrun -- --dry-run -- true
-one_line_error "a flag given a string" "^nsrun: pyproject.toml:2:1: 'flaky-fails' is a flag; write flaky-fails = true or false$"
-printf '[tool.nsrun]\ntimeout = 1.5\n' | put pyproject.toml
-run_nsrun -- --dry-run -- true
-one_line_error "a float refused" "^nsrun: pyproject.toml:2:11: a float, date or time"
-printf '[tool.nsrun]\nserial = """tests/*"""\n' | put pyproject.toml
-run_nsrun -- --dry-run -- true
-one_line_error "a multi-line string refused" "^nsrun: pyproject.toml:2:10: a multi-line string"
-printf '[tool.nsrun]\njobs = 1\n[tool.nsrun.extra]\n' | put pyproject.toml
-run_nsrun -- --dry-run -- true
-one_line_error "a sub-table refused" "^nsrun: pyproject.toml:3:1: \[tool.nsrun.extra\]: nsrun's settings are keys of \[tool.nsrun\]"
-printf '[tool]\nnsrun = { jobs = 1 }\n' | put pyproject.toml
-run_nsrun -- --dry-run -- true
-one_line_error "an inline [tool] nsrun table refused, not ignored" "^nsrun: pyproject.toml:2:1: nsrun's settings under \[tool\]"
+bad_file "an unknown key" '[tool.nsrun]\njobs = 1\nmem-per-wroker = "2G"\n' \
+        "^nsrun: pyproject.toml:3:1: 'mem-per-wroker' is not a setting of nsrun"
+bad_file "a bad value" '[tool.nsrun]\n\n  mem-per-worker = "lots"\n' \
+        "^nsrun: pyproject.toml:3:3: --mem-per-worker lots: not a size"
+bad_file "a flag given a string" '[tool.nsrun]\nflaky-fails = "yes"\n' \
+        "^nsrun: pyproject.toml:2:1: 'flaky-fails' is a flag; write flaky-fails = true or false$"
+bad_file "a float refused" '[tool.nsrun]\ntimeout = 1.5\n' \
+        "^nsrun: pyproject.toml:2:11: a float, date or time"
+bad_file "a multi-line string refused" '[tool.nsrun]\nserial = """tests/*"""\n' \
+        "^nsrun: pyproject.toml:2:10: a multi-line string"
+bad_file "a sub-table refused" '[tool.nsrun]\njobs = 1\n[tool.nsrun.extra]\n' \
+        "^nsrun: pyproject.toml:3:1: \[tool.nsrun.extra\]: nsrun's settings are keys of \[tool.nsrun\]"
+bad_file "an inline [tool] nsrun table refused, not ignored" '[tool]\nnsrun = { jobs = 1 }\n' \
+        "^nsrun: pyproject.toml:2:1: nsrun's settings under \[tool\]"
 as_test_user rm "$P/pyproject.toml"
 run_nsrun NSRUN_OPTS="--mem-per-worker" -- --dry-run -- true
 one_line_error "NSRUN_OPTS: a missing value" "^nsrun: NSRUN_OPTS: option '--mem-per-worker' needs a value"
