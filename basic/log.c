@@ -8,6 +8,11 @@
 #include "log.h"
 
 static LogLevel max_level = LOG_LEVEL_INFO;
+static const char *log_prefix;
+
+void log_set_prefix(const char *prefix) {
+        log_prefix = prefix;
+}
 
 void log_set_max_level(LogLevel level) {
         max_level = level;
@@ -59,7 +64,7 @@ int log_internal(LogLevel level, int error, const char *format, ...) {
                 va_start(ap, format);
                 (void) vsnprintf(buf, sizeof buf, format, ap);
                 va_end(ap);
-                (void) fprintf(stderr, "nsrun: %s\n", buf);
+                (void) fprintf(stderr, "nsrun: %s%s\n", log_prefix ?: "", buf);
         }
         return -e;
 }

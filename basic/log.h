@@ -24,6 +24,10 @@ void log_setup_from_env(void);
 
 /* Logs "nsrun: <message>" to stderr; %m expands to strerror(-error). Returns -abs(error), so a caller can
  * "return log_error_errno(r, ...)". error may be 0 for messages without an errno. */
+/* Put prefix (not copied; NULL: none) before every message, after "nsrun: ": the settings file's
+ * "pyproject.toml:3:18: " while its values are parsed by the option parsers. */
+void log_set_prefix(const char *prefix);
+
 int log_internal(LogLevel level, int error, const char *format, ...) _printf_(3, 4);
 
 #define log_error_errno(error, ...) log_internal(LOG_LEVEL_ERROR, (error), __VA_ARGS__)

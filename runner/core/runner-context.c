@@ -26,6 +26,7 @@ void run_options_done(RunOptions *o) {
         free(o->log_dir);
         free(o->cache_dir);
         free(o->joblog_path);
+        settings_free(o->settings, o->n_settings);
 }
 
 void run_context_done(RunContext *rc) {

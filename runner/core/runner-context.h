@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "cgroup.h"
+#include "runner-config.h"
 #include "runner-job.h"
 #include "runner-options.h"
 #include "runner-plan.h"
@@ -81,6 +82,9 @@ typedef struct RunOptions {
         int color;                      /* --color: COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER */
         uint64_t slow_usec;             /* --slow-timeout: a SLOW line per this long a job runs; 0: the default
                                          * (SLOW_USEC_DEFAULT), UINT64_MAX: off */
+        Setting *settings;              /* what the settings file, NSRUN_OPTS and the command line set, for
+                                         * --dry-run */
+        size_t n_settings;
 } RunOptions;
 
 #define SLOW_USEC_DEFAULT (60 * USEC_PER_SEC)

@@ -495,6 +495,22 @@ static json_object *budget_json(const RunContext *rc) {
         return o;
 }
 
+/* Each setting with where it came from: the settings file (and its line), NSRUN_OPTS or the command line. */
+static json_object *settings_json(const RunOptions *o) {
+        json_object *a = json_object_new_array();
+
+        for (size_t i = 0; i < o->n_settings; i++) {
+                const Setting *s = &o->settings[i];
+                json_object *x = json_object_new_object();
+                json_object_object_add(x, "option", json_object_new_string(s->option));
+                json_object_object_add(x, "value", s->value ? json_object_new_string(s->value) : NULL);
+                json_object_object_add(x, "source", json_object_new_string(s->source));
+                json_object_object_add(x, "line", s->line ? json_object_new_int((int) s->line) : NULL);
+                json_object_array_add(a, x);
+        }
+        return a;
+}
+
 int report_write_json(const RunContext *rc, const char *path) {
         _cleanup_(json_object_putp) json_object *root = json_object_new_object();
         json_object *jobs = json_object_new_array(), *totals = json_object_new_object();
@@ -507,6 +523,7 @@ int report_write_json(const RunContext *rc, const char *path) {
         json_object_object_add(root, "cpu_budget", json_object_new_double(rc->plan_input.cpu.cpus));
         json_object_object_add(root, "mem_budget_bytes", json_object_new_int64((int64_t) rc->plan.usable_bytes));
         json_object_object_add(root, "budget", budget_json(rc));
+        json_object_object_add(root, "settings", settings_json(rc->opt));
         json_object_object_add(root, "wall_s", json_object_new_double(rc->wall_s));
         json_object_object_add(root, "shard", rc->shard[0] ? json_object_new_string(rc->shard) : NULL);
         json_object_object_add(root, "collection_reused",
@@ -694,6 +711,12 @@ int report_print_plan(const RunContext *rc) {
         const PlanInput *in = &rc->plan_input;
         const Plan *p = &rc->plan;
 
+        if (rc->opt->n_settings)
+                printf("settings:\n");
+        for (size_t i = 0; i < rc->opt->n_settings; i++) {
+                const Setting *s = &rc->opt->settings[i];
+                printf("  %s%s%s (%s)\n", s->option, s->value ? " " : "", s->value ?: "", s->source);
+        }
         printf("CPU budget:    %.2f CPUs (%s)\n", in->cpu.cpus, in->cpu.source);
         printf("memory budget: %s (%s), less a %s reserve: %s for tests\n", FORMAT_SIZE(in->mem.bytes),
                in->mem.source, FORMAT_SIZE(p->reserve_bytes), FORMAT_SIZE(p->usable_bytes));

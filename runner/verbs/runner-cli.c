@@ -20,9 +20,11 @@
 #include "log.h"
 #include "parse-util.h"
 #include "proc-util.h"
+#include "strv.h"
 #include "runner-batch.h"
 #include "runner-cache.h"
 #include "runner-cli.h"
+#include "runner-config.h"
 #include "runner-history.h"
 #include "runner-launch.h"
 #include "runner-machine.h"
@@ -142,6 +144,9 @@ int verb_help(void) {
                "failed; 2 bad usage, or not even one worker fits in memory; 3 this machine\n"
                "refuses sandboxes or memory caps; 4 pytest's usage error and 5 pytest\n"
                "collected no tests, as pytest; 128+N interrupted by signal N.\n"
+               "\n"
+               "Settings: [tool.nsrun] in pyproject.toml or .nsrun.toml (long options as keys:\n"
+               "mem-per-worker = \"2G\"), then NSRUN_OPTS, then the command line, which wins.\n"
                "\n"
                "Environment: NSRUN_CACHE_DIR (history, logs; default PROJECT/.nsrun), NO_COLOR,\n"
                "FORCE_COLOR, CLICOLOR_FORCE; GITHUB_ACTIONS, GITLAB_CI (failed jobs' output\n"
@@ -307,47 +312,97 @@ static int check_output_path(const char *option, const char *path) {
         return 0;
 }
 
-int parse_run_args(int argc, char *argv[], RunOptions *o) {
-        static const struct option options[] = {
-                SANDBOX_LONG_OPTIONS,
-                CAP_LONG_OPTIONS,
-                { "cpus-per-job", required_argument, NULL, ARG_CPUS_PER_JOB },
-                { "exitfirst", no_argument, NULL, 'x' },
-                { "dry-run", no_argument, NULL, ARG_DRY_RUN },
-                { "dist", required_argument, NULL, ARG_DIST },
-                { "serial", required_argument, NULL, ARG_SERIAL },
-                { "jobs-file", required_argument, NULL, ARG_JOBS_FILE },
-                { "timeout", required_argument, NULL, ARG_TIMEOUT },
-                { "timeout-grace", required_argument, NULL, ARG_TIMEOUT_GRACE },
-                { "retries", required_argument, NULL, ARG_RETRIES },
-                { "repeat", required_argument, NULL, ARG_REPEAT },
-                { "flaky-fails", no_argument, NULL, ARG_FLAKY_FAILS },
-                { "junit", required_argument, NULL, ARG_JUNIT },
-                { "json", required_argument, NULL, ARG_JSON },
-                { "log-dir", required_argument, NULL, ARG_LOG_DIR },
-                { "batch", required_argument, NULL, ARG_BATCH },
-                { "shard", required_argument, NULL, ARG_SHARD },
-                { "setup", required_argument, NULL, ARG_SETUP },
-                { "halt", required_argument, NULL, ARG_HALT },
-                { "joblog", required_argument, NULL, ARG_JOBLOG },
-                { "slow-timeout", required_argument, NULL, ARG_SLOW_TIMEOUT },
-                { "color", required_argument, NULL, ARG_COLOR },
-                { "keep-order", no_argument, NULL, 'k' },
-                { "quote", no_argument, NULL, 'q' },
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, 'V' },
-                {},
-        };
-        int c, r, end = argc;
+/* ---- settings: the settings file, NSRUN_OPTS, the command line, in that order: the last value wins ---- */
 
-        for (int i = 1; i < argc; i++)
-                if (streq(argv[i], "--")) {
-                        end = i;
-                        break;
-                }
-        optind = 1;
+static const struct option run_options[] = {
+        SANDBOX_LONG_OPTIONS,
+        CAP_LONG_OPTIONS,
+        { "cpus-per-job", required_argument, NULL, ARG_CPUS_PER_JOB },
+        { "exitfirst", no_argument, NULL, 'x' },
+        { "dry-run", no_argument, NULL, ARG_DRY_RUN },
+        { "dist", required_argument, NULL, ARG_DIST },
+        { "serial", required_argument, NULL, ARG_SERIAL },
+        { "jobs-file", required_argument, NULL, ARG_JOBS_FILE },
+        { "timeout", required_argument, NULL, ARG_TIMEOUT },
+        { "timeout-grace", required_argument, NULL, ARG_TIMEOUT_GRACE },
+        { "retries", required_argument, NULL, ARG_RETRIES },
+        { "repeat", required_argument, NULL, ARG_REPEAT },
+        { "flaky-fails", no_argument, NULL, ARG_FLAKY_FAILS },
+        { "junit", required_argument, NULL, ARG_JUNIT },
+        { "json", required_argument, NULL, ARG_JSON },
+        { "log-dir", required_argument, NULL, ARG_LOG_DIR },
+        { "batch", required_argument, NULL, ARG_BATCH },
+        { "shard", required_argument, NULL, ARG_SHARD },
+        { "setup", required_argument, NULL, ARG_SETUP },
+        { "halt", required_argument, NULL, ARG_HALT },
+        { "joblog", required_argument, NULL, ARG_JOBLOG },
+        { "slow-timeout", required_argument, NULL, ARG_SLOW_TIMEOUT },
+        { "color", required_argument, NULL, ARG_COLOR },
+        { "keep-order", no_argument, NULL, 'k' },
+        { "quote", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        {},
+};
+
+static const struct option *find_option(const char *name, int c) {
+        for (const struct option *opt = run_options; opt->name; opt++)
+                if (name ? streq(opt->name, name) : opt->val == c)
+                        return opt;
+        return NULL;
+}
+
+/* Options that add up rather than replace each other: every --serial GLOB applies. */
+static bool option_repeatable(const char *name) {
+        static const char *const names[] = { "serial", "rw", "overlay", "tmpfs" };
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (streq(name, names[i]))
+                        return true;
+        return false;
+}
+
+static int record_setting(RunOptions *o, int c, const char *arg, const char *source, unsigned line) {
+        const struct option *opt = find_option(NULL, c);
+        Setting *grown;
+
+        if (!opt)
+                return 0;
+        if (!option_repeatable(opt->name))
+                for (size_t i = 0; i < o->n_settings; i++)
+                        if (streq(o->settings[i].option, opt->name)) {
+                                setting_done(o->settings + i);
+                                memmove(o->settings + i, o->settings + i + 1,
+                                        (o->n_settings - i - 1) * sizeof(Setting));
+                                o->n_settings--;
+                                break;
+                        }
+        grown = reallocarray(o->settings, o->n_settings + 1, sizeof(Setting));
+        if (!grown)
+                return log_oom();
+        o->settings = grown;
+        grown[o->n_settings] = (Setting) {
+                .option = strdup(opt->name),
+                .value = arg ? strdup(arg) : NULL,
+                .source = strdup(source),
+                .line = line,
+        };
+        if (!grown[o->n_settings].option || !grown[o->n_settings].source || (arg && !grown[o->n_settings].value)) {
+                setting_done(grown + o->n_settings);
+                return log_oom();
+        }
+        o->n_settings++;
+        return 0;
+}
+
+/* One getopt pass over argv[1..end) from one source; returns 1 to go on, 0 after --help or --version, <0 on a
+ * bad option (logged). *ret_optind: where the options ended. */
+static int parse_words(RunOptions *o, int end, char *argv[], const char *source, unsigned line, int *ret_optind) {
+        int c, r;
+
+        optind = 0; /* glibc: start afresh, a new argv */
         opterr = 0;
-        while ((c = getopt_long(end, argv, ":hj:xkqV", options, NULL)) >= 0) {
+        while ((c = getopt_long(end, argv, ":hj:xkqV", run_options, NULL)) >= 0) {
                 const char *hint = c == '?' ? parallel_option_hint(option_name(argv, optopt)) : NULL;
                 if (c == 'h')
                         return verb_help(), 0;
@@ -356,10 +411,206 @@ int parse_run_args(int argc, char *argv[], RunOptions *o) {
                 if (hint)
                         return log_error_errno(EINVAL,
                                                "%s: not an option of nsrun; %s", option_name(argv, optopt), hint);
-                r = log_getopt_error(NULL, argv, c) ?: parse_one(o, c, optarg);
+                r = log_getopt_error(NULL, argv, c) ?: parse_one(o, c, optarg) ?: record_setting(o, c, optarg, source, line);
                 if (r < 0)
                         return r;
         }
+        *ret_optind = optind;
+        return 1;
+}
+
+/* Where the settings file is looked for: the project root, as for .nsrun/ (prepare_dirs()); --root-dir, from the
+ * command line or NSRUN_OPTS, names it. */
+static int settings_root(int end, char *argv[], char **env_words, char **command, char **ret) {
+        _cleanup_free_ char *cwd = NULL;
+        const char *given = NULL;
+
+        for (char **w = env_words; w && *w; w++)
+                if (streq(*w, "--root-dir") && w[1])
+                        given = w[1];
+                else if (strneq(*w, "--root-dir=", 11))
+                        given = *w + strlen("--root-dir=");
+        for (int i = 1; i < end; i++)
+                if (streq(argv[i], "--root-dir") && i + 1 < end)
+                        given = argv[i + 1];
+                else if (strneq(argv[i], "--root-dir=", 11))
+                        given = argv[i] + strlen("--root-dir=");
+        if (given) {
+                *ret = realpath(given, NULL); /* a bad one is reported by --root-dir's own parser */
+                return 0;
+        }
+        cwd = getcwd(NULL, 0);
+        if (!cwd)
+                return log_error_errno(errno, "Cannot determine the current directory: %m");
+        if (cache_project_root(cwd, command && pytest_args_start(command) > 0, ret) < 0)
+                return log_oom();
+        return 0;
+}
+
+/* One key of the file as option words ("--serial", "a", "--serial", "b"), parsed by the same parser as the
+ * command line's, with the file's name, line and column before any message. */
+static int apply_entry(RunOptions *o, const char *path, const char *source, const ConfigEntry *e) {
+        const struct option *opt = find_option(e->key, 0);
+        _cleanup_(strv_freep) char **words = NULL;
+        _cleanup_free_ char *prefix = NULL, *dashed = NULL;
+        int r, end;
+
+        if (asprintf(&prefix, "%s:%u:%u: ", path, e->line, e->column) < 0 || asprintf(&dashed, "--%s", e->key) < 0)
+                return log_oom();
+        if (!opt || opt->val == 'h' || opt->val == 'V')
+                return log_error_errno(EINVAL, "%s'%s' is not a setting of nsrun; keys are its long options without "
+                                       "'--', such as mem-per-worker = \"2G\" (see nsrun --help)", prefix, e->key);
+        if ((opt->has_arg == no_argument) != (e->type == CONFIG_BOOLEAN))
+                return log_error_errno(EINVAL, opt->has_arg == no_argument
+                                               ? "%s'%s' is a flag; write %s = true or false"
+                                               : "%s'%s' takes a value, not true or false: write %s = \"VALUE\"",
+                                       prefix, e->key, e->key);
+        if (e->type == CONFIG_ARRAY && !option_repeatable(e->key) && strv_length(e->values) != 1)
+                return log_error_errno(EINVAL, "%s'%s' takes one value, not a list of %zu", prefix, e->key,
+                                       strv_length(e->values));
+        if (e->type == CONFIG_BOOLEAN && streq(e->values[0], "false"))
+                return 0;
+        r = strv_push(&words, "nsrun");
+        for (char **v = e->values; r >= 0 && *v; v++) {
+                r = strv_push(&words, dashed);
+                if (r >= 0 && e->type != CONFIG_BOOLEAN)
+                        r = strv_push(&words, *v);
+        }
+        if (r < 0)
+                return log_oom();
+        log_set_prefix(prefix);
+        r = parse_words(o, (int) strv_length(words), words, source, e->line, &end);
+        log_set_prefix(NULL);
+        return r;
+}
+
+/* .nsrun.toml (top-level keys), else [tool.nsrun] of pyproject.toml, in dir; relative paths in it are relative
+ * to dir, as pytest takes its ini file's. Returns 1 to go on, 0 after --help in the file, <0 (logged). */
+static int load_settings_file(RunOptions *o, const char *dir) {
+        static const struct {
+                const char *file, *table;
+        } files[] = {
+                { ".nsrun.toml", NULL },
+                { "pyproject.toml", "tool.nsrun" },
+        };
+        _cleanup_close_ int dir_fd = -EBADF, cwd_fd = -EBADF;
+        _cleanup_free_ char *cwd = getcwd(NULL, 0);
+        const char *used = NULL;
+        int r = 1;
+
+        dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0 || cwd_fd < 0 || !cwd)
+                return 1; /* no project to read settings from: the command line alone */
+        for (size_t i = 0; r > 0 && i < ELEMENTSOF(files); i++) {
+                _cleanup_free_ char *text = NULL, *path = NULL, *source = NULL;
+                ConfigEntry *entries = NULL;
+                ConfigError err = {};
+                size_t n = 0;
+                bool found;
+
+                r = read_full_file_at(dir_fd, files[i].file, &text, NULL);
+                if (r == -ENOENT) {
+                        r = 1;
+                        continue;
+                }
+                /* shown as the user would write it: relative to where nsrun runs, when inside it */
+                if (asprintf(&path, "%s/%s", dir, files[i].file) < 0)
+                        return log_oom();
+                const char *shown = strneq(path, cwd, strlen(cwd)) && path[strlen(cwd)] == '/' ? path + strlen(cwd) + 1 : path;
+                if (r < 0)
+                        return log_error_errno(r, "Cannot read %s: %m; make it readable, or remove it", shown);
+                r = config_parse(text, files[i].table, &entries, &n, &found, &err);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0)
+                        return log_error_errno(r, "%s:%u:%u: %s", shown, err.line, err.column, err.message);
+                r = 1;
+                if (found && used) {
+                        config_entries_free(entries, n);
+                        return log_error_errno(EINVAL, "settings in both %s and %s; keep them in one file", used,
+                                               shown);
+                }
+                if (!found)
+                        continue;
+                used = files[i].file;
+                if (asprintf(&source, "%s%s%s%s", shown, files[i].table ? " [" : "", files[i].table ?: "",
+                             files[i].table ? "]" : "") < 0) {
+                        config_entries_free(entries, n);
+                        return log_oom();
+                }
+                if (fchdir(dir_fd) < 0) {
+                        config_entries_free(entries, n);
+                        return log_error_errno(errno, "Cannot enter %s: %m", dir);
+                }
+                for (size_t k = 0; r > 0 && k < n; k++)
+                        r = apply_entry(o, shown, source, &entries[k]);
+                config_entries_free(entries, n);
+                if (fchdir(cwd_fd) < 0)
+                        return log_error_errno(errno, "Cannot return to %s: %m", cwd);
+        }
+        return r;
+}
+
+/* The settings file's, then NSRUN_OPTS's options; the command line's come after and win. */
+static int load_settings(RunOptions *o, int end, char *argv[], char **command) {
+        _cleanup_(strv_freep) char **split = NULL, **env_words = NULL;
+        _cleanup_free_ char *root = NULL;
+        const char *env = getenv("NSRUN_OPTS");
+        int r, env_end;
+
+        /* --help and --version answer whatever the settings hold */
+        for (int i = 1; i < end; i++)
+                if (streq(argv[i], "--help") || streq(argv[i], "-h") || streq(argv[i], "--version") ||
+                    streq(argv[i], "-V"))
+                        return 1;
+        if (env && config_split_words(env, &split) < 0)
+                return log_error_errno(EINVAL, "NSRUN_OPTS: an unclosed quote or a trailing backslash; quote as a "
+                                               "shell does: NSRUN_OPTS=\"-j 2 --serial 'tests/test_db*'\"");
+        r = settings_root(end, argv, split, command, &root);
+        if (r < 0)
+                return r;
+        if (root) {
+                r = load_settings_file(o, root);
+                if (r <= 0)
+                        return r;
+        }
+        if (!split || !*split)
+                return 1;
+        /* getopt's argv: a program name first */
+        r = strv_push(&env_words, "nsrun");
+        for (char **w = split; r >= 0 && *w; w++)
+                r = strv_push(&env_words, *w);
+        if (r < 0)
+                return log_oom();
+        for (char **w = env_words + 1; *w; w++)
+                if (streq(*w, "--"))
+                        return log_error_errno(EINVAL, "NSRUN_OPTS holds options only; give the command after '--' "
+                                                       "on the command line");
+        log_set_prefix("NSRUN_OPTS: ");
+        r = parse_words(o, (int) strv_length(env_words), env_words, "NSRUN_OPTS", 0, &env_end);
+        log_set_prefix(NULL);
+        if (r > 0 && env_words[env_end])
+                return log_error_errno(EINVAL, "NSRUN_OPTS: '%s' is not an option; it holds options only, such as "
+                                               "NSRUN_OPTS='-j 2 --mem-per-worker 2G'", env_words[env_end]);
+        return r;
+}
+
+
+int parse_run_args(int argc, char *argv[], RunOptions *o) {
+        int r, end = argc;
+
+        for (int i = 1; i < argc; i++)
+                if (streq(argv[i], "--")) {
+                        end = i;
+                        break;
+                }
+        r = load_settings(o, end, argv, end < argc ? argv + end + 1 : NULL);
+        if (r <= 0)
+                return r;
+        r = parse_words(o, end, argv, "command line", 0, &optind);
+        if (r <= 0)
+                return r;
         if (optind < end)
                 return log_error_errno(EINVAL,
                                        "unexpected argument '%s'; put the command after '--': nsrun [OPTIONS] -- "
