@@ -408,7 +408,7 @@ static int parse_text(Parser *p, const char *table, ConfigEntry **entries, size_
                 if (c == '[') {
                         unsigned at_line = p->line;
                         size_t at_line_start = p->line_start, tl;
-                        bool array;
+                        bool array = false;
                         r = parse_header(p, current, &array);
                         if (r < 0)
                                 return r;
