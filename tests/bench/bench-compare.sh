@@ -21,6 +21,7 @@ command -v hyperfine >/dev/null || { echo "bench-compare.sh: needs hyperfine (ap
 for b in "$OLD" "$NEW"; do
         [ -x "$b" ] || { echo "bench-compare.sh: $b is not an executable nsrun" >&2; exit 1; }
 done
+OLD=$(realpath "$OLD") NEW=$(realpath "$NEW") # the runs are made from a scratch directory
 T=$(mktemp -d /tmp/nsrun-bench-compare.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 cd "$T"
