@@ -59,9 +59,14 @@ expect "models larger than the cap: only they are out of memory, the rest passes
         "^1 \[\('oom', True\), \('passed', False\)\]$"
 expect "... named with limit and peak" "$(cat ../oom.out)" \
         'tests/test_model_[a-z]+\.py: killed, out of memory \(limit 512 MiB, peak 51[0-9](\.[0-9])? MiB\)'
-# learned admission: the history says the models peak at their 512 MiB cap; asked for that plus a quarter, each is killed
-# again, then rerun alone with the whole budget, and passes
-MODEL_MB=700 "$NSRUN" --mem-per-worker 512M --json ../learn.json -- pytest > ../learn.out 2>&1; rc=$?
+# --mem-per-worker SIZE is a hard cap: with the history too, a model past it is out of memory, never rerun above it
+MODEL_MB=700 "$NSRUN" --mem-per-worker 512M --json ../hard.json -- pytest > ../hard.out 2>&1; rc=$?
+expect "with --mem-per-worker, models past it are out of memory on the next run too, never capped above it" \
+        "$rc $(json ../hard.json "sorted(set((j['status'], 0 < (j['mem_limit_bytes'] or 0) <= 512 << 20) for j in d['jobs'] if j['name'].startswith('tests/test_model_')))")" \
+        "^1 \[\('oom', True\)\]$"
+# learned admission without it: the history says the models peak at their 512 MiB cap; asked for that plus a
+# quarter, each is killed again, then rerun alone with the whole budget, and passes
+MODEL_MB=700 "$NSRUN" --json ../learn.json -- pytest > ../learn.out 2>&1; rc=$?
 expect "learned: models past their learned request are rerun alone with the whole budget and pass" \
         "$rc $(json ../learn.json "sorted(set((j['status'], 600 << 20 <= (j['oom_rerun_alone_after_bytes'] or 0) <= 641 << 20) for j in d['jobs'] if j['name'].startswith('tests/test_model_')))")" \
         "^0 \[\('passed', True\)\]$"
