@@ -357,6 +357,26 @@ static void print_counts(const unsigned *counts, const char *const *words, size_
 }
 
 /* The last line: "nsrun: 3 jobs: 2 passed, 1 failed; tests: 40 passed, 2 failed; 2 workers, 1.5s". */
+/* The tests of every job, in pytest's words, for the summary and --json's totals. */
+typedef struct TestTotals {
+        unsigned passed, failed, skipped, errors, xfailed, xpassed;
+} TestTotals;
+
+static TestTotals test_totals(const JobList *l) {
+        TestTotals t = {};
+
+        for (size_t i = 0; i < l->n; i++) {
+                const Job *j = &l->jobs[i];
+                t.passed += j->tests_passed;
+                t.failed += j->tests_failed;
+                t.skipped += j->tests_skipped;
+                t.errors += j->tests_errors;
+                t.xfailed += j->tests_xfailed;
+                t.xpassed += j->tests_xpassed;
+        }
+        return t;
+}
+
 /* The last line: jobs by outcome (zero counts left out), then for pytest the tests in pytest's words
  * (tests_what, as pytest_counts_format() wrote them). */
 static void print_totals(const Reporter *r, const char *tests_what) {
@@ -380,24 +400,15 @@ static void print_totals(const Reporter *r, const char *tests_what) {
 void reporter_summary(Reporter *r) {
         const RunContext *rc = r->rc;
         const JobList *l = &rc->src.jobs;
-        unsigned tp = 0, tf = 0, ts = 0, te = 0, txf = 0, txp = 0;
+        TestTotals t = test_totals(l);
         char what[512];
 
         clear_line(r);
         if (r->finished)
                 print_in_order(r, true);
-        for (size_t i = 0; i < l->n; i++) {
-                const Job *j = &l->jobs[i];
-                tp += j->tests_passed;
-                tf += j->tests_failed;
-                ts += j->tests_skipped;
-                te += j->tests_errors;
-                txf += j->tests_xfailed;
-                txp += j->tests_xpassed;
-                if (!job_status_is_failure(j->status, true))
-                        continue;
-                show_failure(r, j, (size_t) i);
-        }
+        for (size_t i = 0; i < l->n; i++)
+                if (job_status_is_failure(l->jobs[i].status, true))
+                        show_failure(r, &l->jobs[i], i);
         printf("\n");
         show_top(l, cmp_wall, "slowest", false);
         show_top(l, cmp_peak, "most memory", true);
@@ -417,7 +428,7 @@ void reporter_summary(Reporter *r) {
                         printf("%s: %s: %s, peak %s (kept for its next request)\n", l->jobs[i].name, what,
                                job_status_to_string(l->jobs[i].status), FORMAT_SIZE(l->jobs[i].peak_mem));
                 }
-        pytest_counts_format(tp, tf, ts, te, txf, txp, what, sizeof what);
+        pytest_counts_format(t.passed, t.failed, t.skipped, t.errors, t.xfailed, t.xpassed, what, sizeof what);
         print_totals(r, what);
 }
 
@@ -514,7 +525,7 @@ static json_object *settings_json(const RunOptions *o) {
 int report_write_json(const RunContext *rc, const char *path) {
         _cleanup_(json_object_putp) json_object *root = json_object_new_object();
         json_object *jobs = json_object_new_array(), *totals = json_object_new_object();
-        unsigned tp = 0, tf = 0, ts = 0, te = 0, txf = 0, txp = 0;
+        TestTotals t = test_totals(&rc->src.jobs);
 
         json_object_object_add(root, "dry_run", json_object_new_boolean(rc->opt->dry_run));
         json_object_object_add(root, "workers", json_object_new_int((int) rc->plan.workers));
@@ -538,24 +549,16 @@ int report_write_json(const RunContext *rc, const char *path) {
                 json_object_object_add(x, "share", o.job_s > 0 ? json_object_new_double((o.sandbox_s + o.startup_s) / o.job_s) : NULL);
                 json_object_object_add(root, "startup", x);
         }
-        for (size_t i = 0; i < rc->src.jobs.n; i++) {
-                const Job *j = &rc->src.jobs.jobs[rc->order[i]];
-                tp += j->tests_passed;
-                tf += j->tests_failed;
-                ts += j->tests_skipped;
-                te += j->tests_errors;
-                txf += j->tests_xfailed;
-                txp += j->tests_xpassed;
-                json_object_array_add(jobs, job_json(j));
-        }
+        for (size_t i = 0; i < rc->src.jobs.n; i++)
+                json_object_array_add(jobs, job_json(&rc->src.jobs.jobs[rc->order[i]]));
         json_object_object_add(root, "jobs", jobs);
         json_object_object_add(totals, "jobs", json_object_new_int((int) rc->src.jobs.n));
-        json_object_object_add(totals, "tests_passed", json_object_new_int((int) tp));
-        json_object_object_add(totals, "tests_failed", json_object_new_int((int) tf));
-        json_object_object_add(totals, "tests_skipped", json_object_new_int((int) ts));
-        json_object_object_add(totals, "tests_errors", json_object_new_int((int) te));
-        json_object_object_add(totals, "tests_xfailed", json_object_new_int((int) txf));
-        json_object_object_add(totals, "tests_xpassed", json_object_new_int((int) txp));
+        json_object_object_add(totals, "tests_passed", json_object_new_int((int) t.passed));
+        json_object_object_add(totals, "tests_failed", json_object_new_int((int) t.failed));
+        json_object_object_add(totals, "tests_skipped", json_object_new_int((int) t.skipped));
+        json_object_object_add(totals, "tests_errors", json_object_new_int((int) t.errors));
+        json_object_object_add(totals, "tests_xfailed", json_object_new_int((int) t.xfailed));
+        json_object_object_add(totals, "tests_xpassed", json_object_new_int((int) t.xpassed));
         json_object_object_add(root, "totals", totals);
         if (json_object_to_file_ext(path, root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE) < 0)
                 return log_error_errno(EIO,
