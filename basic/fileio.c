@@ -227,3 +227,24 @@ int mkdir_p(const char *path, unsigned mode) {
                 return -errno;
         return 0;
 }
+
+int copy_fd(int in, int out) {
+        char buf[65536];
+
+        for (;;) {
+                ssize_t n = read(in, buf, sizeof buf);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return 0;
+                for (ssize_t off = 0, w; off < n; off += w) {
+                        w = write(out, buf + off, (size_t) (n - off));
+                        if (w < 0 && errno == EINTR)
+                                w = 0;
+                        else if (w < 0)
+                                return -errno;
+                }
+        }
+}

@@ -47,3 +47,6 @@ int opendir_at(int dirfd, const char *path, DIR **ret);
 
 /* mkdir -p with mode; existing directories are fine. */
 int mkdir_p(const char *path, unsigned mode);
+
+/* Copies what is left to read of in to out, through a small buffer, partial writes and EINTR handled. */
+int copy_fd(int in, int out);

@@ -702,10 +702,9 @@ static bool is_coverage_name(const char *name, const char *want) {
  * coverage data of the same name). */
 static int copy_coverage(int from_dir, const char *name, int project_fd) {
         _cleanup_close_ int in = -EBADF, out = -EBADF;
-        char tmp[64], buf[65536];
+        char tmp[64];
         struct stat st;
-        ssize_t n;
-        int r = 0;
+        int r;
 
         in = open_job_file_at(from_dir, name, &st);
         if (in < 0)
@@ -716,12 +715,7 @@ static int copy_coverage(int from_dir, const char *name, int project_fd) {
         out = openat(project_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (out < 0)
                 return -errno;
-        while (r == 0 && (n = read(in, buf, sizeof buf)) != 0) {
-                if (n < 0)
-                        r = errno == EINTR ? 0 : -errno;
-                else if (write(out, buf, (size_t) n) != n)
-                        r = -EIO;
-        }
+        r = copy_fd(in, out);
         if (r == 0 && fstatat(project_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && !S_ISREG(st.st_mode))
                 r = -EEXIST;
         if (r == 0 && renameat(project_fd, tmp, project_fd, name) < 0)
@@ -772,8 +766,7 @@ static void collect_coverage(const RunContext *rc) {
  * way of a memfd, as the writers take a path. */
 static int write_report(const RunContext *rc, int (*writer)(const RunContext *, const char *), const char *path) {
         _cleanup_close_ int fd = -EBADF;
-        char proc[64], buf[65536];
-        ssize_t n;
+        char proc[64];
         int r;
 
         if (!streq(path, "-"))
@@ -785,16 +778,9 @@ static int write_report(const RunContext *rc, int (*writer)(const RunContext *, 
         r = writer(rc, proc);
         if (r < 0)
                 return r;
-        if (lseek(fd, 0, SEEK_SET) < 0)
-                return log_error_errno(errno, "Cannot write the report to standard output: %m");
-        while ((n = read(fd, buf, sizeof buf)) > 0)
-                for (ssize_t off = 0, w; off < n; off += w) {
-                        w = write(rc->stdout_fd, buf + off, (size_t) (n - off));
-                        if (w < 0 && errno == EINTR)
-                                w = 0;
-                        else if (w < 0)
-                                return log_error_errno(errno, "Cannot write the report to standard output: %m");
-                }
+        r = lseek(fd, 0, SEEK_SET) < 0 ? -errno : copy_fd(fd, rc->stdout_fd);
+        if (r < 0)
+                return log_error_errno(r, "Cannot write the report to standard output: %m");
         return 0;
 }
 
