@@ -360,8 +360,6 @@ static int read_file_times(Job *j) {
         if (!j->times_path)
                 return 0;
         r = read_job_file_at(AT_FDCWD, j->times_path, JOB_FILE_MAX, &text, NULL);
-        if (r == -ENOENT)
-                return read_progress(j);
         if (r < 0)
                 return r;
         doc = json_tokener_parse(text);
@@ -382,22 +380,26 @@ static int read_file_times(Job *j) {
  * one that only something in the job could have made so (a symbolic link, a FIFO, a device, one over
  * JOB_FILE_MAX) makes the job an error, named. */
 static int read_results(const RunContext *rc, Job *j) {
-        const char *path = j->junit_path;
+        const char *name = j->junit_path ? strrchr(j->junit_path, '/') + 1 : NULL;
         int r;
 
         r = read_test_counts(rc, j);
         if (r == -ENOENT || r == -EBADMSG || r == -EOPNOTSUPP)
                 r = 0;
         if (r >= 0) {
-                path = j->times_path;
+                name = j->times_path ? strrchr(j->times_path, '/') + 1 : NULL;
                 r = read_file_times(j);
+        }
+        if (r == -ENOENT && j->times_path) { /* killed before pytest ended: what the plugin had counted */
+                name = PROGRESS_FILE;
+                r = read_progress(j);
         }
         if (r >= 0 || r == -ENOENT || r == -ENOMEM)
                 return 0;
         free(j->error);
         j->error = NULL;
         (void) asprintf(&j->error, "its report %s %s; something in the job replaced it, and nsrun reads only regular "
-                        "files it wrote", strrchr(path, '/') + 1, job_file_error(r));
+                        "files it wrote", name, job_file_error(r));
         return r;
 }
 

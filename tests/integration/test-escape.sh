@@ -427,7 +427,8 @@ diag < "$SCRATCH/cov.out"
 is "... and the run left nothing behind" "$(leftovers_of "$SCRATCH/pid" "$tag-cov" "$R" "$(mount_count)")" ""
 rm -f "$R"/.coverage.nsrun-*
 
-# The files nsrun reads from a job (pytest's JUnit report, the plugin's times, the collection report) replaced
+# The files nsrun reads from a job (pytest's JUnit report, the plugin's times and progress, the collection report)
+# replaced
 # with a FIFO (nsrun hung for good), a link to /dev/zero (nsrun grew without bound) or a file over 64 MiB: the
 # job is an error that names the file and why, nsrun ends, and nothing is left.
 as_test_user sh -c "cat > '$R/conftest.py'" <<'PYEOF'
@@ -436,8 +437,10 @@ import os
 def pytest_unconfigure(config):
     kind = os.environ.get("EVIL_KIND", "")
     what, _, how = kind.partition(":")
-    path = {"junit": getattr(config.option, "xmlpath", None), "times": os.environ.get("NSRUN_TIMES_OUT"),
-            "collect": os.environ.get("NSRUN_COLLECT_OUT")}.get(what)
+    times = os.environ.get("NSRUN_TIMES_OUT")
+    path = {"junit": getattr(config.option, "xmlpath", None), "times": times,
+            "collect": os.environ.get("NSRUN_COLLECT_OUT"),
+            "progress": times and os.path.join(os.path.dirname(times), "progress.json")}.get(what)
     if not path or (what == "collect") != bool(os.environ.get("NSRUN_COLLECT_OUT")):
         return
     if os.path.lexists(path):
@@ -449,8 +452,12 @@ def pytest_unconfigure(config):
     elif how == "big":
         with open(path, "wb") as f:
             f.truncate(100 << 20)
+    if what == "progress":  # read only when a job dies before its times are written
+        if os.path.lexists(times):
+            os.unlink(times)
+        os.kill(os.getpid(), 9)
 PYEOF
-for kind in junit:fifo junit:zero junit:big times:fifo times:zero collect:fifo collect:zero; do
+for kind in junit:fifo junit:zero junit:big times:fifo times:zero progress:fifo progress:zero collect:fifo collect:zero; do
         rm -f "$R/.nsrun/collect.json" # collected afresh each time: the collection's conftest.py runs
         (cd "$R" && marked "$SCRATCH/pid" "$tag-$kind" env EVIL_KIND=$kind timeout -s KILL 60 "$NSRUN_BIN" \
                 -- pytest -p no:cacheprovider tests > "$SCRATCH/evil.out" 2>&1)
@@ -464,6 +471,7 @@ for kind in junit:fifo junit:zero junit:big times:fifo times:zero collect:fifo c
         case $file in
         junit) want="1 \\[1/1\\] ERROR tests/test_a.py: its report junit.xml is $why" ;;
         times) want="1 \\[1/1\\] ERROR tests/test_a.py: its report times.json is $why" ;;
+        progress) want="1 \\[1/1\\] ERROR tests/test_a.py: its report progress.json is $why" ;;
         collect) want="2 nsrun: pytest's collection report .*/collect.json is $why" ;;
         esac
         like "a job that makes its $file report $why ($kind): nsrun ends, with that named" \
