@@ -143,6 +143,9 @@ int cg_wait_empty(int dirfd, uint64_t timeout_usec);
  * child forked in that gap lands in the same cgroup and the next pass takes it. */
 typedef int (*CgroupFreezeFunc)(int fd, bool freeze);
 int cg_kill_loop(int dirfd, CgroupFreezeFunc freeze, int freeze_fd);
+/* Thaws fd and every cgroup below it (v1 freezer.state, v2 cgroup.freeze): the tasks of a run killed between a
+ * freeze and its thaw stay frozen, and a frozen task acts on no signal, SIGKILL included. */
+int cg_thaw_tree(int fd);
 /* Kills everything in name below dirfd and removes it bottom-up (stale runs, failed setups). */
 int cg_trim(int dirfd, const char *name);
 /* The same for everything in and below fd, but fd's own directory stays. */

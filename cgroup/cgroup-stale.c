@@ -106,6 +106,13 @@ int cgroup_clean_stale_dirs(const int *dirfds, size_t n, unsigned *ret_removed) 
         for (size_t k = 0; k < l.n; k++) {
                 bool ok = true;
 
+                /* Thaw in every hierarchy first: with v1 the freezer is one hierarchy and the memory cgroup
+                 * (emptied first) another. */
+                for (size_t i = 0; i < n; i++) {
+                        _cleanup_close_ int fd = dirfds[i] >= 0 ? cg_open_dir(dirfds[i], l.names[k]) : -EBADF;
+                        if (fd >= 0)
+                                (void) cg_thaw_tree(fd);
+                }
                 for (size_t i = 0; i < n; i++) {
                         int q = dirfds[i] >= 0 ? cg_trim(dirfds[i], l.names[k]) : 0;
                         if (q < 0) {
@@ -130,7 +137,12 @@ int cgroup_clean_stale_scopes(int slice_fd, unsigned *ret_removed) {
         r = collect_stale(slice_fd, true, &l);
         for (size_t k = 0; k < l.n; k++) {
                 _cleanup_close_ int fd = cg_open_dir(slice_fd, l.names[k]);
-                int q = fd < 0 ? fd : cg_trim_contents(fd);
+                int q = fd;
+
+                if (fd >= 0) {
+                        (void) cg_thaw_tree(fd);
+                        q = cg_trim_contents(fd);
+                }
 
                 if (q >= 0 && ret_removed)
                         (*ret_removed)++;

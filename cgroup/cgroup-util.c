@@ -209,6 +209,30 @@ static int cg_kill_until_empty(int dirfd) {
 
 static int cg_trim_children(int fd);
 
+int cg_thaw_tree(int fd) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        int r = 0;
+
+        if (cg_file_exists(fd, "freezer.state"))
+                r = cg_write(fd, "freezer.state", "THAWED");
+        else if (cg_file_exists(fd, "cgroup.freeze"))
+                r = cg_write(fd, "cgroup.freeze", "0");
+        if (opendir_at(fd, ".", &d) < 0)
+                return r;
+        for (struct dirent *de; (de = readdir(d));) {
+                _cleanup_close_ int child = -EBADF;
+                int q;
+
+                if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                child = cg_open_dir(dirfd(d), de->d_name);
+                q = child < 0 ? child : cg_thaw_tree(child);
+                if (q < 0 && r == 0)
+                        r = q;
+        }
+        return r;
+}
+
 int cg_trim_contents(int fd) {
         int r, q;
 

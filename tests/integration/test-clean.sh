@@ -39,6 +39,30 @@ is "... all of them" "$(run_cgroups "$run")" 0
 out=$(nsrun clean 2>&1); rc=$?
 is "a second clean: nothing to clean" "$rc $out" "0 nothing to clean"
 
+# --- a run killed between freezing a job and thawing it (its kill loop freezes first) ---
+# Its job's tasks stay frozen, and a frozen task acts on no signal: clean thaws before it kills.
+marker=$((RANDOM + 31000))
+nsrun -- sleep "$marker" > /dev/null 2>&1 & bg=$!
+wait_for sh -c "pgrep -f '^sleep $marker' >/dev/null"
+npid=$(nsrun_pid "$marker")
+run="$npid-$(start_time "$npid")"
+frozen=0
+for d in $(find /sys/fs/cgroup -mindepth 2 -maxdepth 9 -type d -path "*/nsrun-$run/*" 2>/dev/null); do
+        if [ -e "$d/freezer.state" ]; then echo FROZEN > "$d/freezer.state" && frozen=$((frozen + 1))
+        elif [ -e "$d/cgroup.freeze" ]; then echo 1 > "$d/cgroup.freeze" && frozen=$((frozen + 1)); fi
+done
+check "the run's job cgroup is frozen ($frozen)" test "$frozen" -gt 0
+kill -9 "$npid"; wait "$bg" 2>/dev/null
+sleep 0.5
+check "... and its command still runs, frozen, after nsrun's SIGKILL" pgrep -f "^sleep $marker"
+out=$(as_test_user timeout 20 "$NSRUN_BIN" clean 2>&1); rc=$?
+printf '%s\n' "$out" | diag
+is "clean exits 0" "$rc" 0
+like "... removing the frozen run's cgroups" "$out" '^removed the cgroups of 1 killed run '
+is "... all of them" "$(run_cgroups "$run")" 0
+wait_for sh -c "! pgrep -f '^sleep $marker'"
+check "... and its command is gone" sh -c "! pgrep -f '^sleep $marker'"
+
 # --- leftovers of every kind, beside things that are not leftovers ---
 # a live process to own a run directory: any will do, clean reads only its pid and start time
 sleep 300 < /dev/null > /dev/null 2>&1 & live=$!; CLEANUP_PIDS+=($live)
