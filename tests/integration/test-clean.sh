@@ -62,6 +62,12 @@ like "... removing the frozen run's cgroups" "$out" '^removed the cgroups of 1 k
 is "... all of them" "$(run_cgroups "$run")" 0
 wait_for sh -c "! pgrep -f '^sleep $marker'"
 check "... and its command is gone" sh -c "! pgrep -f '^sleep $marker'"
+# a clean that failed must not leave frozen tasks for every later run on this machine to wait on
+for d in $(find /sys/fs/cgroup -mindepth 2 -maxdepth 9 -type d -path "*/nsrun-$run/*" 2>/dev/null); do
+        if [ -e "$d/freezer.state" ]; then echo THAWED > "$d/freezer.state"
+        elif [ -e "$d/cgroup.freeze" ]; then echo 0 > "$d/cgroup.freeze"; fi
+done 2>/dev/null
+pkill -9 -f "^sleep $marker"
 
 # --- leftovers of every kind, beside things that are not leftovers ---
 # a live process to own a run directory: any will do, clean reads only its pid and start time
