@@ -15,9 +15,12 @@
 # --junit; xfailed counts as skipped there), whether the passed test ids are the serial run's, parallel efficiency
 # (serial wall / (W x wall)), wall against pytest -n W's, and for nsrun, from its --json: the jobs, their start-up
 # share (the runner's startup.share: sandbox set-up and teardown plus each pytest's own start-up, over the jobs'
-# time), the median start-up per job (setup_s + teardown_s + wall_s less the job's file_seconds), and when the
-# first job started (the collection pass before it). The 1-minute load average before and after each run, since
-# a shared machine skews these. Times are measured, never asserted.
+# time), the median start-up per job (setup_s + teardown_s + wall_s less the job's file_seconds), and the time
+# outside its run of the jobs (the measured wall less --json's wall_s: the collection pass, set-up, reports). The
+# 1-minute load average before and after each run, since a shared machine skews these. Times are measured, never
+# asserted; but an nsrun run that does not pass every test serial pytest passed makes this exit 1, after the
+# table. Test ids are compared without the --pyargs package's prefix, which nsrun's JUnit report has and
+# pytest's (its rootdir the package's directory) has not.
 # Every command is printed (stderr and the table's notes) with the directory it runs in, so it can be rerun.
 # NSRUN: the nsrun binary (default: $NSRUN, else build/nsrun of this checkout). MARKDOWN_FILE: default stdout.
 # Env: BENCH_SUITES (default all four), BENCH_WORKERS (2), BENCH_DIR (work here and keep it; default a temporary
@@ -163,14 +166,15 @@ T, W, NSRUN, SUITES = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4].sp
 RUNS = [("serial", "serial `pytest`"), ("xdist", f"`pytest -n {W}`"),
         ("nsrun1", f"`nsrun -j {W}`, first run"), ("nsrun2", f"`nsrun -j {W}`, second run")]
 
-def junit(path):
+def junit(path, package):
     """passed ids, failed (failures and errors), skipped (xfailed too), or None when there is no report"""
     if not os.path.exists(path):
         return None
     passed, failed, skipped = set(), 0, 0
     for tc in ET.parse(path).iter("testcase"):
         kinds = {c.tag for c in tc}
-        tid = (tc.get("classname", ""), tc.get("name", ""))
+        cls = tc.get("classname", "")
+        tid = (cls[len(package) + 1:] if package and cls.startswith(package + ".") else cls, tc.get("name", ""))
         if kinds & {"failure", "error"}:
             failed += 1
         elif "skipped" in kinds:
@@ -180,7 +184,7 @@ def junit(path):
     return passed, failed, skipped
 
 def startup(path):
-    """the jobs, the start-up share, the median start-up per job (s), when the first job started (s)"""
+    """the jobs, the start-up share, the median start-up per job (s), nsrun's own wall (s)"""
     if not os.path.exists(path):
         return None
     d = json.load(open(path))
@@ -188,21 +192,21 @@ def startup(path):
     per_job = [j["setup_s"] + j["teardown_s"] + max(j["wall_s"] - sum((j.get("file_seconds") or {}).values()), 0)
                for j in jobs if j.get("file_seconds")]
     share = (d.get("startup") or {}).get("share")
-    return (len(jobs), share, statistics.median(per_job) if per_job else None,
-            min((j["start_s"] for j in jobs), default=None))
+    return len(jobs), share, statistics.median(per_job) if per_job else None, d["wall_s"]
 
 print(f"| suite | command | wall | passed | failed | skipped | serial's pass set | efficiency | vs `pytest -n {W}` "
-      f"| jobs | start-up share | start-up per job (median) | first job at | exit | load 1 min before, after |")
+      f"| jobs | start-up share | start-up per job (median) | before and after the jobs | exit | load 1 min before, after |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-notes = []
+missing = []
 for s in SUITES:
     r = f"{T}/{s}-run"
     run = {k: open(f"{r}-{k}.run").read().split() for k, _ in RUNS}
     wall = {k: float(v[0]) for k, v in run.items()}
-    base = junit(f"{r}-serial.xml")
+    package = s if s != "one-test" else ""
+    base = junit(f"{r}-serial.xml", package)
     for k, label in RUNS:
         w, rc, l0, l1 = run[k]
-        j = junit(f"{r}-{k}.xml")
+        j = junit(f"{r}-{k}.xml", package)
         if j is None:
             p = f = sk = "?"
             same = "no report"
@@ -216,13 +220,16 @@ for s in SUITES:
                 same = "yes"
             else:
                 same = f"no: {len(base[0] - j[0])} of serial's missing, {len(j[0] - base[0])} more"
+                if k.startswith("nsrun") and base[0] - j[0]:
+                    missing.append(f"{s}, {label}: {len(base[0] - j[0])} tests serial pytest passed did not pass, "
+                                   f"e.g. {'::'.join(sorted(base[0] - j[0])[0])}")
         eff = f"{wall['serial'] / (W * wall[k]):.2f}" if k != "serial" else "-"
         vs = f"{wall[k] / wall['xdist']:.2f}x" if k.startswith("nsrun") else "-"
         st = startup(f"{r}-{k}.json") if k.startswith("nsrun") else None
         if st:
-            n, share, med, first = st
+            n, share, med, own = st
             sj = [str(n), f"{100 * share:.0f}%" if share is not None else "?",
-                  f"{1000 * med:.0f} ms" if med is not None else "?", f"{first:.1f} s" if first is not None else "?"]
+                  f"{1000 * med:.0f} ms" if med is not None else "?", f"{float(w) - own:.1f} s"]
         else:
             sj = ["-"] * 4
         print(f"| {s} | {label} | {float(w):.1f} s | {p} | {f} | {sk} | {same} | {eff} | {vs} | "
@@ -235,6 +242,7 @@ for s in SUITES:
     for k, _ in RUNS:
         cmd = open(f"{T}/{s}-run-{k}.cmd").read().strip().replace(T + "/", "$T/").replace(NSRUN, "nsrun")
         print(f"    # {s}, {k}\n    {cmd}")
+open(f"{T}/missing.txt", "w").write("".join(m + "\n" for m in missing))
 PYEOF
 {
         echo "$W workers, $(nproc) CPUs, $PY $($PY -c 'import sys; print(sys.version.split()[0])'), pytest" \
@@ -244,3 +252,10 @@ PYEOF
         echo
         cat "$T/table.md"
 } > "$out"
+# nsrun must pass what serial pytest passes (passing more, a test that fails only serially, is reported above)
+if [ -s "$T/missing.txt" ]; then
+        sed 's/^/bench-suites.sh: /' "$T/missing.txt" >&2
+        echo "bench-suites.sh: see the runs' output and nsrun's logs in $T (kept)" >&2
+        trap - EXIT
+        exit 1
+fi
