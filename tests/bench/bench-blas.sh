@@ -22,7 +22,7 @@
 # python3-numpy, python3-threadpoolctl, libopenblas0-pthread, python3-pytest-xdist (apt-get installs what is
 # missing, as root).
 # NSRUN: the nsrun binary (default: $NSRUN, else build/nsrun). MARKDOWN_FILE: default stdout.
-# Env: BENCH_WORKERS (2), BENCH_BLAS_FILES (8), BENCH_BLAS_N (1500), BENCH_BLAS_REPS (4), BENCH_DIR (work here and
+# Env: BENCH_WORKERS (2), BENCH_BLAS_FILES (8), BENCH_BLAS_N (1500), BENCH_BLAS_REPS (8), BENCH_DIR (work here and
 # keep it; default a temporary directory, removed).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,7 +32,7 @@ out=${2:-/dev/stdout}
 W=${BENCH_WORKERS:-2}
 FILES=${BENCH_BLAS_FILES:-8}
 N=${BENCH_BLAS_N:-1500}
-REPS=${BENCH_BLAS_REPS:-4}
+REPS=${BENCH_BLAS_REPS:-8}
 PY=/usr/bin/python3
 CPUS=$(nproc)
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin       # Debian's python3 and pytest
