@@ -39,27 +39,21 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin       # Debian's python3 and pytest
 THREAD_VARS=(OMP_NUM_THREADS OPENBLAS_NUM_THREADS MKL_NUM_THREADS NUMEXPR_NUM_THREADS VECLIB_MAXIMUM_THREADS RAYON_NUM_THREADS)
 for v in "${THREAD_VARS[@]}"; do unset "$v"; done       # what the machine gives, not the caller's settings
 
-need=()
-for p in python3-pytest python3-pytest-xdist python3-numpy python3-threadpoolctl libopenblas0-pthread; do
-        dpkg-query -W -f='${Status}' "$p" 2> /dev/null | grep -q 'install ok installed' || need+=("$p")
-done
+. "$HERE/bench-lib.sh"
 MULTIARCH=$($PY -c 'import sysconfig; print(sysconfig.get_config_var("MULTIARCH"))')
 OPENBLAS_DIR=/usr/lib/$MULTIARCH/openblas-pthread
-if [ ${#need[@]} -gt 0 ]; then
-        [ "$(id -u)" = 0 ] || { echo "bench-blas.sh: needs ${need[*]}: sudo apt-get install -y ${need[*]}" >&2; exit 1; }
-        # installing OpenBLAS makes it the system's libblas.so.3 and liblapack.so.3: the other benchmarks and
-        # whatever else runs here keep the BLAS they had
-        alts=()
-        for a in libblas.so.3-$MULTIARCH liblapack.so.3-$MULTIARCH; do
-                v=$(update-alternatives --query "$a" 2> /dev/null | awk '$1 == "Value:" { print $2 }')
-                [ -z "$v" ] || alts+=("$a" "$v")
-        done
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" > /dev/null ||
-                { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" > /dev/null; }
-        for ((i = 0; i < ${#alts[@]}; i += 2)); do
+# installing OpenBLAS makes it the system's libblas.so.3 and liblapack.so.3: the other benchmarks and whatever
+# else runs here keep the BLAS they had
+alternative() { update-alternatives --query "$1" 2> /dev/null | awk '$1 == "Value:" { print $2 }'; }
+alts=()
+for a in libblas.so.3-$MULTIARCH liblapack.so.3-$MULTIARCH; do
+        alts+=("$a" "$(alternative "$a")")
+done
+bench_need bench-blas.sh python3-pytest python3-pytest-xdist python3-numpy python3-threadpoolctl libopenblas0-pthread
+for ((i = 0; i < ${#alts[@]}; i += 2)); do
+        [ -z "${alts[i + 1]}" ] || [ "$(alternative "${alts[i]}")" = "${alts[i + 1]}" ] ||
                 update-alternatives --set "${alts[i]}" "${alts[i + 1]}" > /dev/null
-        done
-fi
+done
 [ -x "$NSRUN" ] || { echo "bench-blas.sh: no nsrun at $NSRUN; build it (meson compile -C build) or pass its path" >&2; exit 1; }
 NSRUN=$(realpath "$NSRUN")
 blas_of_numpy() {
@@ -72,14 +66,8 @@ if [ "$(blas_of_numpy)" != openblas ]; then
         [ "$(blas_of_numpy)" = openblas ] ||
                 { echo "bench-blas.sh: numpy does not load OpenBLAS, even from $LD_LIBRARY_PATH" >&2; exit 1; }
 fi
-if [ -n "${BENCH_DIR:-}" ]; then
-        T=$(realpath -m "$BENCH_DIR")
-        rm -rf "$T/suite" "$T/threads"
-        mkdir -p "$T"
-else
-        T=$(mktemp -d /tmp/nsrun-bench-blas.XXXXXX)
-        trap 'rm -rf "$T"' EXIT
-fi
+bench_workdir nsrun-bench-blas
+rm -rf "$T/suite" "$T/threads"
 
 # ---- the suite ----
 mkdir -p "$T/suite/tests"

@@ -37,24 +37,11 @@ LIMIT=${BENCH_TIMEOUT:-900}
 PY=/usr/bin/python3
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin       # Debian's python3 and pytest
 
-need=()
-for p in python3-pytest python3-pytest-xdist python3-networkx python3-scipy python3-sympy; do
-        dpkg-query -W -f='${Status}' "$p" 2> /dev/null | grep -q 'install ok installed' || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-        [ "$(id -u)" = 0 ] || { echo "bench-suites.sh: needs ${need[*]}: sudo apt-get install -y ${need[*]}" >&2; exit 1; }
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" > /dev/null ||
-                { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" > /dev/null; }
-fi
+. "$HERE/bench-lib.sh"
+bench_need bench-suites.sh python3-pytest python3-pytest-xdist python3-networkx python3-scipy python3-sympy
 [ -x "$NSRUN" ] || { echo "bench-suites.sh: no nsrun at $NSRUN; build it (meson compile -C build) or pass its path" >&2; exit 1; }
 NSRUN=$(realpath "$NSRUN")
-if [ -n "${BENCH_DIR:-}" ]; then
-        T=$(realpath -m "$BENCH_DIR")
-        mkdir -p "$T"
-else
-        T=$(mktemp -d /tmp/nsrun-bench-suites.XXXXXX)
-        trap 'rm -rf "$T"' EXIT
-fi
+bench_workdir nsrun-bench-suites
 
 # The 40 one-test files: four kinds of imports, each file's test doing a little real work with them.
 make_one_test() {

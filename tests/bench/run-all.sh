@@ -15,15 +15,8 @@ USER_NAME=${NSRUN_BENCH_USER:-nsrun-test}
 # OpenBLAS itself, keeping the system's BLAS as it was.
 BENCH_PACKAGES=(hyperfine bubblewrap parallel python3-pytest python3-pytest-xdist python3-networkx python3-scipy
                 python3-sympy python3-torch)
-missing=()
-for p in "${BENCH_PACKAGES[@]}"; do
-        dpkg-query -W -f='${Status}' "$p" 2> /dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-        [ "$(id -u)" = 0 ] || { echo "run-all.sh: missing ${missing[*]}: sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2; exit 1; }
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null ||
-                { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null; }
-fi
+. "$HERE/bench-lib.sh"
+bench_need run-all.sh "${BENCH_PACKAGES[@]}"
 
 install -m 755 "$SRC/build/nsrun" "$T/nsrun"
 install -D -m 644 -t "$T/runner" "$SRC"/build/runner/nsrun_*.py
