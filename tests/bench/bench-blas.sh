@@ -168,7 +168,7 @@ def seen(tag):
     lines = [open(os.path.join(T, "threads", tag, f)).read().split() for f in os.listdir(os.path.join(T, "threads", tag))]
     fmt = lambda c: ", ".join(f"{v} ({n})" if len(c) > 1 else v for v, n in sorted(c.items()))
     return (fmt(collections.Counter(l[0] for l in lines)), fmt(collections.Counter(l[1] for l in lines)),
-            fmt(collections.Counter(l[2] for l in lines)), len(lines))
+            fmt(collections.Counter(l[2] for l in lines)))
 
 print("| command | wall | CPU time | jobs' CPU (`--json` cpu_s) | passed | failed | OMP_NUM_THREADS in the tests "
       "| OpenBLAS threads per process (tests) | threads per process (tests) | exit | load 1 min before, after |")
@@ -180,7 +180,7 @@ for k, label in RUNS:
     if os.path.exists(f"{T}/{k}.json"):
         jobs = json.load(open(f"{T}/{k}.json"))["jobs"]
         jcpu = f"{sum(j.get('cpu_s') or 0 for j in jobs):.1f} s ({len(jobs)} jobs)"
-    omp, blas, tasks, n = seen(k)
+    omp, blas, tasks = seen(k)
     print(f"| {label} | {wall} s | {cpu} s | {jcpu} | {p} | {f} | {omp} | {blas} | {tasks} | {rc} | {l0}, {l1} |")
 print()
 print("Commands, in the suite's directory, in this order; each nsrun run after `rm -rf .nsrun`; `$T/threads` is")
