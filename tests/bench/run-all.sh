@@ -11,18 +11,12 @@ chmod 755 "$T"
 trap 'rm -rf "$T"' EXIT
 USER_NAME=${NSRUN_BENCH_USER:-nsrun-test}
 
-# What the benchmarks run, from Debian's archive: installed here when missing (as root), since the scripts that
-# compare against an installed package's suite (bench-networkx.sh) install nothing themselves.
-BENCH_PACKAGES=(hyperfine bubblewrap parallel python3-pytest python3-pytest-xdist python3-networkx python3-torch)
-missing=()
-for p in "${BENCH_PACKAGES[@]}"; do
-        dpkg-query -W -f='${Status}' "$p" 2> /dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-        [ "$(id -u)" = 0 ] || { echo "run-all.sh: missing ${missing[*]}: sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2; exit 1; }
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null ||
-                { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null; }
-fi
+# What the benchmarks run, from Debian's archive: installed here when missing (as root). bench-blas.sh installs its
+# OpenBLAS itself, keeping the system's BLAS as it was.
+BENCH_PACKAGES=(hyperfine bubblewrap parallel python3-pytest python3-pytest-xdist python3-networkx python3-scipy
+                python3-sympy python3-torch)
+. "$HERE/bench-lib.sh"
+bench_need run-all.sh "${BENCH_PACKAGES[@]}"
 
 install -m 755 "$SRC/build/nsrun" "$T/nsrun"
 install -D -m 644 -t "$T/runner" "$SRC"/build/runner/nsrun_*.py
@@ -34,8 +28,9 @@ if id "$USER_NAME" > /dev/null 2>&1; then
         cp "$T/user/exec.md" "$T/exec-user.md" 2> /dev/null || true
 fi
 bash "$HERE/bench-runner.sh" "$T/runner.md" 2> "$T/runner.err"
-NSRUN="$SRC/build/nsrun" bash "$HERE/bench-networkx.sh" "$T/networkx.md" 2> "$T/networkx.err" ||
-        { cat "$T/networkx.err" >&2; exit 1; }
+bash "$HERE/bench-suites.sh" "$SRC/build/nsrun" "$T/suites.md" 2> "$T/suites.err" ||
+        { cat "$T/suites.err" >&2; exit 1; }
+bash "$HERE/bench-blas.sh" "$SRC/build/nsrun" "$T/blas.md" 2> "$T/blas.err"
 NSRUN="$SRC/build/nsrun" bash "$HERE/bench-admission.sh" "$T/admission.md" 2> "$T/admission.err"
 NSRUN="$SRC/build/nsrun" bash "$HERE/bench-setup.sh" "$T/setup.md" 2> "$T/setup.err"
 NSRUN="$SRC/build/nsrun" bash "$HERE/bench-ml.sh" "$T/ml.md" 2> "$T/ml.err"
@@ -75,9 +70,9 @@ NSRUN="$SRC/build/nsrun" bash "$HERE/bench-ml.sh" "$T/ml.md" 2> "$T/ml.err"
         echo
         cat "$T/runner.md"
         echo
-        echo "\`tests/bench/bench-networkx.sh\`:"
+        echo "\`tests/bench/bench-suites.sh\`: suites nobody here wrote, serial, \`pytest -n 2\` and nsrun's first and second runs:"
         echo
-        cat "$T/networkx.md"
+        cat "$T/suites.md"
         echo
         echo "## Learned memory admission"
         echo
@@ -96,5 +91,11 @@ NSRUN="$SRC/build/nsrun" bash "$HERE/bench-ml.sh" "$T/ml.md" 2> "$T/ml.err"
         echo "\`tests/bench/bench-ml.sh\` (as root: it makes the 6 GiB cgroups):"
         echo
         cat "$T/ml.md"
+        echo
+        echo "## BLAS threads: each job told its share of the CPUs"
+        echo
+        echo "\`tests/bench/bench-blas.sh\`:"
+        echo
+        cat "$T/blas.md"
 } > "$OUT"
 echo "wrote $OUT" >&2
