@@ -365,7 +365,7 @@ def _render(config, rep, category, teardowns):
     if tbstyle == "no":
         return None
     tw = _writer(config)
-    if tbstyle == "line":
+    if tbstyle == "line" and category == "failed":  # pytest's ERRORS keep their blocks
         tr = _terminal(config)
         tw.line(tr._getcrashline(rep) if tr is not None else str(rep.longrepr)[:50])
         return tw._file.getvalue()
