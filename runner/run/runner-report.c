@@ -542,7 +542,7 @@ static void show_test_reports(const Reporter *r, char kind, const char *title) {
                 const Job *j = &l->jobs[x->job];
                 _cleanup_free_ char *dir = NULL, *text = NULL;
                 uint64_t token;
-                bool cut;
+                bool cut = false;
 
                 if (x->kind != kind || !x->has_text)
                         continue;

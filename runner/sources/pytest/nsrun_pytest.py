@@ -342,21 +342,16 @@ def _cut(text, limit, keep_end):
 
 
 def _sections(config, reps, only_teardown):
-    """The captured output sections pytest prints under a report (--show-capture), each as its end."""
+    """The captured output sections pytest prints under a report (--show-capture), as (name, content)."""
     showcapture = getattr(config.option, "showcapture", "all")
-    out = []
     if showcapture == "no":
-        return out
-    for rep in reps:
-        for secname, content in rep.sections:
-            if (showcapture != "all" and showcapture not in secname) or (only_teardown and "teardown" not in secname):
-                continue
-            tw = _writer(config)
-            tw.sep("-", secname)
-            if content[-1:] == "\n":
-                content = content[:-1]
-            out.append(tw._file.getvalue() + _cut(content, TEST_TEXT_MAX // 2, True) + "\n")
-    return out
+        return []
+    return [
+        (secname, content)
+        for rep in reps
+        for secname, content in rep.sections
+        if (showcapture == "all" or showcapture in secname) and (not only_teardown or "teardown" in secname)
+    ]
 
 
 def _render(config, rep, category, teardowns):
@@ -375,8 +370,14 @@ def _render(config, rep, category, teardowns):
     tw.sep("_", head, red=True, bold=True)
     rep.toterminal(tw)
     text = _cut(tw._file.getvalue(), TEST_TEXT_MAX // 2, False)
-    parts = _sections(config, [rep], False) + (_sections(config, teardowns, True) if category == "failed" else [])
-    return text + "".join(parts)
+    sections = _sections(config, [rep], False) + (_sections(config, teardowns, True) if category == "failed" else [])
+    for secname, content in sections:  # sharing what is left of TEST_TEXT_MAX, each keeping its end
+        tw = _writer(config)
+        tw.sep("-", secname)
+        if content[-1:] == "\n":
+            content = content[:-1]
+        text += tw._file.getvalue() + _cut(content, (TEST_TEXT_MAX - len(text)) // len(sections), True) + "\n"
+    return text
 
 
 def _summary(config, rep, category):
