@@ -184,11 +184,11 @@ void pytest_reports_sort(PytestReports *rs) {
                 qsort(rs->v, rs->n, sizeof *rs->v, cmp_report);
 }
 
-size_t pytest_reports_texts(const PytestReports *rs, size_t job) {
+size_t pytest_reports_failed(const PytestReports *rs, size_t job) {
         size_t n = 0;
 
         for (size_t i = 0; i < rs->n; i++)
-                n += rs->v[i].job == job && rs->v[i].has_text;
+                n += rs->v[i].job == job && (rs->v[i].kind == 'f' || rs->v[i].kind == 'E');
         return n;
 }
 

@@ -50,8 +50,8 @@ typedef struct PytestReports {
 int pytest_reports_read(PytestReports *rs, const Source *src, size_t job, const char *dir);
 /* Sorts the reports in pytest's order: the collection's, then each job's own. */
 void pytest_reports_sort(PytestReports *rs);
-/* The job's reports that have a block of text. */
-size_t pytest_reports_texts(const PytestReports *rs, size_t job);
+/* The job's reports of failed and errored tests (with a block of text, or with --tb=no a summary line only). */
+size_t pytest_reports_failed(const PytestReports *rs, size_t job);
 /* The block of text of r (from its job's REPORTS_FILE in dir), at most max bytes of it; NULL with *cut set when it
  * is longer, or unreadable. */
 char *pytest_report_text(const PytestReport *r, const char *dir, size_t max, bool *cut);

@@ -525,7 +525,7 @@ int reporter_job_results(Reporter *r, const Job *j, const char **ret_file) {
 static bool told_by_tests(const Reporter *r, const Job *j) {
         return r->rc->src.pytest && !j->signal && !j->killed_in && !j->error &&
                (j->status == JOB_FAILED || j->status == JOB_ERROR) &&
-               pytest_reports_texts(&r->reports, (size_t) (j - r->rc->src.jobs.jobs)) > 0;
+               pytest_reports_failed(&r->reports, (size_t) (j - r->rc->src.jobs.jobs)) > 0;
 }
 
 /* A pytest report's block cut at this size: the plugin cuts each at 64 KiB; a bigger one is not its. */
