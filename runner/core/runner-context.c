@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "fileio.h"
 
 #include "runner-context.h"
@@ -12,7 +13,22 @@ void source_done(Source *s) {
         strv_free(s->pytest_options);
         free(s->collect_log);
         free(s->pytest_cache_dir);
+        free(s->test_places);
         *s = (Source) {};
+}
+
+size_t source_test_place(const Source *s, const char *nodeid) {
+        uint64_t h = fnv1a64(nodeid);
+        size_t lo = 0, hi = s->n_test_places;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (s->test_places[mid].hash < h)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo < s->n_test_places && s->test_places[lo].hash == h ? s->test_places[lo].index : SIZE_MAX;
 }
 
 void run_options_done(RunOptions *o) {

@@ -38,6 +38,12 @@ typedef struct SourceContext {
         int *signal;                    /* where the first one is recorded */
 } SourceContext;
 
+/* A collected test's place in the collection: its id's hash (fnv1a64()), for pytest's order in reports. */
+typedef struct TestPlace {
+        uint64_t hash;
+        size_t index;
+} TestPlace;
+
 typedef struct Source {
         JobList jobs;
         bool pytest;
@@ -49,9 +55,13 @@ typedef struct Source {
         bool pytest_cache_clear; /* --cache-clear */
         bool pytest_usage_error; /* the collection's pytest exited 4: its usage error, nsrun's exit status too */
         unsigned pytest_maxfail; /* -x, --maxfail=N: no job starts once this many tests failed in all; 0: never */
+        TestPlace *test_places; /* pytest: every collected test, sorted by hash */
+        size_t n_test_places;
 } Source;
 
 void source_done(Source *s);
+/* Where pytest collected the test nodeid (0 the first), SIZE_MAX for one it did not collect. */
+size_t source_test_place(const Source *s, const char *nodeid);
 
 typedef struct RunOptions {
         SandboxOptions sandbox;

@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A pytest job's results in pytest's own words. */
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "escape.h"
+#include "fileio.h"
+#include "json-util.h"
 #include "macro.h"
 #include "runner-pytest-results.h"
 
@@ -56,4 +63,162 @@ void pytest_counts_format(unsigned passed, unsigned failed, unsigned skipped, un
         }
         if (off == 0)
                 (void) snprintf(buf, len, "no tests ran");
+}
+
+static void forget(PytestReports *rs, size_t job) {
+        size_t k = 0;
+
+        for (size_t i = 0; i < rs->n; i++)
+                if (rs->v[i].job == job)
+                        free(rs->v[i].summary);
+                else
+                        rs->v[k++] = rs->v[i];
+        rs->n = k;
+}
+
+static char kind_of(const char *category) {
+        static const struct {
+                const char *category;
+                char kind;
+        } kinds[] = { { "failed", 'f' }, { "error", 'E' },   { "skipped", 's' },
+                      { "xfailed", 'x' }, { "xpassed", 'X' }, { "passed", 'p' } };
+
+        for (size_t i = 0; category && i < ELEMENTSOF(kinds); i++)
+                if (streq(category, kinds[i].category))
+                        return kinds[i].kind;
+        return 0;
+}
+
+/* Its short-summary lines, each escaped (one line each: a newline in them would be a line of the job's making),
+ * at most SUMMARY_MAX bytes in all. */
+#define SUMMARY_MAX 4096
+static char *summary_of(json_object *doc) {
+        json_object *lines = json_get_array(doc, "summary");
+        size_t n = lines ? json_object_array_length(lines) : 0, len = 0;
+        char *out = NULL;
+
+        for (size_t i = 0; i < n && len < SUMMARY_MAX; i++) {
+                json_object *l = json_object_array_get_idx(lines, i);
+                _cleanup_free_ char *e = NULL;
+                char *grown;
+                if (!json_object_is_type(l, json_type_string))
+                        continue;
+                e = escape_name(json_object_get_string(l));
+                if (!e || !(grown = realloc(out, len + strlen(e) + 2)))
+                        return mfree(out);
+                out = grown;
+                len += (size_t) sprintf(out + len, "%s%s", len ? "\n" : "", e);
+        }
+        if (out && len > SUMMARY_MAX)
+                out[SUMMARY_MAX] = '\0';
+        return out;
+}
+
+int pytest_reports_read(PytestReports *rs, const Source *src, size_t job, const char *dir) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        size_t size, seq = 0;
+        int r;
+
+        forget(rs, job);
+        if (asprintf(&path, "%s/" REPORTS_FILE, dir) < 0)
+                return -ENOMEM;
+        r = read_job_file_at(AT_FDCWD, path, JOB_FILE_MAX, &text, &size);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
+        for (char *line = text, *end; line < text + size; line = end + 1) {
+                _cleanup_(json_object_putp) json_object *doc = NULL;
+                const char *chars, *id;
+                PytestReport *x;
+
+                end = memchr(line, '\n', (size_t) (text + size - line));
+                if (!end) /* cut short: the job was killed as it wrote it */
+                        break;
+                *end = '\0';
+                doc = json_tokener_parse(line);
+                if (!doc || !json_object_is_type(doc, json_type_object))
+                        continue;
+                chars = json_get_string(doc, "reportchars");
+                if (chars) {
+                        (void) snprintf(rs->reportchars, sizeof rs->reportchars, "%s", chars);
+                        continue;
+                }
+                id = json_get_string(doc, "id");
+                if (!id || !kind_of(json_get_string(doc, "category")))
+                        continue;
+                if (rs->n == rs->allocated) {
+                        size_t m = MAX(rs->allocated * 2, (size_t) 16);
+                        PytestReport *v = reallocarray(rs->v, m, sizeof *v);
+                        if (!v)
+                                return -ENOMEM;
+                        rs->v = v;
+                        rs->allocated = m;
+                }
+                x = &rs->v[rs->n];
+                *x = (PytestReport) {
+                        .job = job,
+                        .place = source_test_place(src, id),
+                        .seq = seq++,
+                        .kind = kind_of(json_get_string(doc, "category")),
+                        .has_text = json_get_string(doc, "text") != NULL,
+                        .offset = (uint64_t) (line - text),
+                        .size = (size_t) (end - line),
+                        .summary = summary_of(doc),
+                };
+                rs->n++;
+        }
+        return 0;
+}
+
+static int cmp_report(const void *a, const void *b) {
+        const PytestReport *x = a, *y = b;
+
+        if (x->place != y->place)
+                return x->place < y->place ? -1 : 1;
+        if (x->job != y->job)
+                return x->job < y->job ? -1 : 1;
+        return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+void pytest_reports_sort(PytestReports *rs) {
+        if (rs->n > 1)
+                qsort(rs->v, rs->n, sizeof *rs->v, cmp_report);
+}
+
+size_t pytest_reports_failed(const PytestReports *rs, size_t job) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < rs->n; i++)
+                n += rs->v[i].job == job && (rs->v[i].kind == 'f' || rs->v[i].kind == 'E');
+        return n;
+}
+
+char *pytest_report_text(const PytestReport *r, const char *dir, size_t max, bool *cut) {
+        _cleanup_(json_object_putp) json_object *doc = NULL;
+        _cleanup_free_ char *path = NULL, *line = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        ssize_t n;
+
+        *cut = true;
+        if (r->size > max || asprintf(&path, "%s/" REPORTS_FILE, dir) < 0)
+                return NULL;
+        fd = open_job_file_at(AT_FDCWD, path, NULL);
+        line = fd >= 0 ? malloc(r->size + 1) : NULL;
+        if (!line)
+                return NULL;
+        n = pread(fd, line, r->size, (off_t) r->offset);
+        if (n != (ssize_t) r->size)
+                return NULL;
+        line[n] = '\0';
+        doc = json_tokener_parse(line);
+        if (!doc || !json_get_string(doc, "text"))
+                return NULL;
+        *cut = false;
+        return strdup(json_get_string(doc, "text"));
+}
+
+void pytest_reports_done(PytestReports *rs) {
+        for (size_t i = 0; i < rs->n; i++)
+                free(rs->v[i].summary);
+        free(rs->v);
+        *rs = (PytestReports) {};
 }

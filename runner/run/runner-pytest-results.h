@@ -2,7 +2,10 @@
 #pragma once
 
 #include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
 
+#include "runner-context.h"
 #include "runner-job.h"
 
 /* In a pytest job's attempt directory, nsrun's plugin's record of the test running now and the counts so far. */
@@ -17,3 +20,39 @@ void pytest_counts_from_times(Job *j, json_object *times);
  * (zeros left out), or "no tests ran". */
 void pytest_counts_format(unsigned passed, unsigned failed, unsigned skipped, unsigned errors, unsigned xfailed,
                           unsigned xpassed, char *buf, size_t len);
+
+/* In a pytest job's attempt directory, nsrun's plugin's reports of the job's failed and errored tests as pytest
+ * renders them, and their short-summary lines (one JSON document a line, the first what -r resolved to); and with
+ * -v, pytest -v's line for each test as it ends. */
+#define REPORTS_FILE "reports.jsonl"
+#define VERBOSE_FILE "verbose.log"
+
+/* One test's report, read from a job's REPORTS_FILE: its text stays in the file, read again when shown. */
+typedef struct PytestReport {
+        size_t job;             /* its job's index */
+        size_t place;           /* the test's place in the collection (source_test_place()), SIZE_MAX unknown */
+        size_t seq;             /* its place in its job's file */
+        char kind;              /* pytest's -r character: 'f' failed, 'E' error, 's', 'x', 'X', 'p' */
+        bool has_text;          /* a FAILURES or ERRORS block */
+        uint64_t offset;        /* of its line in the file */
+        size_t size;
+        char *summary;          /* its short-summary lines, escaped, one a line */
+} PytestReport;
+
+typedef struct PytestReports {
+        PytestReport *v;
+        size_t n, allocated;
+        char reportchars[32];   /* pytest's resolved -r, as the jobs' plugin wrote it; "" until one did */
+} PytestReports;
+
+/* Reads the job's REPORTS_FILE in dir (a job-written file: read as read_job_file_at() reads), replacing what an
+ * earlier attempt of the job gave. A file that does not exist is no report. */
+int pytest_reports_read(PytestReports *rs, const Source *src, size_t job, const char *dir);
+/* Sorts the reports in pytest's order: the collection's, then each job's own. */
+void pytest_reports_sort(PytestReports *rs);
+/* The job's reports of failed and errored tests (with a block of text, or with --tb=no a summary line only). */
+size_t pytest_reports_failed(const PytestReports *rs, size_t job);
+/* The block of text of r (from its job's REPORTS_FILE in dir), at most max bytes of it; NULL with *cut set when it
+ * is longer, or unreadable. */
+char *pytest_report_text(const PytestReport *r, const char *dir, size_t max, bool *cut);
+void pytest_reports_done(PytestReports *rs);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,6 +40,14 @@ struct Reporter {
         size_t printed;         /* job lines printed */
         bool *finished;         /* -k: by job index, finished and not printed yet */
         size_t next_in_order;   /* -k: the first job whose line is not printed yet */
+        unsigned width;         /* columns, as pytest counts them for its separator lines */
+        PytestReports reports;  /* pytest: the jobs' failed tests' reports and short-summary lines */
+        struct {
+                unsigned attempt;
+                uint64_t offset;
+        } *verbose;             /* pytest -v: by job index, how far its attempt's VERBOSE_FILE is shown */
+        uint64_t tests_total, tests_ended, tests_running; /* pytest: collected; in ended jobs; done in running */
+        uint64_t verbose_shown; /* pytest -v lines shown, for their percentage */
 };
 
 static bool env_set(const char *name) {
@@ -60,9 +69,23 @@ static bool want_color(int mode) {
         return isatty(STDOUT_FILENO) && !(term && streq(term, "dumb"));
 }
 
+/* pytest's terminal width: $COLUMNS, else standard output's terminal's, else 80; under 40 is 80. */
+static unsigned terminal_width(void) {
+        const char *columns = getenv("COLUMNS");
+        struct winsize ws = {};
+        unsigned w = 0;
+
+        if (columns && parse_unsigned(columns, 1, 10000, &w) < 0)
+                w = 0;
+        if (w == 0 && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) >= 0)
+                w = ws.ws_col;
+        return w < 40 ? 80 : w;
+}
+
 Reporter *reporter_new(const RunContext *rc) {
         Reporter *r = new0(Reporter, 1);
         const char *term = getenv("TERM");
+        char num[32];
 
         if (!r)
                 return NULL;
@@ -72,12 +95,25 @@ Reporter *reporter_new(const RunContext *rc) {
         r->tty = isatty(STDERR_FILENO) && !(term && streq(term, "dumb"));
         r->color = want_color(rc->opt->color);
         r->ci = env_set("GITHUB_ACTIONS") ? CI_GITHUB : env_set("GITLAB_CI") ? CI_GITLAB : CI_NONE;
+        r->width = terminal_width();
+        if (rc->src.pytest && !(r->verbose = calloc(rc->src.jobs.n + 1, sizeof *r->verbose)))
+                return reporter_free(r);
+        for (size_t i = 0; i < rc->src.jobs.n; i++)
+                r->tests_total += rc->src.jobs.jobs[i].n_tests;
+        /* the jobs' pytest renders its reports as wide as this output, coloured as it is (nsrun_pytest.py);
+         * the jobs inherit nsrun's environment */
+        (void) snprintf(num, sizeof num, "%u", r->width);
+        (void) setenv("NSRUN_COLUMNS", num, 1);
+        (void) setenv("NSRUN_COLOR", r->color ? "1" : "0", 1);
         return r;
 }
 
 Reporter *reporter_free(Reporter *r) {
-        if (r)
+        if (r) {
                 free(r->finished);
+                free(r->verbose);
+                pytest_reports_done(&r->reports);
+        }
         free(r);
         return NULL;
 }
@@ -183,6 +219,7 @@ static void print_in_order(Reporter *r, bool all) {
 
 void reporter_job_finished(Reporter *r, const Job *j) {
         r->done++;
+        r->tests_ended += j->n_tests;
         r->counts[j->status]++;
         if (!r->finished)
                 return print_job_line(r, j);
@@ -190,11 +227,25 @@ void reporter_job_finished(Reporter *r, const Job *j) {
         print_in_order(r, false);
 }
 
+/* pytest: "tests 42/120 (35%), ": the tests done in all jobs of those collected, as pytest's progress counts
+ * them; "" for other runs. */
+static const char *tests_progress(const Reporter *r, char *buf, size_t len) {
+        uint64_t done = MIN(r->tests_ended + r->tests_running, r->tests_total);
+
+        buf[0] = '\0';
+        if (r->rc->src.pytest && r->tests_total > 0)
+                (void) snprintf(buf, len, "tests %" PRIu64 "/%" PRIu64 " (%" PRIu64 "%%), ", done, r->tests_total,
+                                done * 100 / r->tests_total);
+        return buf;
+}
+
 void reporter_tick(Reporter *r, unsigned running, uint64_t mem_in_use) {
+        char tests[96];
+
         if (!r->tty)
                 return;
-        fprintf(stderr, "\r\033[K[%zu/%zu] %u passed, %u failed, %u running, mem %s/%s", r->done,
-                r->rc->src.jobs.n, r->counts[JOB_PASSED] + r->counts[JOB_FLAKY],
+        fprintf(stderr, "\r\033[K[%zu/%zu] %s%u passed, %u failed, %u running, mem %s/%s", r->done,
+                r->rc->src.jobs.n, tests_progress(r, tests, sizeof tests), r->counts[JOB_PASSED] + r->counts[JOB_FLAKY],
                 r->counts[JOB_FAILED] + r->counts[JOB_OOM] + r->counts[JOB_TIMEOUT] + r->counts[JOB_ERROR],
                 running, FORMAT_SIZE(mem_in_use), FORMAT_SIZE(r->rc->plan.usable_bytes));
         fflush(stderr);
@@ -261,38 +312,371 @@ static void print_gh_escaped(const char *s, bool prop) {
                         putchar(*s);
 }
 
-/* A failed job's header and the end of its output. On GitHub Actions an ::error annotation, and the output in a
- * ::group:: with workflow commands stopped, so that nothing the job printed is taken as one; on GitLab a
- * collapsed section (https://docs.gitlab.com/ci/jobs/job_logs/#custom-collapsible-sections). */
-static void show_failure(const Reporter *r, const Job *j, size_t index) {
-        char what[512];
+/* A token for GitHub's ::stop-commands::, unguessable, or a job could print it and have its own commands read
+ * again. */
+static uint64_t ci_token(const char *seed) {
         uint64_t token = 0;
-        long now = (long) time(NULL);
 
-        describe(j, what, sizeof what);
-        /* unguessable, or a job could print the token and have its own commands read again */
         if (getrandom(&token, sizeof token, GRND_NONBLOCK) != sizeof token)
-                token = fnv1a64(j->name) ^ now_usec() ^ (uint64_t) getpid() << 32;
+                token = fnv1a64(seed) ^ now_usec() ^ (uint64_t) getpid() << 32;
+        return token;
+}
+
+/* Before text a job wrote (its output, a test's report): on GitHub Actions an ::error annotation (title and
+ * message, when given), and the text in a ::group:: with workflow commands stopped, so that nothing the job
+ * printed is taken as one; on GitLab a collapsed section (https://docs.gitlab.com/ci/jobs/job_logs/
+ * #custom-collapsible-sections). Returns the token ci_close() needs. */
+static uint64_t ci_open(const Reporter *r, const char *title, const char *message, const char *group, size_t index) {
+        uint64_t token = ci_token(group);
+
         if (r->ci == CI_GITHUB) {
-                printf("::error title=");
-                print_gh_escaped(j->name, true);
-                printf("::%s: ", job_status_to_string(j->status));
-                print_gh_escaped(j->name, false);
-                printf("%s", what[0] ? ": " : "");
-                print_gh_escaped(what, false);
-                printf("\n::group::");
-                print_gh_escaped(j->name, false);
+                if (title) {
+                        printf("::error title=");
+                        print_gh_escaped(title, true);
+                        printf("::");
+                        print_gh_escaped(message, false);
+                        printf("\n");
+                }
+                printf("::group::");
+                print_gh_escaped(group, false);
                 printf("\n::stop-commands::nsrun-%016" PRIx64 "\n", token);
         } else if (r->ci == CI_GITLAB)
-                printf("\033[0Ksection_start:%ld:nsrun_job_%zu[collapsed=true]\r\033[0K", now, index);
-        else
-                printf("\n");
-        printf("==== %s %s%s%s ====\n", status_word(r, j->status), j->name, what[0] ? ": " : "", what);
-        show_failure_output(j);
+                printf("\033[0Ksection_start:%ld:nsrun_job_%zu[collapsed=true]\r\033[0K", (long) time(NULL), index);
+        return token;
+}
+
+static void ci_close(const Reporter *r, uint64_t token, size_t index) {
         if (r->ci == CI_GITHUB)
                 printf("::nsrun-%016" PRIx64 "::\n::endgroup::\n", token);
         else if (r->ci == CI_GITLAB)
                 printf("\033[0Ksection_end:%ld:nsrun_job_%zu\r\033[0K\n", (long) time(NULL), index);
+}
+
+/* A failed job's header and the end of its output. */
+static void show_failure(const Reporter *r, const Job *j, size_t index) {
+        _cleanup_free_ char *message = NULL;
+        char what[512];
+        uint64_t token;
+
+        describe(j, what, sizeof what);
+        if (asprintf(&message, "%s: %s%s%s", job_status_to_string(j->status), j->name, what[0] ? ": " : "", what) < 0)
+                return;
+        token = ci_open(r, j->name, message, j->name, index);
+        if (r->ci == CI_NONE)
+                printf("\n");
+        printf("==== %s %s%s%s ====\n", status_word(r, j->status), j->name, what[0] ? ": " : "", what);
+        show_failure_output(j);
+        ci_close(r, token, index);
+}
+
+/* The directory of the job's last attempt, where nsrun's pytest plugin writes. */
+static char *attempt_dir(const Job *j) {
+        const char *slash = j->times_path ? strrchr(j->times_path, '/') : NULL;
+        return slash ? strndup(j->times_path, (size_t) (slash - j->times_path)) : NULL;
+}
+
+/* Columns, as pytest counts them: characters. */
+static size_t text_width(const char *s) {
+        size_t n = 0;
+
+        for (; *s; s++)
+                n += ((unsigned char) *s & 0xc0) != 0x80;
+        return n;
+}
+
+/* pytest's separator line ("=== FAILURES ===", TerminalWriter.sep()): as wide as the terminal, sgr its colour. */
+static void print_sep(const Reporter *r, char c, const char *title, const char *sgr) {
+        size_t tw = text_width(title), n = r->width > tw + 4 ? (r->width - tw - 2) / 2 : 1;
+        bool color = r->color && sgr;
+
+        printf("%s", color ? sgr : "");
+        for (size_t i = 0; i < n; i++)
+                putchar(c);
+        printf(" %s ", title);
+        for (size_t i = 0; i < n; i++)
+                putchar(c);
+        if (2 * n + tw + 3 <= r->width)
+                putchar(c);
+        printf("%s\n", color ? "\033[0m" : "");
+}
+
+/* pytest -v's line, "tests/test_a.py::test_x PASSED", and as pytest, the progress at the right edge. */
+static void print_verbose_line(Reporter *r, const char *line) {
+        _cleanup_free_ char *e = escape_name(line);
+        char progress[32];
+        size_t w, len;
+
+        if (!e)
+                return;
+        r->verbose_shown++;
+        (void) snprintf(progress, sizeof progress, " [%3" PRIu64 "%%]",
+                        r->tests_total ? MIN(r->verbose_shown, r->tests_total) * 100 / r->tests_total : 100);
+        w = text_width(e);
+        len = strlen(progress);
+        printf("%s%*s\n", e, (int) MAX(r->width > w + 1 ? r->width - w - 1 : 0, len), progress);
+}
+
+/* pytest -v: the lines the job's running attempt added to its VERBOSE_FILE since the last call, complete ones
+ * only unless final; read VERBOSE_CHUNK bytes at a time, whatever the job writes. */
+#define VERBOSE_CHUNK (64U << 10)
+static int drain_verbose(Reporter *r, const Job *j, bool final) {
+        size_t index = (size_t) (j - r->rc->src.jobs.jobs);
+        _cleanup_free_ char *dir = attempt_dir(j), *path = NULL, *buf = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        uint64_t token = 0;
+        struct stat st;
+
+        if (!r->verbose || !dir)
+                return 0;
+        if (r->verbose[index].attempt != j->attempts) {
+                r->verbose[index].attempt = j->attempts;
+                r->verbose[index].offset = 0;
+        }
+        if (asprintf(&path, "%s/" VERBOSE_FILE, dir) < 0)
+                return -ENOMEM;
+        fd = open_job_file_at(AT_FDCWD, path, &st);
+        if (fd < 0)
+                return fd == -ENOENT ? 0 : fd;
+        if ((uint64_t) st.st_size > JOB_FILE_MAX)
+                return -EFBIG;
+        if (r->verbose[index].offset >= (uint64_t) st.st_size || !(buf = malloc(VERBOSE_CHUNK + 1)))
+                return 0;
+        while (r->verbose[index].offset < (uint64_t) st.st_size) {
+                uint64_t off = r->verbose[index].offset;
+                ssize_t n = pread(fd, buf, (size_t) MIN((uint64_t) VERBOSE_CHUNK, (uint64_t) st.st_size - off),
+                                  (off_t) off);
+                char *end;
+                size_t used;
+
+                if (n <= 0)
+                        break;
+                end = memrchr(buf, '\n', (size_t) n);
+                /* up to its last newline; a line longer than a chunk, or the last, unfinished one once the job
+                 * has ended, as it is */
+                used = end ? (size_t) (end - buf) + 1 : final || n == VERBOSE_CHUNK ? (size_t) n : 0;
+                if (used == 0)
+                        break;
+                buf[used - (buf[used - 1] == '\n')] = '\0';
+                if (r->tty)
+                        clear_line(r);
+                if (r->ci == CI_GITHUB && token == 0)
+                        printf("::stop-commands::nsrun-%016" PRIx64 "\n", token = ci_token(j->name) | 1);
+                for (char *line = buf, *next; line; line = next) {
+                        next = strchr(line, '\n');
+                        if (next)
+                                *next++ = '\0';
+                        print_verbose_line(r, line);
+                }
+                r->verbose[index].offset += used;
+        }
+        if (token)
+                printf("::nsrun-%016" PRIx64 "::\n", token);
+        fflush(stdout);
+        return 0;
+}
+
+/* The tests the running attempt of a job has finished, from its plugin's progress.json. */
+static uint64_t progress_done(const Job *j) {
+        _cleanup_(json_object_putp) json_object *doc = NULL;
+        _cleanup_free_ char *dir = attempt_dir(j), *path = NULL, *text = NULL;
+        json_object *done;
+
+        if (!dir || asprintf(&path, "%s/" PROGRESS_FILE, dir) < 0 ||
+            read_job_file_at(AT_FDCWD, path, 64U << 10, &text, NULL) < 0)
+                return 0;
+        doc = json_tokener_parse(text);
+        if (!doc || !json_object_object_get_ex(doc, "done", &done) || !json_object_is_type(done, json_type_int))
+                return 0;
+        return (uint64_t) MIN(MAX(json_object_get_int64(done), (int64_t) 0), (int64_t) j->n_tests);
+}
+
+void reporter_poll_tests(Reporter *r) {
+        const JobList *l = &r->rc->src.jobs;
+
+        if (!r->rc->src.pytest)
+                return;
+        r->tests_running = 0;
+        for (size_t i = 0; i < l->n; i++)
+                if (l->jobs[i].status == JOB_RUNNING) {
+                        (void) drain_verbose(r, &l->jobs[i], false);
+                        if (r->tty)
+                                r->tests_running += progress_done(&l->jobs[i]);
+                }
+}
+
+int reporter_job_results(Reporter *r, const Job *j, const char **ret_file) {
+        _cleanup_free_ char *dir = attempt_dir(j);
+        int k;
+
+        if (!r->rc->src.pytest || !dir)
+                return 0;
+        k = drain_verbose(r, j, true);
+        if (k < 0) {
+                *ret_file = VERBOSE_FILE;
+                return k;
+        }
+        *ret_file = REPORTS_FILE;
+        return pytest_reports_read(&r->reports, &r->rc->src, (size_t) (j - r->rc->src.jobs.jobs), dir);
+}
+
+/* Whether the job's failure is told by its tests' own reports (pytest's FAILURES and ERRORS sections) rather
+ * than the end of its log: a pytest job that ended on its own, having reported some. A killed job keeps its
+ * culprit line and the end of its log. */
+static bool told_by_tests(const Reporter *r, const Job *j) {
+        return r->rc->src.pytest && !j->signal && !j->killed_in && !j->error &&
+               (j->status == JOB_FAILED || j->status == JOB_ERROR) &&
+               pytest_reports_failed(&r->reports, (size_t) (j - r->rc->src.jobs.jobs)) > 0;
+}
+
+/* A pytest report's block cut at this size: the plugin cuts each at 64 KiB; a bigger one is not its. */
+#define REPORT_TEXT_MAX (1U << 20)
+
+/* pytest's FAILURES (kind 'f') or ERRORS ('E') section: each test's block as its job's pytest rendered it, in
+ * pytest's order. */
+static void show_test_reports(const Reporter *r, char kind, const char *title) {
+        const JobList *l = &r->rc->src.jobs;
+        bool any = false;
+
+        for (size_t i = 0; i < r->reports.n; i++) {
+                const PytestReport *x = &r->reports.v[i];
+                const Job *j = &l->jobs[x->job];
+                _cleanup_free_ char *dir = NULL, *text = NULL;
+                uint64_t token;
+                bool cut = false;
+
+                if (x->kind != kind || !x->has_text)
+                        continue;
+                if (!any) {
+                        printf("\n");
+                        print_sep(r, '=', title, NULL);
+                        any = true;
+                }
+                dir = attempt_dir(j);
+                text = dir ? pytest_report_text(x, dir, REPORT_TEXT_MAX, &cut) : NULL;
+                token = ci_open(r, j->name, x->summary ?: title, x->summary ?: j->name, l->n + i);
+                if (text) {
+                        fwrite_output_escaped(text, strlen(text), stdout);
+                        if (text[0] && text[strlen(text) - 1] != '\n')
+                                putchar('\n');
+                } else
+                        printf("%s: a test's report could not be read back%s; all of it is in %s\n", j->name,
+                               cut ? " (over 1 MiB)" : "", j->log_path ?: "its log");
+                ci_close(r, token, l->n + i);
+        }
+}
+
+/* "SKIPPED [2] test_b.py:10: why": pytest's short summary folds skips of one place and reason, over all jobs. */
+typedef struct Fold {
+        char *line;             /* "SKIPPED [1] test_b.py:10: why", a copy */
+        size_t word, rest;      /* "SKIPPED" is line[0, word), "test_b.py:10: why" starts at rest */
+        uint64_t count;         /* 0: not in pytest's form, shown as it is */
+        size_t first;
+} Fold;
+
+static int cmp_fold_key(const Fold *x, const Fold *y) {
+        if (x->count == 0 || y->count == 0) /* never folded */
+                return (x->first > y->first) - (x->first < y->first);
+        if (x->word != y->word)
+                return x->word < y->word ? -1 : 1;
+        return strncmp(x->line, y->line, x->word) ?: strcmp(x->line + x->rest, y->line + y->rest);
+}
+
+static int cmp_fold(const void *a, const void *b) {
+        const Fold *x = a, *y = b;
+        return cmp_fold_key(x, y) ?: (x->first > y->first) - (x->first < y->first);
+}
+
+static int cmp_fold_first(const void *a, const void *b) {
+        const Fold *x = a, *y = b;
+        return (x->first > y->first) - (x->first < y->first);
+}
+
+static void show_folded_skips(const Reporter *r) {
+        Fold *v = NULL;
+        size_t n = 0, m = 0;
+
+        for (size_t i = 0; i < r->reports.n; i++)
+                for (const char *p = r->reports.v[i].kind == 's' ? r->reports.v[i].summary : NULL; p && *p;) {
+                        const char *nl = strchr(p, '\n'), *open, *close;
+                        Fold f = { .first = n };
+                        Fold *grown = reallocarray(v, n + 1, sizeof *v);
+                        if (!grown || !(f.line = strndup(p, nl ? (size_t) (nl - p) : strlen(p)))) {
+                                v = grown ?: v;
+                                goto done;
+                        }
+                        v = grown;
+                        open = strstr(f.line, " [");
+                        close = open ? strstr(open, "] ") : NULL;
+                        if (close && parse_u64_span(open + 2, (size_t) (close - open - 2), &f.count) >= 0 && f.count) {
+                                f.word = (size_t) (open - f.line);
+                                f.rest = (size_t) (close + 2 - f.line);
+                        } else
+                                f.count = 0;
+                        v[n++] = f;
+                        p = nl ? nl + 1 : NULL;
+                }
+        if (n > 0)
+                qsort(v, n, sizeof *v, cmp_fold);
+        for (size_t i = 0; i < n; i++)
+                if (m > 0 && cmp_fold_key(&v[m - 1], &v[i]) == 0) {
+                        v[m - 1].count += v[i].count;
+                        free(v[i].line);
+                } else
+                        v[m++] = v[i];
+        n = m;
+        if (n > 0)
+                qsort(v, n, sizeof *v, cmp_fold_first);
+        for (size_t i = 0; i < n; i++)
+                if (v[i].count > 0)
+                        printf("%.*s [%" PRIu64 "] %s\n", (int) v[i].word, v[i].line, v[i].count, v[i].line + v[i].rest);
+                else
+                        printf("%s\n", v[i].line);
+done:
+        for (size_t i = 0; i < n; i++)
+                free(v[i].line);
+        free(v);
+}
+
+/* pytest's "short test summary info", over all jobs, its -r characters' sections in their order; for 'E' also
+ * the test each killed job was running. Last before nsrun's own line. */
+static void show_short_summary(const Reporter *r) {
+        const JobList *l = &r->rc->src.jobs;
+        const char *chars = r->reports.reportchars[0] ? r->reports.reportchars : "fE";
+        uint64_t token = 0;
+        bool any = false;
+
+        for (const char *c = chars; *c; c++) {
+                bool fold = *c == 's';
+                for (size_t i = 0; i < r->reports.n + (*c == 'E' ? l->n : 0); i++) {
+                        const PytestReport *x = i < r->reports.n ? &r->reports.v[i] : NULL;
+                        const Job *j = x ? NULL : &l->jobs[i - r->reports.n];
+                        char what[512];
+
+                        if (x ? x->kind != *c || !x->summary : !j->killed_in || !job_status_is_failure(j->status, true))
+                                continue;
+                        if (!any) {
+                                printf("\n");
+                                if (r->ci == CI_GITHUB) /* the reports' lines are the jobs' text */
+                                        printf("::stop-commands::nsrun-%016" PRIx64 "\n", token = ci_token("summary"));
+                                print_sep(r, '=', "short test summary info", "\033[36m\033[1m");
+                                any = true;
+                        }
+                        if (fold) {
+                                show_folded_skips(r);
+                                break;
+                        }
+                        if (x) {
+                                printf("%s\n", x->summary);
+                                continue;
+                        }
+                        Job k = *j; /* its reason without " while running <the test>": the line names it */
+                        k.killed_in = NULL;
+                        describe(&k, what, sizeof what);
+                        printf("%s %s - %s\n", r->color ? "\033[31mERROR\033[0m" : "ERROR", j->killed_in, what);
+                }
+        }
+        if (token)
+                printf("::nsrun-%016" PRIx64 "::\n", token);
 }
 
 static int cmp_wall(const void *a, const void *b) {
@@ -407,8 +791,11 @@ void reporter_summary(Reporter *r) {
         if (r->finished)
                 print_in_order(r, true);
         for (size_t i = 0; i < l->n; i++)
-                if (job_status_is_failure(l->jobs[i].status, true))
+                if (job_status_is_failure(l->jobs[i].status, true) && !told_by_tests(r, &l->jobs[i]))
                         show_failure(r, &l->jobs[i], i);
+        pytest_reports_sort(&r->reports);
+        show_test_reports(r, 'E', "ERRORS");
+        show_test_reports(r, 'f', "FAILURES");
         printf("\n");
         show_top(l, cmp_wall, "slowest", false);
         show_top(l, cmp_peak, "most memory", true);
@@ -428,6 +815,8 @@ void reporter_summary(Reporter *r) {
                         printf("%s: %s: %s, peak %s (kept for its next request)\n", l->jobs[i].name, what,
                                job_status_to_string(l->jobs[i].status), FORMAT_SIZE(l->jobs[i].peak_mem));
                 }
+        if (rc->src.pytest)
+                show_short_summary(r);
         pytest_counts_format(t.passed, t.failed, t.skipped, t.errors, t.xfailed, t.xpassed, what, sizeof what);
         print_totals(r, what);
 }

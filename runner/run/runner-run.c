@@ -106,6 +106,9 @@ static char **job_env(const RunContext *rc, const Job *j, const char *dir, size_
                 r = r ?: strv_env_set(&v, buf);
                 (void) snprintf(buf, sizeof buf, "NSRUN_CACHE_OUT=%s/" PYTEST_CACHE_RECORD, dir);
                 r = r ?: strv_env_set(&v, buf);
+                /* where the plugin says a test's report it cut is whole */
+                (void) snprintf(buf, sizeof buf, "NSRUN_LOG=%s", j->log_path ?: "");
+                r = r ?: strv_env_set(&v, buf);
                 (void) snprintf(buf, sizeof buf, "PYTHONPATH=%s%s%s", rc->source.pytest_plugin_dir, pp ? ":" : "",
                                 pp ?: "");
                 r = r ?: strv_env_set(&v, buf);
@@ -379,7 +382,7 @@ static int read_file_times(Job *j) {
 /* What the job left in its directory. A report that is missing or cut short (a killed job) is simply not read;
  * one that only something in the job could have made so (a symbolic link, a FIFO, a device, one over
  * JOB_FILE_MAX) makes the job an error, named. */
-static int read_results(const RunContext *rc, Job *j) {
+static int read_results(const RunContext *rc, Reporter *rep, Job *j) {
         const char *name = j->junit_path ? strrchr(j->junit_path, '/') + 1 : NULL;
         int r;
 
@@ -394,6 +397,8 @@ static int read_results(const RunContext *rc, Job *j) {
                 name = PROGRESS_FILE;
                 r = read_progress(j);
         }
+        if (r >= 0 || r == -ENOENT) /* each failed test's own report, its -v lines */
+                r = reporter_job_results(rep, j, &name);
         if (r >= 0 || r == -ENOENT || r == -ENOMEM)
                 return 0;
         free(j->error);
@@ -474,7 +479,7 @@ static void finish_slot(Loop *l, Slot *s) {
                 res.error = -r;
         }
         status = classify(rc, s, &res, &st);
-        if (read_results(rc, j) < 0)
+        if (read_results(rc, l->rep, j) < 0)
                 status = JOB_ERROR;
         if (status == JOB_FAILED && j->signal && j->killed_in) {
                 status = JOB_ERROR;
@@ -719,6 +724,7 @@ int run_jobs(RunContext *rc) {
                 if (l.running == 0 && (l.stop || (l.n_alone == 0 && l.next >= rc->src.jobs.n)))
                         break;
                 r = loop_once(&l, rc->source.sigfd, true);
+                reporter_poll_tests(l.rep);
                 reporter_tick(l.rep, l.running, memory_in_use(&l));
                 report_slow(&l, now_usec());
         }

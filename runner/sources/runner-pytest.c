@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 #include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -218,6 +219,11 @@ oom:
         return log_oom();
 }
 
+static int cmp_test_place(const void *a, const void *b) {
+        const TestPlace *x = a, *y = b;
+        return x->hash < y->hash ? -1 : x->hash > y->hash ? 1 : x->index < y->index ? -1 : x->index > y->index;
+}
+
 int pytest_jobs_from_collection(const SourceContext *c, char **command, int start, json_object *doc, Source *s) {
         json_object *items = json_get_array(doc, "items"), *xd;
         const char *rootdir = json_get_string(doc, "rootdir"), *invdir = json_get_string(doc, "invocation_dir");
@@ -248,6 +254,20 @@ int pytest_jobs_from_collection(const SourceContext *c, char **command, int star
                                                "to see "
                                                "what pytest collects",
                                                i);
+        /* each test's place, to show the jobs' failures in pytest's order (name and suffix: the nodeid a job's
+         * pytest gives it, see nsrun_pytest.py) */
+        s->test_places = new0(TestPlace, n + 1);
+        if (!s->test_places)
+                return log_oom();
+        for (size_t i = 0; i < n; i++) {
+                json_object *it = json_object_array_get_idx(items, i);
+                _cleanup_free_ char *id = NULL;
+                if (asprintf(&id, "%s%s", json_get_string(it, "name"), json_get_string(it, "suffix")) < 0)
+                        return log_oom();
+                s->test_places[i] = (TestPlace) { fnv1a64(id), i };
+        }
+        s->n_test_places = n;
+        qsort(s->test_places, n, sizeof *s->test_places, cmp_test_place);
         for (size_t i = 0; i < n && r >= 0;) {
                 json_object *it = json_object_array_get_idx(items, i);
                 Group g = { .path = json_get_string(it, "path"), .first = i };

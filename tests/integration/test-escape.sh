@@ -427,8 +427,8 @@ diag < "$SCRATCH/cov.out"
 is "... and the run left nothing behind" "$(leftovers_of "$SCRATCH/pid" "$tag-cov" "$R" "$(mount_count)")" ""
 rm -f "$R"/.coverage.nsrun-*
 
-# The files nsrun reads from a job (pytest's JUnit report, the plugin's times and progress, the collection report)
-# replaced
+# The files nsrun reads from a job (pytest's JUnit report, the plugin's times, progress, failed tests' reports and
+# -v lines, the collection report) replaced
 # with a FIFO (nsrun hung for good), a link to /dev/zero (nsrun grew without bound) or a file over 64 MiB: the
 # job is an error that names the file and why, nsrun ends, and nothing is left.
 as_test_user sh -c "cat > '$R/conftest.py'" <<'PYEOF'
@@ -440,7 +440,9 @@ def pytest_unconfigure(config):
     times = os.environ.get("NSRUN_TIMES_OUT")
     path = {"junit": getattr(config.option, "xmlpath", None), "times": times,
             "collect": os.environ.get("NSRUN_COLLECT_OUT"),
-            "progress": times and os.path.join(os.path.dirname(times), "progress.json")}.get(what)
+            "progress": times and os.path.join(os.path.dirname(times), "progress.json"),
+            "reports": times and os.path.join(os.path.dirname(times), "reports.jsonl"),
+            "verbose": times and os.path.join(os.path.dirname(times), "verbose.log")}.get(what)
     if not path or (what == "collect") != bool(os.environ.get("NSRUN_COLLECT_OUT")):
         return
     if os.path.lexists(path):
@@ -457,7 +459,8 @@ def pytest_unconfigure(config):
             os.unlink(times)
         os.kill(os.getpid(), 9)
 PYEOF
-for kind in junit:fifo junit:zero junit:big times:fifo times:zero progress:fifo progress:zero collect:fifo collect:zero; do
+for kind in junit:fifo junit:zero junit:big times:fifo times:zero progress:fifo progress:zero reports:fifo reports:zero \
+            reports:big verbose:fifo verbose:zero verbose:big collect:fifo collect:zero; do
         rm -f "$R/.nsrun/collect.json" # collected afresh each time: the collection's conftest.py runs
         (cd "$R" && marked "$SCRATCH/pid" "$tag-$kind" env EVIL_KIND=$kind timeout -s KILL 60 "$NSRUN_BIN" \
                 -- pytest -p no:cacheprovider tests > "$SCRATCH/evil.out" 2>&1)
@@ -472,6 +475,8 @@ for kind in junit:fifo junit:zero junit:big times:fifo times:zero progress:fifo 
         junit) want="1 \\[1/1\\] ERROR tests/test_a.py: its report junit.xml is $why" ;;
         times) want="1 \\[1/1\\] ERROR tests/test_a.py: its report times.json is $why" ;;
         progress) want="1 \\[1/1\\] ERROR tests/test_a.py: its report progress.json is $why" ;;
+        reports) want="1 \\[1/1\\] ERROR tests/test_a.py: its report reports.jsonl is $why" ;;
+        verbose) want="1 \\[1/1\\] ERROR tests/test_a.py: its report verbose.log is $why" ;;
         collect) want="2 nsrun: pytest's collection report .*/collect.json is $why" ;;
         esac
         like "a job that makes its $file report $why ($kind): nsrun ends, with that named" \

@@ -203,4 +203,171 @@ s=$?
 run_in "$N" "$NSRUN_BIN" -j 2 -- pytest
 is "failures: 1 under both" "$s $?" "1 1"
 
+# --- failures per test: pytest's ERRORS and FAILURES sections and its short test summary ---
+F=$(project p-failures)
+cat > "$F/test_noisy.py" <<'PYEOF'
+import sys
+import pytest
+
+def test_noisy():
+    for i in range(300):
+        print("noise line", i)
+    print("to stderr", file=sys.stderr)
+    assert [1, 2, 3] == [1, 2, 4]
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("setup fails")
+
+def test_setup_error(broken):
+    pass
+
+@pytest.fixture
+def bad_teardown():
+    yield
+    print("tearing down")
+    raise RuntimeError("teardown fails")
+
+def test_fails_and_teardown_fails(bad_teardown):
+    assert 0, "and the test fails too"
+PYEOF
+# the environment is not the same under each: not in the assertion's explanation
+sed -i 's/assert os.environ.get("FIX") == "1"/fix = os.environ.get("FIX")\n    assert fix == "1"/' "$F/test_b.py"
+[ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$F"
+# sections FILE: the ERRORS and FAILURES blocks in the output, each "____ name ____" and what follows it, in their
+# order, as one JSON list; without pytest -n's "[gw0] linux -- Python ..." line and nsrun's own lines after them
+sections() {
+        /usr/bin/python3 - "$1" <<'PYEOF'
+import json, re, sys
+lines = open(sys.argv[1], errors="replace").read().split("\n")
+blocks, cur, inside = [], None, False
+for line in lines:
+    if re.match(r"^=+ (ERRORS|FAILURES) =+$", line):
+        inside = True
+        continue
+    if re.match(r"^=+ .* =+$", line) or line.startswith("nsrun: "):
+        inside = False
+    if not inside:
+        continue
+    if re.match(r"^_+ .* _+$", line):
+        cur = [line]
+        blocks.append(cur)
+    elif cur is not None and not re.match(r"^\[gw\d+\] ", line):
+        cur.append(line)
+out = []
+for b in blocks:
+    while b and (b[-1] == "" or re.match(r"^(slowest|most memory|start-up): ", b[-1])):
+        b.pop()
+    out.append("\n".join(b))
+print(json.dumps(out))
+PYEOF
+}
+# short FILE: the lines of its "short test summary info", one a line
+short() { sed -n '/^=* short test summary info =*$/,$p' "$1" | sed '1d' | grep -Ev '^(=+ .* =+|nsrun: .*)$'; }
+run_in "$F" pytest -n 2
+mv "$F.out" "$F.xdist.out"
+run_in "$F" pytest
+mv "$F.out" "$F.serial.out"
+run_in "$F" "$NSRUN_BIN" -j 2 -- pytest
+S_SECT=$(sections "$F.serial.out")
+N_SECT=$(sections "$F.out")
+X_SECT=$(sections "$F.xdist.out")
+is "pytest's own ERRORS and FAILURES hold 6 blocks (a setup and a teardown error, 4 failures)" \
+        "$(json <(echo "$S_SECT") "len(d)")" 6
+is "nsrun -- pytest: the same blocks as pytest's, each its E lines, diff, traceback and captured output, in pytest's order" \
+        "$N_SECT" "$S_SECT"
+is "pytest -n 2: the same blocks (in the order its workers ended)" \
+        "$(json <(echo "$X_SECT") "sorted(d)")" "$(json <(echo "$S_SECT") "sorted(d)")"
+noisy=$(json <(echo "$N_SECT") "[b for b in d if ' test_noisy ' in b.split(chr(10))[0]][0]" | tr '\n' '|')
+like "... the 300-lines test's block has its assertion and diff" "$noisy" \
+        "E       assert \[1, 2, 3\] == \[1, 2, 4\]\|E         At index 2 diff: 3 != 4"
+like "... then its captured output under pytest's header, all 300 lines" "$noisy" \
+        "-+ Captured stdout call -+\|noise line 0\|.*\|noise line 299\|-+ Captured stderr call -+\|to stderr"
+like "... a teardown's captured output too, in the ERRORS block of the teardown" \
+        "$(json <(echo "$N_SECT") "chr(10).join(d)" | tr '\n' '|')" \
+        "ERROR at teardown of test_fails_and_teardown_fails.*Captured stdout teardown -+\|tearing down"
+check "... and the job's log tail is not shown in their place" sh -c "! grep -q '^==== FAIL' '$F.out'"
+is "nsrun's short test summary is pytest's: each failed and errored id with its message" \
+        "$(short "$F.out")" "$(short "$F.serial.out")"
+is "... pytest -n 2's lists the same (in its order)" "$(short "$F.xdist.out" | sort)" "$(short "$F.serial.out" | sort)"
+like "... FAILED lines, then ERROR lines, as pytest -rfE prints them" "$(short "$F.out" | tr '\n' '|')" \
+        "^FAILED test_a.py::test_fail1 - assert \[1, 2, 3\] == \[1, 2, 4\]\|FAILED test_b.py::test_fail2 - AssertionError: set FIX=1 to fix it\|.*ERROR test_noisy.py::test_setup_error - RuntimeError: setup fails"
+is "... last on screen before nsrun's own line" "$(tail -n 2 "$F.out" | head -n 1)" "$(short "$F.serial.out" | tail -n 1)"
+# -r in the pytest arguments: its sections, skips folded over the jobs as pytest folds them
+cat > "$F/test_skips.py" <<'PYEOF'
+import pytest
+
+@pytest.mark.parametrize("x", [1, 2, 3])
+def test_s(x):
+    pytest.skip("one place, one reason")
+PYEOF
+[ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$F"
+run_in "$F" pytest -rA
+mv "$F.out" "$F.serial.out"
+run_in "$F" "$NSRUN_BIN" -j 2 --dist test -- pytest -rA
+is "-rA (one job per test): the same short summary as pytest's, passes, skips folded, xfails, xpasses" \
+        "$(short "$F.out")" "$(short "$F.serial.out")"
+like "... the three skips of one place in one line, from three jobs" "$(short "$F.out")" \
+        "SKIPPED \[3\] test_skips.py:5: one place, one reason"
+run_in "$F" "$NSRUN_BIN" -j 2 -- pytest --tb=line -rN
+mv "$F.out" "$F.line.out"
+run_in "$F" pytest --tb=line -rN
+is "--tb=line -rN: pytest's one line a failure, no short summary" \
+        "$(sed -n '/^=* FAILURES =*$/,/^$/p' "$F.line.out")" "$(sed -n '/^=* FAILURES =*$/,/^=/p' "$F.out" | sed '$d')"
+rm "$F/test_skips.py"
+
+# -v: pytest -v's line for each test, streamed as the tests end
+run_in "$F" pytest -v
+mv "$F.out" "$F.serial.out"
+run_in "$F" "$NSRUN_BIN" -j 2 -- pytest -v
+vlines() { grep -E '^test_[a-z]+\.py::[^ ]+ (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)' "$1" | sed -E 's/ +\[ *[0-9]+%\]$//' | sort; }
+is "-v: nsrun lists every test id with its outcome as pytest -v does" "$(vlines "$F.out")" "$(vlines "$F.serial.out")"
+is "... 12 lines (a test whose teardown fails has two, as in pytest)" "$(vlines "$F.out" | wc -l)" 12
+like "... with pytest's progress at the right, for a job that passed too (its log is not shown)" \
+        "$(grep -E '^test_c.py::test_plugin_value ' "$F.out")" "^test_c.py::test_plugin_value PASSED +\[ *[0-9]+%\]$"
+
+# a test that prints 100 MB and fails: its block is cut, with the log's path, and nsrun's memory stays small (its
+# peak, VmHWM, read while its output goes through a one-page pipe, so read until its last lines)
+B=$SCRATCH/p-big
+mkdir -p "$B"
+cat > "$B/test_big.py" <<'PYEOF'
+import sys
+
+def test_big():
+    line = "x" * 99 + "\n"
+    for _ in range(1024 * 1024):
+        sys.stdout.write(line)
+    assert [1, 2, 3] == [1, 2, 4]
+PYEOF
+cat > "$SCRATCH/hwm.py" <<'PYEOF'
+import fcntl, os, subprocess, sys
+r, w = os.pipe()
+fcntl.fcntl(r, 1031, 4096)  # F_SETPIPE_SZ: one page
+p = subprocess.Popen(sys.argv[1:], stdout=w, stderr=subprocess.STDOUT)
+os.close(w)
+hwm, out = 0, []
+while True:
+    try:
+        hwm = max([hwm] + [int(l.split()[1]) for l in open("/proc/%d/status" % p.pid) if l.startswith("VmHWM:")])
+    except OSError:
+        pass
+    b = os.read(r, 4096)
+    if not b:
+        break
+    out.append(b)
+p.wait()
+sys.stdout.buffer.write(b"".join(out))
+print("VmHWM", hwm)
+PYEOF
+[ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$B"
+run_in "$B" /usr/bin/python3 "$SCRATCH/hwm.py" "$NSRUN_BIN" -- pytest -p no:cacheprovider
+like "100 MB of output: the block keeps its E lines" "$(cat "$B.out")" "E       assert \[1, 2, 3\] == \[1, 2, 4\]"
+log=$(sed -nE 's/^\.\.\. \([0-9]+ lines cut; all of it is in (.*)\)$/\1/p' "$B.out")
+like "... its captured output cut, with the log's path" "$log" "\.nsrun/logs/test_big\.py\.log$"
+check "... where all of it is" test "$(stat -c %s "$log" 2>/dev/null || echo 0)" -gt 100000000
+size=$(sed -n '/^=* FAILURES =*$/,/^=* short test/p' "$B.out" | wc -c)
+check "... the FAILURES section is under 64 KiB ($size bytes)" test "$size" -gt 1000 -a "$size" -lt 70000
+hwm=$(sed -n 's/^VmHWM //p' "$B.out")
+check "... nsrun's own peak memory stays under 32 MiB (VmHWM ${hwm:-?} kB)" test "${hwm:-999999}" -lt 32768
+
 done_testing

@@ -189,12 +189,15 @@ def _count(category):
 def pytest_collectreport(report):
     if os.environ.get("NSRUN_TIMES_OUT") and report.failed:
         _count("error")
+        if _config[0] is not None:
+            _report(_config[0], report, "error")
 
 
 def pytest_runtest_logreport(report):
     if os.environ.get("NSRUN_TIMES_OUT") and _config[0] is not None:
         status = _config[0].hook.pytest_report_teststatus(report=report, config=_config[0])
         _count(status[0] if isinstance(status, tuple) and status and isinstance(status[0], str) else None)
+        _on_logreport(_config[0], report, status)
     if not os.environ.get("NSRUN_TIMES_OUT") or _current[0] is None or _current[0][0] != report.nodeid:
         return
     name = _current[0][1]
@@ -205,13 +208,16 @@ def pytest_runtest_logreport(report):
 # A job killed before pytest ends (a timeout, an out-of-memory kill, a crash) writes no times document: what it had
 # counted and the test it is in are rewritten as each test starts and ends (into NSRUN_TIMES_OUT's directory,
 # progress.json), so nsrun keeps the finished tests' results and names the test that was running.
+_done = [0]  # tests finished, for nsrun's progress
+
+
 def _progress(current):
     out = os.environ.get("NSRUN_TIMES_OUT")
     if not out:
         return
     path = os.path.join(os.path.dirname(out), "progress.json")
     with open(path + ".tmp", "w", encoding="utf-8") as f:
-        json.dump({"current": current, "counts": _counts}, f)
+        json.dump({"current": current, "counts": _counts, "done": _done[0]}, f)
     os.replace(path + ".tmp", path)
 
 
@@ -220,6 +226,8 @@ def pytest_runtest_logstart(nodeid, location):
 
 
 def pytest_runtest_logfinish(nodeid, location):
+    _done[0] += 1
+    _on_logfinish(nodeid)
     _progress(None)
 
 
@@ -282,3 +290,178 @@ def pytest_unconfigure(config):
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(doc, f)
     os.replace(tmp, out)
+
+
+# Each failed or errored test's own report as pytest's terminal renders it, for nsrun to show in one FAILURES (and
+# ERRORS) section across the jobs, and each test's line of pytest's "short test summary info" (-r). Appended, one
+# JSON document a line, to REPORTS_FILE in NSRUN_TIMES_OUT's directory as each test ends, so that a job killed
+# later keeps those of the tests it finished. The first line says what pytest resolved -r to. A test can print
+# gigabytes: each test's text is cut to TEST_TEXT_MAX (its captured sections keep their ends), and a job's to
+# JOB_TEXT_MAX, with where the whole is: the job's log (NSRUN_LOG), where pytest printed it all.
+REPORTS_FILE = "reports.jsonl"
+VERBOSE_FILE = "verbose.log"
+TEST_TEXT_MAX = 64 << 10
+JOB_TEXT_MAX = 1 << 20
+_reports = {"text": 0, "pending": {}, "started": False}
+
+
+def _terminal(config):
+    return config.pluginmanager.get_plugin("terminalreporter")
+
+
+def _writer(config):
+    """A TerminalWriter into a string, as wide as nsrun's output (NSRUN_COLUMNS), coloured when nsrun's is."""
+    import io
+
+    from _pytest._io import TerminalWriter
+
+    tw = TerminalWriter(file=io.StringIO())
+    tw.hasmarkup = os.environ.get("NSRUN_COLOR") == "1"
+    try:
+        tw.fullwidth = int(os.environ.get("NSRUN_COLUMNS", ""))
+    except (ValueError, AttributeError):
+        pass
+    return tw
+
+
+def _cut_note(what):
+    log = os.environ.get("NSRUN_LOG")
+    return "... (%s cut; all of it is in %s)" % (what, log) if log else "... (%s cut)" % what
+
+
+def _cut(text, limit, keep_end):
+    """text at most about limit characters: its end (captured output: what came last) or its start and end (a
+    traceback: where it began and the E lines)."""
+    if len(text) <= limit:
+        return text
+    lines = text.count("\n", limit // 4, len(text) - limit // 2) if not keep_end else text.count("\n", 0, len(text) - limit)
+    note = _cut_note("%d lines" % lines if lines else "%d characters" % (len(text) - limit))
+    if keep_end:
+        return note + "\n" + text[len(text) - limit :].split("\n", 1)[-1]
+    return text[: limit // 4].rsplit("\n", 1)[0] + "\n" + note + "\n" + text[len(text) - limit // 2 :].split("\n", 1)[-1]
+
+
+def _sections(config, reps, only_teardown):
+    """The captured output sections pytest prints under a report (--show-capture), as (name, content)."""
+    showcapture = getattr(config.option, "showcapture", "all")
+    if showcapture == "no":
+        return []
+    return [
+        (secname, content)
+        for rep in reps
+        for secname, content in rep.sections
+        if (showcapture == "all" or showcapture in secname) and (not only_teardown or "teardown" in secname)
+    ]
+
+
+def _render(config, rep, category, teardowns):
+    """The report's block as pytest's summary_failures()/summary_errors() print it; None for --tb=no."""
+    tbstyle = getattr(config.option, "tbstyle", "auto")
+    if tbstyle == "no":
+        return None
+    tw = _writer(config)
+    if tbstyle == "line" and category == "failed":  # pytest's ERRORS keep their blocks
+        tr = _terminal(config)
+        tw.line(tr._getcrashline(rep) if tr is not None else str(rep.longrepr)[:50])
+        return tw._file.getvalue()
+    head = rep.head_line or "test session"
+    if category == "error":
+        head = "ERROR collecting " + head if rep.when == "collect" else "ERROR at %s of %s" % (rep.when, head)
+    tw.sep("_", head, red=True, bold=True)
+    rep.toterminal(tw)
+    text = _cut(tw._file.getvalue(), TEST_TEXT_MAX // 2, False)
+    sections = _sections(config, [rep], False) + (_sections(config, teardowns, True) if category == "failed" else [])
+    for secname, content in sections:  # sharing what is left of TEST_TEXT_MAX, each keeping its end
+        tw = _writer(config)
+        tw.sep("-", secname)
+        if content[-1:] == "\n":
+            content = content[:-1]
+        text += tw._file.getvalue() + _cut(content, (TEST_TEXT_MAX - len(text)) // len(sections), True) + "\n"
+    return text
+
+
+def _summary(config, rep, category):
+    """The report's lines in pytest's short test summary, rendered by pytest's own code for this one report."""
+    tr = _terminal(config)
+    if tr is None or not hasattr(tr, "short_test_summary"):
+        return []
+    saved = tr.stats, tr._tw
+    tr.stats, tr._tw = {category: [rep]}, _writer(config)
+    try:
+        tr.short_test_summary()
+        text = tr._tw._file.getvalue()
+    except Exception:
+        text = ""
+    finally:
+        tr.stats, tr._tw = saved
+    lines = text.splitlines()
+    heads = [i for i, line in enumerate(lines) if "short test summary info" in line]
+    return lines[heads[0] + 1 :] if heads else []
+
+
+def _reports_write(config, doc):
+    out = os.environ.get("NSRUN_TIMES_OUT")
+    if not out:
+        return
+    with open(os.path.join(os.path.dirname(out), REPORTS_FILE), "a", encoding="utf-8") as f:
+        if not _reports["started"]:
+            tr = _terminal(config)
+            f.write(json.dumps({"reportchars": getattr(tr, "reportchars", "fE") if tr is not None else ""}) + "\n")
+            _reports["started"] = True
+        f.write(json.dumps(doc) + "\n")
+
+
+def _report(config, rep, category, teardowns=()):
+    tr = _terminal(config)
+    chars = getattr(tr, "reportchars", "fE") if tr is not None else ""
+    char = {"failed": "f", "error": "E", "passed": "p", "skipped": "s", "xfailed": "x", "xpassed": "X"}.get(category)
+    text = _render(config, rep, category, teardowns) if category in ("failed", "error") else None
+    summary = _summary(config, rep, category) if char and char in chars else []
+    if text is None and not summary:
+        return
+    doc = {"id": rep.nodeid, "category": category, "summary": summary}
+    if text is not None:
+        if _reports["text"] + len(text) > JOB_TEXT_MAX:
+            text = text.split("\n", 1)[0] + "\n" + _cut_note("this job's failures are over 1 MiB: this one is") + "\n"
+        _reports["text"] += len(text)
+        doc["text"] = text
+    _reports_write(config, doc)
+
+
+def _verbose_line(config, rep, word):
+    """pytest -v's line for the report, as its terminal reporter writes it (without the progress nsrun adds)."""
+    tr = _terminal(config)
+    try:
+        line = tr._locationline(rep.nodeid, *rep.location)
+    except Exception:
+        line = rep.nodeid + " "
+    line += word
+    if rep.skipped or hasattr(rep, "wasxfail"):
+        try:
+            from _pytest.terminal import _get_raw_skip_reason
+
+            reason = _get_raw_skip_reason(rep)
+        except Exception:
+            reason = ""
+        if reason:
+            line += " (%s)" % reason.split("\n", 1)[0]
+    out = os.environ.get("NSRUN_TIMES_OUT")
+    with open(os.path.join(os.path.dirname(out), VERBOSE_FILE), "a", encoding="utf-8") as f:
+        f.write(line[:4096] + "\n")
+
+
+def _on_logreport(config, report, status):
+    category, word = (status[0], status[2]) if isinstance(status, tuple) and len(status) == 3 else (None, None)
+    if isinstance(word, tuple):
+        word = word[0]
+    if word and isinstance(word, str) and config.option.verbose > 0:
+        _verbose_line(config, report, word)
+    _reports["pending"].setdefault(report.nodeid, []).append((report, category))
+
+
+def _on_logfinish(nodeid):
+    reps = _reports["pending"].pop(nodeid, [])
+    teardowns = [r for r, category in reps if r.when == "teardown" and not category]  # passed ones, as pytest
+    for rep, category in reps:
+        if category and isinstance(category, str):
+            _report(_config[0], rep, category, teardowns)
