@@ -36,7 +36,6 @@
 #include "runner-sched.h"
 #include "runner-shard.h"
 #include "runner-source.h"
-#include "verbs.h"
 
 enum {
         ARG_DRY_RUN = _ARG_SANDBOX_MAX,

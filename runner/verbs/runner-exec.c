@@ -19,7 +19,6 @@
 #include "runner-exec.h"
 #include "runner-launch.h"
 #include "runner-options.h"
-#include "verbs.h"
 
 extern char **environ;
 

@@ -38,7 +38,7 @@
 #include "runner-pytest.h"
 #include "runner-run.h"
 #include "runner-source.h"
-#include "verbs.h"
+#include "runner-xdist.h"
 
 extern char **environ;
 
