@@ -20,6 +20,7 @@
 #include "log.h"
 #include "parse-util.h"
 #include "proc-util.h"
+#include "signal-util.h"
 #include "strv.h"
 #include "runner-batch.h"
 #include "runner-cache.h"
@@ -1120,12 +1121,7 @@ int verb_run(int argc, char *argv[]) {
          * SIGPIPE, which a write to a closed pipe (nsrun ... | head) raises: blocked, the write fails with EPIPE
          * and the signal waits on the signalfd. The jobs get neither: init starts each command with no signal
          * blocked and every disposition as the kernel's default. */
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGHUP);
-        sigaddset(&mask, SIGPIPE);
-        (void) sigprocmask(SIG_BLOCK, &mask, &old_mask);
+        BLOCK_SIGNALS(&mask, &old_mask, SIGINT, SIGTERM, SIGHUP, SIGPIPE);
         rc.source.sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
         rc.source.signal = &rc.signal;
         r = prepare_dirs(&o, &rc);
