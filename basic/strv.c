@@ -53,6 +53,15 @@ int strv_push(char ***v, const char *s) {
         return 0;
 }
 
+int strv_push_n(char ***v, char *const *items, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                int r = strv_push(v, items[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int strv_env_set(char ***env, const char *assignment) {
         size_t k = strcspn(assignment, "=");
 

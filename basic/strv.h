@@ -13,5 +13,7 @@ char **strv_copy(char *const *v);
 size_t strv_length(char *const *v);
 /* Appends s (copied) to *v. */
 int strv_push(char ***v, const char *s);
+/* Appends the first n strings of items (copied) to *v. */
+int strv_push_n(char ***v, char *const *items, size_t n);
 /* Sets "NAME=value" in an environment array, replacing an earlier value of NAME. */
 int strv_env_set(char ***env, const char *assignment);

@@ -13,12 +13,16 @@
 #include "macro.h"
 #include "parse-util.h"
 #include "runner-machine.h"
+#include "strv.h"
 
 /* Read by OpenMP (libgomp, libomp), OpenBLAS, MKL, numexpr, Accelerate (macOS, harmless here) and rayon. */
 static const char *const thread_vars[] = {
         "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
         "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "RAYON_NUM_THREADS",
 };
+/* Those setenv_cpu_share() set, the user having not: only these follow a job's learned request. (The process's
+ * environment is one per process; so is this.) */
+static bool thread_var_ours[ELEMENTSOF(thread_vars)];
 
 unsigned cpu_share(double budget, unsigned workers, unsigned cpus_per_job) {
         unsigned n;
@@ -33,9 +37,28 @@ int setenv_cpu_share(unsigned n) {
         char buf[16];
 
         (void) snprintf(buf, sizeof buf, "%u", n);
-        for (size_t i = 0; i < ELEMENTSOF(thread_vars); i++)
-                if (setenv(thread_vars[i], buf, /* overwrite= */ 0) < 0) /* the user's own value wins */
+        for (size_t i = 0; i < ELEMENTSOF(thread_vars); i++) {
+                if (!thread_var_ours[i] && getenv(thread_vars[i]))
+                        continue; /* the user's own value wins */
+                if (setenv(thread_vars[i], buf, /* overwrite= */ 1) < 0)
                         return -errno;
+                thread_var_ours[i] = true;
+        }
+        return 0;
+}
+
+int job_env_cpu_share(char ***env, const Job *j, unsigned cpus_per_job) {
+        char buf[64];
+
+        if (cpus_per_job > 0 || j->hist_cpus <= 0)
+                return 0; /* env has the share already: setenv_cpu_share() set it in the environment env copies */
+        for (size_t i = 0; i < ELEMENTSOF(thread_vars); i++) {
+                if (!thread_var_ours[i])
+                        continue;
+                (void) snprintf(buf, sizeof buf, "%s=%u", thread_vars[i], MAX(j->cpu_request, 1u));
+                if (strv_env_set(env, buf) < 0)
+                        return -ENOMEM;
+        }
         return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "runner-job.h"
 #include "runner-options.h"
 #include "runner-plan.h"
 
@@ -22,3 +23,7 @@ int plan_from_budgets(const CapOptions *o, size_t n_jobs, bool learned, uint64_t
 unsigned cpu_share(double budget, unsigned workers, unsigned cpus_per_job);
 /* OMP_NUM_THREADS and the like, in nsrun's environment (which jobs inherit) where the user did not set them. */
 int setenv_cpu_share(unsigned n);
+/* A job the history knows is told the CPUs it learned to keep busy instead, its cpu_request: sets them in its
+ * environment env (a copy of nsrun's) where setenv_cpu_share() set them, unless --cpus-per-job N (cpus_per_job)
+ * sets every job's by hand. */
+int job_env_cpu_share(char ***env, const Job *j, unsigned cpus_per_job);

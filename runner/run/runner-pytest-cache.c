@@ -231,18 +231,36 @@ static const char **sorted_keys(json_object *o, size_t *ret_n) {
         return v;
 }
 
-/* lastfailed: the project's (nothing under --cache-clear), less what the jobs removed, plus what they added. */
-static int write_lastfailed(int cache_fd, const CacheMerge *m, bool clear) {
-        _cleanup_(json_object_putp) json_object *cur = clear ? NULL : read_value(cache_fd, "cache/lastfailed");
-        _cleanup_(json_object_putp) json_object *out = json_object_new_object();
+/* Writes the keys of set, sorted as pytest keeps them, to the cache's file name: as an array of the keys, or as
+ * an object of each key and its value in set. */
+static int write_sorted(int cache_fd, const char *name, json_object *set, bool keys_only) {
+        _cleanup_(json_object_putp) json_object *out = keys_only ? json_object_new_array() : json_object_new_object();
         _cleanup_free_ const char **keys = NULL;
         size_t n;
 
-        if (!out)
+        if (!out || !(keys = sorted_keys(set, &n)))
                 return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_object *v = NULL;
+                if (keys_only) {
+                        json_object_array_add(out, json_object_new_string(keys[i]));
+                        continue;
+                }
+                (void) json_object_object_get_ex(set, keys[i], &v);
+                json_object_object_add(out, keys[i], json_object_get(v));
+        }
+        return write_value(cache_fd, name, out);
+}
+
+/* lastfailed: the project's (nothing under --cache-clear), less what the jobs removed, plus what they added. */
+static int write_lastfailed(int cache_fd, const CacheMerge *m, bool clear) {
+        _cleanup_(json_object_putp) json_object *cur = clear ? NULL : read_value(cache_fd, "cache/lastfailed");
+
         if (!json_object_is_type(cur, json_type_object)) {
                 json_object_put(cur);
                 cur = json_object_new_object();
+                if (!cur)
+                        return -ENOMEM;
         }
         json_object_object_foreach(m->removed, gone, unused) {
                 (void) unused;
@@ -250,37 +268,19 @@ static int write_lastfailed(int cache_fd, const CacheMerge *m, bool clear) {
         }
         json_object_object_foreach(m->added, id, value)
                 json_object_object_add(cur, id, json_object_get(value));
-        keys = sorted_keys(cur, &n);
-        if (!keys)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                json_object *v = NULL;
-                (void) json_object_object_get_ex(cur, keys[i], &v);
-                json_object_object_add(out, keys[i], json_object_get(v));
-        }
-        return write_value(cache_fd, "cache/lastfailed", out);
+        return write_sorted(cache_fd, "cache/lastfailed", cur, /* keys_only= */ false);
 }
 
 /* nodeids: the project's and every job's, sorted, as pytest keeps them. */
 static int write_nodeids(int cache_fd, const CacheMerge *m, bool clear) {
         _cleanup_(json_object_putp) json_object *cur = clear ? NULL : read_value(cache_fd, "cache/nodeids");
-        _cleanup_(json_object_putp) json_object *out = json_object_new_array();
-        _cleanup_free_ const char **keys = NULL;
-        size_t n;
 
-        if (!out)
-                return -ENOMEM;
         for (size_t i = 0; json_object_is_type(cur, json_type_array) && i < json_object_array_length(cur); i++) {
                 json_object *id = json_object_array_get_idx(cur, i);
                 if (json_object_is_type(id, json_type_string))
                         json_object_object_add(m->nodeids, json_object_get_string(id), NULL);
         }
-        keys = sorted_keys(m->nodeids, &n);
-        if (!keys)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                json_object_array_add(out, json_object_new_string(keys[i]));
-        return write_value(cache_fd, "cache/nodeids", out);
+        return write_sorted(cache_fd, "cache/nodeids", m->nodeids, /* keys_only= */ true);
 }
 
 /* The cache directory, made as pytest makes it (with its .gitignore, so that it is never committed) if it is not

@@ -22,6 +22,7 @@
 #include "macro.h"
 #include "parse-util.h"
 #include "runner-launch.h"
+#include "runner-machine.h"
 #include "runner-parallel.h"
 #include "runner-pytest-cache.h"
 #include "runner-pytest-results.h"
@@ -101,6 +102,7 @@ static char **job_env(const RunContext *rc, const Job *j, const char *dir, size_
          * (collect_coverage(), which takes only this name and coverage.py's parallel suffixes of it) */
         (void) snprintf(buf, sizeof buf, "COVERAGE_FILE=%s/" COVERAGE_PREFIX "%zu-%u", dir, index, j->attempts);
         r = r ?: strv_env_set(&v, buf);
+        r = r ?: job_env_cpu_share(&v, j, rc->opt->cap.cpus_per_job); /* a learned request, not the share */
         if (rc->src.pytest && j->times_path) {
                 (void) snprintf(buf, sizeof buf, "NSRUN_TIMES_OUT=%s", j->times_path);
                 r = r ?: strv_env_set(&v, buf);

@@ -122,31 +122,25 @@ static bool only_positional_after(const bool *pos, size_t i, size_t n) {
 static char **user_options(char **command, int start, json_object *doc) {
         _cleanup_free_ bool *pos = find_positional(command, start, doc);
         _cleanup_free_ char *rootdir = NULL;
+        _cleanup_(strv_freep) char **v = NULL;
         size_t n = strv_length(command + start);
         const char *ini = json_get_string(doc, "inifile");
-        char **v = NULL;
 
-        if (!pos)
+        if (!pos || strv_push_n(&v, command, (size_t) start) < 0)
                 return NULL;
-        for (int i = 0; i < start; i++)
-                if (strv_push(&v, command[i]) < 0)
-                        goto oom;
         if (!json_true(doc, "rootdir_given") &&
             (asprintf(&rootdir, "--rootdir=%s", json_get_string(doc, "rootdir")) < 0 || strv_push(&v, rootdir) < 0))
-                goto oom;
+                return NULL;
         if (ini && !json_true(doc, "inifile_given") && (strv_push(&v, "-c") < 0 || strv_push(&v, ini) < 0))
-                goto oom;
+                return NULL;
         for (int i = start; command[i]; i++) {
                 size_t k = (size_t) (i - start);
                 if (pos[k] || (streq(command[i], "--") && only_positional_after(pos, k, n)))
                         continue; /* and a "--" before them: the files, then nsrun's own options, follow */
                 if (strv_push(&v, command[i]) < 0)
-                        goto oom;
+                        return NULL;
         }
-        return v;
-oom:
-        strv_free(v);
-        return NULL;
+        return TAKE_PTR(v);
 }
 
 static bool user_named_tests(json_object *doc) {
@@ -319,24 +313,14 @@ static void show_collect_errors(const char *log_path) {
 /* The user's command with nsrun's plugin and --collect-only, before the user's arguments: after a '--' they
  * would be files. */
 static char **collect_argv(char **command) {
-        int start = pytest_args_start(command);
-        char **v = NULL;
+        size_t start = (size_t) pytest_args_start(command); /* > 0: only pytest commands come here */
+        _cleanup_(strv_freep) char **v = NULL;
 
-        for (int i = 0; command[i]; i++) {
-                if (i == start)
-                        for (size_t k = 0; k < ELEMENTSOF(collect_options); k++)
-                                if (strv_push(&v, collect_options[k]) < 0)
-                                        goto oom;
-                if (strv_push(&v, command[i]) < 0)
-                        goto oom;
-        }
-        for (size_t k = 0; !command[start] && k < ELEMENTSOF(collect_options); k++)
-                if (strv_push(&v, collect_options[k]) < 0)
-                        goto oom;
-        return v;
-oom:
-        strv_free(v);
-        return NULL;
+        if (strv_push_n(&v, command, start) < 0 ||
+            strv_push_n(&v, (char *const *) collect_options, ELEMENTSOF(collect_options)) < 0 ||
+            strv_push_n(&v, command + start, strv_length(command + start)) < 0)
+                return NULL;
+        return TAKE_PTR(v);
 }
 
 int pytest_source(const SourceContext *c, char **command, Source *s) {

@@ -2,8 +2,13 @@
 #include <string.h>
 
 #include "log.h"
+#include "runner-clean.h"
+#include "runner-cli.h"
+#include "runner-doctor.h"
+#include "runner-exec.h"
+#include "runner-merge.h"
 #include "runner-options.h"
-#include "verbs.h"
+#include "runner-xdist.h"
 
 int main(int argc, char *argv[]) {
         log_setup_from_env();

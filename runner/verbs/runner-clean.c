@@ -15,8 +15,8 @@
 #include "cgroup.h"
 #include "log.h"
 #include "runner-cache.h"
+#include "runner-clean.h"
 #include "runner-options.h"
-#include "verbs.h"
 
 typedef struct CleanContext {
         unsigned removed;

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "parse-util.h"
 #include "proc-util.h"
+#include "signal-util.h"
 #include "strv.h"
 #include "runner-batch.h"
 #include "runner-cache.h"
@@ -36,7 +37,6 @@
 #include "runner-sched.h"
 #include "runner-shard.h"
 #include "runner-source.h"
-#include "verbs.h"
 
 enum {
         ARG_DRY_RUN = _ARG_SANDBOX_MAX,
@@ -92,7 +92,8 @@ int verb_help(void) {
                "      --mem-reserve R      memory kept from tests: '10%%' (default) or a SIZE\n"
                "      --pids-max N         at most N processes per job (default %u)\n"
                "      --cpus-per-job N     CPUs each job is told it has, in OMP_NUM_THREADS and\n"
-               "                           the like unless set (default: CPU budget / workers)\n"
+               "                           the like unless set (default: the CPUs it kept busy\n"
+               "                           last run, else CPU budget / workers)\n"
                "      --mem-cap off        run where memory cannot be capped\n"
                "      --dry-run            print the plan (budgets, workers, jobs); run nothing\n"
                "\n"
@@ -1121,12 +1122,7 @@ int verb_run(int argc, char *argv[]) {
          * SIGPIPE, which a write to a closed pipe (nsrun ... | head) raises: blocked, the write fails with EPIPE
          * and the signal waits on the signalfd. The jobs get neither: init starts each command with no signal
          * blocked and every disposition as the kernel's default. */
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGHUP);
-        sigaddset(&mask, SIGPIPE);
-        (void) sigprocmask(SIG_BLOCK, &mask, &old_mask);
+        BLOCK_SIGNALS(&mask, &old_mask, SIGINT, SIGTERM, SIGHUP, SIGPIPE);
         rc.source.sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
         rc.source.signal = &rc.signal;
         r = prepare_dirs(&o, &rc);

@@ -27,9 +27,9 @@
 #include "log.h"
 #include "mount-util.h"
 #include "parse-util.h"
+#include "runner-doctor.h"
 #include "runner-launch.h"
 #include "runner-options.h"
-#include "verbs.h"
 
 #define PROBE_MEM_MAX (UINT64_C(64) << 20)
 #define PROBE_PIDS_MAX 64

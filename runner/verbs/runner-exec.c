@@ -16,10 +16,10 @@
 #include "cgroup.h"
 #include "log.h"
 #include "parse-util.h"
+#include "signal-util.h"
 #include "runner-exec.h"
 #include "runner-launch.h"
 #include "runner-options.h"
-#include "verbs.h"
 
 extern char **environ;
 
@@ -288,10 +288,7 @@ static int run_exec(ExecArgs *a) {
         if (r < 0)
                 return r == -ECANCELED ? EXIT_EXEC_REFUSED : EXIT_EXEC_USAGE;
 
-        sigemptyset(&mask);
-        for (size_t i = 0; i < ELEMENTSOF(signals); i++)
-                sigaddset(&mask, signals[i]);
-        (void) sigprocmask(SIG_BLOCK, &mask, &old);
+        block_signals(signals, ELEMENTSOF(signals), &mask, &old);
 
         r = launch_sandbox(&spec, cg, &s);
         if (r < 0 && !s) {

@@ -25,3 +25,4 @@ typedef struct ExecArgs {
 /* Parses exec's command line into *a: 1 to run a->command, 0 when done (--help), <0 on bad usage (logged). */
 int parse_exec_args(int argc, char *argv[], ExecArgs *a);
 void exec_args_done(ExecArgs *a);
+int verb_exec(int argc, char *argv[]);

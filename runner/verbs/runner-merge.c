@@ -10,8 +10,8 @@
 #include "json-util.h"
 #include "log.h"
 #include "runner-history.h"
+#include "runner-merge.h"
 #include "runner-options.h"
-#include "verbs.h"
 #include "xml-util.h"
 
 typedef struct MergeArgs {

@@ -30,6 +30,7 @@
 #include "parse-util.h"
 #include "path-util.h"
 #include "proc-util.h"
+#include "signal-util.h"
 #include "runner-cache.h"
 #include "runner-launch.h"
 #include "runner-machine.h"
@@ -38,7 +39,7 @@
 #include "runner-pytest.h"
 #include "runner-run.h"
 #include "runner-source.h"
-#include "verbs.h"
+#include "runner-xdist.h"
 
 extern char **environ;
 
@@ -546,12 +547,7 @@ static int run_pytest(const XdistRun *x) {
         pid_t pid;
         int status;
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGHUP);
-        sigaddset(&mask, SIGCHLD);
-        (void) sigprocmask(SIG_BLOCK, &mask, &old);
+        BLOCK_SIGNALS(&mask, &old, SIGINT, SIGTERM, SIGHUP, SIGCHLD);
         pid = fork();
         if (pid < 0) {
                 (void) sigprocmask(SIG_SETMASK, &old, NULL);

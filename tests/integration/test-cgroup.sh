@@ -166,10 +166,17 @@ cd "$P" || exit 1
 # --- CPU demand learned like memory: CPU time over wall time, kept in the history, packs jobs by CPUs ---
 C=$(make_project cpu)
 cd "$C" || exit 1
-# eight busy processes, so that the job keeps the CPUs busy even beside the load of a shared machine
-busy='for i in 1 2 3 4 5 6 7 8; do timeout 3 sh -c "while :; do :; done" & done; wait'
-cpu_run() { nsrun -j 2 --json "$SCRATCH/cpu$1.json" -- sh -c {} ::: "$busy" 'sleep 3' 'sleep 3.1' 'sleep 3.2' \
-        > "$SCRATCH/cpu$1.out" 2>&1; }
+# Two busy processes, as a job with two busy threads: on a quiet machine it keeps two CPUs busy; beside the load
+# of a shared one it gets what is left, maybe under 1.5 CPUs. So what is checked of the measured figures is what
+# holds under any load: the history keeps CPU time over wall time, and the next run's request is that rounded.
+# The job writes the OMP_NUM_THREADS it was told.
+omp_dir=$(make_project cpu-omp)
+busy="for i in 1 2; do timeout 3 sh -c 'while :; do :; done' & done; wait; echo \$OMP_NUM_THREADS > $omp_dir/busy"
+cpu_jobs=(sh -c {} ::: "$busy" 'sleep 3' 'sleep 3.1' 'sleep 3.2')
+cpu_run() {
+        rm -f "$omp_dir/busy"
+        nsrun -j 2 --rw "$omp_dir" --json "$SCRATCH/cpu$1.json" -- "${cpu_jobs[@]}" > "$SCRATCH/cpu$1.out" 2>&1
+}
 # d, busy (its job), others, over(a, b) (their commands ran at once), for an expression on run $1's report
 cpu_py() {
         json "$SCRATCH/cpu$1.json" "(lambda jobs: (lambda busy, others, over: $2)(jobs[0], jobs[1:],
@@ -186,10 +193,15 @@ echo "busy job: $(cpu_py 1 "busy['cpu_s']") s of CPU in $(cpu_py 1 "busy['wall_s
 is "... the history keeps the CPUs each job kept busy, its CPU time over its wall time" \
         "$(json "$C/.nsrun/history.json" "sorted(round(d['jobs'][k]['cpus'], 6) for k in d['jobs'])")" \
         "$(cpu_py 1 "sorted(round(j['cpu_s'] / j['wall_s'], 6) for j in d['jobs'])")"
+# cpu_request = max(1, round(cpu_s / wall_s)) of the run before, at most the budget (C's round(): halves up)
+learned=$(cpu_py 1 "[max(1, min(int(j['cpu_s'] / j['wall_s'] + 0.5), $budget)) for j in [busy] + others]")
+nsrun -j 2 --dry-run --json "$SCRATCH/cpu-plan1.json" -- "${cpu_jobs[@]}" > /dev/null 2>&1
+is "... and the next run's plan (--dry-run --json) asks for that: max(1, round(cpu_s / wall_s)), at most the budget" \
+        "$(cpu_py -plan1 "[j['cpu_request'] for j in [busy] + others]")" "$learned"
 cpu_run 2
 is "from the second run a job requests the CPUs it kept busy (rounded, at least 1, at most the budget)" \
-        "$(cpu_py 2 "[j['cpu_request'] for j in [busy] + others]")" \
-        "$($PY -c "print([max(1, min(round($measured), $budget)), 1, 1, 1])")"
+        "$(cpu_py 2 "[j['cpu_request'] for j in [busy] + others]")" "$learned"
+is "... and is told so: OMP_NUM_THREADS is its cpu_request" "$(cat "$omp_dir/busy" 2>&1)" "$(cpu_py 2 "busy['cpu_request']")"
 is "... and no two jobs whose requests together pass the CPU budget ran at once" \
         "$(cpu_py 2 "all(not over(a, b) or a['cpu_request'] + b['cpu_request'] <= $budget for a in d['jobs'] for b in d['jobs'] if a is not b)")" True
 # On a machine other sessions load, the busy job got what was left, maybe under 1.5 CPUs; on a quiet one it kept
@@ -199,11 +211,12 @@ h = json.load(open(sys.argv[1]))
 for k in h['jobs']:
         h['jobs'][k]['cpus'] = 1.95 if k.startswith('for ') else 0.01
 json.dump(h, open(sys.argv[1], 'w'))" "$C/.nsrun/history.json"
-nsrun -j 2 --dry-run --json "$SCRATCH/cpu-plan.json" -- sh -c {} ::: "$busy" 'sleep 3' 'sleep 3.1' 'sleep 3.2' > /dev/null 2>&1
+nsrun -j 2 --dry-run --json "$SCRATCH/cpu-plan.json" -- "${cpu_jobs[@]}" > /dev/null 2>&1
 is "--dry-run --json plans a job that kept two CPUs busy at cpu_request 2, the others at 1" \
         "$(json "$SCRATCH/cpu-plan.json" "sorted(j['cpu_request'] for j in d['jobs'])")" "[1, 1, 1, $((budget < 2 ? 1 : 2))]"
 cpu_run 3
 is "a job that kept two CPUs busy runs at cpu_request 2" "$(cpu_py 3 "busy['cpu_request']")" "$((budget < 2 ? 1 : 2))"
+is "... and is told 2 in OMP_NUM_THREADS" "$(cat "$omp_dir/busy" 2>&1)" "$((budget < 2 ? 1 : 2))"
 if [ "$budget" = 2 ]; then
         is "... and with -j 2 on 2 CPUs beside no other job" "$(cpu_py 3 "[o['name'] for o in others if over(busy, o)]")" "[]"
         is "... while the 1-CPU jobs ran two at a time" \

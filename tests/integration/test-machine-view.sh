@@ -70,6 +70,33 @@ if [ "$(nproc --all)" -ge 2 ]; then
                 "$(cpus_run)" "1 1 1 1 1 1|1 1 1 1 1 1"
         is "... the user's own OMP_NUM_THREADS is kept" "$(cpus_run OMP_NUM_THREADS=3)" "3 1 1 1 1 1|3 1 1 1 1 1"
         is "... --cpus-per-job 2 sets the share by hand" "$(cpus_run --cpus-per-job 2)" "2 2 2 2 2 2|2 2 2 2 2 2"
+        # A job the history knows is told the CPUs it learned to keep busy (its cpu_request), one it does not know
+        # the share. Each run measures them again, so the history is set by hand before each: a busy 'a' and a
+        # quiet 'b' (cpus: CPU time over wall time; absent: never measured).
+        learn() {
+                $PY - "$P/.nsrun/history.json" "$@" <<'PYEOF'
+import json, sys
+h = json.load(open(sys.argv[1]))
+for arg in sys.argv[2:]:
+        name, cpus = arg.split("=")
+        if cpus:
+                h["jobs"][name]["cpus"] = float(cpus)
+        else:
+                del h["jobs"][name]
+json.dump(h, open(sys.argv[1], "w"))
+PYEOF
+        }
+        learn a=1.95 b=0.01
+        is "... a job learned to keep two CPUs busy is told 2 (its cpu_request), one learned at one CPU 1" \
+                "$(cpus_run)" "2 2 2 2 2 2|1 1 1 1 1 1"
+        learn a=1.95 b=0.01
+        is "... the user's own OMP_NUM_THREADS is kept there too" "$(cpus_run OMP_NUM_THREADS=3)" "3 2 2 2 2 2|3 1 1 1 1 1"
+        learn a=1.95 b=0.01
+        is "... and --cpus-per-job 1 still sets every job's by hand" "$(cpus_run --cpus-per-job 1)" \
+                "1 1 1 1 1 1|1 1 1 1 1 1"
+        learn a=0.01 b=
+        is "-j 1 (a share of 2): a job learned at one CPU is told 1, one never measured the share, 2" \
+                "$(cpus_run -j 1)" "1 1 1 1 1 1|2 2 2 2 2 2"
 else
         ok "# SKIP a machine with one CPU has no two workers on two CPUs"
 fi
