@@ -125,6 +125,7 @@ static char **user_options(char **command, int start, json_object *doc) {
         _cleanup_(strv_freep) char **v = NULL;
         size_t n = strv_length(command + start);
         const char *ini = json_get_string(doc, "inifile");
+        json_object *roots = json_get_array(doc, "nodeid_roots");
 
         if (!pos || strv_push_n(&v, command, (size_t) start) < 0)
                 return NULL;
@@ -133,6 +134,11 @@ static char **user_options(char **command, int start, json_object *doc) {
                 return NULL;
         if (ini && !json_true(doc, "inifile_given") && (strv_push(&v, "-c") < 0 || strv_push(&v, ini) < 0))
                 return NULL;
+        for (size_t i = 0; roots && i < json_object_array_length(roots); i++) {
+                _cleanup_free_ char *o = NULL;
+                if (asprintf(&o, "--nsrun-nodeid-root=%s", array_str(roots, i) ?: "") < 0 || strv_push(&v, o) < 0)
+                        return NULL;
+        }
         for (int i = start; command[i]; i++) {
                 size_t k = (size_t) (i - start);
                 if (pos[k] || (streq(command[i], "--") && only_positional_after(pos, k, n)))

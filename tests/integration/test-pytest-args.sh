@@ -104,9 +104,16 @@ is "... one job per file, named by the package's path (not ../../ from wherever 
         "$(names "$SCRATCH/py.json")" "['pkg/tests/sub/test_b.py', 'pkg/tests/test_a.py', 'pkg/tests/test_c.py']"
 classnames='import sys, xml.etree.ElementTree as E
 print(sorted({c.get("classname") for c in E.parse(sys.argv[1]).iter("testcase")}))'
-is "... and its JUnit report names each test's module (pytest would name none: the files are outside the rootdir)" \
+# pytest names the files of a --pyargs package relative to the package's directory, and so do nsrun's jobs
+(cd "$E" && as_test_user env PYTHONPATH="$SITE" PYTHONDONTWRITEBYTECODE=1 pytest -q -p no:cacheprovider \
+        --junitxml="$SCRATCH/py-serial.xml" --pyargs pkg > /dev/null 2>&1)
+is "... and its JUnit report names each test as pytest does (relative to the package)" \
         "$(/usr/bin/python3 -c "$classnames" "$SCRATCH/py.xml")" \
-        "['pkg.tests.sub.test_b', 'pkg.tests.test_a', 'pkg.tests.test_c', 'pkg.tests.test_c.TestC']"
+        "['tests.sub.test_b', 'tests.test_a', 'tests.test_c', 'tests.test_c.TestC']"
+testcases='import sys, xml.etree.ElementTree as E
+print(sorted((c.get("classname"), c.get("name")) for c in E.parse(sys.argv[1]).iter("testcase")))'
+is "... the same testcases as serial pytest --junitxml" "$(/usr/bin/python3 -c "$testcases" "$SCRATCH/py.xml")" \
+        "$(/usr/bin/python3 -c "$testcases" "$SCRATCH/py-serial.xml")"
 nsrun_json "$DEEP" "$SCRATCH/deep.json" -j 2 -- pytest --pyargs pkg
 is "... the same names run from another directory" "$(names "$SCRATCH/deep.json")" "$(names "$SCRATCH/py.json")"
 rm -rf "$E/.nsrun"

@@ -9,6 +9,7 @@ the jobs from it. Parsing 'pytest --collect-only -q' output instead breaks on '-
 and ids with spaces; pytest's own objects do not.
 """
 
+import argparse
 import faulthandler
 import json
 import os
@@ -96,6 +97,16 @@ def _cache_dir(config):
     return os.path.abspath(str(path)) if path is not None else None
 
 
+def _nodeid_roots(session):
+    rootdir = str(session.config.rootpath)
+    roots = [str(p) for p in getattr(session, "_initialpaths", ())]
+    return [p for p in roots if os.path.isdir(p) and not _under(os.path.abspath(p), os.path.abspath(rootdir))]
+
+
+def pytest_addoption(parser):
+    parser.addoption("--nsrun-nodeid-root", action="append", default=[], help=argparse.SUPPRESS)
+
+
 def pytest_collection_finish(session):
     out = os.environ.get("NSRUN_COLLECT_OUT")
     if not out:
@@ -124,6 +135,9 @@ def pytest_collection_finish(session):
         "cache_clear": bool(_option(config, "cacheclear")),
         # -x, --exitfirst, --maxfail=N as pytest resolved them (addopts too): nsrun stops the whole run there
         "maxfail": int(_option(config, "maxfail") or 0),
+        # The directories pytest names the files outside the rootdir by (--pyargs packages): the jobs are told
+        # them, so their test ids are the ones pytest gives ("tests/test_a.py::test_x"), in every report.
+        "nodeid_roots": _nodeid_roots(session),
         "items": [_item(i, rootdir) for i in session.items],
     }
     tmp = out + ".tmp"
@@ -147,15 +161,20 @@ if os.environ.get("NSRUN_TIMES_OUT"):
 # A job's file outside the rootdir (an installed package's, with --pyargs) is one of pytest's initial paths, and
 # pytest names a file by its path relative to the initial path holding it: "", so its tests are "::test_x" in the
 # output and in JUnit (classname ""), tests of different files indistinguishable. After collection and
-# deselection, such items get their file's nsrun name back: "pkg/tests/test_a.py::test_x".
+# deselection, such items get the name pytest gave them in the whole run: relative to the package directory the
+# user named (--nsrun-nodeid-root, from the collection), else their file's nsrun name "pkg/tests/test_a.py".
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
     if not os.environ.get("NSRUN_TIMES_OUT"):
         return
     rootdir = str(config.rootpath)
+    roots = [os.path.abspath(p) for p in (_option(config, "nsrun_nodeid_root") or [])]
     for item in items:
         if item.nodeid.startswith("::") and isinstance(getattr(item, "_nodeid", None), str):
-            item._nodeid = file_name(str(getattr(item, "path", None) or item.fspath), rootdir) + item.nodeid
+            path = os.path.abspath(str(getattr(item, "path", None) or item.fspath))
+            root = next((r for r in roots if _under(path, r) and path != r), None)
+            name = os.path.relpath(path, root) if root else file_name(path, rootdir)
+            item._nodeid = name + item.nodeid
 
 
 # Per-file test time, for nsrun's history when several files share one job: with NSRUN_TIMES_OUT set, the
