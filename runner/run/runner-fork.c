@@ -135,11 +135,23 @@ static int zygote_start(Forker *f, unsigned w, const char *python) {
                 r = -ENOMEM;
                 goto finish;
         }
-        for (int i = start; command[i]; i++)
+        /* the user's pytest arguments, as the collection had them; with pytest-xdist '-n 0' as the jobs have,
+         * after the user's own '-n' and before a '--' */
+        for (int i = start, xdist = rc->src.pytest_xdist; command[i] || xdist; i++) {
+                if (xdist && (!command[i] || streq(command[i], "--"))) {
+                        xdist = false;
+                        if (strv_push(&argv, "-n") < 0 || strv_push(&argv, "0") < 0) {
+                                r = -ENOMEM;
+                                goto finish;
+                        }
+                }
+                if (!command[i])
+                        break;
                 if (strv_push(&argv, command[i]) < 0) {
                         r = -ENOMEM;
                         goto finish;
                 }
+        }
         if (mkdir(z->dir, 0700) < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
                 r = -errno;
                 goto finish;

@@ -57,6 +57,7 @@ MS_PRIVATE = 1 << 18
 PR_SET_PDEATHSIG = 1
 KEYCTL_JOIN_SESSION_KEYRING = 1
 SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}.get(os.uname().machine)
+SYS_CAPSET = {"x86_64": 126, "aarch64": 91}[os.uname().machine]
 CAP_SYS_ADMIN = 21
 SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
@@ -107,8 +108,19 @@ def _write(path, text):
         f.write(text)
 
 
+def _drop_capabilities():
+    """Rootless, the job holds every capability in the user namespace it made: a fresh sandbox's command has
+    none (execve() as the caller's uid clears them), and a test that expects EACCES on a file it made 0400 must
+    see it here too. The bounding set is empty already (the sandbox's); this empties the rest (capset(2))."""
+    header = struct.pack("Ii", 0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
+    data = ctypes.create_string_buffer(24)     # two __user_cap_data_struct, all zero
+    if _libc.syscall(SYS_CAPSET, ctypes.c_char_p(header), data) < 0:
+        raise OSError(ctypes.get_errno(), "capset")
+
+
 def _new_namespaces(net):
-    """The job's namespaces; rootless, a user namespace of its own first, mapping its uid and gid only."""
+    """The job's namespaces; rootless, a user namespace of its own first, mapping its uid and gid only. Returns
+    whether it made one."""
     flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID | (CLONE_NEWNET if net == "loopback" else 0)
     own_userns = not _has_cap_sys_admin()
     uid, gid = os.geteuid(), os.getegid()
@@ -123,6 +135,7 @@ def _new_namespaces(net):
     if SYS_KEYCTL is not None and _libc.syscall(SYS_KEYCTL, KEYCTL_JOIN_SESSION_KEYRING, None) < 0:
         if ctypes.get_errno() not in (errno.ENOSYS, errno.EPERM):
             raise SetupError(STEP_NAMES["restrict"], ctypes.get_errno(), "a session keyring")
+    return own_userns
 
 
 def _depth(path):
@@ -229,6 +242,8 @@ def _forward_to(pid):
 
 def _run_pytest(req, log_fd, null_fd):
     """P2: the job's pytest, in this interpreter."""
+    if req["own_userns"]:
+        _drop_capabilities()
     for sig in _FORWARDED:
         signal.signal(sig, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
@@ -306,7 +321,7 @@ def _job(req, job_sock, log_fd, null_fd):
         job_sock.send(b"hello")
         if job_sock.recv(16) != b"go":
             os._exit(1)
-        _new_namespaces(req["net"])
+        req["own_userns"] = _new_namespaces(req["net"])
         _remount(req)
         if req["net"] == "loopback":
             _loopback_up()
