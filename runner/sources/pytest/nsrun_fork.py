@@ -421,9 +421,14 @@ def main():
     import pytest
 
     # pytest-rerunfailures starts a server thread in pytest_configure that outlives pytest.main(); the jobs load
-    # it as they would anyway, and collecting needs none of it. A collection error is not this interpreter's
+    # it as they would anyway, and collecting needs none of it: it is imported, not configured. A collection error is not this interpreter's
     # to report: each job collects its files again and reports it, as a fresh interpreter would.
     pytest.main(["-p", "nsrun_pytest", "-p", "no:rerunfailures", "--collect-only", "-q"] + sys.argv[1:])
+    try:  # what its pytest_configure imports in each job (pkg_resources, the slowest to import): imported here
+        import pytest_rerunfailures  # noqa: F401
+        import pkg_resources  # noqa: F401
+    except Exception:
+        pass
     sys.stdout.flush()
     sys.stderr.flush()
     reason = unsafe_reason()
