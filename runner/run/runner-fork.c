@@ -57,6 +57,7 @@ struct Forker {
 #define FORK_LOWER FORK_DIR "/lower."
 #define FORK_RW FORK_DIR "/rw"
 #define FORK_PROC FORK_DIR "/proc"
+#define FORK_SMALL_JOBS 4
 
 static const char *mount_kind(SandboxMountType t) {
         return t == SANDBOX_MOUNT_OVERLAY ? "overlay" : t == SANDBOX_MOUNT_TMPFS ? "tmpfs" : "bind";
@@ -131,6 +132,10 @@ static int zygote_start(Forker *f, unsigned w, const char *python) {
             asprintf(&z->log_path, "%s/nsrun-prepared-%u.log", rc->opt->log_dir, w + 1) < 0 ||
             asprintf(&pp, "PYTHONPATH=%s%s%s", rc->source.pytest_plugin_dir, getenv("PYTHONPATH") ? ":" : "",
                      getenv("PYTHONPATH") ?: "") < 0 || !envp || strv_env_set(&envp, pp) < 0 ||
+            /* test modules imported once per worker only when jobs are small: more than FORK_SMALL_JOBS a
+             * worker, so few files each; else the conftest files alone (nsrun_fork.py) */
+            strv_env_set(&envp, rc->src.jobs.n > FORK_SMALL_JOBS * rc->plan.workers ? "NSRUN_FORK_IMPORT_TESTS=1"
+                                                                                   : "NSRUN_FORK_IMPORT_TESTS=0") < 0 ||
             strv_push(&argv, python) < 0 || strv_push(&argv, "-m") < 0 || strv_push(&argv, "nsrun_fork") < 0) {
                 r = -ENOMEM;
                 goto finish;

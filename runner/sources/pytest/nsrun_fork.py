@@ -288,15 +288,57 @@ def _pid1(req, log_fd, null_fd, status_w):
     writes P2's wait status to J."""
     libc_prctl = _libc.prctl
     libc_prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    # the sandbox's /proc, writable where a process's maps are, before the job's covers it
+    old_proc = os.open("/proc", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, None, STEP_NAMES["proc"])
     except SetupError as e:
         os.write(status_w, struct.pack("ii", -1, e.err))
         os._exit(1)
+    own_r, own_w = os.pipe2(os.O_CLOEXEC)
+    maps_r, maps_w = os.pipe2(os.O_CLOEXEC)
     child = os.fork()
     if child == 0:
         os.close(status_w)
+        os.close(own_r)
+        os.close(maps_w)
+        if not req["own_userns"]:
+            # As root, a user namespace nested in the one that owns the job's mounts, as the sandbox gives its
+            # command: the mounts are then locked (MNT_LOCKED), and no job can unmount its /tmp or overlays to
+            # see the prepared interpreter's beneath. Its identity maps are written by P1, from outside, through
+            # the sandbox's /proc (the job's is read-only), where this process's pid is the one it names itself.
+            pid = os.readlink("self", dir_fd=old_proc)
+            if _libc.unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0:
+                os.write(log_fd, b"nsrun: cannot make the job's user namespace: %s\n"
+                         % os.strerror(ctypes.get_errno()).encode())
+                os._exit(125)
+            os.write(own_w, pid.encode())
+            if os.read(maps_r, 1) != b"m":
+                os.write(log_fd, b"nsrun: cannot write the job's user namespace's maps\n")
+                os._exit(125)
+        os.close(own_w)
+        os.close(maps_r)
+        os.close(old_proc)
         _run_pytest(req, log_fd, null_fd)
+    os.close(own_w)
+    os.close(maps_r)
+    if not req["own_userns"]:
+        try:
+            pid = os.read(own_r, 32).decode()
+            for kind in ("uid_map", "gid_map"):
+                with open("/proc/self/" + kind, encoding="ascii") as f:
+                    ranges = [line.split() for line in f if line.strip()]
+                fd = os.open("%s/%s" % (pid, kind), os.O_WRONLY | os.O_CLOEXEC, dir_fd=old_proc)
+                try:
+                    os.write(fd, "".join("%s %s %s\n" % (r[0], r[0], r[2]) for r in ranges).encode())
+                finally:
+                    os.close(fd)
+            os.write(maps_w, b"m")
+        except (OSError, ValueError):
+            pass
+    os.close(maps_w)
+    os.close(own_r)
+    os.close(old_proc)
     os.close(log_fd)
     os.close(null_fd)
     _forward_to(child)
@@ -413,6 +455,14 @@ def serve(ctl):
             os.close(fd)
 
 
+class _ConftestsOnly:
+    """Collects directories (and so loads their conftest files), never a file."""
+
+    @staticmethod
+    def pytest_ignore_collect(collection_path, config):
+        return True if collection_path.is_file() else None
+
+
 def main():
     ctl = socket.socket(fileno=os.dup(0))
     null = os.open(os.devnull, os.O_RDONLY)
@@ -420,10 +470,14 @@ def main():
     os.close(null)
     import pytest
 
-    # pytest-rerunfailures starts a server thread in pytest_configure that outlives pytest.main(); the jobs load
-    # it as they would anyway, and collecting needs none of it: it is imported, not configured. A collection error is not this interpreter's
-    # to report: each job collects its files again and reports it, as a fresh interpreter would.
-    pytest.main(["-p", "nsrun_pytest", "-p", "no:rerunfailures", "--collect-only", "-q"] + sys.argv[1:])
+    # pytest, its plugins and every conftest file (the package a suite tests is typically imported there); the
+    # test files too only when nsrun says the jobs are small (NSRUN_FORK_IMPORT_TESTS=1): a collection of the
+    # whole suite in every worker's interpreter costs more than it saves jobs of many files each. pytest-rerunfailures starts
+    # a server thread in pytest_configure that outlives pytest.main(): the jobs configure it as they would
+    # anyway; here it is imported, not configured. A collection error is not this interpreter's to report: each
+    # job collects its files again and reports it, as a fresh interpreter would.
+    pytest.main(["-p", "nsrun_pytest", "-p", "no:rerunfailures", "--collect-only", "-q"] + sys.argv[1:],
+                plugins=[] if os.environ.get("NSRUN_FORK_IMPORT_TESTS") == "1" else [_ConftestsOnly()])
     try:  # what its pytest_configure imports in each job (pkg_resources, the slowest to import): imported here
         import pytest_rerunfailures  # noqa: F401
         import pkg_resources  # noqa: F401
