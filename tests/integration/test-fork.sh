@@ -50,23 +50,31 @@ def test_hog():
     b = bytearray(400 * 1024 * 1024)
     b[::4096] = b"\x01" * len(range(0, len(b), 4096))
 PYEOF
+# What a forked job could try against the prepared interpreter it came from: unmount its /tmp or project
+# overlay to see the interpreter's beneath (its writable directory, its /proc), or find the interpreter's
+# processes in its /proc.
+cat > "$SUITE/test_escape.py" <<'PYEOF'
+import ctypes, os
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+def test_cannot_unmount():
+    for path in (b"/tmp", b"/tmp", os.getcwd().encode(), b"/proc"):
+        assert libc.umount2(path, 2) < 0, "unmounted " + path.decode()  # MNT_DETACH
+    assert not os.path.exists("/tmp/.nsrun-fork"), "the prepared interpreter's directory is visible"
+
+def test_own_proc():
+    assert os.readlink("/proc/self") == str(os.getpid()), "/proc is not the job's PID namespace's"
+    names = {open("/proc/%s/cmdline" % p, "rb").read().split(b"\0")[0] for p in os.listdir("/proc") if p.isdigit()}
+    assert all(b"python" in n for n in names if n), names
+PYEOF
 cat > "$SUITE/test_small.py" <<'PYEOF'
 def test_small():
     assert sum(range(10)) == 45
 PYEOF
 
-project() {
-        local dir=$SCRATCH/$1
-        rm -rf "$dir"
-        cp -r "$SUITE" "$dir"
-        [ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$dir"
-        echo "$dir"
-}
-run_in() {
-        local dir=$1
-        shift
-        (cd "$dir" && as_test_user env PYTHONDONTWRITEBYTECODE=1 "$@") > "$dir.out" 2>&1
-}
+# project NAME: a fresh copy of the suite, owned by the test user
+project() { copy_project "$SUITE" "$1"; }
 
 # --- isolation of forked jobs ---
 P=$(project iso)
@@ -75,10 +83,10 @@ run_in "$P" "$NSRUN_BIN" -j 2 --fork on --mem-per-worker 150M --json "$SCRATCH/i
 rc=$?
 is "forked jobs: one job over its cap fails the run (exit 1)" "$rc" 1
 out=$(cat "$P.out")
-like "... it is the one named out of memory" "$out" '\[[0-9]/4\] OOM test_hog\.py'
-is "... and the two isolation jobs and the small one pass, each in its own sandbox" \
+like "... it is the one named out of memory" "$out" '\[[0-9]/5\] OOM test_hog\.py'
+is "... the isolation jobs pass, each in its own sandbox; a job can unmount neither its /tmp nor its project to reach the prepared interpreter's, and its /proc is its own" \
         "$(json "$SCRATCH/iso.json" "sorted((j['name'], j['status']) for j in d['jobs'])")" \
-        "[('test_hog.py', 'oom'), ('test_iso1.py', 'passed'), ('test_iso2.py', 'passed'), ('test_small.py', 'passed')]"
+        "[('test_escape.py', 'passed'), ('test_hog.py', 'oom'), ('test_iso1.py', 'passed'), ('test_iso2.py', 'passed'), ('test_small.py', 'passed')]"
 is "... the project is untouched afterwards" "$(tree_digest "$P")" "$before"
 check "... /tmp of the host has no file a job wrote" test ! -e /tmp/shared.txt
 log1=$(cat "$P/.nsrun/logs/test_iso1.py.log")
