@@ -23,8 +23,9 @@ typedef enum DistMode {
 } DistMode;
 
 typedef enum ForkMode {
-        FORK_AUTO,      /* pytest jobs forked from a prepared interpreter when safe and worth it */
-        FORK_ON,        /* whenever safe, even with no more jobs than workers */
+        FORK_AUTO,      /* pytest jobs forked from a prepared interpreter when safe and the jobs small (more
+                         * than 4 a worker) */
+        FORK_ON,        /* whenever safe */
         FORK_OFF,       /* a fresh interpreter per job */
 } ForkMode;
 

@@ -200,7 +200,7 @@ Forker *forker_new(RunContext *rc) {
 
         /* --setup's layer is under the prepared interpreter's overlays, not (yet) under its jobs' */
         if (rc->opt->fork == FORK_OFF || !rc->src.pytest || rc->src.jobs.n == 0 || rc->source.base_layers ||
-            (rc->opt->fork == FORK_AUTO && rc->src.jobs.n <= rc->plan.workers))
+            (rc->opt->fork == FORK_AUTO && rc->src.jobs.n <= FORK_SMALL_JOBS * rc->plan.workers))
                 return NULL;
         if (pytest_interpreter(rc->src.pytest_options, &python) < 0 || !is_python(python)) {
                 log_notice("Each pytest job starts a fresh interpreter: %s is no Python nsrun can fork jobs from "

@@ -101,7 +101,7 @@ int verb_help(void) {
                "      --dist MODE          pytest: 'loadfile' (a job per file, default), 'test'\n"
                "      --fork auto|on|off   pytest: fork each job into its own sandbox from a\n"
                "                           prepared interpreter per worker (start-up paid once);\n"
-               "                           'auto' (default): if safe, more jobs than workers\n"
+               "                           'auto' (default): if safe, over 4 jobs a worker\n"
                "      --batch N|auto|off   pytest: several files per job, N jobs in all; 'auto':\n"
                "                           as start-up and the tail need; a long file is split\n"
                "      --serial GLOB        matching jobs run alone, after the rest (repeatable)\n"

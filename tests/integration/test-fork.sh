@@ -109,29 +109,27 @@ rm -f /tmp/shared.txt
 # --- fallback: a conftest that leaves a thread running ---
 T=$SCRATCH/threads
 mkdir -p "$T"
-cp "$SUITE/test_small.py" "$T/test_a.py"
-cp "$SUITE/test_small.py" "$T/test_b.py"
-cp "$SUITE/test_small.py" "$T/test_c.py"
+for n in a b c d e f g h i j; do cp "$SUITE/test_small.py" "$T/test_$n.py"; done # over 4 jobs a worker: auto forks
 cat > "$T/conftest.py" <<'PYEOF'
 import threading, time
 threading.Thread(target=time.sleep, args=(3600,), daemon=True, name="conftest-sleeper").start()
 PYEOF
 [ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$T"
-run_in "$T" "$NSRUN_BIN" -j 2 --json "$SCRATCH/threads.json" -- $PY -m pytest
+run_in "$T" "$NSRUN_BIN" -j 2 --batch off --json "$SCRATCH/threads.json" -- $PY -m pytest
 rc=$?
 is "a conftest's thread: the run still passes (exit 0)" "$rc" 0
 is "... the fallback is said once on stderr" \
         "$(grep -c 'Each pytest job starts a fresh interpreter: forking the prepared one is not safe, .*conftest-sleeper' "$T.out")" 1
 auto=$(json "$SCRATCH/threads.json" "sorted((j['name'], j['status'], j['tests_passed']) for j in d['jobs'])")
 rm -f "$T"/.nsrun/logs/nsrun-prepared-*
-run_in "$T" "$NSRUN_BIN" -j 2 --fork off --json "$SCRATCH/off.json" -- $PY -m pytest
+run_in "$T" "$NSRUN_BIN" -j 2 --batch off --fork off --json "$SCRATCH/off.json" -- $PY -m pytest
 rc=$?
 is "--fork off: the same suite passes" "$rc" 0
 is "... with the same results" "$(json "$SCRATCH/off.json" "sorted((j['name'], j['status'], j['tests_passed']) for j in d['jobs'])")" "$auto"
 check "... without preparing an interpreter, or a notice" sh -c \
         "! grep -q 'fresh interpreter' '$T.out' && ! ls '$T/.nsrun/logs' | grep -q nsrun-prepared"
 rm "$T/conftest.py"
-run_in "$T" "$NSRUN_BIN" -j 2 --json "$SCRATCH/fork.json" -- $PY -m pytest
+run_in "$T" "$NSRUN_BIN" -j 2 --batch off --json "$SCRATCH/fork.json" -- $PY -m pytest
 is "... and forked (the default, without the thread): the same results again" \
         "$(json "$SCRATCH/fork.json" "sorted((j['name'], j['status'], j['tests_passed']) for j in d['jobs'])")" "$auto"
 check "... forked indeed" sh -c "ls '$T/.nsrun/logs' | grep -q nsrun-prepared && ! grep -q 'fresh interpreter' '$T.out'"

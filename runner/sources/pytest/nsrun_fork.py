@@ -28,6 +28,7 @@ The job so inherits the prepared interpreter's memory: modules as after their im
 not a test's state, since no test ran in it. See docs/design.md, "Prepared interpreters".
 """
 
+import atexit
 import ctypes
 import errno
 import fcntl
@@ -275,6 +276,16 @@ def _run_pytest(req, log_fd, null_fd):
 
         traceback.print_exc()
         code = 1
+    # What a fresh interpreter does at its exit: wait for the threads a test left running (not daemons), run the
+    # atexit functions (a test's, and those the modules registered at their import), flush
+    try:
+        threading._shutdown()
+    except Exception:
+        pass
+    try:
+        atexit._run_exitfuncs()
+    except BaseException:
+        pass
     try:
         sys.stdout.flush()
         sys.stderr.flush()
