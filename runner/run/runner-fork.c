@@ -15,11 +15,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "fileio.h"
 #include "json-util.h"
 #include "log.h"
 #include "macro.h"
-#include "path-util.h"
 #include "runner-fork.h"
 #include "runner-launch.h"
 #include "runner-pytest.h"
@@ -50,9 +50,10 @@ struct Forker {
 };
 
 /* Inside the prepared interpreter's sandbox, under its fresh /tmp: each overlaid path's host directory again
- * (FORK_LOWER "<i>", read-only, not recursive into the overlays nested in it: the lower layer of the job's own
- * overlay there, as a fresh sandbox's is the host's), and its writable directory (FORK_RW), where each job's
- * attempt directory starts, and a second /proc (SANDBOX_MOUNT_PROC), so that each job may mount its own. Its jobs cover /tmp with one of their own before they run anything. */
+ * (FORK_LOWER "<i>", read-only: the lower layer of its jobs' own overlay there, as a fresh sandbox's is the
+ * host's), its writable directory (FORK_RW), where each job's attempt directory starts, and a second /proc
+ * (SANDBOX_MOUNT_PROC), so that each job may mount its own. Its jobs cover /tmp with one of their own before
+ * they run anything. */
 #define FORK_DIR "/tmp/.nsrun-fork"
 #define FORK_LOWER FORK_DIR "/lower."
 #define FORK_RW FORK_DIR "/rw"
@@ -204,7 +205,7 @@ Forker *forker_new(RunContext *rc) {
                 return NULL;
         if (pytest_interpreter(rc->src.pytest_options, &python) < 0 || !is_python(python)) {
                 log_notice("Each pytest job starts a fresh interpreter: %s is no Python nsrun can fork jobs from "
-                           "(--fork off says so without trying)", rc->src.pytest_options[0]);
+                           "(--fork off skips trying)", rc->src.pytest_options[0]);
                 return NULL;
         }
         f = new0(Forker, 1);
@@ -250,18 +251,20 @@ static int zygote_ready(Forker *f, Zygote *z) {
                 return 1;
         }
         if (strneq(msg, "unsafe ", 7)) {
-                /* the same in every worker: all of them fall back, said once */
+                /* the same in every worker: all of them fall back, said once; the reason names threads the
+                 * suite's code started, escaped as any text a job wrote */
+                _cleanup_free_ char *why = escape_name(msg + 7);
                 if (!f->told)
                         log_notice("Each pytest job starts a fresh interpreter: forking the prepared one is not "
-                                   "safe, %s (--fork off says so without trying)", msg + 7);
+                                   "safe, %s (--fork off skips preparing one)", why ?: "?");
                 f->told = true;
                 for (unsigned w = 0; w < f->n; w++)
                         zygote_stop(&f->z[w]);
                 return 0;
         }
         if (!f->told)
-                log_notice("Each pytest job starts a fresh interpreter: the prepared one %s (its output is in %s)",
-                           n > 7 && strneq(msg, "failed ", 7) ? msg + 7 : "ended", z->log_path);
+                log_notice("Each pytest job starts a fresh interpreter: the prepared one ended (its output is in "
+                           "%s)", z->log_path);
         f->told = true;
         zygote_stop(z);
         return 0;
