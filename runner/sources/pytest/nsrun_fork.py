@@ -4,8 +4,9 @@
 nsrun starts this in a sandbox of the run (as any job: overlay over the project, private /tmp, loopback-only
 network, its PID, IPC and UTS namespaces, the seccomp filter), one per worker, as
 'python -m nsrun_fork PYTEST-ARGS...', with a SOCK_SEQPACKET control socket on its stdin. It runs pytest's
-collection of the whole suite once ('--collect-only': pytest and its plugins imported, conftest files and test
-modules imported and collected), then says "ready" (or, where forking is not safe, "unsafe REASON") and waits.
+collection once ('--collect-only': pytest and its plugins imported, the conftest files imported, and the test
+modules when nsrun says the jobs are small, NSRUN_FORK_IMPORT_TESTS=1), then says "ready" (or, where forking is
+not safe, "unsafe REASON") and waits.
 
 For each job nsrun sends a JSON request and three descriptors (a socket of the job's own, its log, /dev/null).
 This process forks the job (J), which:
@@ -19,8 +20,11 @@ This process forks the job (J), which:
    --tmpfs paths, the --rw and read-only binds again where an overlay covered them, and its own attempt directory
    (the one path of the run it may write), and brings its loopback up;
 4. forks P1, PID 1 of the new PID namespace, which mounts a /proc of that namespace (read-only: the kernel
-   refuses a writable one under the sandbox's locked /proc/sys) and forks P2, the job's pytest, run in process
-   (pytest.main() with the job's arguments, environment, directory and log), as pytest-forked runs a test.
+   lets a user namespace mount one only where one is visible whole already, and the one nsrun mounted for this
+   under /tmp/.nsrun-fork is read-only) and forks P2, the job's pytest, run in process (pytest.main() with the
+   job's arguments, environment, directory and log), as pytest-forked runs a test. As root P2 first gets a user
+   namespace nested in J's, so that J's mounts are locked for it, as the sandbox's are for its command;
+   rootless it drops the capabilities its own user namespace gave it.
 P1 reaps and passes signals on; J waits for it and reports P2's exit status or signal to nsrun on the job's
 socket, in the layout of the sandbox's report (sandbox-internal.h's SandboxReport).
 
@@ -68,8 +72,8 @@ IFF_UP = 0x1
 REPORT = struct.Struct("iiii512s")
 SANDBOX_EXITED, SANDBOX_SIGNALED, SANDBOX_SETUP_FAILED = 0, 1, 2
 # SandboxStep values nsrun names a failure by (sandbox.h)
-STEP_NAMES = {"overlay": 7, "bind": 8, "tmpfs": 9, "proc": 11, "netns": 12, "loopback": 13, "restrict": 14,
-              "chdir": 15, "userns": 2}
+STEP_NAMES = {"userns": 2, "overlay": 7, "bind": 8, "tmpfs": 9, "proc": 11, "netns": 12, "loopback": 13,
+              "restrict": 14}
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
@@ -381,7 +385,8 @@ def _job(req, job_sock, log_fd, null_fd):
     except SetupError as e:
         _report(job_sock, SANDBOX_SETUP_FAILED, 0, e.err, e.step, e.detail)
         os._exit(1)
-    except OSError:
+    except OSError as e:  # a source of the mounts that could not be opened, the socket
+        _report(job_sock, SANDBOX_SETUP_FAILED, 0, e.errno or errno.EIO, STEP_NAMES["bind"], str(e.filename or ""))
         os._exit(1)
     status_r, status_w = os.pipe2(os.O_CLOEXEC)
     p1 = os.fork()
