@@ -2,10 +2,10 @@
 /* The parent's side of a sandbox: clone its init, release it, read its report, reap it. */
 
 #include <fcntl.h>
-#include <poll.h>
 #include <ftw.h>
 #include <linux/capability.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
