@@ -214,9 +214,10 @@ static int open_sources(const SandboxChildContext *c, Sources *ret, SandboxError
         ret->keep_writes_fd = ret->staging_fd = -EBADF;
         for (size_t i = 0; i < s->n_mounts; i++) {
                 const SandboxMount *m = &s->mounts[i];
-                const char *src = m->type == SANDBOX_MOUNT_BIND_RO ? m->source : m->path;
+                const char *src = m->type == SANDBOX_MOUNT_BIND_RO || (m->type == SANDBOX_MOUNT_BIND_RW && m->source)
+                                          ? m->source : m->path;
 
-                if (m->type == SANDBOX_MOUNT_TMPFS)
+                if (m->type == SANDBOX_MOUNT_TMPFS || m->type == SANDBOX_MOUNT_PROC)
                         continue;
                 ret->fds[i] = m->type == SANDBOX_MOUNT_BIND_RW ? clone_rw_path(src) : open_path(src);
                 if (ret->fds[i] < 0)
@@ -289,7 +290,7 @@ static int mount_overlay(const SandboxChildContext *c, const Sources *src, const
 static bool step_is_dir(const MountStep *m) {
         struct stat st;
 
-        if (m->type == SANDBOX_MOUNT_OVERLAY || m->type == SANDBOX_MOUNT_TMPFS)
+        if (m->type == SANDBOX_MOUNT_OVERLAY || m->type == SANDBOX_MOUNT_TMPFS || m->type == SANDBOX_MOUNT_PROC)
                 return true;
         return fstat(m->source_fd, &st) < 0 || S_ISDIR(st.st_mode);
 }
@@ -315,6 +316,9 @@ static int apply_step(const SandboxChildContext *c, const Sources *src, const Mo
                 /* the copy taken before the tree became read-only (clone_path()) */
                 r = RET_NERRNO(move_mount(m->source_fd, "", AT_FDCWD, m->path, MOVE_MOUNT_F_EMPTY_PATH));
                 return r < 0 ? sandbox_error(e, SANDBOX_STEP_BIND, r, m->path) : 0;
+        case SANDBOX_MOUNT_PROC:
+                r = mount_fs("proc", "proc", m->path, MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
+                return r < 0 ? sandbox_error(e, SANDBOX_STEP_PROC, r, m->path) : 0;
         case SANDBOX_MOUNT_BIND_RO:
                 r = bind_mount(fd_path(fdp, m->source_fd), m->path, true);
                 if (r >= 0)

@@ -5,6 +5,7 @@
 #include <ftw.h>
 #include <linux/capability.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@ struct Sandbox {
         int report_fd;          /* read end of the report pipe */
         int pidfd;              /* init's, from clone3(), if asked for; else -EBADF */
         bool took_tty;
+        bool adopted;           /* not nsrun's child: a job forked by a prepared interpreter (sandbox_adopt()) */
         char *keep_writes;      /* to remove overlayfs's work directories afterwards */
 };
 
@@ -216,6 +218,25 @@ int sandbox_spawn(const SandboxSpec *s, Sandbox **ret) {
         return 0;
 }
 
+int sandbox_adopt(pid_t pid, int pidfd, int report_fd, Sandbox **ret) {
+        Sandbox *sb;
+
+        if (pid <= 0 || pidfd < 0 || report_fd < 0)
+                return -EINVAL;
+        sb = new0(Sandbox, 1);
+        if (!sb)
+                return -ENOMEM;
+        *sb = (Sandbox) { .pid = pid, .sync_fd = -EBADF, .report_fd = report_fd, .pidfd = pidfd, .adopted = true };
+        *ret = sb;
+        return 0;
+}
+
+/* An adopted process is no child of ours: its end is its pidfd becoming readable. */
+static void wait_pidfd(int pidfd) {
+        while (poll(&(struct pollfd) { .fd = pidfd, .events = POLLIN }, 1, -1) < 0 && errno == EINTR)
+                ;
+}
+
 int sandbox_start(Sandbox *s) {
         ssize_t n;
 
@@ -239,6 +260,8 @@ int sandbox_pidfd(const Sandbox *s) {
 }
 
 int sandbox_kill(Sandbox *s, int sig) {
+        if (s->adopted)
+                return s->pid > 0 ? RET_NERRNO(syscall(SYS_pidfd_send_signal, s->pidfd, sig, NULL, 0)) : -ESRCH;
         return s->pid > 0 ? RET_NERRNO(kill(s->pid, sig)) : -ESRCH;
 }
 
@@ -302,9 +325,13 @@ int sandbox_wait(Sandbox *s, SandboxResult *ret) {
         do
                 n = read(s->report_fd, &rep, sizeof rep);
         while (n < 0 && errno == EINTR);
-        while (waitpid(s->pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
+        if (s->adopted) {
+                wait_pidfd(s->pidfd);
+                status = W_EXITCODE(0, SIGKILL); /* no report: killed, by the OOM killer or from outside */
+        } else
+                while (waitpid(s->pid, &status, 0) < 0)
+                        if (errno != EINTR)
+                                return -errno;
         s->pid = 0;
         unmap_stack(s);
         restore_tty(s);
@@ -334,7 +361,10 @@ Sandbox *sandbox_free(Sandbox *s) {
         if (!s)
                 return NULL;
         killed_in_shared_memory = s->shared && s->pid > 0;
-        if (s->pid > 0) {
+        if (s->pid > 0 && s->adopted) {
+                (void) sandbox_kill(s, SIGKILL);
+                wait_pidfd(s->pidfd);
+        } else if (s->pid > 0) {
                 (void) kill(s->pid, SIGKILL);
                 (void) waitpid(s->pid, NULL, 0);
                 unmap_stack(s);

@@ -18,13 +18,19 @@ typedef enum SandboxMountType {
         SANDBOX_MOUNT_BIND_RW,  /* shared with the host on purpose: --rw */
         SANDBOX_MOUNT_BIND_RO,  /* a host path made visible read-only at another place (setup layers) */
         SANDBOX_MOUNT_TMPFS,    /* an empty private tmpfs: --tmpfs */
+        SANDBOX_MOUNT_PROC,     /* a second /proc of the sandbox's PID namespace, read-only, with nothing mounted
+                                 * in it: in a PID namespace nested in the sandbox, the kernel lets a /proc of that
+                                 * one be mounted (read-only) only where one like it is visible already, whole
+                                 * (mount_too_revealing()); the sandbox's own /proc has its knobs covered. For the
+                                 * jobs a prepared interpreter forks (runner/run/runner-fork.c). */
 } SandboxMountType;
 
 typedef struct SandboxMount {
         SandboxMountType type;
         char *path;             /* absolute, normalised path inside the sandbox */
-        char *source;           /* BIND_RO: host path; OVERLAY: extra read-only lower layer above the host
-                                 * path (a setup layer), or NULL */
+        char *source;           /* BIND_RO: host path; BIND_RW: host path bound at path, or NULL for path
+                                 * itself; OVERLAY: extra read-only lower layer above the host path (a setup
+                                 * layer), or NULL */
 } SandboxMount;
 
 typedef enum SandboxNet {
@@ -116,6 +122,11 @@ typedef struct Sandbox Sandbox;
  * command; with spec->paused, not before sandbox_start(). Returns -errno if the kernel refused the namespaces
  * (see sandbox_explain()). */
 int sandbox_spawn(const SandboxSpec *spec, Sandbox **ret);
+/* A sandbox nsrun did not spawn: a job a prepared interpreter forked into namespaces of its own
+ * (runner/sources/pytest/nsrun_fork.py), pid as this process sees it, known from the kernel (SCM_CREDENTIALS),
+ * its pidfd, and report_fd the socket on which it writes its SandboxReport. sandbox_wait() reads the report and
+ * waits for the pidfd; no report is SANDBOX_KILLED by SIGKILL. Takes both descriptors. */
+int sandbox_adopt(pid_t pid, int pidfd, int report_fd, Sandbox **ret);
 /* Lets a paused init go on. */
 int sandbox_start(Sandbox *s);
 pid_t sandbox_pid(const Sandbox *s);

@@ -153,6 +153,22 @@ tree_digest() {
         (cd "$1" && find . \( -path ./.nsrun -o -path ./.pytest_cache \) -prune -o -type f -printf '%p %m\n' -exec sha256sum {} \; | sort | sha256sum)
 }
 
+# copy_project SRC NAME: a fresh copy of the directory SRC as the scratch project NAME, owned by the test user.
+copy_project() {
+        local dir=$SCRATCH/$2
+        rm -rf "$dir"
+        cp -r "$1" "$dir"
+        [ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$dir"
+        echo "$dir"
+}
+
+# run_in DIR CMD...: CMD in DIR as the test user (writing no .pyc), its output in DIR.out, its exit status returned
+run_in() {
+        local dir=$1
+        shift
+        (cd "$dir" && as_test_user env PYTHONDONTWRITEBYTECODE=1 "$@") > "$dir.out" 2>&1
+}
+
 # json FILE EXPR: a value from a JSON file (EXPR is Python over 'd').
 json() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
 

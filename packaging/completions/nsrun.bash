@@ -6,7 +6,7 @@ _nsrun() {
         _init_completion || return
 
         local sandbox_opts='--root-dir --keep-writes --rw --overlay --tmpfs --no-home --net'
-        local run_opts="-j --jobs --mem-per-worker --mem-reserve --pids-max --cpus-per-job --mem-cap --shard --dry-run --dist --batch --serial
+        local run_opts="-j --jobs --mem-per-worker --mem-reserve --pids-max --cpus-per-job --mem-cap --shard --dry-run --dist --fork --batch --serial
                         --jobs-file --setup --timeout --timeout-grace --retries --flaky-fails --repeat -x --exitfirst --junit --json
                         --halt --joblog -k --keep-order --slow-timeout --color -q --quote --log-dir $sandbox_opts -h --help -V --version"
         local exec_opts="$sandbox_opts --mem --pids-max --mem-cap -h --help"
@@ -54,6 +54,10 @@ _nsrun() {
                 ;;
         --dist)
                 COMPREPLY=($(compgen -W 'loadfile test' -- "$cur"))
+                return
+                ;;
+        --fork)
+                COMPREPLY=($(compgen -W 'auto on off' -- "$cur"))
                 return
                 ;;
         --batch)

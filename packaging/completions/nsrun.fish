@@ -66,6 +66,7 @@ complete -c nsrun -n __nsrun_no_verb -l mem-cap -x -a off -d 'run where memory c
 complete -c nsrun -n __nsrun_no_verb -l shard -x -a auto -d 'run only share K of N (K/N)'
 complete -c nsrun -n __nsrun_no_verb -l dry-run -d 'print the plan and run nothing'
 complete -c nsrun -n __nsrun_no_verb -l dist -x -a 'loadfile test' -d 'how pytest is split into jobs'
+complete -c nsrun -n __nsrun_no_verb -l fork -x -a 'auto on off' -d 'pytest: fork each job from a prepared interpreter'
 complete -c nsrun -n __nsrun_no_verb -l batch -x -a 'auto off' -d 'pytest: several files per job, N jobs in all'
 complete -c nsrun -n __nsrun_no_verb -l serial -x -d 'jobs matching GLOB run alone, after the rest'
 complete -c nsrun -n __nsrun_no_verb -l jobs-file -r -F -d 'one shell command per line'

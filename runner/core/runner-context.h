@@ -22,6 +22,13 @@ typedef enum DistMode {
         DIST_TEST,      /* one job per test */
 } DistMode;
 
+typedef enum ForkMode {
+        FORK_AUTO,      /* pytest jobs forked from a prepared interpreter when safe and the jobs small (more
+                         * than 4 a worker) */
+        FORK_ON,        /* whenever safe */
+        FORK_OFF,       /* a fresh interpreter per job */
+} ForkMode;
+
 typedef struct SourceContext {
         const SandboxOptions *sandbox;
         const char *run_dir;            /* host directory bound writable into every sandbox */
@@ -70,6 +77,7 @@ typedef struct RunOptions {
         CapOptions cap;                 /* -j, --mem-per-worker, --mem-reserve, --pids-max, --cpus-per-job, --mem-cap */
         bool dry_run;
         DistMode dist;
+        ForkMode fork;                  /* --fork */
         unsigned batch;                 /* BATCH_AUTO, BATCH_OFF or a number of jobs */
         char *shard;                    /* --shard K/N or auto, NULL: all jobs */
         char *setup;                    /* --setup CMD, NULL: none */

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
+#include "runner-fork.h"
 #include "runner-launch.h"
 #include "runner-machine.h"
 #include "runner-parallel.h"
@@ -44,6 +45,7 @@ typedef struct Slot {
         bool halted;            /* killed by --halt now: reported as not run */
         uint64_t slow_shown;    /* SLOW lines printed for this attempt */
         bool interrupted;       /* running when a signal stopped the run: killed by nsrun, not failed */
+        bool forked;            /* forked from the worker's prepared interpreter (--fork) */
 } Slot;
 
 /* A finished job's sandbox and cgroup, removed after the next job has started: off the critical path. */
@@ -76,6 +78,7 @@ typedef struct Loop {
         uint64_t ready_limit;
         bool stop;              /* no more dispatching: -x or a signal */
         bool aborted;           /* the loop itself failed: no attempt may start, since none would be waited for */
+        Forker *forker;         /* the workers' prepared interpreters (--fork), or NULL */
         uint64_t t0;            /* the run's start */
 } Loop;
 
@@ -270,7 +273,10 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
         spec.mem_view = (SandboxMemView) { .total = view, .available = view }; /* a new cgroup: nothing used */
         spec.stdio[0] = rc->null_fd;
         spec.stdio[1] = spec.stdio[2] = log_fd;
-        r = launch_sandbox(&spec, s->cgroup, &s->sandbox);
+        r = forker_launch(l->forker, s->index, argv, envp, log_fd, dir, s->cgroup, &s->sandbox);
+        s->forked = r > 0;
+        if (r == 0)
+                r = launch_sandbox(&spec, s->cgroup, &s->sandbox);
 finish:
         strv_free(argv);
         strv_free(envp);
@@ -473,6 +479,11 @@ static void finish_slot(Loop *l, Slot *s) {
 
         r = sandbox_wait(s->sandbox, &res);
         j->wall_s = (double) (ended - s->started) / 1e6;
+        if (s->forked) {
+                _cleanup_free_ char *dir = NULL;
+                if (asprintf(&dir, "%s/" JOB_DIR_FORMAT, rc->run_dir, (size_t) (j - rc->src.jobs.jobs), j->attempts) >= 0)
+                        forker_finish(l->forker, s->index, dir);
+        }
         (void) cgroup_job_stats(s->cgroup, &st);
         j->peak_mem = MAX(j->peak_mem, st.peak_mem);
         j->cpu_s = (double) st.cpu_usec / 1e6;
@@ -719,6 +730,7 @@ int run_jobs(RunContext *rc) {
         }
         for (unsigned w = 0; w < rc->plan.workers; w++)
                 l.slots[w].index = w;
+        l.forker = forker_new(rc);
         while (r >= 0) {
                 dispatch(&l);
                 remove_remains(&l);
@@ -749,8 +761,10 @@ int run_jobs(RunContext *rc) {
                 if (rc->src.jobs.jobs[i].status == JOB_PENDING)
                         rc->src.jobs.jobs[i].status = JOB_NOT_RUN;
         rc->wall_s = (double) (now_usec() - l.t0) / 1e6;
+        l.forker = forker_free(l.forker);
         reporter_summary(l.rep);
 done:
+        forker_free(l.forker);
         reporter_free(l.rep);
         free(l.slots);
         free(l.pfds);

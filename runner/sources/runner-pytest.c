@@ -26,6 +26,56 @@ bool is_python(const char *arg0) {
         return strneq(path_basename(arg0), "python", 6);
 }
 
+/* An executable's absolute path: as given if it has a '/', else the first match on $PATH. Symlinks are kept as
+ * they are: a virtualenv's bin/python is a symlink, and Python finds the virtualenv by the path it was run as. */
+static char *find_executable(const char *name) {
+        const char *path = getenv("PATH") ?: "/usr/local/bin:/usr/bin:/bin";
+        _cleanup_free_ char *copy = strdup(path), *cwd = getcwd(NULL, 0); /* physical: see verb_run() */
+        char *save = NULL, *p = NULL;
+
+        if (!copy || !cwd)
+                return NULL;
+        if (strchr(name, '/')) {
+                if (name[0] == '/')
+                        return strdup(name);
+                return asprintf(&p, "%s/%s", cwd, name) < 0 ? NULL : p;
+        }
+        for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+                if (asprintf(&p, "%s%s%s/%s", dir[0] == '/' ? "" : cwd, dir[0] == '/' ? "" : "/", dir, name) < 0)
+                        return NULL;
+                if (access(p, X_OK) >= 0)
+                        return p;
+                p = mfree(p);
+        }
+        return NULL;
+}
+
+int pytest_interpreter(char **command, char **ret) {
+        _cleanup_free_ char *script = NULL, *line = NULL;
+        char *interp, *arg = NULL, *end;
+        int r;
+
+        if (is_python(command[0])) {
+                *ret = find_executable(command[0]);
+                return *ret ? 0 : -ENOENT;
+        }
+        script = find_executable(command[0]);
+        if (!script)
+                return -ENOENT;
+        r = read_one_line_file_at(AT_FDCWD, script, &line);
+        if (r < 0 || !strneq(line, "#!", 2))
+                return -EINVAL;
+        interp = line + 2 + strspn(line + 2, " \t");
+        end = interp + strcspn(interp, " \t");
+        if (*end) {
+                *end = '\0';
+                arg = end + 1 + strspn(end + 1, " \t");
+                arg[strcspn(arg, " \t")] = '\0';
+        }
+        *ret = streq(path_basename(interp), "env") && arg && *arg ? find_executable(arg) : strdup(interp);
+        return *ret ? 0 : -ENOENT;
+}
+
 int pytest_args_start(char *const *argv) {
         const char *b;
 

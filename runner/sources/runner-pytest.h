@@ -9,6 +9,10 @@
 bool is_python(const char *arg0);
 /* argv[0] is pytest, py.test, pytest-3, or python* -m pytest: returns the index of pytest's first argument. */
 int pytest_args_start(char *const *argv);
+/* The interpreter a pytest command runs under, as an absolute path: 'python3 -m pytest' names it, a pytest
+ * script names it on its '#!' line ('#!/usr/bin/env python3' by $PATH). -ENOENT if it or its interpreter is not
+ * found, -EINVAL if the script has no '#!' line. */
+int pytest_interpreter(char **command, char **ret);
 
 struct json_object;
 

@@ -41,6 +41,7 @@
 enum {
         ARG_DRY_RUN = _ARG_SANDBOX_MAX,
         ARG_DIST,
+        ARG_FORK,
         ARG_SERIAL,
         ARG_JOBS_FILE,
         ARG_TIMEOUT,
@@ -99,6 +100,9 @@ int verb_help(void) {
                "\n"
                "Jobs:\n"
                "      --dist MODE          pytest: 'loadfile' (a job per file, default), 'test'\n"
+               "      --fork auto|on|off   pytest: fork each job into its own sandbox from a\n"
+               "                           prepared interpreter per worker (start-up paid once);\n"
+               "                           'auto' (default): if safe, over 4 jobs a worker\n"
                "      --batch N|auto|off   pytest: several files per job, N jobs in all; 'auto':\n"
                "                           as start-up and the tail need; a long file is split\n"
                "      --serial GLOB        matching jobs run alone, after the rest (repeatable)\n"
@@ -199,6 +203,16 @@ static int parse_one(RunOptions *o, int c, const char *arg) {
                         o->dist = DIST_TEST;
                 else
                         return log_bad_option("--dist", arg, "use 'loadfile' or 'test'");
+                return 0;
+        case ARG_FORK:
+                if (streq(arg, "auto"))
+                        o->fork = FORK_AUTO;
+                else if (streq(arg, "on"))
+                        o->fork = FORK_ON;
+                else if (streq(arg, "off"))
+                        o->fork = FORK_OFF;
+                else
+                        return log_bad_option("--fork", arg, "use 'auto', 'on' or 'off'");
                 return 0;
         case ARG_BATCH:
                 if (streq(arg, "auto"))
@@ -322,6 +336,7 @@ static const struct option run_options[] = {
         { "exitfirst", no_argument, NULL, 'x' },
         { "dry-run", no_argument, NULL, ARG_DRY_RUN },
         { "dist", required_argument, NULL, ARG_DIST },
+        { "fork", required_argument, NULL, ARG_FORK },
         { "serial", required_argument, NULL, ARG_SERIAL },
         { "jobs-file", required_argument, NULL, ARG_JOBS_FILE },
         { "timeout", required_argument, NULL, ARG_TIMEOUT },

@@ -249,68 +249,22 @@ static int append_quoted(char **buf, const char *s) {
 
 /* ---- the workers' command ---- */
 
-/* An executable's absolute path: as given if it has a '/', else the first match on $PATH. Symlinks are kept as
- * they are: a virtualenv's bin/python is a symlink, and Python finds the virtualenv by the path it was run as. */
-static char *find_executable(const char *name) {
-        const char *path = getenv("PATH") ?: "/usr/local/bin:/usr/bin:/bin";
-        _cleanup_free_ char *copy = strdup(path), *cwd = getcwd(NULL, 0); /* physical: see verb_run() */
-        char *save = NULL, *p = NULL;
-
-        if (!copy || !cwd)
-                return NULL;
-        if (strchr(name, '/')) {
-                if (name[0] == '/')
-                        return strdup(name);
-                return asprintf(&p, "%s/%s", cwd, name) < 0 ? NULL : p;
-        }
-        for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-                if (asprintf(&p, "%s%s%s/%s", dir[0] == '/' ? "" : cwd, dir[0] == '/' ? "" : "/", dir, name) < 0)
-                        return NULL;
-                if (access(p, X_OK) >= 0)
-                        return p;
-                p = mfree(p);
-        }
-        return NULL;
-}
-
-/* The interpreter pytest runs under, for the workers: 'python3 -m pytest' names it; a pytest script names it in
- * its '#!' line ('#!/usr/bin/env python3' by $PATH). Not simply "python3": that may be another Python (a pyenv
- * shim) without pytest or the project's dependencies. */
+/* The interpreter pytest runs under, for the workers (pytest_interpreter()): not simply "python3", which may be
+ * another Python (a pyenv shim) without pytest or the project's dependencies. */
 static int worker_python(char **command, char **ret) {
-        _cleanup_free_ char *script = NULL, *line = NULL;
-        char *interp, *arg = NULL, *end;
-        int r;
+        int r = pytest_interpreter(command, ret);
 
-        if (is_python(command[0])) {
-                *ret = find_executable(command[0]);
-                if (!*ret)
-                        return log_error_errno(ENOENT,
-                                               "xdist: %s: not found on $PATH; give its absolute path", command[0]);
-                return 0;
-        }
-        script = find_executable(command[0]);
-        if (!script)
-                return log_error_errno(ENOENT, "xdist: %s: not found on $PATH; install pytest (Debian: python3-pytest "
-                                       "python3-pytest-xdist) or give its path",
+        if (r == -ENOENT && is_python(command[0]))
+                return log_error_errno(ENOENT, "xdist: %s: not found on $PATH; give its absolute path", command[0]);
+        if (r == -ENOENT)
+                return log_error_errno(ENOENT, "xdist: %s: not found on $PATH, or the interpreter of its '#!' line "
+                                       "is not; install pytest (Debian: python3-pytest python3-pytest-xdist) or "
+                                       "write: nsrun xdist -- python3 -m pytest ...",
                                        command[0]);
-        r = read_one_line_file_at(AT_FDCWD, script, &line);
-        if (r < 0 || !strneq(line, "#!", 2))
+        if (r < 0)
                 return log_error_errno(EINVAL,
                                        "xdist: %s is not a Python script; write: nsrun xdist -- python3 -m pytest ...",
-                                       script);
-        interp = line + 2 + strspn(line + 2, " \t");
-        end = interp + strcspn(interp, " \t");
-        if (*end) {
-                *end = '\0';
-                arg = end + 1 + strspn(end + 1, " \t");
-                arg[strcspn(arg, " \t")] = '\0';
-        }
-        *ret = streq(path_basename(interp), "env") && arg && *arg ? find_executable(arg) : strdup(interp);
-        if (!*ret)
-                return log_error_errno(ENOENT,
-                                       "xdist: %s: cannot find the interpreter of its '#!' line; write: nsrun xdist -- "
-                                       "python3 -m pytest ...",
-                                       script);
+                                       command[0]);
         return 0;
 }
 

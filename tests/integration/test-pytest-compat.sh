@@ -46,19 +46,7 @@ def test_plugin_value(request):
 PYEOF
 
 # project NAME: a fresh copy of the suite, owned by the test user
-project() {
-        local dir=$SCRATCH/$1
-        rm -rf "$dir"
-        cp -r "$SUITE" "$dir"
-        [ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$dir"
-        echo "$dir"
-}
-# run_in DIR CMD...: CMD in DIR as the test user, its output in DIR.out, its exit status returned
-run_in() {
-        local dir=$1
-        shift
-        (cd "$dir" && as_test_user env PYTHONDONTWRITEBYTECODE=1 "$@") > "$dir.out" 2>&1
-}
+project() { copy_project "$SUITE" "$1"; }
 lastfailed() { json "$1/.pytest_cache/v/cache/lastfailed" "sorted(d)"; }
 # the tests a JUnit document holds, "classname::name outcome", sorted
 testcases() {

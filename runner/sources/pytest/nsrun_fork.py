@@ -1,0 +1,514 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""nsrun's prepared interpreter: start-up paid once per worker, each job forked into a sandbox of its own.
+
+nsrun starts this in a sandbox of the run (as any job: overlay over the project, private /tmp, loopback-only
+network, its PID, IPC and UTS namespaces, the seccomp filter), one per worker, as
+'python -m nsrun_fork PYTEST-ARGS...', with a SOCK_SEQPACKET control socket on its stdin. It runs pytest's
+collection once ('--collect-only': pytest and its plugins imported, the conftest files imported, and the test
+modules when nsrun says the jobs are small, NSRUN_FORK_IMPORT_TESTS=1), then says "ready" (or, where forking is
+not safe, "unsafe REASON") and waits.
+
+For each job nsrun sends a JSON request and three descriptors (a socket of the job's own, its log, /dev/null).
+This process forks the job (J), which:
+1. says hello on the job's socket: the kernel attaches J's pid (SO_PASSCRED, SCM_CREDENTIALS; nothing in the
+   sandbox can forge it), nsrun moves J into the job's cgroup and answers "go" only then, before any test runs;
+2. unshares new mount, network, IPC, UTS and PID namespaces (rootless: in a new user namespace of its own,
+   mapping only its uid and gid, as the sandbox does; as root: in the sandbox's, whose capabilities it holds) and
+   joins a new session keyring;
+3. remakes the sandbox's mounts: a new overlay with a fresh upper layer over each overlaid path (the project,
+   $HOME: what the prepared interpreter sees there is the lower layer), fresh empty /tmp, /var/tmp, /run and
+   --tmpfs paths, the --rw and read-only binds again where an overlay covered them, and its own attempt directory
+   (the one path of the run it may write), and brings its loopback up;
+4. forks P1, PID 1 of the new PID namespace, which mounts a /proc of that namespace (read-only: the kernel
+   lets a user namespace mount one only where one is visible whole already, and the one nsrun mounted for this
+   under /tmp/.nsrun-fork is read-only) and forks P2, the job's pytest, run in process (pytest.main() with the
+   job's arguments, environment, directory and log), as pytest-forked runs a test. As root P2 first gets a user
+   namespace nested in J's, so that J's mounts are locked for it, as the sandbox's are for its command;
+   rootless it drops the capabilities its own user namespace gave it.
+P1 reaps and passes signals on; J waits for it and reports P2's exit status or signal to nsrun on the job's
+socket, in the layout of the sandbox's report (sandbox-internal.h's SandboxReport).
+
+The job so inherits the prepared interpreter's memory: modules as after their import (and their collection),
+not a test's state, since no test ran in it. See docs/design.md, "Prepared interpreters".
+"""
+
+import atexit
+import ctypes
+import errno
+import fcntl
+import json
+import os
+import signal
+import socket
+import stat
+import struct
+import sys
+import threading
+
+# <sched.h>, <sys/mount.h>, <linux/sched.h>
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+PR_SET_PDEATHSIG = 1
+KEYCTL_JOIN_SESSION_KEYRING = 1
+SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}.get(os.uname().machine)
+SYS_CAPSET = {"x86_64": 126, "aarch64": 91}[os.uname().machine]
+CAP_SYS_ADMIN = 21
+SIOCGIFFLAGS = 0x8913
+SIOCSIFFLAGS = 0x8914
+IFF_UP = 0x1
+
+# SandboxReport (sandbox/sandbox-internal.h): outcome, code, error, step, detail[512]
+REPORT = struct.Struct("iiii512s")
+SANDBOX_EXITED, SANDBOX_SIGNALED, SANDBOX_SETUP_FAILED = 0, 1, 2
+# SandboxStep values nsrun names a failure by (sandbox.h)
+STEP_NAMES = {"userns": 2, "overlay": 7, "bind": 8, "tmpfs": 9, "proc": 11, "netns": 12, "loopback": 13,
+              "restrict": 14}
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+_libc.unshare.argtypes = [ctypes.c_int]
+
+
+class SetupError(Exception):
+    def __init__(self, step, err, detail):
+        super().__init__(detail)
+        self.step, self.err, self.detail = step, err, detail
+
+
+def _check(ret, step, detail):
+    if ret < 0:
+        e = ctypes.get_errno()
+        raise SetupError(step, e, detail)
+
+
+def _b(s):
+    return s.encode() if isinstance(s, str) else s
+
+
+def _mount(source, target, fstype, flags, data, step):
+    _check(_libc.mount(_b(source), _b(target), _b(fstype), flags, _b(data)), step, target)
+
+
+def _has_cap_sys_admin():
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("CapEff:"):
+                return bool(int(line.split()[1], 16) >> CAP_SYS_ADMIN & 1)
+    return False
+
+
+def _write(path, text):
+    with open(path, "w", encoding="ascii") as f:
+        f.write(text)
+
+
+def _drop_capabilities():
+    """Rootless, the job holds every capability in the user namespace it made: a fresh sandbox's command has
+    none (execve() as the caller's uid clears them), and a test that expects EACCES on a file it made 0400 must
+    see it here too. The bounding set is empty already (the sandbox's); this empties the rest (capset(2))."""
+    header = struct.pack("Ii", 0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
+    data = ctypes.create_string_buffer(24)     # two __user_cap_data_struct, all zero
+    if _libc.syscall(SYS_CAPSET, ctypes.c_char_p(header), data) < 0:
+        raise OSError(ctypes.get_errno(), "capset")
+
+
+def _new_namespaces(net):
+    """The job's namespaces; rootless, a user namespace of its own first, mapping its uid and gid only. Returns
+    whether it made one."""
+    flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID | (CLONE_NEWNET if net == "loopback" else 0)
+    own_userns = not _has_cap_sys_admin()
+    uid, gid = os.geteuid(), os.getegid()
+    _check(_libc.unshare(flags | (CLONE_NEWUSER if own_userns else 0)), STEP_NAMES["netns"], "unshare")
+    if own_userns:
+        try:
+            _write("/proc/self/setgroups", "deny")
+            _write("/proc/self/uid_map", "%d %d 1\n" % (uid, uid))
+            _write("/proc/self/gid_map", "%d %d 1\n" % (gid, gid))
+        except OSError as e:
+            raise SetupError(STEP_NAMES["userns"], e.errno or errno.EIO, "/proc/self/uid_map") from None
+    if SYS_KEYCTL is not None and _libc.syscall(SYS_KEYCTL, KEYCTL_JOIN_SESSION_KEYRING, None) < 0:
+        if ctypes.get_errno() not in (errno.ENOSYS, errno.EPERM):
+            raise SetupError(STEP_NAMES["restrict"], ctypes.get_errno(), "a session keyring")
+    return own_userns
+
+
+def _depth(path):
+    return len([p for p in path.split("/") if p])
+
+
+def _remount(req):
+    """The sandbox's mounts again, fresh where they hold writes: a new overlay over each overlaid path whose lower
+    layer is the host's directory (as a fresh sandbox's; the prepared interpreter's sandbox shows it, read-only,
+    under /tmp/.nsrun-fork), fresh scratch directories, the sandbox's binds again. Every source is opened before
+    anything is mounted: a new overlay over the project covers the binds inside it, and the new /tmp what was
+    there."""
+    mounts = sorted(req["mounts"], key=lambda m: _depth(m[1]))
+    fds = {}
+    for m in mounts:
+        if m[0] == "overlay":
+            fds[m[1]] = os.open(m[2], os.O_PATH | os.O_CLOEXEC | os.O_DIRECTORY)
+        elif m[0] == "bind":
+            fds[m[1]] = os.open(m[1], os.O_PATH | os.O_CLOEXEC)
+    dir_fd = os.open(req["fork_dir"] + req["fork_name"], os.O_PATH | os.O_CLOEXEC | os.O_DIRECTORY)
+    _mount(None, "/", None, MS_REC | MS_PRIVATE, None, STEP_NAMES["bind"])
+    # The staging tmpfs: upper layers and scratch directories, covered by the new /tmp and reached by a
+    # descriptor, as the sandbox's own (sandbox-mount.c)
+    _mount("nsrun-job", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700", STEP_NAMES["tmpfs"])
+    staging = os.open("/tmp", os.O_PATH | os.O_CLOEXEC | os.O_DIRECTORY)
+    scratch = ["/tmp", "/var/tmp"] + (["/run"] if req["net"] == "loopback" else [])
+    old_umask = os.umask(0)
+
+    def fresh_dir(name, path):
+        os.mkdir(name, 0o1777, dir_fd=staging)
+        _mount("/proc/self/fd/%d/%s" % (staging, name), path, None, MS_BIND, None, STEP_NAMES["tmpfs"])
+
+    try:
+        for i, path in enumerate(scratch):
+            if os.path.isdir(path):
+                fresh_dir("scratch.%d" % i, path)
+        for i, m in enumerate(mounts):
+            kind, path = m[0], m[1]
+            os.makedirs(path, exist_ok=True)
+            if kind == "overlay":
+                st = os.fstat(fds[path])
+                upper, work = "upper.%d" % i, "work.%d" % i
+                os.mkdir(upper, stat.S_IMODE(st.st_mode), dir_fd=staging)
+                os.mkdir(work, 0o700, dir_fd=staging)
+                if os.geteuid() == 0 and (st.st_uid, st.st_gid) != (0, 0):
+                    os.chown(upper, st.st_uid, st.st_gid, dir_fd=staging)
+                options = "lowerdir=/proc/self/fd/%d,upperdir=/proc/self/fd/%d/%s,workdir=/proc/self/fd/%d/%s," \
+                          "userxattr" % (fds[path], staging, upper, staging, work)
+                _mount("overlay", path, "overlay", MS_NOSUID | MS_NODEV, options, STEP_NAMES["overlay"])
+            elif kind == "tmpfs":
+                fresh_dir("tmpfs.%d" % i, path)
+            else:
+                _mount("/proc/self/fd/%d" % fds[path], path, None, MS_BIND | MS_REC, None, STEP_NAMES["bind"])
+        # the attempt's directory, the one path of the run the job writes, where nsrun reads its reports
+        try:
+            os.makedirs(req["dir"], exist_ok=True)
+        except OSError as e:
+            if e.errno != errno.EROFS:
+                raise
+            fresh_dir("run", os.path.dirname(req["dir"]))
+            os.mkdir(req["dir"], 0o755)
+        _mount("/proc/self/fd/%d" % dir_fd, req["dir"], None, MS_BIND, None, STEP_NAMES["bind"])
+    except OSError as e:
+        raise SetupError(STEP_NAMES["bind"], e.errno or errno.EIO, getattr(e, "filename", None) or "/") from None
+    finally:
+        os.umask(old_umask)
+    for fd in list(fds.values()) + [dir_fd, staging]:
+        os.close(fd)
+
+
+def _loopback_up():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        ifr = fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack("16sH22x", b"lo", 0))
+        flags = struct.unpack("16sH22x", ifr)[1]
+        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", flags | IFF_UP))
+    except OSError as e:
+        raise SetupError(STEP_NAMES["loopback"], e.errno or errno.EIO, "lo") from None
+    finally:
+        s.close()
+
+
+def _report(sock, outcome, code=0, err=0, step=0, detail=""):
+    try:
+        sock.send(REPORT.pack(outcome, code, err, step, _b(detail)[:511]))
+    except OSError:
+        pass
+
+
+_FORWARDED = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2,
+              signal.SIGALRM, signal.SIGCONT)
+
+
+def _forward_to(pid):
+    def handler(sig, frame):
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            pass
+
+    for sig in _FORWARDED:
+        signal.signal(sig, handler)
+
+
+def _run_pytest(req, log_fd, null_fd):
+    """P2: the job's pytest, in this interpreter."""
+    if req["own_userns"]:
+        _drop_capabilities()
+    for sig in _FORWARDED:
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    os.setsid()
+    os.dup2(null_fd, 0)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    os.close(null_fd)
+    os.environ.clear()
+    os.environ.update(dict(e.split("=", 1) for e in req["env"] if "=" in e))
+    os.environ["NSRUN_SANDBOX"] = "1"
+    try:
+        os.chdir(req["cwd"])
+    except OSError:
+        os._exit(125)
+    # nsrun's plugin reads its output paths from the environment at import: imported anew, for this job
+    sys.modules.pop("nsrun_pytest", None)
+    args = req["argv"][req["start"]:]
+    sys.argv = [req["argv"][0]] + args
+    import pytest
+
+    try:
+        code = int(pytest.main(args))
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 1
+    except BaseException:  # what pytest itself would print and exit 1 for, in a fresh interpreter
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    # What a fresh interpreter does at its exit: wait for the threads a test left running (not daemons), run the
+    # atexit functions (a test's, and those the modules registered at their import), flush
+    try:
+        threading._shutdown()
+    except Exception:
+        pass
+    try:
+        atexit._run_exitfuncs()
+    except BaseException:
+        pass
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:
+        pass
+    os._exit(code)
+
+
+def _pid1(req, log_fd, null_fd, status_w):
+    """P1: PID 1 of the job's PID namespace: its /proc, then pytest in P2; reaps, passes signals on, and
+    writes P2's wait status to J."""
+    libc_prctl = _libc.prctl
+    libc_prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    # the sandbox's /proc, writable where a process's maps are, before the job's covers it
+    old_proc = os.open("/proc", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, None, STEP_NAMES["proc"])
+    except SetupError as e:
+        os.write(status_w, struct.pack("ii", -1, e.err))
+        os._exit(1)
+    own_r, own_w = os.pipe2(os.O_CLOEXEC)
+    maps_r, maps_w = os.pipe2(os.O_CLOEXEC)
+    child = os.fork()
+    if child == 0:
+        os.close(status_w)
+        os.close(own_r)
+        os.close(maps_w)
+        if not req["own_userns"]:
+            # As root, a user namespace nested in the one that owns the job's mounts, as the sandbox gives its
+            # command: the mounts are then locked (MNT_LOCKED), and no job can unmount its /tmp or overlays to
+            # see the prepared interpreter's beneath. Its identity maps are written by P1, from outside, through
+            # the sandbox's /proc (the job's is read-only), where this process's pid is the one it names itself.
+            pid = os.readlink("self", dir_fd=old_proc)
+            if _libc.unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0:
+                os.write(log_fd, b"nsrun: cannot make the job's user namespace: %s\n"
+                         % os.strerror(ctypes.get_errno()).encode())
+                os._exit(125)
+            os.write(own_w, pid.encode())
+            if os.read(maps_r, 1) != b"m":
+                os.write(log_fd, b"nsrun: cannot write the job's user namespace's maps\n")
+                os._exit(125)
+        os.close(own_w)
+        os.close(maps_r)
+        os.close(old_proc)
+        _run_pytest(req, log_fd, null_fd)
+    os.close(own_w)
+    os.close(maps_r)
+    if not req["own_userns"]:
+        try:
+            pid = os.read(own_r, 32).decode()
+            for kind in ("uid_map", "gid_map"):
+                with open("/proc/self/" + kind, encoding="ascii") as f:
+                    ranges = [line.split() for line in f if line.strip()]
+                fd = os.open("%s/%s" % (pid, kind), os.O_WRONLY | os.O_CLOEXEC, dir_fd=old_proc)
+                try:
+                    os.write(fd, "".join("%s %s %s\n" % (r[0], r[0], r[2]) for r in ranges).encode())
+                finally:
+                    os.close(fd)
+            os.write(maps_w, b"m")
+        except (OSError, ValueError):
+            pass
+    os.close(maps_w)
+    os.close(own_r)
+    os.close(old_proc)
+    os.close(log_fd)
+    os.close(null_fd)
+    _forward_to(child)
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            os._exit(1)
+        except InterruptedError:
+            continue
+        if pid == child:
+            os.write(status_w, struct.pack("ii", status, 0))
+            os._exit(0)
+
+
+def _job(req, job_sock, log_fd, null_fd):
+    """J: hello, the go-ahead once in the job's cgroup, the sandbox, then P1; reports P2's end."""
+    for sig in _FORWARDED:
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    try:
+        job_sock.send(b"hello")
+        if job_sock.recv(16) != b"go":
+            os._exit(1)
+        req["own_userns"] = _new_namespaces(req["net"])
+        _remount(req)
+        if req["net"] == "loopback":
+            _loopback_up()
+    except SetupError as e:
+        _report(job_sock, SANDBOX_SETUP_FAILED, 0, e.err, e.step, e.detail)
+        os._exit(1)
+    except OSError as e:  # a source of the mounts that could not be opened, the socket
+        _report(job_sock, SANDBOX_SETUP_FAILED, 0, e.errno or errno.EIO, STEP_NAMES["bind"], str(e.filename or ""))
+        os._exit(1)
+    status_r, status_w = os.pipe2(os.O_CLOEXEC)
+    p1 = os.fork()
+    if p1 == 0:
+        os.close(status_r)
+        job_sock.close()
+        _pid1(req, log_fd, null_fd, status_w)
+    os.close(status_w)
+    os.close(log_fd)
+    os.close(null_fd)
+    _forward_to(p1)
+    data = b""
+    while len(data) < 8:
+        try:
+            chunk = os.read(status_r, 8 - len(data))
+        except InterruptedError:
+            continue
+        if not chunk:
+            break
+        data += chunk
+    while True:
+        try:
+            os.waitpid(p1, 0)
+            break
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            break
+    if len(data) < 8:  # P1 was killed (the cgroup's out-of-memory killer, SIGKILL): the job with it
+        _report(job_sock, SANDBOX_SIGNALED, signal.SIGKILL)
+    else:
+        status, err = struct.unpack("ii", data)
+        if status == -1:
+            _report(job_sock, SANDBOX_SETUP_FAILED, 0, err, STEP_NAMES["proc"], "/proc")
+        elif os.WIFSIGNALED(status):
+            _report(job_sock, SANDBOX_SIGNALED, os.WTERMSIG(status))
+        else:
+            _report(job_sock, SANDBOX_EXITED, os.WEXITSTATUS(status))
+    os._exit(0)
+
+
+def unsafe_reason():
+    """Why forking this interpreter is not safe, or None: a thread started by a plugin or conftest would not
+    exist in the child, and a lock it held would stay locked there."""
+    tasks = len(os.listdir("/proc/self/task"))
+    if threading.active_count() > 1 or tasks > 1:
+        names = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+        return "%d threads run in the prepared interpreter after its collection%s" % (
+            max(tasks, threading.active_count()), " (%s)" % ", ".join(names[:3]) if names else "")
+    return None
+
+
+def serve(ctl):
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(ctl, 1 << 20, 4)
+        except InterruptedError:
+            continue
+        except OSError:
+            return
+        while True:  # the jobs that ended: J reports to nsrun, not here
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    break
+            except ChildProcessError:
+                break
+        if not msg:
+            return
+        if len(fds) != 3:
+            for fd in fds:
+                os.close(fd)
+            continue
+        req = json.loads(msg)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            ctl.close()
+            job_sock = socket.socket(fileno=fds[0])
+            _job(req, job_sock, fds[1], fds[2])
+        for fd in fds:
+            os.close(fd)
+
+
+class _ConftestsOnly:
+    """Collects directories (and so loads their conftest files), never a file."""
+
+    @staticmethod
+    def pytest_ignore_collect(collection_path, config):
+        return True if collection_path.is_file() else None
+
+
+def main():
+    ctl = socket.socket(fileno=os.dup(0))
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    import pytest
+
+    # pytest, its plugins and every conftest file (the package a suite tests is typically imported there); the
+    # test files too only when nsrun says the jobs are small (NSRUN_FORK_IMPORT_TESTS=1): a collection of the
+    # whole suite in every worker's interpreter costs more than it saves jobs of many files each. pytest-rerunfailures starts
+    # a server thread in pytest_configure that outlives pytest.main(): the jobs configure it as they would
+    # anyway; here it is imported, not configured. A collection error is not this interpreter's to report: each
+    # job collects its files again and reports it, as a fresh interpreter would.
+    pytest.main(["-p", "nsrun_pytest", "-p", "no:rerunfailures", "--collect-only", "-q"] + sys.argv[1:],
+                plugins=[] if os.environ.get("NSRUN_FORK_IMPORT_TESTS") == "1" else [_ConftestsOnly()])
+    try:  # what its pytest_configure imports in each job (pkg_resources, the slowest to import): imported here
+        import pytest_rerunfailures  # noqa: F401
+        import pkg_resources  # noqa: F401
+    except Exception:
+        pass
+    sys.stdout.flush()
+    sys.stderr.flush()
+    reason = unsafe_reason()
+    if reason:
+        ctl.send(b"unsafe " + reason.encode())
+        return 0
+    ctl.send(b"ready")
+    serve(ctl)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+#!/bin/bash
+# --fork: pytest jobs forked from a worker's prepared interpreter keep the isolation of a fresh sandbox (the
+# project's and /tmp's writes private and thrown away, their own port 8080, hostname, IPC namespace, cgroup and
+# memory cap), and where forking is not safe (a conftest left a thread running) every job starts a fresh
+# interpreter, said once, with the same results; --fork off forces that.
+. "$(dirname "$0")/../lib.sh"
+
+setup_scratch
+require_sandbox
+[ "$(id -u)" = 0 ] || skip_all "needs root to make the limited cgroups it tests in"
+PY=/usr/bin/python3
+$PY -c 'import pytest' 2>/dev/null || skip_all "pytest is not installed (python3-pytest)"
+
+SUITE=$SCRATCH/suite
+mkdir -p "$SUITE"
+# Two jobs alike: each writes the same project file and /tmp file (and finds neither there first), listens on
+# port 8080, sets the hostname where it may, makes a SysV shared memory segment under one key (and finds none),
+# and leaves what it saw in its log (-s).
+for n in 1 2; do
+        cat > "$SUITE/test_iso$n.py" <<PYEOF
+import ctypes, os, socket
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+def test_isolated():
+    assert not os.path.exists("shared.txt"), "another job's write to the project is visible"
+    open("shared.txt", "w").write("$n")
+    assert not os.path.exists("/tmp/shared.txt"), "another job's write to /tmp is visible"
+    open("/tmp/shared.txt", "w").write("$n")
+    s = socket.socket()
+    s.bind(("127.0.0.1", 8080))
+    s.listen()
+    if not os.environ.get("NSRUN_SANDBOX"):  # run bare (below): change nothing of the host's
+        return
+    seg = libc.shmget(0x6e737275, 4096, 0)  # IPC_PRIVATE would always be new: a fixed key
+    assert seg < 0, "another job's SysV segment is visible"
+    assert libc.shmget(0x6e737275, 4096, 0o1000 | 0o600) >= 0  # IPC_CREAT
+    host = socket.gethostname()
+    assert not host.startswith("nsrun-job-"), "another job's hostname is visible: " + host
+    try:
+        socket.sethostname("nsrun-job-$n")
+    except PermissionError:
+        pass
+    print("PID", os.getpid())
+    print("CGROUP", [l for l in open("/proc/self/cgroup").read().split("\n") if "memory" in l or l.startswith("0::")])
+PYEOF
+done
+cat > "$SUITE/test_hog.py" <<'PYEOF'
+def test_hog():
+    b = bytearray(400 * 1024 * 1024)
+    b[::4096] = b"\x01" * len(range(0, len(b), 4096))
+PYEOF
+# What a forked job could try against the prepared interpreter it came from: unmount its /tmp or project
+# overlay to see the interpreter's beneath (its writable directory, its /proc), or find the interpreter's
+# processes in its /proc.
+cat > "$SUITE/test_escape.py" <<'PYEOF'
+import ctypes, os
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+def test_cannot_unmount():
+    for path in (b"/tmp", b"/tmp", os.getcwd().encode(), b"/proc"):
+        assert libc.umount2(path, 2) < 0, "unmounted " + path.decode()  # MNT_DETACH
+    assert not os.path.exists("/tmp/.nsrun-fork"), "the prepared interpreter's directory is visible"
+
+def test_own_proc():
+    assert os.readlink("/proc/self") == str(os.getpid()), "/proc is not the job's PID namespace's"
+    names = {open("/proc/%s/cmdline" % p, "rb").read().split(b"\0")[0] for p in os.listdir("/proc") if p.isdigit()}
+    assert all(b"python" in n for n in names if n), names
+PYEOF
+cat > "$SUITE/test_small.py" <<'PYEOF'
+def test_small():
+    assert sum(range(10)) == 45
+PYEOF
+
+# project NAME: a fresh copy of the suite, owned by the test user
+project() { copy_project "$SUITE" "$1"; }
+
+# --- isolation of forked jobs ---
+P=$(project iso)
+before=$(tree_digest "$P")
+run_in "$P" "$NSRUN_BIN" -j 2 --fork on --mem-per-worker 150M --json "$SCRATCH/iso.json" -- $PY -m pytest -s
+rc=$?
+is "forked jobs: one job over its cap fails the run (exit 1)" "$rc" 1
+out=$(cat "$P.out")
+like "... it is the one named out of memory" "$out" '\[[0-9]/5\] OOM test_hog\.py'
+is "... the isolation jobs pass, each in its own sandbox; a job can unmount neither its /tmp nor its project to reach the prepared interpreter's, and its /proc is its own" \
+        "$(json "$SCRATCH/iso.json" "sorted((j['name'], j['status']) for j in d['jobs'])")" \
+        "[('test_escape.py', 'passed'), ('test_hog.py', 'oom'), ('test_iso1.py', 'passed'), ('test_iso2.py', 'passed'), ('test_small.py', 'passed')]"
+is "... the project is untouched afterwards" "$(tree_digest "$P")" "$before"
+check "... /tmp of the host has no file a job wrote" test ! -e /tmp/shared.txt
+log1=$(cat "$P/.nsrun/logs/test_iso1.py.log")
+log2=$(cat "$P/.nsrun/logs/test_iso2.py.log")
+like "... a job is not PID 1 but the first child of its own PID namespace's init" "$log1" 'PID 2$'
+cg1=$(printf '%s\n' "$log1" | grep '^CGROUP')
+cg2=$(printf '%s\n' "$log2" | grep '^CGROUP')
+like "... each job is in a job cgroup of its own" "$cg1" "job-[0-9]+-1"
+check "... not the other's ($cg1 / $cg2)" test "$cg1" != "$cg2"
+like "... they were forked from prepared interpreters (one per worker)" "$(ls "$P/.nsrun/logs")" 'nsrun-prepared-1\.log'
+check "... and no notice of falling back" sh -c "! grep -q 'fresh interpreter' '$P.out'"
+
+# --- a broken sandbox would be seen: the same suite in one process, no sandbox per test file ---
+P=$(project shared)
+run_in "$P" $PY -m pytest -p no:cacheprovider -q test_iso1.py test_iso2.py
+like "without a sandbox per job the same two tests fail (the checks above can fail)" "$(cat "$P.out")" \
+        "another job's write to the project is visible"
+rm -f /tmp/shared.txt
+
+# --- fallback: a conftest that leaves a thread running ---
+T=$SCRATCH/threads
+mkdir -p "$T"
+for n in a b c d e f g h i j; do cp "$SUITE/test_small.py" "$T/test_$n.py"; done # over 4 jobs a worker: auto forks
+cat > "$T/conftest.py" <<'PYEOF'
+import threading, time
+threading.Thread(target=time.sleep, args=(3600,), daemon=True, name="conftest-sleeper").start()
+PYEOF
+[ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$T"
+run_in "$T" "$NSRUN_BIN" -j 2 --batch off --json "$SCRATCH/threads.json" -- $PY -m pytest
+rc=$?
+is "a conftest's thread: the run still passes (exit 0)" "$rc" 0
+is "... the fallback is said once on stderr" \
+        "$(grep -c 'Each pytest job starts a fresh interpreter: forking the prepared one is not safe, .*conftest-sleeper' "$T.out")" 1
+auto=$(json "$SCRATCH/threads.json" "sorted((j['name'], j['status'], j['tests_passed']) for j in d['jobs'])")
+rm -f "$T"/.nsrun/logs/nsrun-prepared-*
+run_in "$T" "$NSRUN_BIN" -j 2 --batch off --fork off --json "$SCRATCH/off.json" -- $PY -m pytest
+rc=$?
+is "--fork off: the same suite passes" "$rc" 0
+is "... with the same results" "$(json "$SCRATCH/off.json" "sorted((j['name'], j['status'], j['tests_passed']) for j in d['jobs'])")" "$auto"
+check "... without preparing an interpreter, or a notice" sh -c \
+        "! grep -q 'fresh interpreter' '$T.out' && ! ls '$T/.nsrun/logs' | grep -q nsrun-prepared"
+rm "$T/conftest.py"
+run_in "$T" "$NSRUN_BIN" -j 2 --batch off --json "$SCRATCH/fork.json" -- $PY -m pytest
+is "... and forked (the default, without the thread): the same results again" \
+        "$(json "$SCRATCH/fork.json" "sorted((j['name'], j['status'], j['tests_passed']) for j in d['jobs'])")" "$auto"
+check "... forked indeed" sh -c "ls '$T/.nsrun/logs' | grep -q nsrun-prepared && ! grep -q 'fresh interpreter' '$T.out'"
+
+# --- bad input ---
+out=$(as_test_user "$NSRUN_BIN" --fork maybe -- true 2>&1)
+is "--fork maybe: exit status 2" "$?" 2
+like "... one line naming the values" "$out" "^nsrun: --fork maybe: .*'auto', 'on' or 'off'"
+
+done_testing
