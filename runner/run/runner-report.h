@@ -4,13 +4,20 @@
 #include <stdint.h>
 
 #include "runner-context.h"
+#include "runner-sched.h"
 
 /* What the user reads of a run: progress, the summary, --json, --junit and the --dry-run plan. */
 typedef struct Reporter Reporter;
 Reporter *reporter_new(const RunContext *rc);
 Reporter *reporter_free(Reporter *r);
 void reporter_job_finished(Reporter *r, const Job *j);
-void reporter_tick(Reporter *r, unsigned running, uint64_t mem_in_use);
+/* Is a live status line shown (stderr is a terminal)? */
+bool reporter_live(const Reporter *r);
+/* The status line, redrawn: progress, elapsed time and ETA, memory, the running jobs' names, cut to the
+ * terminal's width. */
+void reporter_tick(Reporter *r, const SchedRunning *running, size_t n_running, uint64_t mem_in_use);
+/* Reads the terminal's width again (after SIGWINCH). */
+void reporter_resize(Reporter *r);
 /* A job still running after elapsed_usec (a multiple of --slow-timeout): one line, when not on a terminal. */
 void reporter_slow(Reporter *r, const Job *j, uint64_t elapsed_usec);
 void reporter_summary(Reporter *r);

@@ -58,6 +58,8 @@ enum {
         ARG_JOBLOG,
         ARG_SLOW_TIMEOUT,
         ARG_COLOR,
+        ARG_SUCCESS_OUTPUT,
+        ARG_NO_CAPTURE,
 };
 
 void print_version(void) {
@@ -125,6 +127,9 @@ int verb_help(void) {
                "      --slow-timeout DURATION\n"
                "                           off a terminal, print 'SLOW' for a job each time it\n"
                "                           has run DURATION longer (default 60s; 'off')\n"
+               "      --success-output     show a passing job's output too, after its line\n"
+               "      --no-capture         show each job's output as it runs, not after it ends;\n"
+               "                           implies -j 1, so that no two jobs' lines interleave\n"
                "      --color WHEN         'auto' (default), 'always' or 'never'\n"
                "      --log-dir DIR        each job's output (default: .nsrun/logs)\n"
                "\n"
@@ -259,6 +264,12 @@ static int parse_one(RunOptions *o, int c, const char *arg) {
         case ARG_FLAKY_FAILS:
                 o->flaky_fails = true;
                 return 0;
+        case ARG_SUCCESS_OUTPUT:
+                o->success_output = true;
+                return 0;
+        case ARG_NO_CAPTURE:
+                o->no_capture = true;
+                return 0;
         case ARG_JUNIT:
         case ARG_JSON:
         case ARG_JOBLOG:
@@ -338,6 +349,8 @@ static const struct option run_options[] = {
         { "joblog", required_argument, NULL, ARG_JOBLOG },
         { "slow-timeout", required_argument, NULL, ARG_SLOW_TIMEOUT },
         { "color", required_argument, NULL, ARG_COLOR },
+        { "success-output", no_argument, NULL, ARG_SUCCESS_OUTPUT },
+        { "no-capture", no_argument, NULL, ARG_NO_CAPTURE },
         { "keep-order", no_argument, NULL, 'k' },
         { "quote", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -632,6 +645,10 @@ int parse_run_args(int argc, char *argv[], RunOptions *o) {
                                        "--json, --junit and --joblog: only one of them can write to standard output "
                                        "('-'); "
                                        "give the others a file");
+        /* one job at a time, as nextest's --no-capture: two jobs' output on one terminal, line by line, would not
+         * say which line is whose */
+        if (o->no_capture)
+                o->cap.jobs_max = 1;
         r = cap_options_check(&o->cap, NULL);
         if (r >= 0)
                 r = check_output_path("--json", o->json_path);
