@@ -296,15 +296,29 @@ void reporter_tick(Reporter *r, const SchedRunning *running, size_t n_running, u
                 line[0] = '\0';
                 for (size_t i = 0; i < _STATUS_PARTS; i++)
                         if (parts[i][0])
-                                line_append(line, sizeof line, "%s%s", line[0] ? " | " : "", parts[i]);
+                                line_append(line, sizeof line, "%s%s",
+                                            !line[0] ? "" : streq(line, parts[STATUS_DONE]) ? " " : " | ", parts[i]);
                 fixed = text_columns(line);
                 if (n_running == 0 || d >= ELEMENTSOF(status_drop) ||
                     fixed + strlen(RUNNING_PREFIX) + MIN(text_columns(running[0].job->name), NAME_MIN_COLS) <= width)
                         break;
                 parts[status_drop[d]][0] = '\0';
         }
-        if (n_running > 0)
-                line_append(line, sizeof line, RUNNING_PREFIX "%s", running[0].job->name);
+        if (n_running > 0) {
+                /* the first name, cut if need be to leave room for "+N" naming the others */
+                const char *name = running[0].job->name;
+                size_t used = text_columns(line) + strlen(RUNNING_PREFIX), room;
+                char more[32] = "";
+                if (n_running > 1)
+                        (void) snprintf(more, sizeof more, " +%zu", n_running - 1);
+                room = width > used + strlen(more) ? width - used - strlen(more) : 0;
+                if (*more && text_columns(name) > room && room > 3) {
+                        line_append(line, sizeof line, RUNNING_PREFIX "%.*s...%s",
+                                    (int) text_fit_columns(name, room - 3, NULL), name, more);
+                        n_running = 1; /* all named */
+                } else
+                        line_append(line, sizeof line, RUNNING_PREFIX "%s", name);
+        }
         /* as many more names as fit, with room left for "+N" naming the rest */
         for (size_t i = 1; i < n_running; i++) {
                 char more[32];
