@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <locale.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include "escape.h"
 #include "macro.h"
@@ -105,4 +107,50 @@ uint64_t fnv1a64(const char *s) {
         for (; *s; s++)
                 h = (h ^ (unsigned char) *s) * UINT64_C(0x100000001b3);
         return h;
+}
+
+/* wcwidth() answers from LC_CTYPE, which nsrun leaves at "C" (ASCII only): the widths come from C.UTF-8,
+ * which glibc always has, used for the call alone. */
+static locale_t utf8_locale(void) {
+        static locale_t loc = (locale_t) 0;
+        static bool tried = false;
+
+        if (!tried) {
+                tried = true;
+                loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t) 0);
+        }
+        return loc;
+}
+
+size_t text_fit_columns(const char *s, size_t cols, size_t *ret_width) {
+        locale_t loc = utf8_locale(), old = loc ? uselocale(loc) : (locale_t) 0;
+        size_t i = 0, width = 0, n = strlen(s);
+
+        while (i < n) {
+                uint32_t cp;
+                size_t len = utf8_char((const unsigned char *) s + i, n - i, &cp);
+                int w = 1;
+
+                if (len == 0) /* not UTF-8: a byte is a column, as escape_name() would show it, cut or not */
+                        len = 1;
+                else if (loc && cp >= 0x80)
+                        w = wcwidth((wchar_t) cp);
+                w = w < 0 ? 1 : w; /* unassigned: most terminals give it one column */
+                if (width + (size_t) w > cols)
+                        break;
+                width += (size_t) w;
+                i += len;
+        }
+        if (loc)
+                (void) uselocale(old);
+        if (ret_width)
+                *ret_width = width;
+        return i;
+}
+
+size_t text_columns(const char *s) {
+        size_t width;
+
+        (void) text_fit_columns(s, SIZE_MAX, &width);
+        return width;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -17,6 +18,13 @@ char *escape_name(const char *s);
 /* A job's output for a terminal: as escape_name(), except that newlines, tabs and SGR sequences (colours,
  * "ESC [ 1;31 m") are kept, so pytest's own coloured report still reads as it would. */
 void fwrite_output_escaped(const char *s, size_t n, FILE *f);
+
+/* Display columns, for a line that must fit a terminal's width: the length in bytes of the longest start of s that
+ * takes at most cols columns (a CJK character or an emoji two, a combining accent none, as wcwidth() in a UTF-8
+ * locale says), and its width in *ret_width (may be NULL). Never cuts a character in two. */
+size_t text_fit_columns(const char *s, size_t cols, size_t *ret_width);
+/* The columns all of s takes. */
+size_t text_columns(const char *s);
 
 /* FNV-1a, 64 bits: the same on every machine and in every nsrun version; not a defence against crafted
  * collisions. */

@@ -8,7 +8,7 @@ _nsrun() {
         local sandbox_opts='--root-dir --keep-writes --rw --overlay --tmpfs --no-home --net'
         local run_opts="-j --jobs --mem-per-worker --mem-reserve --pids-max --cpus-per-job --mem-cap --shard --dry-run --dist --fork --batch --serial
                         --jobs-file --setup --timeout --timeout-grace --retries --flaky-fails --repeat -x --exitfirst --junit --json
-                        --halt --joblog -k --keep-order --slow-timeout --color -q --quote --log-dir $sandbox_opts -h --help -V --version"
+                        --halt --joblog -k --keep-order --slow-timeout --success-output --no-capture --color -q --quote --log-dir $sandbox_opts -h --help -V --version"
         local exec_opts="$sandbox_opts --mem --pids-max --mem-cap -h --help"
         local doctor_opts='--json -h --help'
         local clean_opts='--root-dir -h --help'

@@ -84,6 +84,8 @@ complete -c nsrun -n __nsrun_no_verb -s q -l quote -d "put arguments into a shel
 complete -c nsrun -n __nsrun_no_verb -l joblog -r -F -d "GNU parallel's job log"
 complete -c nsrun -n __nsrun_no_verb -s k -l keep-order -d "print each job's line in input order"
 complete -c nsrun -n __nsrun_no_verb -l slow-timeout -x -a "30s 60s 5m off" -d "print SLOW for a job each time it has run this long"
+complete -c nsrun -n __nsrun_no_verb -l success-output -d "show a passing job's output too"
+complete -c nsrun -n __nsrun_no_verb -l no-capture -d "show each job's output as it runs (implies -j 1)"
 complete -c nsrun -n __nsrun_no_verb -l color -x -a "auto always never" -d "colour the status words"
 complete -c nsrun -n __nsrun_no_verb -l log-dir -r -a '(__fish_complete_directories)' -d "each job's output"
 complete -c nsrun -n __nsrun_no_verb -s h -l help -d 'show the help'

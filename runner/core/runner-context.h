@@ -91,6 +91,8 @@ typedef struct RunOptions {
         bool keep_order;                /* -k: each job's line in input order */
         bool quote_raw;                 /* -q */
         bool flaky_fails;
+        bool success_output;            /* --success-output: a passing job's output after its line */
+        bool no_capture;                /* --no-capture: each job's output straight to nsrun's, as it runs; -j 1 */
         char *junit_path;
         char *json_path;
         char *log_dir;

@@ -199,8 +199,10 @@ Forker *forker_new(RunContext *rc) {
         Forker *f;
         unsigned started = 0;
 
-        /* --setup's layer is under the prepared interpreter's overlays, not (yet) under its jobs' */
-        if (rc->opt->fork == FORK_OFF || !rc->src.pytest || rc->src.jobs.n == 0 || rc->source.base_layers ||
+        /* --setup's layer is under the prepared interpreter's overlays, not (yet) under its jobs'; with
+         * --no-capture a job writes to nsrun's own output, which a prepared interpreter does not hold */
+        if (rc->opt->fork == FORK_OFF || rc->opt->no_capture || !rc->src.pytest || rc->src.jobs.n == 0 ||
+            rc->source.base_layers ||
             (rc->opt->fork == FORK_AUTO && rc->src.jobs.n <= FORK_SMALL_JOBS * rc->plan.workers))
                 return NULL;
         if (pytest_interpreter(rc->src.pytest_options, &python) < 0 || !is_python(python)) {

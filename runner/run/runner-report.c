@@ -6,11 +6,12 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +33,8 @@ typedef enum CiLog { CI_NONE, CI_GITHUB, CI_GITLAB } CiLog;
 struct Reporter {
         const RunContext *rc;
         bool tty;               /* a live status line on stderr */
+        size_t cols;            /* the terminal's width: the status line never wraps */
+        uint64_t t0;            /* the run's start, for the elapsed time */
         bool color;
         CiLog ci;
         size_t done;
@@ -92,7 +95,10 @@ Reporter *reporter_new(const RunContext *rc) {
         r->rc = rc;
         if (rc->opt->keep_order && !(r->finished = new0(bool, rc->src.jobs.n + 1)))
                 return mfree(r);
-        r->tty = isatty(STDERR_FILENO) && !(term && streq(term, "dumb"));
+        /* --no-capture: the jobs write to the terminal themselves, and a status line would be drawn over them */
+        r->tty = isatty(STDERR_FILENO) && !(term && streq(term, "dumb")) && !rc->opt->no_capture;
+        r->t0 = now_usec();
+        reporter_resize(r);
         r->color = want_color(rc->opt->color);
         r->ci = env_set("GITHUB_ACTIONS") ? CI_GITHUB : env_set("GITLAB_CI") ? CI_GITLAB : CI_NONE;
         r->width = terminal_width();
@@ -190,6 +196,8 @@ static const char *format_peak(char buf[static FORMAT_SIZE_MAX], uint64_t peak) 
 }
 #define FORMAT_PEAK(p) format_peak((char[FORMAT_SIZE_MAX]){}, (p))
 
+static void show_output(const Job *j);
+
 static void print_job_line(Reporter *r, const Job *j) {
         char what[512], tests[96] = "", rerun[160];
 
@@ -203,6 +211,9 @@ static void print_job_line(Reporter *r, const Job *j) {
         printf("[%zu/%zu] %s %s%s%s (%s;%s peak %s%s%s)\n", ++r->printed, r->rc->src.jobs.n, status_word(r, j->status),
                j->name, what[0] ? ": " : "", what, FORMAT_DURATION((uint64_t) (j->wall_s * 1e6)), tests,
                FORMAT_PEAK(j->peak_mem), rerun[0] ? "; " : j->attempts > 1 ? ", retried" : "", rerun);
+        /* --success-output: a passing job's output, as a failed one's is shown (flaky ones are, with the failures) */
+        if (r->rc->opt->success_output && j->status == JOB_PASSED)
+                show_output(j);
         fflush(stdout);
 }
 
@@ -227,27 +238,148 @@ void reporter_job_finished(Reporter *r, const Job *j) {
         print_in_order(r, false);
 }
 
-/* pytest: "tests 42/120 (35%), ": the tests done in all jobs of those collected, as pytest's progress counts
+/* pytest: "tests 42/120 (35%)": the tests done in all jobs of those collected, as pytest's progress counts
  * them; "" for other runs. */
 static const char *tests_progress(const Reporter *r, char *buf, size_t len) {
         uint64_t done = MIN(r->tests_ended + r->tests_running, r->tests_total);
 
         buf[0] = '\0';
         if (r->rc->src.pytest && r->tests_total > 0)
-                (void) snprintf(buf, len, "tests %" PRIu64 "/%" PRIu64 " (%" PRIu64 "%%), ", done, r->tests_total,
+                (void) snprintf(buf, len, "tests %" PRIu64 "/%" PRIu64 " (%" PRIu64 "%%)", done, r->tests_total,
                                 done * 100 / r->tests_total);
         return buf;
 }
 
-void reporter_tick(Reporter *r, unsigned running, uint64_t mem_in_use) {
-        char tests[96];
+bool reporter_live(const Reporter *r) {
+        return r->tty;
+}
+
+void reporter_resize(Reporter *r) {
+        struct winsize ws = {};
+
+        r->cols = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) >= 0 && ws.ws_col > 0 ? ws.ws_col : 80;
+}
+
+/* The expected time left: what the pending jobs are expected to take, and the running ones beyond what they have
+ * run, over the workers; <0 when a job has no estimate (a first run). */
+static double eta_s(const Reporter *r, const SchedRunning *running, size_t n_running) {
+        const JobList *l = &r->rc->src.jobs;
+        double left = 0;
+
+        for (size_t i = 0; i < l->n; i++)
+                if (l->jobs[i].status == JOB_PENDING) {
+                        if (l->jobs[i].expected_s < 0)
+                                return -1;
+                        left += l->jobs[i].expected_s;
+                }
+        for (size_t i = 0; i < n_running; i++) {
+                if (running[i].job->expected_s < 0)
+                        return -1;
+                left += MAX(running[i].job->expected_s - running[i].elapsed_s, 0.0);
+        }
+        return left / MAX(r->rc->plan.workers, 1u);
+}
+
+/* "42s", "3m05s", "1h02m": whole seconds, which do not flicker in a line redrawn five times a second. */
+static const char *format_clock(char buf[static 32], double seconds) {
+        uint64_t t = seconds > 0 ? (uint64_t) (seconds + 0.5) : 0;
+
+        if (t < 60)
+                (void) snprintf(buf, 32, "%" PRIu64 "s", t);
+        else if (t < 3600)
+                (void) snprintf(buf, 32, "%" PRIu64 "m%02" PRIu64 "s", t / 60, t % 60);
+        else
+                (void) snprintf(buf, 32, "%" PRIu64 "h%02" PRIu64 "m", t / 3600, t / 60 % 60);
+        return buf;
+}
+
+/* The status line's parts, in the order shown, then the running jobs' names in what width is left. A part is one
+ * entry here (and one in status_drop[] if it may give way to the names on a narrow terminal). */
+enum { STATUS_DONE, STATUS_TESTS, STATUS_COUNTS, STATUS_TIME, STATUS_MEM, _STATUS_PARTS };
+#define STATUS_PART_MAX 128
+/* Left out, in this order, until the first running job's name fits: the names are what the line is for. */
+static const unsigned status_drop[] = { STATUS_MEM, STATUS_COUNTS };
+
+static void status_parts(const Reporter *r, const SchedRunning *running, size_t n_running, uint64_t mem_in_use,
+                         char parts[static _STATUS_PARTS][STATUS_PART_MAX]) {
+        double eta = eta_s(r, running, n_running);
+        char elapsed[32], left[32] = "?";
+
+        (void) snprintf(parts[STATUS_DONE], STATUS_PART_MAX, "[%zu/%zu]", r->done, r->rc->src.jobs.n);
+        (void) tests_progress(r, parts[STATUS_TESTS], STATUS_PART_MAX);
+        (void) snprintf(parts[STATUS_COUNTS], STATUS_PART_MAX, "%u passed, %u failed",
+                        r->counts[JOB_PASSED] + r->counts[JOB_FLAKY],
+                        r->counts[JOB_FAILED] + r->counts[JOB_OOM] + r->counts[JOB_TIMEOUT] + r->counts[JOB_ERROR]);
+        if (eta >= 0)
+                (void) format_clock(left, eta);
+        (void) snprintf(parts[STATUS_TIME], STATUS_PART_MAX, "%s, ETA %s",
+                        format_clock(elapsed, (double) (now_usec() - r->t0) / 1e6), left);
+        (void) snprintf(parts[STATUS_MEM], STATUS_PART_MAX, "mem %s/%s", FORMAT_SIZE(mem_in_use),
+                        FORMAT_SIZE(r->rc->plan.usable_bytes));
+}
+
+/* Appends to line, which a long name may fill: it is cut there, as the terminal's width would cut it anyway. */
+_printf_(3, 4) static void line_append(char *line, size_t size, const char *format, ...) {
+        size_t len = strlen(line);
+        va_list ap;
+
+        va_start(ap, format);
+        (void) vsnprintf(line + len, size - len, format, ap);
+        va_end(ap);
+}
+
+#define RUNNING_PREFIX " | running: "
+#define NAME_MIN_COLS 16 /* of the first name, kept on a narrow terminal */
+
+/* "[3/10] 2 passed, 1 failed | 12s, ETA 40s | mem 1.2 GiB/20.0 GiB | running: test_a.py, test_b.py +2", cut to
+ * the terminal's width in display columns (a name may hold CJK characters or emoji), one column short of it:
+ * some terminals wrap once the last column is written. */
+void reporter_tick(Reporter *r, const SchedRunning *running, size_t n_running, uint64_t mem_in_use) {
+        char parts[_STATUS_PARTS][STATUS_PART_MAX], line[4096];
+        size_t width = r->cols > 1 ? r->cols - 1 : 1, fixed = 0;
 
         if (!r->tty)
                 return;
-        fprintf(stderr, "\r\033[K[%zu/%zu] %s%u passed, %u failed, %u running, mem %s/%s", r->done,
-                r->rc->src.jobs.n, tests_progress(r, tests, sizeof tests), r->counts[JOB_PASSED] + r->counts[JOB_FLAKY],
-                r->counts[JOB_FAILED] + r->counts[JOB_OOM] + r->counts[JOB_TIMEOUT] + r->counts[JOB_ERROR],
-                running, FORMAT_SIZE(mem_in_use), FORMAT_SIZE(r->rc->plan.usable_bytes));
+        status_parts(r, running, n_running, mem_in_use, parts);
+        for (size_t d = 0;; d++) {
+                line[0] = '\0';
+                for (size_t i = 0; i < _STATUS_PARTS; i++)
+                        if (parts[i][0])
+                                line_append(line, sizeof line, "%s%s",
+                                            !line[0] ? "" : streq(line, parts[STATUS_DONE]) ? " " : " | ", parts[i]);
+                fixed = text_columns(line);
+                if (n_running == 0 || d >= ELEMENTSOF(status_drop) ||
+                    fixed + strlen(RUNNING_PREFIX) + MIN(text_columns(running[0].job->name), NAME_MIN_COLS) <= width)
+                        break;
+                parts[status_drop[d]][0] = '\0';
+        }
+        if (n_running > 0) {
+                /* the first name, cut if need be to leave room for "+N" naming the others */
+                const char *name = running[0].job->name;
+                size_t used = text_columns(line) + strlen(RUNNING_PREFIX), room;
+                char more[32] = "";
+                if (n_running > 1)
+                        (void) snprintf(more, sizeof more, " +%zu", n_running - 1);
+                room = width > used + strlen(more) ? width - used - strlen(more) : 0;
+                if (*more && text_columns(name) > room && room > 3) {
+                        line_append(line, sizeof line, RUNNING_PREFIX "%.*s...%s",
+                                    (int) text_fit_columns(name, room - 3, NULL), name, more);
+                        n_running = 1; /* all named */
+                } else
+                        line_append(line, sizeof line, RUNNING_PREFIX "%s", name);
+        }
+        /* as many more names as fit, with room left for "+N" naming the rest */
+        for (size_t i = 1; i < n_running; i++) {
+                char more[32];
+                (void) snprintf(more, sizeof more, " +%zu", n_running - i - 1);
+                if (text_columns(line) + 2 + text_columns(running[i].job->name) +
+                    (i + 1 < n_running ? strlen(more) : 0) > width) {
+                        line_append(line, sizeof line, " +%zu", n_running - i);
+                        break;
+                }
+                line_append(line, sizeof line, ", %s", running[i].job->name);
+        }
+        fprintf(stderr, "\r\033[K%.*s", (int) text_fit_columns(line, width, NULL), line);
         fflush(stderr);
         r->line_shown = true;
 }
@@ -265,7 +397,7 @@ void reporter_slow(Reporter *r, const Job *j, uint64_t elapsed_usec) {
  * 300 MiB, or gigabytes). The job's own text, escaped for the terminal (fwrite_output_escaped()). */
 #define TAIL_LINES 200
 #define TAIL_BYTES (UINT64_C(128) << 10)
-static void show_failure_output(const Job *j) {
+static void show_output(const Job *j) {
         _cleanup_close_ int fd = j->log_path ? open(j->log_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) : -EBADF;
         _cleanup_free_ char *buf = NULL;
         struct stat st;
@@ -365,7 +497,9 @@ static void show_failure(const Reporter *r, const Job *j, size_t index) {
         if (r->ci == CI_NONE)
                 printf("\n");
         printf("==== %s %s%s%s ====\n", status_word(r, j->status), j->name, what[0] ? ": " : "", what);
-        show_failure_output(j);
+        if (r->rc->opt->no_capture)
+                printf("(its output is above, shown as it ran: --no-capture)\n");
+        show_output(j);
         ci_close(r, token, index);
 }
 
@@ -375,18 +509,9 @@ static char *attempt_dir(const Job *j) {
         return slash ? strndup(j->times_path, (size_t) (slash - j->times_path)) : NULL;
 }
 
-/* Columns, as pytest counts them: characters. */
-static size_t text_width(const char *s) {
-        size_t n = 0;
-
-        for (; *s; s++)
-                n += ((unsigned char) *s & 0xc0) != 0x80;
-        return n;
-}
-
 /* pytest's separator line ("=== FAILURES ===", TerminalWriter.sep()): as wide as the terminal, sgr its colour. */
 static void print_sep(const Reporter *r, char c, const char *title, const char *sgr) {
-        size_t tw = text_width(title), n = r->width > tw + 4 ? (r->width - tw - 2) / 2 : 1;
+        size_t tw = text_columns(title), n = r->width > tw + 4 ? (r->width - tw - 2) / 2 : 1;
         bool color = r->color && sgr;
 
         printf("%s", color ? sgr : "");
@@ -411,7 +536,7 @@ static void print_verbose_line(Reporter *r, const char *line) {
         r->verbose_shown++;
         (void) snprintf(progress, sizeof progress, " [%3" PRIu64 "%%]",
                         r->tests_total ? MIN(r->verbose_shown, r->tests_total) * 100 / r->tests_total : 100);
-        w = text_width(e);
+        w = text_columns(e);
         len = strlen(progress);
         printf("%s%*s\n", e, (int) MAX(r->width > w + 1 ? r->width - w - 1 : 0, len), progress);
 }

@@ -60,7 +60,7 @@ typedef struct Loop {
         RunContext *rc;
         Reporter *rep;
         Slot *slots;
-        struct pollfd *pfds;    /* [0] the signalfd, then one per running job */
+        struct pollfd *pfds;    /* [0] the signalfd, then one per running job, then winch_fd */
         unsigned *pfd_slot;
         size_t next;            /* in rc->order: every job before it has been started */
         unsigned running;
@@ -80,6 +80,7 @@ typedef struct Loop {
         bool aborted;           /* the loop itself failed: no attempt may start, since none would be waited for */
         Forker *forker;         /* the workers' prepared interpreters (--fork), or NULL */
         uint64_t t0;            /* the run's start */
+        int winch_fd;           /* SIGWINCH, while a status line is shown: it is cut to the new width */
 } Loop;
 
 static void sanitize(char *s) {
@@ -273,6 +274,10 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
         spec.mem_view = (SandboxMemView) { .total = view, .available = view }; /* a new cgroup: nothing used */
         spec.stdio[0] = rc->null_fd;
         spec.stdio[1] = spec.stdio[2] = log_fd;
+        if (rc->opt->no_capture) { /* as it runs, where nsrun's own output goes; one job at a time (-j 1) */
+                spec.stdio[1] = STDOUT_FILENO;
+                spec.stdio[2] = STDERR_FILENO;
+        }
         r = forker_launch(l->forker, s->index, argv, envp, log_fd, dir, s->cgroup, &s->sandbox);
         s->forked = r > 0;
         if (r == 0)
@@ -679,9 +684,17 @@ static void on_signal(Loop *l, int sfd) {
         kill_running(l);
 }
 
+static void on_winch(Loop *l) {
+        struct signalfd_siginfo si;
+
+        while (read(l->winch_fd, &si, sizeof si) == sizeof si)
+                ;
+        reporter_resize(l->rep);
+}
+
 static int loop_once(Loop *l, int sfd, bool ticking) {
         struct pollfd *p = l->pfds;
-        unsigned n = 1, *who = l->pfd_slot;
+        unsigned n = 1, n_jobs, *who = l->pfd_slot;
         int r;
 
         p[0] = (struct pollfd) { .fd = sfd, .events = POLLIN };
@@ -690,22 +703,47 @@ static int loop_once(Loop *l, int sfd, bool ticking) {
                         who[n] = w;
                         p[n++] = (struct pollfd) { .fd = sandbox_fd(l->slots[w].sandbox), .events = POLLIN };
                 }
+        n_jobs = n;
+        if (l->winch_fd >= 0)
+                p[n++] = (struct pollfd) { .fd = l->winch_fd, .events = POLLIN };
         r = poll(p, n, poll_timeout(l, now_usec(), ticking));
         if (r < 0)
                 return errno == EINTR ? 0 : -errno;
         if (p[0].revents & POLLIN)
                 on_signal(l, sfd);
-        for (unsigned i = 1; i < n; i++)
+        if (n > n_jobs && p[n_jobs].revents & POLLIN)
+                on_winch(l);
+        for (unsigned i = 1; i < n_jobs; i++)
                 if (p[i].revents)
                         finish_slot(l, &l->slots[who[i]]);
         check_deadlines(l, now_usec());
         return 0;
 }
 
+/* SIGWINCH, read on a signalfd of its own while the status line is shown (blocked meanwhile; its default action
+ * is to be ignored, and each job's command starts with no signal blocked): the line is cut to the terminal's
+ * new width at once. *old: the mask to restore. */
+static int watch_winch(sigset_t *old) {
+        sigset_t mask;
+        int fd;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGWINCH);
+        if (sigprocmask(SIG_BLOCK, &mask, old) < 0)
+                return -errno;
+        fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (fd < 0) {
+                (void) sigprocmask(SIG_SETMASK, old, NULL);
+                return -errno;
+        }
+        return fd;
+}
+
 int run_jobs(RunContext *rc) {
         Loop l = {
                 .rc = rc,
                 .t0 = now_usec(),
+                .winch_fd = -EBADF,
                 .policy = {
                         .usable_bytes = rc->plan.usable_bytes,
                         .job_max = rc->plan.job_max,
@@ -715,10 +753,11 @@ int run_jobs(RunContext *rc) {
                         .retries = rc->opt->retries,
                 },
         };
+        sigset_t winch_old;
         int r = 0;
 
         l.slots = new0(Slot, rc->plan.workers);
-        l.pfds = new0(struct pollfd, rc->plan.workers + 1);
+        l.pfds = new0(struct pollfd, rc->plan.workers + 2);
         l.pfd_slot = new0(unsigned, rc->plan.workers + 1);
         l.view = new0(SchedRunning, rc->plan.workers);
         l.alone = new0(Job *, rc->src.jobs.n + 1);
@@ -731,6 +770,8 @@ int run_jobs(RunContext *rc) {
         for (unsigned w = 0; w < rc->plan.workers; w++)
                 l.slots[w].index = w;
         l.forker = forker_new(rc);
+        if (reporter_live(l.rep))
+                l.winch_fd = watch_winch(&winch_old);
         while (r >= 0) {
                 dispatch(&l);
                 remove_remains(&l);
@@ -739,7 +780,7 @@ int run_jobs(RunContext *rc) {
                         break;
                 r = loop_once(&l, rc->source.sigfd, true);
                 reporter_poll_tests(l.rep);
-                reporter_tick(l.rep, l.running, memory_in_use(&l));
+                reporter_tick(l.rep, l.view, running_view(&l), memory_in_use(&l));
                 report_slow(&l, now_usec());
         }
         if (r < 0) {
@@ -765,6 +806,10 @@ int run_jobs(RunContext *rc) {
         reporter_summary(l.rep);
 done:
         forker_free(l.forker);
+        if (l.winch_fd >= 0) {
+                safe_close(l.winch_fd);
+                (void) sigprocmask(SIG_SETMASK, &winch_old, NULL);
+        }
         reporter_free(l.rep);
         free(l.slots);
         free(l.pfds);

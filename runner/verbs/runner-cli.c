@@ -59,6 +59,8 @@ enum {
         ARG_JOBLOG,
         ARG_SLOW_TIMEOUT,
         ARG_COLOR,
+        ARG_SUCCESS_OUTPUT,
+        ARG_NO_CAPTURE,
 };
 
 void print_version(void) {
@@ -130,6 +132,9 @@ int verb_help(void) {
                "      --slow-timeout DURATION\n"
                "                           off a terminal, print 'SLOW' for a job each time it\n"
                "                           has run DURATION longer (default 60s; 'off')\n"
+               "      --success-output     show a passing job's output too, after its line\n"
+               "      --no-capture         show each job's output as it runs, not after it ends;\n"
+               "                           implies -j 1, so that no two jobs' lines interleave\n"
                "      --color WHEN         'auto' (default), 'always' or 'never'\n"
                "      --log-dir DIR        each job's output (default: .nsrun/logs)\n"
                "\n"
@@ -274,6 +279,12 @@ static int parse_one(RunOptions *o, int c, const char *arg) {
         case ARG_FLAKY_FAILS:
                 o->flaky_fails = true;
                 return 0;
+        case ARG_SUCCESS_OUTPUT:
+                o->success_output = true;
+                return 0;
+        case ARG_NO_CAPTURE:
+                o->no_capture = true;
+                return 0;
         case ARG_JUNIT:
         case ARG_JSON:
         case ARG_JOBLOG:
@@ -354,6 +365,8 @@ static const struct option run_options[] = {
         { "joblog", required_argument, NULL, ARG_JOBLOG },
         { "slow-timeout", required_argument, NULL, ARG_SLOW_TIMEOUT },
         { "color", required_argument, NULL, ARG_COLOR },
+        { "success-output", no_argument, NULL, ARG_SUCCESS_OUTPUT },
+        { "no-capture", no_argument, NULL, ARG_NO_CAPTURE },
         { "keep-order", no_argument, NULL, 'k' },
         { "quote", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -500,9 +513,18 @@ static int apply_entry(RunOptions *o, const char *path, const char *source, cons
         return r;
 }
 
-/* .nsrun.toml (top-level keys), else [tool.nsrun] of pyproject.toml, in dir; relative paths in it are relative
- * to dir, as pytest takes its ini file's. Returns 1 to go on, 0 after --help in the file, <0 (logged). */
-static int load_settings_file(RunOptions *o, const char *dir) {
+/* What is done with each key of the settings file: 1 to go on, 0 to stop, <0 (logged). */
+typedef int (*ApplyEntry)(void *userdata, const char *dir, const char *path, const char *source, const ConfigEntry *e);
+
+static int apply_run_entry(void *userdata, const char *dir, const char *path, const char *source,
+                           const ConfigEntry *e) {
+        return apply_entry(userdata, path, source, e);
+}
+
+/* .nsrun.toml (top-level keys), else [tool.nsrun] of pyproject.toml, in dir, each key given to apply; relative
+ * paths in it are relative to dir, as pytest takes its ini file's. Returns 1 to go on, 0 after --help in the
+ * file, <0 (logged). */
+static int load_settings_file(const char *dir, ApplyEntry apply, void *userdata) {
         static const struct {
                 const char *file, *table;
         } files[] = {
@@ -560,7 +582,7 @@ static int load_settings_file(RunOptions *o, const char *dir) {
                         return log_error_errno(errno, "Cannot enter %s: %m", dir);
                 }
                 for (size_t k = 0; r > 0 && k < n; k++)
-                        r = apply_entry(o, shown, source, &entries[k]);
+                        r = apply(userdata, dir, shown, source, &entries[k]);
                 config_entries_free(entries, n);
                 if (fchdir(cwd_fd) < 0)
                         return log_error_errno(errno, "Cannot return to %s: %m", cwd);
@@ -568,11 +590,26 @@ static int load_settings_file(RunOptions *o, const char *dir) {
         return r;
 }
 
+/* NSRUN_OPTS as words (*ret_split), and as getopt's argv (*ret_words: a program name first); both NULL when unset. */
+static int split_nsrun_opts(char ***ret_split, char ***ret_words) {
+        const char *env = getenv("NSRUN_OPTS");
+        int r;
+
+        if (!env)
+                return 0;
+        if (config_split_words(env, ret_split) < 0)
+                return log_error_errno(EINVAL, "NSRUN_OPTS: an unclosed quote or a trailing backslash; quote as a "
+                                               "shell does: NSRUN_OPTS=\"-j 2 --serial 'tests/test_db*'\"");
+        r = strv_push(ret_words, "nsrun");
+        for (char **w = *ret_split; r >= 0 && *w; w++)
+                r = strv_push(ret_words, *w);
+        return r < 0 ? log_oom() : 0;
+}
+
 /* The settings file's, then NSRUN_OPTS's options; the command line's come after and win. */
 static int load_settings(RunOptions *o, int end, char *argv[], char **command) {
         _cleanup_(strv_freep) char **split = NULL, **env_words = NULL;
         _cleanup_free_ char *root = NULL;
-        const char *env = getenv("NSRUN_OPTS");
         int r, env_end;
 
         /* --help and --version answer whatever the settings hold */
@@ -580,25 +617,19 @@ static int load_settings(RunOptions *o, int end, char *argv[], char **command) {
                 if (streq(argv[i], "--help") || streq(argv[i], "-h") || streq(argv[i], "--version") ||
                     streq(argv[i], "-V"))
                         return 1;
-        if (env && config_split_words(env, &split) < 0)
-                return log_error_errno(EINVAL, "NSRUN_OPTS: an unclosed quote or a trailing backslash; quote as a "
-                                               "shell does: NSRUN_OPTS=\"-j 2 --serial 'tests/test_db*'\"");
+        r = split_nsrun_opts(&split, &env_words);
+        if (r < 0)
+                return r;
         r = settings_root(end, argv, split, command, &root);
         if (r < 0)
                 return r;
         if (root) {
-                r = load_settings_file(o, root);
+                r = load_settings_file(root, apply_run_entry, o);
                 if (r <= 0)
                         return r;
         }
         if (!split || !*split)
                 return 1;
-        /* getopt's argv: a program name first */
-        r = strv_push(&env_words, "nsrun");
-        for (char **w = split; r >= 0 && *w; w++)
-                r = strv_push(&env_words, *w);
-        if (r < 0)
-                return log_oom();
         for (char **w = env_words + 1; *w; w++)
                 if (streq(*w, "--"))
                         return log_error_errno(EINVAL, "NSRUN_OPTS holds options only; give the command after '--' "
@@ -648,6 +679,10 @@ int parse_run_args(int argc, char *argv[], RunOptions *o) {
                                        "--json, --junit and --joblog: only one of them can write to standard output "
                                        "('-'); "
                                        "give the others a file");
+        /* one job at a time, as nextest's --no-capture: two jobs' output on one terminal, line by line, would not
+         * say which line is whose */
+        if (o->no_capture)
+                o->cap.jobs_max = 1;
         r = cap_options_check(&o->cap, NULL);
         if (r >= 0)
                 r = check_output_path("--json", o->json_path);
@@ -1160,4 +1195,108 @@ int verb_run(int argc, char *argv[]) {
         (void) sigprocmask(SIG_SETMASK, &old_mask, NULL);
         run_options_done(&o);
         return status;
+}
+
+/* ---- the settings of nsrun exec and nsrun xdist: the keys that are theirs ---- */
+
+typedef struct VerbSettings {
+        const struct option *options;   /* the verb's */
+        char **words;                   /* "--rw", "/abs/path", "--net", "host", ... */
+} VerbSettings;
+
+static bool verb_has(const VerbSettings *v, const char *name) {
+        for (const struct option *opt = v->options; opt->name; opt++)
+                if (streq(opt->name, name) && opt->val != 'h')
+                        return true;
+        return false;
+}
+
+/* The options whose value is a path: relative in the file, it is relative to the file's directory. */
+static bool option_is_path(const char *name) {
+        return streq(name, "root-dir") || streq(name, "keep-writes") || streq(name, "rw") || streq(name, "overlay") ||
+               streq(name, "tmpfs");
+}
+
+static int collect_verb_entry(void *userdata, const char *dir, const char *path, const char *source,
+                              const ConfigEntry *e) {
+        VerbSettings *v = userdata;
+        const struct option *opt = find_option(e->key, 0);
+        _cleanup_free_ char *dashed = NULL;
+        int r = 0;
+
+        /* the runner's keys (and mistakes, which the runner reports) are left alone */
+        if (!opt || !verb_has(v, e->key) || (opt->has_arg == no_argument) != (e->type == CONFIG_BOOLEAN))
+                return 1;
+        if (e->type == CONFIG_BOOLEAN && streq(e->values[0], "false"))
+                return 1;
+        if (asprintf(&dashed, "--%s", e->key) < 0)
+                return log_oom();
+        for (char **val = e->values; r >= 0 && *val; val++) {
+                _cleanup_free_ char *abs = NULL;
+                r = strv_push(&v->words, dashed);
+                if (r < 0 || e->type == CONFIG_BOOLEAN)
+                        continue;
+                if (option_is_path(e->key) && (*val)[0] != '/' && asprintf(&abs, "%s/%s", dir, *val) < 0)
+                        return log_oom();
+                r = strv_push(&v->words, abs ?: *val);
+        }
+        return r < 0 ? log_oom() : 1;
+}
+
+int settings_for_verb(const struct option *verb_options, int argc, char *argv[], char ***ret) {
+        _cleanup_(strv_freep) char **split = NULL, **env_words = NULL, **out = NULL;
+        _cleanup_free_ char *root = NULL;
+        VerbSettings v = { .options = verb_options };
+        int r, c, end = argc;
+
+        for (int i = 1; i < argc; i++)
+                if (streq(argv[i], "--")) {
+                        end = i;
+                        break;
+                }
+        /* --help answers whatever the settings hold; nsrun xdist gives its workers' nsrun exec every setting
+         * itself (--status-dir) */
+        for (int i = 1; i < end; i++)
+                if (streq(argv[i], "--help") || streq(argv[i], "-h") || streq(argv[i], "--status-dir") ||
+                    strneq(argv[i], "--status-dir=", 13)) {
+                        *ret = strv_copy(argv);
+                        return *ret ? 1 : log_oom();
+                }
+        r = split_nsrun_opts(&split, &env_words);
+        if (r < 0)
+                return r;
+        r = settings_root(end, argv, split, end < argc ? argv + end + 1 : NULL, &root);
+        if (r < 0)
+                return r;
+        if (root) {
+                r = load_settings_file(root, collect_verb_entry, &v);
+                if (r < 0) {
+                        strv_free(v.words);
+                        return r;
+                }
+        }
+        /* NSRUN_OPTS's options, read as the runner reads them; the verb's own go on */
+        optind = 0;
+        opterr = 0;
+        while (env_words && (c = getopt_long((int) strv_length(env_words), env_words, ":hj:xkqV", run_options, NULL)) >= 0) {
+                const struct option *opt = find_option(NULL, c);
+                _cleanup_free_ char *dashed = NULL;
+                if (c == '?' || c == ':' || !opt || !verb_has(&v, opt->name))
+                        continue;
+                if (asprintf(&dashed, "--%s", opt->name) < 0 || strv_push(&v.words, dashed) < 0 ||
+                    (optarg && strv_push(&v.words, optarg) < 0)) {
+                        strv_free(v.words);
+                        return log_oom();
+                }
+        }
+        r = strv_push(&out, argv[0]);
+        for (char **w = v.words; r >= 0 && w && *w; w++)
+                r = strv_push(&out, *w);
+        for (int i = 1; r >= 0 && i < argc; i++)
+                r = strv_push(&out, argv[i]);
+        strv_free(v.words);
+        if (r < 0)
+                return log_oom();
+        *ret = TAKE_PTR(out);
+        return 1;
 }

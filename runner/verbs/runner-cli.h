@@ -3,6 +3,8 @@
 
 /* nsrun [OPTIONS] -- COMMAND: the runner's command line. */
 
+#include <getopt.h>
+
 #include "runner-run.h"
 
 /* Parses the runner's command line into *o (defaults set by the caller): 1 to run, 0 when done (--help,
@@ -12,3 +14,7 @@ int verb_run(int argc, char *argv[]);
 /* nsrun --help, nsrun help */
 int verb_help(void);
 void print_version(void);
+/* nsrun exec and nsrun xdist: the keys of the settings file and the options of NSRUN_OPTS that the verb has
+ * (verb_options: its getopt table), before its command line's, which win; the runner's are left to it. *ret: a
+ * new argv (argv[0], the settings, then argv[1..]), to be freed. Returns 1, or <0 (logged). */
+int settings_for_verb(const struct option *verb_options, int argc, char *argv[], char ***ret);

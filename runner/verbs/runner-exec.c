@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runner-cli.h"
 #include "cgroup.h"
 #include "log.h"
 #include "parse-util.h"
@@ -79,6 +80,12 @@ int parse_exec_args(int argc, char *argv[], ExecArgs *a) {
         };
         int c, r, dashdash;
 
+        /* the sandbox a project's settings describe (--rw, --net, ...) is the one its jobs run in */
+        r = settings_for_verb(options, argc, argv, &a->argv);
+        if (r < 0)
+                return r;
+        argv = a->argv;
+        argc = (int) strv_length(argv);
         dashdash = find_command(argc, argv, 1, "exec");
         if (dashdash < 0)
                 return dashdash;
@@ -321,6 +328,8 @@ void exec_args_done(ExecArgs *a) {
         sandbox_options_done(&a->sandbox);
         a->status_dir = mfree(a->status_dir);
         a->slot_dir = mfree(a->slot_dir);
+        strv_free(a->argv);
+        a->argv = NULL;
 }
 
 int verb_exec(int argc, char *argv[]) {

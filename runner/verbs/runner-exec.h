@@ -20,6 +20,7 @@ typedef struct ExecArgs {
         char *slot_dir;         /* its slot's directory in it, the one the worker may write */
         int status_fd;          /* its slot's record, locked while this exec lives */
         char **command;
+        char **argv;            /* the command line with the settings file's and NSRUN_OPTS's keys of exec first */
 } ExecArgs;
 
 /* Parses exec's command line into *a: 1 to run a->command, 0 when done (--help), <0 on bad usage (logged). */

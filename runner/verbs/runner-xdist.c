@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runner-cli.h"
 #include "cgroup.h"
 #include "escape.h"
 #include "fileio.h"
@@ -55,6 +56,7 @@ typedef struct XdistArgs {
         CapOptions cap;         /* -j, --mem-per-worker, --mem-reserve, --pids-max, --mem-cap */
         bool dry_run;
         char **command;         /* borrowed from argv */
+        char **argv;            /* the command line with the settings file's and NSRUN_OPTS's keys of xdist first */
 } XdistArgs;
 
 typedef struct XdistRun {
@@ -178,6 +180,12 @@ static int parse_xdist_args(int argc, char *argv[], XdistArgs *a) {
         };
         int c, r, dashdash;
 
+        /* -j, --mem-per-worker and the sandbox's settings of the project hold for its pytest-xdist runs too */
+        r = settings_for_verb(options, argc, argv, &a->argv);
+        if (r < 0)
+                return r;
+        argv = a->argv;
+        argc = (int) strv_length(argv);
         dashdash = find_command(argc, argv, 1, "xdist");
         if (dashdash < 0)
                 return dashdash;
@@ -696,6 +704,7 @@ int verb_xdist(int argc, char *argv[]) {
         r = parse_xdist_args(argc, argv, &a);
         if (r <= 0) {
                 sandbox_options_done(&a.sandbox);
+                strv_free(a.argv);
                 return r < 0 ? EXIT_USAGE : 0;
         }
         r = xdist(&a, &x);
@@ -703,5 +712,6 @@ int verb_xdist(int argc, char *argv[]) {
                 (void) rm_rf_at(AT_FDCWD, x.run_dir);
         xdist_run_done(&x);
         sandbox_options_done(&a.sandbox);
+        strv_free(a.argv);
         return r;
 }

@@ -2,7 +2,7 @@
 # Settings from a file and the environment, as root and as an unprivileged user: [tool.nsrun] in pyproject.toml,
 # the top-level keys of .nsrun.toml, NSRUN_OPTS; command line over NSRUN_OPTS over the file; --dry-run (and
 # --dry-run --json) naming where each setting came from; and bad settings refused with one line naming the
-# file, line and column, exit status 2.
+# file, line and column, exit status 2. nsrun exec and nsrun xdist taking the keys that are theirs.
 . "$(dirname "$0")/../lib.sh"
 
 setup_scratch
@@ -142,6 +142,27 @@ run_nsrun NSRUN_OPTS="-j 2 pytest" -- --dry-run -- true
 one_line_error "NSRUN_OPTS: not an option" "^nsrun: NSRUN_OPTS: 'pytest' is not an option"
 run_nsrun NSRUN_OPTS="--serial 'a" -- --dry-run -- true
 one_line_error "NSRUN_OPTS: an unclosed quote" "^nsrun: NSRUN_OPTS: an unclosed quote"
+
+# --- nsrun exec and nsrun xdist take the keys that are theirs; the runner's they leave ---
+as_test_user mkdir -p "$P/shared" "$P/tests/sub"
+printf '%s\n' 'net = "host"' 'rw = ["shared"]' 'retries = 2' 'junit = "r.xml"' 'jobs = 2' 'mem-per-worker = "300M"' |
+        put .nsrun.toml
+DIR=$P/tests/sub run_nsrun -- exec -- sh -c 'grep -c : /proc/net/dev; echo from-exec > "$0/shared/x"' "$P"
+is "nsrun exec (from tests/sub) takes net = \"host\" from the project's file: the host's interfaces, not lo alone" \
+        "$rc $([ "$out" -gt 1 ] && echo more-than-lo)" "0 more-than-lo"
+is "... and rw = [\"shared\"], relative to the file: its write reaches the host" "$(cat "$P/shared/x" 2>&1)" from-exec
+is "... leaving the runner's keys (retries, junit, jobs, mem-per-worker) alone, with no error" "$err" ""
+run_nsrun -- exec --net loopback -- grep -c : /proc/net/dev
+is "nsrun exec: the command line wins over the file (--net loopback: lo alone)" "$rc $out" "0 1"
+run_nsrun NSRUN_OPTS="--retries 3 --net loopback" -- exec -- grep -c : /proc/net/dev
+is "nsrun exec: NSRUN_OPTS wins over the file, its runner options left alone" "$rc $out" "0 1"
+run_nsrun NSRUN_OPTS="-j 1" -- xdist --dry-run -- pytest
+like "nsrun xdist takes mem-per-worker from the file" "$out" 'capped at 300 MiB \(--mem-per-worker\)'
+like "... and -j from NSRUN_OPTS over the file's jobs = 2" "$out" 'workers: +1 '
+as_test_user rm "$P/.nsrun.toml"
+run_nsrun NSRUN_OPTS="--timeout 5m --net host" -- exec -- grep -c : /proc/net/dev
+is "nsrun exec takes --net host from NSRUN_OPTS alone, beside a runner option" "$rc $([ "$out" -gt 1 ] && echo more-than-lo)" \
+        "0 more-than-lo"
 
 # --help whatever the settings hold
 printf '[tool.nsrun]\njobz = 1\n' | put pyproject.toml

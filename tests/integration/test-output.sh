@@ -6,6 +6,7 @@
 
 setup_scratch
 require_sandbox
+install -m 644 "$(dirname "$0")/status-pty.py" "$SCRATCH/status-pty.py"
 P=$(make_project)
 cd "$P" || exit 1
 
@@ -155,5 +156,70 @@ out=$(cd "$Y/app/tests" && as_test_user "$NSRUN_BIN" -- pytest -q 2>&1)
 like "a pytest run from app/tests/ passes" "$out" 'nsrun: 1 job: 1 passed'
 check "... its .nsrun/ is at pytest's rootdir (app/, where pytest.ini is), not in tests/ nor the git top" \
         test -e "$Y/app/.nsrun/history.json" -a ! -e "$Y/app/tests/.nsrun" -a ! -e "$Y/.nsrun"
+
+# --- on a terminal: the status line names the running jobs, with elapsed time and ETA, within the width ---
+# status_pty COLS NEWCOLS ARGS...: nsrun ARGS with stderr on a pseudo-terminal COLS wide, resized to NEWCOLS
+# (SIGWINCH) while a job runs; the lines drawn, as status-pty.py prints them, in $SCRATCH/pty.json
+status_pty() {
+        local cols=$1 newcols=$2
+        shift 2
+        as_test_user /usr/bin/python3 "$SCRATCH/status-pty.py" "$cols" "$newcols" "$SCRATCH/pty-out" -- \
+                "$NSRUN_BIN" "$@" > "$SCRATCH/pty.json"
+}
+# pty_lines WHICH EXPR: Python over the lines drawn before or after the resize (l: the line, c: its columns)
+pty_lines() {
+        /usr/bin/python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print(eval(sys.argv[3], {"v": [(l, c) for l, c in d[sys.argv[2]] if l.startswith("[")]}))' "$SCRATCH/pty.json" "$1" "$2"
+}
+# wide (CJK) and long names: a cut that counted bytes or characters instead of columns would be seen
+names=(長い名前のジョブその一番目です second-job-with-a-rather-long-name third)
+status_pty 100 40 -j 2 -- sh -c 'sleep 2.5; : {}' ::: "${names[@]}"
+is "on a terminal (100 columns) the status line names a running job" \
+        "$(pty_lines before 'any("running: " in l and ("長い名前" in l or "second-job" in l) for l, c in v)')" True
+is "... and shows the elapsed time and, on a first run, 'ETA ?'" "$(pty_lines before 'any(" ETA ?" in l for l, c in v)')" True
+is "... never wider than the terminal, counted in display columns" "$(pty_lines before 'max(c for l, c in v) <= 100')" True
+is "resized to 40 columns (SIGWINCH): every line since is cut to the new width" \
+        "$(pty_lines after 'max(c for l, c in v) <= 40 and len(v) > 0')" True
+is "... and still names a running job, cut to fit, filling the width" \
+        "$(pty_lines after 'any("running: " in l and c >= 37 for l, c in v)')" True
+is "the status line never reaches standard output (a file here): only the jobs' lines do" \
+        "$(grep -c 'running:' "$SCRATCH/pty-out")" 0
+status_pty 100 100 -j 2 -- sh -c 'sleep 2.5; : {}' ::: "${names[@]}"
+like "a second run shows an ETA from the history's times" "$(pty_lines before '[l for l, c in v]')" 'ETA [0-9]+s'
+
+# --- --success-output: a passing job's output too ---
+run_nsrun --success-output -- sh -c 'echo said-{}' ::: passing
+is "--success-output prints a passing job's output after its line" "$(grep -A1 'PASS passing' "$SCRATCH/out" | tail -n 1)" \
+        said-passing
+run_nsrun -- sh -c 'echo said-{}' ::: passing
+check "... and without it, a passing job's output is not shown" sh -c "! grep -q said-passing '$SCRATCH/out'"
+
+# --- --no-capture: a job's output as it runs ---
+rm -f "$O/release"
+as_test_user "$NSRUN_BIN" --no-capture --rw "$O" -- \
+        sh -c 'echo streamed-{}; i=0; while [ ! -e "$0/release" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done' \
+        "$O" ::: a > "$SCRATCH/out" 2> "$SCRATCH/err" &
+nc_pid=$!
+streamed=no
+for _ in $(seq 600); do grep -q streamed-a "$SCRATCH/out" && streamed=yes && break; sleep 0.1; done
+if kill -0 "$nc_pid" 2>/dev/null; then running=yes; else running=no; fi
+as_test_user touch "$O/release"
+wait "$nc_pid"
+is "--no-capture: a job's line reaches the output while the job still runs" "$streamed $running" "yes yes"
+like "... the run then passes as usual" "$(cat "$SCRATCH/out")" 'nsrun: 1 job: 1 passed'
+run_nsrun --no-capture -j 4 --dry-run -- echo {} ::: a b
+like "--no-capture implies -j 1: one job's output at a time" "$out" 'workers: +1 '
+
+# --- start-up shares after a retry: each job's start-up is its last attempt's time less its tests' ---
+as_test_user sh -c "printf '%s\n' 'import os, time' 'def test_flaky():' '    time.sleep(1)' \
+        '    if not os.path.exists(\"$O/seen\"):' '        open(\"$O/seen\", \"w\").close()' '        assert False' \
+        > '$P/test_flaky.py' && printf '%s\n' 'import time' 'def test_ok():' '    time.sleep(1)' > '$P/test_ok.py'"
+rm -f "$O/seen"
+run_nsrun --retries 1 --rw "$O" --json "$P/retry.json" -- pytest -q test_flaky.py test_ok.py
+like "a test that fails once, then passes on its retry: the job is flaky" "$out" 'nsrun: 2 jobs: 1 passed, 1 flaky'
+is "--json's start-up is the jobs' wall time less their tests' (the retried job's last attempt), a share below 1" \
+        "$(json "$P/retry.json" 'all(j["file_seconds"][j["name"]] >= 1 for j in d["jobs"]) and abs(d["startup"]["pytest_startup_s"] - sum(j["wall_s"] - sum(j["file_seconds"].values()) for j in d["jobs"])) < 1e-3 and d["startup"]["share"] < 1')" True
+like "... and the summary's start-up share is not 100%" "$out" 'start-up: [0-9]{1,2}% of the jobs'"'"' time'
 
 done_testing

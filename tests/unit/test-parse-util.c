@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "escape.h"
 #include "parse-util.h"
 #include "tap.h"
 
@@ -76,10 +77,25 @@ static void test_unsigned(void) {
         is_int(parse_unsigned("99999999999999999999999", 1, 100, &v), -ERANGE, "-j huge");
 }
 
+/* The status line's cut: display columns, not bytes or characters. */
+static void test_columns(void) {
+        size_t w;
+
+        is_int(text_columns("test_a.py"), 9, "ASCII: a column a byte");
+        is_int(text_columns("名前"), 4, "CJK: two columns a character (6 bytes)");
+        is_int(text_columns("e\xcc\x81t\xc3\xa9"), 3, "a combining accent takes none");
+        is_int(text_fit_columns("名前です", 5, &w), 6, "5 columns of 名前です: 名前, never half of で");
+        is_int(w, 4, "... which is 4 columns");
+        is_int(text_fit_columns("abc", 10, &w), 3, "all of it when it fits");
+        is_int(text_fit_columns("ab\xff" "cd", 3, &w), 3, "a byte that is not UTF-8 is one column");
+        is_int(text_fit_columns("abc", 0, &w), 0, "0 columns: nothing");
+}
+
 int main(void) {
         test_size();
         test_duration();
         test_format();
         test_unsigned();
+        test_columns();
         return tap_done();
 }
