@@ -99,6 +99,7 @@ def _cache_dir(config):
 def pytest_collection_finish(session):
     out = os.environ.get("NSRUN_COLLECT_OUT")
     if not out:
+        _write_tests(session)
         return
     config = session.config
     rootdir = str(config.rootpath)
@@ -194,7 +195,9 @@ def pytest_collectreport(report):
 def pytest_runtest_logreport(report):
     if os.environ.get("NSRUN_TIMES_OUT") and _config[0] is not None:
         status = _config[0].hook.pytest_report_teststatus(report=report, config=_config[0])
-        _count(status[0] if isinstance(status, tuple) and status and isinstance(status[0], str) else None)
+        category = status[0] if isinstance(status, tuple) and status and isinstance(status[0], str) else None
+        _count(category)
+        _keep_report(report, category)
     if not os.environ.get("NSRUN_TIMES_OUT") or _current[0] is None or _current[0][0] != report.nodeid:
         return
     name = _current[0][1]
@@ -220,6 +223,7 @@ def pytest_runtest_logstart(nodeid, location):
 
 
 def pytest_runtest_logfinish(nodeid, location):
+    _write_result(nodeid)
     _progress(None)
 
 
@@ -282,3 +286,70 @@ def pytest_unconfigure(config):
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(doc, f)
     os.replace(tmp, out)
+
+
+# A job killed in the middle of its tests (a timeout, an out-of-memory kill, a crash): nsrun keeps each finished
+# test's result and runs the tests it had not reached in a new job, as pytest-xdist replaces a crashed worker. For
+# that the job writes, next to NSRUN_TIMES_OUT, the tests it collected (tests.json: each one's node id and the
+# argument that selects it again, its absolute path and the rest of its id) once collected, and a line for each
+# test as it ends (results.jsonl: its JUnit names, as pytest's junitxml makes them, its outcome and message).
+_RESULT_TEXT_MAX = 8192
+_reports = {}
+
+
+def _job_file(name):
+    out = os.environ.get("NSRUN_TIMES_OUT")
+    return os.path.join(os.path.dirname(out), name) if out else None
+
+
+def _write_tests(session):
+    path = _job_file("tests.json")
+    if not path:
+        return
+    tests = []
+    for item in session.items:
+        where = os.path.abspath(str(getattr(item, "path", None) or item.fspath))
+        tests.append({"nodeid": item.nodeid, "arg": where + _suffix(item.nodeid)})
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(tests, f)
+    os.replace(path + ".tmp", path)
+
+
+def _junit_names(nodeid):
+    try:
+        from _pytest.junitxml import mangle_test_address
+
+        names = mangle_test_address(nodeid)
+    except (ImportError, AttributeError):
+        names = nodeid.split("::")
+    return ".".join(names[:-1]), names[-1]
+
+
+def _keep_report(report, category):
+    if not _job_file("results.jsonl"):
+        return
+    kept = _reports.setdefault(report.nodeid, {"categories": [], "message": "", "text": "", "time": 0.0})
+    kept["time"] += report.duration
+    if category:
+        kept["categories"].append(category)
+    if report.failed or report.skipped:
+        crash = getattr(getattr(report, "longrepr", None), "reprcrash", None)
+        kept["message"] = kept["message"] or str(getattr(crash, "message", "") or "")
+        if report.skipped and isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
+            kept["message"] = kept["message"] or str(report.longrepr[2])
+        kept["text"] = kept["text"] or report.longreprtext[-_RESULT_TEXT_MAX:]
+
+
+def _write_result(nodeid):
+    path = _job_file("results.jsonl")
+    kept = _reports.pop(nodeid, None)
+    if not path or kept is None:
+        return
+    cats = kept["categories"]
+    outcome = ("error" if "error" in cats else "failure" if "failed" in cats else
+               "skipped" if "skipped" in cats or "xfailed" in cats else "passed")
+    classname, name = _junit_names(nodeid)
+    line = {"nodeid": nodeid, "classname": classname, "name": name, "outcome": outcome,
+            "message": kept["message"][:_RESULT_TEXT_MAX], "text": kept["text"], "time": kept["time"]}
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(line) + "\n")
