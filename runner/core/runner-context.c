@@ -12,6 +12,7 @@ void source_done(Source *s) {
         strv_free(s->pytest_options);
         free(s->collect_log);
         free(s->pytest_cache_dir);
+        free(s->pytest_hypothesis_db);
         *s = (Source) {};
 }
 

@@ -106,6 +106,8 @@ static char **job_env(const RunContext *rc, const Job *j, const char *dir, size_
                 r = r ?: strv_env_set(&v, buf);
                 (void) snprintf(buf, sizeof buf, "NSRUN_CACHE_OUT=%s/" PYTEST_CACHE_RECORD, dir);
                 r = r ?: strv_env_set(&v, buf);
+                (void) snprintf(buf, sizeof buf, "NSRUN_HYPOTHESIS_OUT=%s/" HYPOTHESIS_RECORD, dir);
+                r = r ?: strv_env_set(&v, buf);
                 (void) snprintf(buf, sizeof buf, "PYTHONPATH=%s%s%s", rc->source.pytest_plugin_dir, pp ? ":" : "",
                                 pp ?: "");
                 r = r ?: strv_env_set(&v, buf);

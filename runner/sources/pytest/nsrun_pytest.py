@@ -100,6 +100,7 @@ def pytest_collection_finish(session):
     out = os.environ.get("NSRUN_COLLECT_OUT")
     if not out:
         _write_tests(session)
+        _hypothesis_snapshot()
         return
     config = session.config
     rootdir = str(config.rootpath)
@@ -125,6 +126,8 @@ def pytest_collection_finish(session):
         "cache_clear": bool(_option(config, "cacheclear")),
         # -x, --exitfirst, --maxfail=N as pytest resolved them (addopts too): nsrun stops the whole run there
         "maxfail": int(_option(config, "maxfail") or 0),
+        # hypothesis's example database, when it is a directory: nsrun merges the jobs' new examples into it
+        "hypothesis_db": _hypothesis_db(),
         "items": [_item(i, rootdir) for i in session.items],
     }
     tmp = out + ".tmp"
@@ -264,6 +267,7 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
+    _hypothesis_copy()
     out = os.environ.get("NSRUN_CACHE_OUT")
     if not out or _lastfailed_before[0] is None:
         return
@@ -353,3 +357,58 @@ def _write_result(nodeid):
             "message": kept["message"][:_RESULT_TEXT_MAX], "text": kept["text"], "time": kept["time"]}
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(line) + "\n")
+
+
+# hypothesis's example database (.hypothesis/examples: a directory per test, a file per example that failed):
+# each job reads the project's through its overlay, so a failure found before is replayed first, and what it adds
+# goes with its sandbox. With NSRUN_HYPOTHESIS_OUT set, the examples the job added are copied there when pytest
+# ends (<key>/<value>, as in the database), and nsrun adds them to the project's database after the run.
+_hypothesis_before = [None]
+
+
+def _hypothesis_db():
+    if "hypothesis" not in sys.modules:
+        return None
+    try:
+        from hypothesis import settings
+        from hypothesis.database import DirectoryBasedExampleDatabase
+
+        db = settings.default.database
+    except Exception:
+        return None
+    return os.path.abspath(str(db.path)) if isinstance(db, DirectoryBasedExampleDatabase) else None
+
+
+def _hypothesis_examples(db):
+    found = set()
+    try:
+        for key in os.listdir(db):
+            if os.path.isdir(os.path.join(db, key)) and not os.path.islink(os.path.join(db, key)):
+                found.update((key, value) for value in os.listdir(os.path.join(db, key)))
+    except OSError:
+        pass
+    return found
+
+
+def _hypothesis_snapshot():
+    db = _hypothesis_db() if os.environ.get("NSRUN_HYPOTHESIS_OUT") else None
+    if db:
+        _hypothesis_before[0] = (db, _hypothesis_examples(db))
+
+
+def _hypothesis_copy():
+    out = os.environ.get("NSRUN_HYPOTHESIS_OUT")
+    db = _hypothesis_db()
+    if not out or not db:
+        return
+    before = _hypothesis_before[0][1] if _hypothesis_before[0] and _hypothesis_before[0][0] == db else set()
+    for key, value in sorted(_hypothesis_examples(db) - before):
+        src = os.path.join(db, key, value)
+        try:
+            if not os.path.isfile(src) or os.path.islink(src):
+                continue
+            os.makedirs(os.path.join(out, key), exist_ok=True)
+            with open(src, "rb") as f, open(os.path.join(out, key, value), "wb") as g:
+                g.write(f.read())
+        except OSError:
+            continue
