@@ -368,6 +368,15 @@ x=$?
 run_in "$N" "$NSRUN_BIN" -j 2 -- pytest -k nomatch
 is "no tests collected: pytest, pytest -n 2 and nsrun -- pytest all exit 5" "$s $x $?" "5 5 5"
 like "... nsrun says why" "$(cat "$N.out")" "pytest collected no tests"
+# pytest-reportlog's --report-log: not packaged in Debian 12, not supported; without it, pytest's own error line
+if ! /usr/bin/python3 -c 'import pytest_reportlog' 2> /dev/null; then
+        run_in "$N" "$NSRUN_BIN" -j 2 -- pytest --report-log=log.jsonl
+        is "--report-log without pytest-reportlog: exit 4, as pytest's usage error" "$?" 4
+        like "... with pytest's own line" "$(cat "$N.out")" "pytest: error: unrecognized arguments: --report-log=log.jsonl"
+else
+        ok "--report-log without pytest-reportlog # SKIP pytest-reportlog is installed"
+        ok "... with pytest's own line # SKIP pytest-reportlog is installed"
+fi
 run_in "$N" "$NSRUN_BIN" --no-such-option -- pytest
 is "nsrun's own usage error stays 2" "$?" 2
 run_in "$S" pytest
