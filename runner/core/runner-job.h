@@ -36,6 +36,7 @@ typedef struct JobRest {
         char **args;            /* their pytest arguments: absolute path and the rest of the id */
         JobStatus killed_status; /* how the killed attempt ended */
         JobStatus status;       /* how the new one ended */
+        int signal;             /* the signal that killed it, or 0 */
         char *killed_in;        /* the test the new one was killed in, if it died too (escaped); NULL */
 } JobRest;
 

@@ -393,6 +393,14 @@ static int copy_example(int from_dir, const char *name, int to_dir) {
         return r;
 }
 
+/* Why a directory of a job's copy could not be opened (O_DIRECTORY | O_NOFOLLOW), for a message. */
+static const char *dir_error(int dir_fd, const char *name) {
+        struct stat st;
+
+        return fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISLNK(st.st_mode) ? "is a symbolic link"
+                                                                                          : "is not a directory";
+}
+
 static void refuse_example(const Job *j, const char *key, const char *value, const char *db, const char *why) {
         log_warning("Not adding job %s's hypothesis example %s%s%s to %s: it %s", j->name, key, value ? "/" : "",
                     value ?: "", db, why);
@@ -421,7 +429,7 @@ static int merge_examples(const Job *j, int from, const char *db, int *db_fd, un
                 }
                 kfd = openat(dirfd(keys), k->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (kfd < 0 || !(values = fdopendir(kfd))) {
-                        refuse_example(j, k->d_name, NULL, db, errno == ELOOP ? "is a symbolic link" : "is not a directory");
+                        refuse_example(j, k->d_name, NULL, db, dir_error(dirfd(keys), k->d_name));
                         continue;
                 }
                 kfd = -EBADF; /* values owns it */
@@ -482,8 +490,7 @@ void pytest_hypothesis_merge(const RunContext *rc) {
                         fd = openat(run_fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (fd < 0) {
                                 if (errno != ENOENT)
-                                        refuse_example(j, HYPOTHESIS_RECORD, NULL, db,
-                                                       errno == ELOOP ? "is a symbolic link" : "is not a directory");
+                                        refuse_example(j, HYPOTHESIS_RECORD, NULL, db, dir_error(run_fd, path));
                                 continue;
                         }
                         r = merge_examples(j, fd, db, &db_fd, &n);

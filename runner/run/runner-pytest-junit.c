@@ -12,6 +12,7 @@
  * Everything here was written by a job: read as every job file is, and escaped before it goes into the XML. */
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,11 +281,20 @@ xmlNodePtr pytest_junit_killed_suite(const RunContext *rc, const Job *j, xmlDocP
         if (j->rest.attempt && (rdir = attempt_dir(rc, j, j->rest.attempt))) {
                 _cleanup_(strv_freep) char **unreached = NULL, **args = NULL;
                 bool killed_too = j->rest.status == JOB_TIMEOUT || j->rest.status == JOB_OOM || j->rest.killed_in;
-                char why[512], not_run[600];
+                char why[512], not_run[600], how[64];
 
                 if (killed_too || !copy_rest_report(out, suite, &t, rdir)) {
+                        if (j->rest.status == JOB_TIMEOUT)
+                                (void) snprintf(how, sizeof how, "killed, timeout");
+                        else if (j->rest.status == JOB_OOM)
+                                (void) snprintf(how, sizeof how, "killed, out of memory");
+                        else if (j->rest.signal)
+                                (void) snprintf(how, sizeof how, "crashed: signal %d (SIG%s)", j->rest.signal,
+                                                sigabbrev_np(j->rest.signal) ?: "?");
+                        else
+                                (void) snprintf(how, sizeof how, "%s", job_status_to_string(j->rest.status));
                         (void) snprintf(why, sizeof why, "the new job running the tests %s had not reached ended too: %s",
-                                        j->name, job_status_to_string(j->rest.status));
+                                        j->name, how);
                         add_results(suite, &t, rdir, done);
                         add_culprit(suite, &t, rdir, done, why);
                         (void) snprintf(not_run, sizeof not_run, "not run: %s", why + 4);

@@ -508,6 +508,7 @@ static void killed_outcome_take(Job *j, KilledOutcome *o) {
 /* The job's outcome is its killed attempt's, its counts both attempts'; the new attempt's own end in j->rest. */
 static JobStatus rest_ended(Job *j, JobStatus status, KilledOutcome *o) {
         j->rest.status = status;
+        j->rest.signal = j->signal;
         free(j->rest.killed_in);
         j->rest.killed_in = TAKE_PTR(j->killed_in);
         j->killed_in = TAKE_PTR(o->killed_in);

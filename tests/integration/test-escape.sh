@@ -489,11 +489,8 @@ if /usr/bin/python3 -c 'import hypothesis' 2> /dev/null; then
         as_test_user sh -c "mkdir -p '$Y/.hypothesis/examples/0123abcd' && printf mine > '$Y/.hypothesis/examples/0123abcd/0000feed'"
         as_test_user sh -c "cat > '$Y/test_plant.py'" <<'PYEOF'
 import os
-from hypothesis import given, strategies as st
 
-@given(st.integers())
-def test_uses_hypothesis(n):
-    pass
+import hypothesis  # its database is the project's .hypothesis/examples
 
 def test_plant():
     out = os.environ["NSRUN_HYPOTHESIS_OUT"]
@@ -517,10 +514,10 @@ PYEOF
         diag < "$SCRATCH/hyp.out"
         got=$(cd "$Y/.hypothesis/examples" && find . -mindepth 1 | sort | while read -r f; do
                 if [ -L "$f" ]; then echo "link:$f"; elif [ -f "$f" ]; then echo "$f:$(head -c 20 "$f")"; else echo "$f"; fi
-        done | tr '\n' ' ')
+        done | LC_ALL=C sort | tr '\n' ' ')
         is "a job's planted hypothesis examples: only the regular, small, well-named one comes back; the project's kept (exit $rc)" \
                 "$got" "./0123abcd ./0123abcd/0000feed:mine ./aaaa ./aaaa/1111:good "
-        warned=$(grep -o "hypothesis example [^ ]* to [^:]*: it .*" "$SCRATCH/hyp.out" | sed 's/ to [^:]*:/:/' | sort | tr '\n' ';')
+        warned=$(grep -o "hypothesis example [^ ]* to [^:]*: it .*" "$SCRATCH/hyp.out" | sed 's/ to [^:]*:/:/' | LC_ALL=C sort | tr '\n' ';')
         is "... each refusal named" "$warned" \
                 "hypothesis example aaaa/..5555: it is not named as hypothesis names examples;hypothesis example aaaa/2222: it is a symbolic link;hypothesis example aaaa/3333: it is not a regular file (a FIFO, socket or device);hypothesis example aaaa/4444: it is larger than 1 MiB;hypothesis example bbbb: it is a symbolic link;"
         is "... and the run left nothing behind" "$(leftovers_of "$SCRATCH/pid" "$tag-hyp" "$Y" "$(mount_count)")" ""

@@ -285,7 +285,7 @@ def die(test):
         elif how == "oom":
             hog = []
             while True:
-                hog.append(bytearray(16 << 20))
+                hog.append(b"x" * (16 << 20))
 
 def test_1(): pass
 def test_2(): assert 1 == 2
@@ -320,13 +320,17 @@ like "... and counts every test" "$(tail -n 1 "$K.out")" "tests: 2 failed, 4 pas
 KILL_IN=test_3,test_6 killed_run segv2 segv
 is "... the new job crashing too (in test_6): test_6 an error, test_7 not run" \
         "$(/usr/bin/python3 -c "$outcomes" "$K/segv2.xml")" \
-        "test_1:passed test_2:failure test_3:error(crashed: signal 11 (SIGSEGV) while running test_kill.py::test_3) test_4:passed test_5:failure test_6:error(the new job running the tests test_kill.py had not reached ended too: error) test_7:skipped(not run: new job running the tests test_kill.py had not reached ended too: error)"
+        "test_1:passed test_2:failure test_3:error(crashed: signal 11 (SIGSEGV) while running test_kill.py::test_3) test_4:passed test_5:failure test_6:error(the new job running the tests test_kill.py had not reached ended too: crashed: signal 11 (SIGSEGV)) test_7:skipped(not run: new job running the tests test_kill.py had not reached ended too: crashed: signal 11 (SIGSEGV))"
 killed_run hang hang --timeout 5s --timeout-grace 1s
 like "a timeout in test_3: test_3 an error naming the timeout, the rest ran anew" \
         "$(/usr/bin/python3 -c "$outcomes" "$K/hang.xml")" \
         "^test_1:passed test_2:failure test_3:error\\(killed, timeout after .* while running test_kill.py::test_3\\) test_4:passed test_5:failure test_6:passed test_7:passed$"
 like "... the hung test's traceback in the log" "$(cat "$K/.nsrun/logs/test_kill.py.log" 2> /dev/null)" "in die"
-is "... these reports are valid JUnit (junit-10.xsd)" "$(valid "$K/segv.xml" "$K/segv2.xml" "$K/hang.xml")" ""
+killed_run oom oom --mem-per-worker 256M
+like "out of memory in test_3: test_3 an error naming it, the rest ran anew" \
+        "$(/usr/bin/python3 -c "$outcomes" "$K/oom.xml")" \
+        "^test_1:passed test_2:failure test_3:error\\(killed, out of memory .* while running test_kill.py::test_3\\) test_4:passed test_5:failure test_6:passed test_7:passed$"
+is "... these reports are valid JUnit (junit-10.xsd)" "$(valid "$K/segv.xml" "$K/segv2.xml" "$K/hang.xml" "$K/oom.xml")" ""
 
 # --- -x and --maxfail, side by side with pytest -x and pytest -n 2 -x ---
 # What the user notices: the run stops (not every test runs), the failure is shown, the exit status. Tests in
