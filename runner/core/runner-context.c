@@ -14,6 +14,7 @@ void source_done(Source *s) {
         free(s->collect_log);
         free(s->pytest_cache_dir);
         free(s->test_places);
+        free(s->pytest_hypothesis_db);
         *s = (Source) {};
 }
 

@@ -106,6 +106,8 @@ void job_done(Job *j) {
         free(j->file_s);
         free(j->error);
         free(j->killed_in);
+        strv_free(j->rest.args);
+        free(j->rest.killed_in);
         *j = (Job) {};
 }
 

@@ -26,6 +26,20 @@ const char *job_status_to_string(JobStatus s);
 /* Did it end badly (counts towards exit status 1)? flaky_fails: --flaky-fails. */
 bool job_status_is_failure(JobStatus s, bool flaky_fails);
 
+/* A pytest job killed in the middle of its tests (a timeout, an out-of-memory kill, a crash) keeps the results of
+ * the tests it finished, its culprit is an error, and the tests it had not reached run once in a new attempt, as
+ * pytest-xdist replaces a crashed worker. The job's outcome stays the killed attempt's (status, exit, culprit),
+ * its counts are both attempts'. */
+typedef struct JobRest {
+        unsigned attempt;       /* the attempt that ran them (the killed one is the one before); 0: none */
+        unsigned tests;         /* how many */
+        char **args;            /* their pytest arguments: absolute path and the rest of the id */
+        JobStatus killed_status; /* how the killed attempt ended */
+        JobStatus status;       /* how the new one ended */
+        int signal;             /* the signal that killed it, or 0 */
+        char *killed_in;        /* the test the new one was killed in, if it died too (escaped); NULL */
+} JobRest;
+
 typedef struct Job {
         char *name;             /* what the user reads: "tests/test_model.py", an argument, a command line */
         char **argv;            /* the command, NULL-terminated */
@@ -75,6 +89,7 @@ typedef struct Job {
         char *error;            /* why it could not run (JOB_ERROR), or NULL */
         char *killed_in;        /* pytest: the test it was running when it was killed or crashed (escaped), from
                                  * its attempt's progress.json; NULL if it ended on its own or between tests */
+        JobRest rest;           /* pytest: the tests a killed attempt had not reached, run once in a new attempt */
 } Job;
 
 typedef struct JobList {

@@ -8,11 +8,13 @@ DLSYM_FUNCTION(xmlDocCopyNode);
 DLSYM_FUNCTION(xmlDocGetRootElement);
 DLSYM_FUNCTION(xmlDocSetRootElement);
 DLSYM_FUNCTION(xmlFreeDoc);
+DLSYM_FUNCTION(xmlFreeNode);
 DLSYM_FUNCTION(xmlHasProp);
 DLSYM_FUNCTION(xmlNewChild);
 DLSYM_FUNCTION(xmlNewDoc);
 DLSYM_FUNCTION(xmlNewNode);
 DLSYM_FUNCTION(xmlNewProp);
+DLSYM_FUNCTION(xmlNewTextChild);
 DLSYM_FUNCTION(xmlReadFile);
 DLSYM_FUNCTION(xmlReadMemory);
 DLSYM_FUNCTION(xmlSaveFormatFileEnc);
@@ -26,11 +28,13 @@ int dlopen_libxml2(const char **ret_error) {
                                DLSYM_ARG(xmlDocGetRootElement),
                                DLSYM_ARG(xmlDocSetRootElement),
                                DLSYM_ARG(xmlFreeDoc),
+                               DLSYM_ARG(xmlFreeNode),
                                DLSYM_ARG(xmlHasProp),
                                DLSYM_ARG(xmlNewChild),
                                DLSYM_ARG(xmlNewDoc),
                                DLSYM_ARG(xmlNewNode),
                                DLSYM_ARG(xmlNewProp),
+                               DLSYM_ARG(xmlNewTextChild),
                                DLSYM_ARG(xmlReadFile),
                                DLSYM_ARG(xmlReadMemory),
                                DLSYM_ARG(xmlSaveFormatFileEnc),

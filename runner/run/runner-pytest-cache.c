@@ -362,3 +362,144 @@ out:
         json_object_put(m.stepwise);
         json_object_put(m.values);
 }
+
+/* ---- hypothesis's example database ---- */
+
+/* hypothesis names a test's directory and each example file by a hash in hex; nothing else is taken. */
+static bool example_name_valid(const char *s) {
+        size_t n = strlen(s);
+
+        return n > 0 && n <= 64 &&
+               strspn(s, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-") == n;
+}
+
+/* A job's example into the project's key directory, as a new file: one of the same name there is kept. */
+static int copy_example(int from_dir, const char *name, int to_dir) {
+        _cleanup_close_ int in = -EBADF, out = -EBADF;
+        struct stat st;
+        int r;
+
+        in = open_job_file_at(from_dir, name, &st);
+        if (in < 0)
+                return in;
+        if ((uint64_t) st.st_size > HYPOTHESIS_EXAMPLE_MAX)
+                return -EFBIG;
+        out = openat(to_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (out < 0)
+                return errno == EEXIST ? 0 : -errno;
+        r = copy_fd(in, out);
+        if (r < 0)
+                (void) unlinkat(to_dir, name, 0);
+        return r;
+}
+
+/* Why a directory of a job's copy could not be opened (O_DIRECTORY | O_NOFOLLOW), for a message. */
+static const char *dir_error(int dir_fd, const char *name) {
+        struct stat st;
+
+        return fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISLNK(st.st_mode) ? "is a symbolic link"
+                                                                                          : "is not a directory";
+}
+
+static void refuse_example(const Job *j, const char *key, const char *value, const char *db, const char *why) {
+        log_warning("Not adding job %s's hypothesis example %s%s%s to %s: it %s", j->name, key, value ? "/" : "",
+                    value ?: "", db, why);
+}
+
+/* One job's copy (a directory per key, a file per example) into the project's database, opened as needed. */
+static int merge_examples(const Job *j, int from, const char *db, int *db_fd, unsigned *n) {
+        _cleanup_(closedirp) DIR *keys = fdopendir(from);
+        struct dirent *k;
+        int r;
+
+        if (!keys) {
+                safe_close(from);
+                return -errno;
+        }
+        while ((k = readdir(keys))) {
+                _cleanup_close_ int kfd = -EBADF, to = -EBADF;
+                _cleanup_(closedirp) DIR *values = NULL;
+                struct dirent *v;
+
+                if (streq(k->d_name, ".") || streq(k->d_name, ".."))
+                        continue;
+                if (!example_name_valid(k->d_name)) {
+                        refuse_example(j, k->d_name, NULL, db, "is not named as hypothesis names a test's examples");
+                        continue;
+                }
+                kfd = openat(dirfd(keys), k->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (kfd < 0 || !(values = fdopendir(kfd))) {
+                        refuse_example(j, k->d_name, NULL, db, dir_error(dirfd(keys), k->d_name));
+                        continue;
+                }
+                kfd = -EBADF; /* values owns it */
+                while ((v = readdir(values))) {
+                        if (streq(v->d_name, ".") || streq(v->d_name, ".."))
+                                continue;
+                        if (!example_name_valid(v->d_name)) {
+                                refuse_example(j, k->d_name, v->d_name, db, "is not named as hypothesis names examples");
+                                continue;
+                        }
+                        if (++*n > HYPOTHESIS_EXAMPLES_MAX) {
+                                refuse_example(j, k->d_name, v->d_name, db, "is one too many (the most is 10000 a job)");
+                                return 0;
+                        }
+                        if (*db_fd < 0) {
+                                if ((r = mkdir_p(db, 0755)) < 0)
+                                        return r;
+                                *db_fd = open(db, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                                if (*db_fd < 0)
+                                        return -errno;
+                        }
+                        if (to < 0) {
+                                to = fcntl(*db_fd, F_DUPFD_CLOEXEC, 3);
+                                if (to < 0)
+                                        return -errno;
+                                if ((r = enter_dir(&to, k->d_name)) < 0)
+                                        return r;
+                        }
+                        r = copy_example(dirfd(values), v->d_name, to);
+                        if (r == -EFBIG)
+                                refuse_example(j, k->d_name, v->d_name, db, "is larger than 1 MiB");
+                        else if (r < 0 && r != -ENOENT)
+                                refuse_example(j, k->d_name, v->d_name, db, job_file_error(r));
+                }
+        }
+        return 0;
+}
+
+void pytest_hypothesis_merge(const RunContext *rc) {
+        const char *db = rc->src.pytest_hypothesis_db;
+        _cleanup_close_ int run_fd = -EBADF, db_fd = -EBADF;
+
+        if (!rc->src.pytest || !db || rc->opt->dry_run)
+                return;
+        run_fd = open(rc->run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (run_fd < 0)
+                return;
+        for (size_t i = 0; i < rc->src.jobs.n; i++) {
+                const Job *j = &rc->src.jobs.jobs[i];
+                unsigned n = 0;
+
+                /* every attempt: an example that failed in an attempt a retry passed is still one to replay */
+                for (unsigned a = 1; a <= j->attempts; a++) {
+                        char path[96];
+                        int fd, r;
+
+                        (void) snprintf(path, sizeof path, JOB_DIR_FORMAT "/" HYPOTHESIS_RECORD, i, a);
+                        fd = openat(run_fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (fd < 0) {
+                                if (errno != ENOENT)
+                                        refuse_example(j, HYPOTHESIS_RECORD, NULL, db, dir_error(run_fd, path));
+                                continue;
+                        }
+                        r = merge_examples(j, fd, db, &db_fd, &n);
+                        if (r < 0) {
+                                log_warning("Cannot add the jobs' hypothesis examples to %s (%s); the next run will "
+                                            "not replay this run's failures first",
+                                            db, strerror(-r));
+                                return;
+                        }
+                }
+        }
+}

@@ -56,3 +56,23 @@ size_t pytest_reports_failed(const PytestReports *rs, size_t job);
  * is longer, or unreadable. */
 char *pytest_report_text(const PytestReport *r, const char *dir, size_t max, bool *cut);
 void pytest_reports_done(PytestReports *rs);
+
+/* What nsrun's plugin writes into a pytest attempt's directory as it goes, for a job killed in the middle: the
+ * tests it collected (node id and the argument selecting each again) and one line per test as it ends. */
+#define TESTS_FILE "tests.json"
+#define RESULTS_FILE "results.jsonl"
+
+/* The node id of the test the attempt in dir was running when it ended, as the plugin wrote it; NULL if none or
+ * not known. Written by the job, so anything: read as every job file is (read_job_file_at()). */
+char *pytest_attempt_current(const char *dir);
+
+/* The tests the attempt finished, in order: an array of objects whose nodeid, classname, name, outcome
+ * ("passed", "failure", "error", "skipped"), message and text are strings and time a number (lines that are not
+ * are left out, as is a last line cut short); NULL when it wrote none. */
+json_object *pytest_attempt_results(const char *dir);
+
+/* The pytest arguments of the tests the attempt collected but neither finished nor was running, in collection
+ * order; each an absolute path and the rest of the test's id (anything else the job wrote is left out, so that
+ * it cannot slip an option into the command); and their node ids in *ret_ids (may be NULL). 0 with NULL when
+ * there are none or nothing is known. */
+int pytest_attempt_unreached(const char *dir, char ***ret_args, char ***ret_ids);

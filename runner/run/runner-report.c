@@ -23,6 +23,7 @@
 #include "macro.h"
 #include "parse-util.h"
 #include "runner-context.h"
+#include "runner-pytest-junit.h"
 #include "runner-pytest-results.h"
 #include "runner-report.h"
 #include "xml-util.h"
@@ -181,9 +182,14 @@ static void describe(const Job *j, char *buf, size_t len) {
         }
 }
 
-/* "out of memory at its learned 300 MiB, rerun alone with 5.0 GiB" */
+/* "out of memory at its learned 300 MiB, rerun alone with 5.0 GiB"; "the 4 tests it had not reached ran in a new
+ * job" */
 static void describe_rerun(const Job *j, char *buf, size_t len) {
-        if (j->oom_limit > 0)
+        if (j->rest.attempt)
+                (void) snprintf(buf, len, "the %u %s it had not reached ran in a new job%s", j->rest.tests,
+                                PLURAL(j->rest.tests, "test"), j->rest.status == JOB_PASSED || j->rest.status == JOB_FAILED
+                                                                       ? "" : ", which ended too");
+        else if (j->oom_limit > 0)
                 (void) snprintf(buf, len, "out of memory at its learned %s, rerun alone with %s",
                                 FORMAT_SIZE(j->oom_limit), FORMAT_SIZE(j->mem_limit));
         else
@@ -1092,7 +1098,7 @@ unsigned junit_attr_uint(xmlNodePtr n, const char *name) {
 }
 
 /* A job's JUnit report, which the job could have replaced with anything: read as read_job_file_at() reads. */
-static int read_job_xml(const char *path, xmlDocPtr *ret) {
+int junit_read_job_xml(const char *path, xmlDocPtr *ret) {
         _cleanup_free_ char *text = NULL;
         size_t size;
         int r;
@@ -1104,7 +1110,7 @@ static int read_job_xml(const char *path, xmlDocPtr *ret) {
         return *ret ? 0 : -EBADMSG;
 }
 
-static xmlNodePtr first_suite(xmlDocPtr doc) {
+xmlNodePtr junit_first_suite(xmlDocPtr doc) {
         xmlNodePtr root = sym_xmlDocGetRootElement(doc);
 
         if (root && sym_xmlStrEqual(root->name, BAD_CAST "testsuites"))
@@ -1114,11 +1120,11 @@ static xmlNodePtr first_suite(xmlDocPtr doc) {
         return root && sym_xmlStrEqual(root->name, BAD_CAST "testsuite") ? root : NULL;
 }
 
-void junit_set_totals(xmlNodePtr root, unsigned tests, unsigned failures, unsigned errors, unsigned skipped) {
+void junit_set_totals(xmlNodePtr root, unsigned tests, unsigned failures, unsigned errors) {
         const struct {
                 const char *name;
                 unsigned value;
-        } totals[] = { { "tests", tests }, { "failures", failures }, { "errors", errors }, { "skipped", skipped } };
+        } totals[] = { { "tests", tests }, { "failures", failures }, { "errors", errors } };
         char num[32];
 
         for (size_t i = 0; i < ELEMENTSOF(totals); i++) {
@@ -1134,11 +1140,11 @@ int junit_read_counts(const char *path, unsigned *tests, unsigned *failures, uns
 
         if (dlopen_libxml2(NULL) < 0)
                 return -EOPNOTSUPP;
-        r = read_job_xml(path, &doc);
+        r = junit_read_job_xml(path, &doc);
         if (r < 0)
                 return r;
         *tests = *failures = *skipped = 0;
-        for (s = first_suite(doc); s; s = s->next)
+        for (s = junit_first_suite(doc); s; s = s->next)
                 if (s->type == XML_ELEMENT_NODE && sym_xmlStrEqual(s->name, BAD_CAST "testsuite")) {
                         *tests += junit_attr_uint(s, "tests");
                         *failures += junit_attr_uint(s, "failures") + junit_attr_uint(s, "errors");
@@ -1180,8 +1186,8 @@ int report_write_junit(const RunContext *rc, const char *path) {
         _cleanup_xml_doc_ xmlDocPtr out = NULL;
         const char *dlerr = NULL;
         xmlNodePtr root;
-        unsigned tests = 0, failures = 0, errors = 0, skipped = 0;
-        char num[32];
+        unsigned tests = 0, failures = 0, errors = 0;
+        char num[32], why[512];
 
         if (dlopen_libxml2(&dlerr) < 0)
                 return log_error_errno(EOPNOTSUPP, "--junit %s: libxml2.so.2 did not load (%s); install libxml2", path,
@@ -1193,28 +1199,28 @@ int report_write_junit(const RunContext *rc, const char *path) {
         for (size_t i = 0; i < rc->src.jobs.n; i++) {
                 const Job *j = &rc->src.jobs.jobs[rc->order[i]];
                 _cleanup_xml_doc_ xmlDocPtr in = NULL;
-                xmlNodePtr s;
+                bool killed = j->status == JOB_OOM || j->status == JOB_TIMEOUT || (j->status == JOB_ERROR && j->signal);
+                xmlNodePtr s = NULL;
 
+                /* killed in the middle of its tests: the ones it finished, its culprit, the rest as run again */
+                describe(j, why, sizeof why);
+                if (rc->src.pytest && killed && (j->killed_in || j->rest.attempt))
+                        s = pytest_junit_killed_suite(rc, j, out, why);
                 /* not one whose report could not be read: nsrun's own testcase says why */
-                if (j->junit_path && j->status != JOB_OOM && j->status != JOB_TIMEOUT && j->status != JOB_INTERRUPTED &&
-                    !(j->status == JOB_ERROR && j->error))
-                        (void) read_job_xml(j->junit_path, &in);
-                s = in ? first_suite(in) : NULL;
-
-                if (!s) {
-                        s = synthetic_suite(j);
-                        sym_xmlAddChild(root, s);
-                } else {
+                else if (j->junit_path && !killed && j->status != JOB_INTERRUPTED && !(j->status == JOB_ERROR && j->error) &&
+                         junit_read_job_xml(j->junit_path, &in) >= 0 && (s = junit_first_suite(in))) {
                         s = sym_xmlDocCopyNode(s, out, 1);
                         sym_xmlSetProp(s, BAD_CAST "name", BAD_CAST j->name);
-                        sym_xmlAddChild(root, s);
+                        pytest_junit_mark_reruns(rc, j, out, s);
                 }
+                if (!s)
+                        s = synthetic_suite(j);
+                sym_xmlAddChild(root, s);
                 tests += junit_attr_uint(s, "tests");
                 failures += junit_attr_uint(s, "failures");
                 errors += junit_attr_uint(s, "errors");
-                skipped += junit_attr_uint(s, "skipped");
         }
-        junit_set_totals(root, tests, failures, errors, skipped);
+        junit_set_totals(root, tests, failures, errors);
         (void) snprintf(num, sizeof num, "%.3f", rc->wall_s);
         sym_xmlNewProp(root, BAD_CAST "time", BAD_CAST num);
         if (sym_xmlSaveFormatFileEnc(path, out, "UTF-8", 1) < 0)

@@ -115,6 +115,8 @@ static char **job_env(const RunContext *rc, const Job *j, const char *dir, size_
                 /* where the plugin says a test's report it cut is whole */
                 (void) snprintf(buf, sizeof buf, "NSRUN_LOG=%s", j->log_path ?: "");
                 r = r ?: strv_env_set(&v, buf);
+                (void) snprintf(buf, sizeof buf, "NSRUN_HYPOTHESIS_OUT=%s/" HYPOTHESIS_RECORD, dir);
+                r = r ?: strv_env_set(&v, buf);
                 (void) snprintf(buf, sizeof buf, "PYTHONPATH=%s%s%s", rc->source.pytest_plugin_dir, pp ? ":" : "",
                                 pp ?: "");
                 r = r ?: strv_env_set(&v, buf);
@@ -133,6 +135,14 @@ static char **job_argv(const RunContext *rc, Job *j, const char *dir, unsigned w
         /* {%}: the worker's slot, from 1 as in GNU parallel */
         char **argv = j->slot_parts ? slot_parts_join(j->slot_parts, worker + 1) : strv_copy(j->argv);
 
+        /* the tests a killed attempt had not reached: the command every pytest job shares, and their ids */
+        if (argv && j->rest.attempt == j->attempts) {
+                strv_free(argv);
+                argv = strv_copy(rc->src.pytest_options);
+                for (size_t i = 0; argv && j->rest.args[i]; i++)
+                        if (strv_push(&argv, j->rest.args[i]) < 0)
+                                strv_free(argv), argv = NULL;
+        }
         if (!argv || !rc->src.pytest)
                 return argv;
         free(j->junit_path);
@@ -472,6 +482,68 @@ static void halt(Loop *l) {
                 }
 }
 
+/* A pytest attempt killed in the middle of its tests (a timeout, an out-of-memory kill, a crash): the tests it had
+ * not reached run once in a new attempt, as pytest-xdist replaces a crashed worker. True if that started. */
+static bool start_rest(Loop *l, Slot *s, Job *j, JobStatus status) {
+        _cleanup_free_ char *dir = NULL;
+        char **args = NULL;
+        int r;
+
+        if (!l->rc->src.pytest || j->rest.attempt || !j->killed_in ||
+            !(status == JOB_TIMEOUT || status == JOB_OOM || (status == JOB_ERROR && j->signal)))
+                return false;
+        if (asprintf(&dir, "%s/" JOB_DIR_FORMAT, l->rc->run_dir, (size_t) (j - l->rc->src.jobs.jobs), j->attempts) < 0 ||
+            pytest_attempt_unreached(dir, &args, NULL) < 0 || !args)
+                return false;
+        j->rest = (JobRest) { .attempt = j->attempts + 1, .tests = (unsigned) strv_length(args), .args = args,
+                              .killed_status = status };
+        log_debug("%s: killed while running %s; its %u tests not reached run in a new attempt", j->name, j->killed_in,
+                  j->rest.tests);
+        r = start_attempt(l, s, j);
+        if (r < 0) {
+                release_slot(l, s);
+                j->rest.status = JOB_NOT_RUN;
+                return false;
+        }
+        l->running++;
+        return true;
+}
+
+/* What the killed attempt left, kept while the rest of its tests run (see start_rest()). */
+typedef struct KilledOutcome {
+        int exit_code, signal;
+        double wall_s;
+        char *killed_in, *error;
+        unsigned passed, failed, skipped, errors, xfailed, xpassed;
+} KilledOutcome;
+
+static void killed_outcome_take(Job *j, KilledOutcome *o) {
+        *o = (KilledOutcome) { j->exit_code, j->signal, j->wall_s, TAKE_PTR(j->killed_in), TAKE_PTR(j->error),
+                               j->tests_passed, j->tests_failed, j->tests_skipped, j->tests_errors, j->tests_xfailed,
+                               j->tests_xpassed };
+}
+
+/* The job's outcome is its killed attempt's, its counts both attempts'; the new attempt's own end in j->rest. */
+static JobStatus rest_ended(Job *j, JobStatus status, KilledOutcome *o) {
+        j->rest.status = status;
+        j->rest.signal = j->signal;
+        free(j->rest.killed_in);
+        j->rest.killed_in = TAKE_PTR(j->killed_in);
+        j->killed_in = TAKE_PTR(o->killed_in);
+        free(j->error);
+        j->error = TAKE_PTR(o->error);
+        j->exit_code = o->exit_code;
+        j->signal = o->signal;
+        j->wall_s += o->wall_s;
+        j->tests_passed += o->passed;
+        j->tests_failed += o->failed;
+        j->tests_skipped += o->skipped;
+        j->tests_errors += o->errors;
+        j->tests_xfailed += o->xfailed;
+        j->tests_xpassed += o->xpassed;
+        return j->rest.killed_status;
+}
+
 static void finish_slot(Loop *l, Slot *s) {
         RunContext *rc = l->rc;
         SandboxResult res = {};
@@ -479,9 +551,13 @@ static void finish_slot(Loop *l, Slot *s) {
         Job *j = s->job;
         JobStatus status;
         bool failed_before = j->attempts > 1 + (j->oom_limit > 0); /* a rerun alone is not a flaky pass */
+        bool is_rest = j->rest.attempt && j->rest.attempt == j->attempts;
+        KilledOutcome killed = {};
         uint64_t ended = now_usec();
         int r;
 
+        if (is_rest)
+                killed_outcome_take(j, &killed);
         r = sandbox_wait(s->sandbox, &res);
         j->wall_s = (double) (ended - s->started) / 1e6;
         if (s->forked) {
@@ -517,15 +593,18 @@ static void finish_slot(Loop *l, Slot *s) {
                 j->error = NULL;
                 (void) asprintf(&j->error, "interrupted by SIG%s", sigabbrev_np(rc->signal) ?: "?");
         }
+        if (is_rest)
+                status = rest_ended(j, status, &killed);
         vacate_slot(l, s, ended);
         l->running--;
-        if (!l->aborted && !rc->signal && sched_should_rerun_alone(&l->policy, j, status)) {
+        /* the tests a killed attempt had not reached run once, neither again nor alone */
+        if (!is_rest && !l->aborted && !rc->signal && sched_should_rerun_alone(&l->policy, j, status)) {
                 j->oom_limit = j->mem_limit;
                 j->status = JOB_PENDING;
                 l->alone[l->n_alone++] = j;
                 return;
         }
-        if (!l->aborted && !rc->signal && sched_should_retry(&l->policy, j, status)) {
+        if (!is_rest && !l->aborted && !rc->signal && sched_should_retry(&l->policy, j, status)) {
                 r = start_attempt(l, s, j);
                 if (r >= 0) {
                         l->running++;
@@ -534,7 +613,9 @@ static void finish_slot(Loop *l, Slot *s) {
                 release_slot(l, s);
                 status = JOB_ERROR;
         }
-        if (status == JOB_PASSED && failed_before)
+        if (!l->aborted && !rc->signal && !l->stop && start_rest(l, s, j, status))
+                return;
+        if (status == JOB_PASSED && failed_before && !j->rest.attempt)
                 status = JOB_FLAKY;
         j->status = status;
         reporter_job_finished(l->rep, j);

@@ -292,6 +292,9 @@ int pytest_jobs_from_collection(const SourceContext *c, char **command, int star
                 s->pytest_maxfail = (unsigned) MIN(MAX(json_object_get_int64(xd), 0), (int64_t) UINT_MAX);
         if (json_get_string(doc, "cache_dir") && !(s->pytest_cache_dir = strdup(json_get_string(doc, "cache_dir"))))
                 return log_oom();
+        if (json_get_string(doc, "hypothesis_db") &&
+            !(s->pytest_hypothesis_db = strdup(json_get_string(doc, "hypothesis_db"))))
+                return log_oom();
         if (!s->pytest_options ||
             (s->pytest_xdist && (strv_push(&s->pytest_options, "-n") < 0 || strv_push(&s->pytest_options, "0") < 0)))
                 return log_oom();

@@ -1116,6 +1116,7 @@ static int run(RunOptions *o, RunContext *rc) {
                 r = write_joblog(rc, o->joblog_path);
         collect_coverage(rc);
         pytest_cache_merge(rc);
+        pytest_hypothesis_merge(rc);
         /* A shard leaves the history as it found it: every shard must split the same jobs by the same history,
          * whenever it runs; nsrun merge --history keeps their times. */
         if (!o->shard && save_history(o->cache_dir, &rc->src.jobs) < 0)

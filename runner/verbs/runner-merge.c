@@ -114,7 +114,7 @@ static int merge_junit(const MergeArgs *a) {
         _cleanup_xml_doc_ xmlDocPtr out = NULL;
         xmlNodePtr root;
         const char *dlerr = NULL;
-        unsigned tests = 0, failures = 0, errors = 0, skipped = 0;
+        unsigned tests = 0, failures = 0, errors = 0;
 
         if (dlopen_libxml2(&dlerr) < 0)
                 return log_error_errno(EINVAL,
@@ -140,11 +140,10 @@ static int merge_junit(const MergeArgs *a) {
                         tests += junit_attr_uint(s, "tests");
                         failures += junit_attr_uint(s, "failures");
                         errors += junit_attr_uint(s, "errors");
-                        skipped += junit_attr_uint(s, "skipped");
                         sym_xmlAddChild(root, sym_xmlDocCopyNode(s, out, 1));
                 }
         }
-        junit_set_totals(root, tests, failures, errors, skipped);
+        junit_set_totals(root, tests, failures, errors);
         if (sym_xmlSaveFormatFileEnc(a->junit, out, "UTF-8", 1) < 0)
                 return log_error_errno(EIO, "merge: --junit %s: cannot write it", a->junit);
         return 0;

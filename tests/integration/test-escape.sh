@@ -485,6 +485,53 @@ for kind in junit:fifo junit:zero junit:big times:fifo times:zero progress:fifo 
         is "... and the run left nothing behind" "$(leftovers_of "$SCRATCH/pid" "$tag-$kind" "$R" "$(mount_count)")" ""
 done
 
+# hypothesis's example database: the examples a job adds come back into the project's .hypothesis/examples, from
+# a directory of the job's own attempt it could fill with anything. Planted there: a link to a host file, a key
+# directory that is a link to a host directory, a FIFO (nsrun hung in open()), a file over 1 MiB, names hypothesis
+# never makes; only the one real example comes back, each refusal named, and the project's own example is kept.
+if /usr/bin/python3 -c 'import hypothesis' 2> /dev/null; then
+        Y=$(make_project hypothesis)
+        as_test_user sh -c "mkdir -p '$Y/.hypothesis/examples/0123abcd' && printf mine > '$Y/.hypothesis/examples/0123abcd/0000feed'"
+        as_test_user sh -c "cat > '$Y/test_plant.py'" <<'PYEOF'
+import os
+
+import hypothesis  # its database is the project's .hypothesis/examples
+
+def test_plant():
+    out = os.environ["NSRUN_HYPOTHESIS_OUT"]
+    os.makedirs(os.path.join(out, "aaaa"))
+    with open(os.path.join(out, "aaaa", "1111"), "w") as f:
+        f.write("good")
+    os.makedirs(os.path.join(out, "0123abcd"))
+    with open(os.path.join(out, "0123abcd", "0000feed"), "w") as f:
+        f.write("replaced")
+    os.symlink("/etc/passwd", os.path.join(out, "aaaa", "2222"))
+    os.mkfifo(os.path.join(out, "aaaa", "3333"))
+    with open(os.path.join(out, "aaaa", "4444"), "wb") as f:
+        f.truncate(2 << 20)
+    with open(os.path.join(out, "aaaa", "..5555"), "w") as f:
+        f.write("bad name")
+    os.symlink("/etc", os.path.join(out, "bbbb"))
+PYEOF
+        (cd "$Y" && marked "$SCRATCH/pid" "$tag-hyp" timeout -s KILL 60 "$NSRUN_BIN" -j 1 -- pytest -p no:cacheprovider \
+                > "$SCRATCH/hyp.out" 2>&1)
+        rc=$?
+        diag < "$SCRATCH/hyp.out"
+        got=$(cd "$Y/.hypothesis/examples" && find . -mindepth 1 | sort | while read -r f; do
+                if [ -L "$f" ]; then echo "link:$f"; elif [ -f "$f" ]; then echo "$f:$(head -c 20 "$f")"; else echo "$f"; fi
+        done | LC_ALL=C sort | tr '\n' ' ')
+        is "a job's planted hypothesis examples: only the regular, small, well-named one comes back; the project's kept (exit $rc)" \
+                "$got" "./0123abcd ./0123abcd/0000feed:mine ./aaaa ./aaaa/1111:good "
+        warned=$(grep -o "hypothesis example [^ ]* to [^:]*: it .*" "$SCRATCH/hyp.out" | sed 's/ to [^:]*:/:/' | LC_ALL=C sort | tr '\n' ';')
+        is "... each refusal named" "$warned" \
+                "hypothesis example aaaa/..5555: it is not named as hypothesis names examples;hypothesis example aaaa/2222: it is a symbolic link;hypothesis example aaaa/3333: it is not a regular file (a FIFO, socket or device);hypothesis example aaaa/4444: it is larger than 1 MiB;hypothesis example bbbb: it is a symbolic link;"
+        is "... and the run left nothing behind" "$(leftovers_of "$SCRATCH/pid" "$tag-hyp" "$Y" "$(mount_count)")" ""
+else
+        ok "hypothesis examples planted by a job # SKIP python3-hypothesis is not installed"
+        ok "... each refusal named # SKIP python3-hypothesis is not installed"
+        ok "... and the run left nothing behind # SKIP python3-hypothesis is not installed"
+fi
+
 # --- file descriptors: only stdin, stdout and stderr cross into a sandbox ---
 # A directory nsrun inherited open is a path on the host (/proc/self/fd/N/...), writable where the host's is,
 # whatever the sandbox's mounts; a file open for writing is that file.

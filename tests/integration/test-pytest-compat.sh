@@ -7,6 +7,7 @@
 setup_scratch
 require_sandbox
 /usr/bin/python3 -c 'import xdist' 2>/dev/null || skip_all "pytest-xdist is not installed (python3-pytest-xdist)"
+command -v xmllint > /dev/null || skip_all "xmllint is not installed (libxml2-utils)"
 
 SUITE=$SCRATCH/suite
 mkdir -p "$SUITE"
@@ -139,6 +140,51 @@ like "... a record replaced by a symbolic link is refused, named" "$(cat "$H.out
 is "... and the other jobs' failures are merged" "$(lastfailed "$H")" \
         "['test_a.py::test_fail1', 'test_b.py::test_fail2']"
 
+# --- hypothesis's example database ---
+# a failure hypothesis found is saved in .hypothesis/examples and replayed first by the next run: under nsrun the
+# jobs' new examples are added to the project's. The "replay" profile runs only the saved examples (no new ones):
+# it fails where the failing example was kept, passes where it was not.
+if /usr/bin/python3 -c 'import hypothesis' 2> /dev/null; then
+        for d in "$SCRATCH/h-serial" "$SCRATCH/h-nsrun"; do
+                rm -rf "$d"
+                mkdir -p "$d"
+                cat > "$d/conftest.py" <<'PYEOF'
+from hypothesis import Phase, settings
+
+settings.register_profile("replay", phases=[Phase.explicit, Phase.reuse])
+PYEOF
+                cat > "$d/test_h.py" <<'PYEOF'
+from hypothesis import given, strategies as st
+
+@given(st.integers())
+def test_found(n):
+    assert n < 1000
+PYEOF
+                printf 'def test_other():\n    pass\n' > "$d/test_other.py"
+                [ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$d"
+        done
+        HS=$SCRATCH/h-serial HN=$SCRATCH/h-nsrun
+        run_in "$HS" pytest
+        run_in "$HN" "$NSRUN_BIN" -j 2 -- pytest
+        like "hypothesis finds the failing example under pytest" "$(cat "$HS.out")" "Falsifying example: test_found"
+        like "... and under nsrun -- pytest" "$(cat "$HN.out")" "Falsifying example: test_found"
+        check "... pytest saves it in .hypothesis/examples" test -n "$(find "$HS/.hypothesis/examples" -type f)"
+        check "... and so does nsrun -- pytest, from its job into the project" \
+                test -n "$(find "$HN/.hypothesis/examples" -type f 2> /dev/null)"
+        run_in "$HS" pytest --hypothesis-profile=replay
+        s=$?
+        run_in "$HN" "$NSRUN_BIN" -j 2 -- pytest --hypothesis-profile=replay
+        n=$?
+        is "the next run replays it first: only saved examples run, and test_found fails under both" "$s $n" "1 1"
+        like "... with the same falsifying example" "$(cat "$HN.out")" "^E? +n=1000,?$|test_found\\(n=1000\\)"
+        before=$(find "$HN/.hypothesis/examples" -type f | sort)
+        run_in "$HN" "$NSRUN_BIN" -j 2 -- pytest
+        is "... a second run keeps the project's examples" \
+                "$(comm -23 <(echo "$before") <(find "$HN/.hypothesis/examples" -type f | sort))" ""
+else
+        for t in 1 2 3 4 5 6 7; do ok "hypothesis's example database # SKIP python3-hypothesis is not installed"; done
+fi
+
 # --- counts in pytest's words ---
 E=$(project p-counts)
 cat > "$E/test_e.py" <<'PYEOF'
@@ -169,12 +215,144 @@ run_in "$E" "$NSRUN_BIN" -j 2 -- pytest --junitxml=nsrun.xml
 check "nsrun -- pytest --junitxml=PATH writes PATH (relative to where it ran, as pytest)" test -s "$E/nsrun.xml"
 is "... with the testcases and outcomes pytest's has" "$(testcases "$E/nsrun.xml")" "$(testcases "$SCRATCH/serial.xml")"
 is "... as pytest -n 2's has" "$(testcases "$SCRATCH/xdist.xml")" "$(testcases "$SCRATCH/serial.xml")"
+# the root's totals: the three the JUnit schema Jenkins uses declares there, each the sum of the suites'
 totals='import sys, xml.etree.ElementTree as E
 r = E.parse(sys.argv[1]).getroot()
-k = ("tests", "failures", "errors", "skipped")
-print(*(r.get(a) for a in k), *(sum(int(s.get(a, 0)) for s in r.iter("testsuite")) for a in k))'
-is "... its root's tests, failures, errors and skipped are the sums of its suites'" \
-        "$(/usr/bin/python3 -c "$totals" "$E/nsrun.xml")" "9 2 1 2 9 2 1 2"
+k = ("tests", "failures", "errors")
+print(*(r.get(a) for a in k), r.get("skipped"), *(sum(int(s.get(a, 0)) for s in r.iter("testsuite")) for a in k + ("skipped",)))'
+is "... its root's tests, failures and errors are the sums of its suites' (skipped is the suites' alone)" \
+        "$(/usr/bin/python3 -c "$totals" "$E/nsrun.xml")" "9 2 1 None 9 2 1 2"
+# the JUnit schema Jenkins validates against (the xunit plugin's junit-10.xsd, in tests/fixtures)
+XSD=$(dirname "$0")/../fixtures/junit-10.xsd
+valid() { xmllint --noout --schema "$XSD" "$@" 2>&1 | grep -v ' validates$'; }
+is "... and it is valid JUnit, as Jenkins' xunit plugin reads it (junit-10.xsd)" "$(valid "$E/nsrun.xml")" ""
+is "... as are --junit's documents" "$(valid "$N.lf.xml" "$N.lf2.xml" "$N.ff.xml")" ""
+
+# --retries: a test that passed on its retry gets a flakyFailure (its first failure, traceback and all), one that
+# failed again a rerunFailure, as Maven Surefire and nextest write them and Jenkins reads them
+R=$(project p-retry)
+cat > "$R/test_retry.py" <<'PYEOF'
+import os
+
+def test_flaky():
+    # COVERAGE_FILE ends in the attempt's number: this fails in the first attempt only
+    assert not os.environ["COVERAGE_FILE"].endswith("-1"), "fails on the first attempt"
+
+def test_always():
+    assert 0, "fails every time"
+
+def test_fine():
+    pass
+PYEOF
+[ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$R"
+run_in "$R" "$NSRUN_BIN" -j 1 --retries 1 -- pytest test_retry.py --junitxml=retry.xml
+reruns='import sys, xml.etree.ElementTree as E
+for c in E.parse(sys.argv[1]).iter("testcase"):
+    print(c.get("name"), *sorted("%s:%s" % (k.tag, (k.get("message") or "").splitlines()[0] if k.get("message") else "") for k in c))'
+is "--retries 1: test_flaky passed with its first failure as a flakyFailure, test_always a failure and a rerunFailure" \
+        "$(/usr/bin/python3 -c "$reruns" "$R/retry.xml")" "test_flaky flakyFailure:AssertionError: fails on the first attempt
+test_always failure:AssertionError: fails every time rerunFailure:AssertionError: fails every time
+test_fine"
+is "... the earlier attempt's traceback kept" "$(/usr/bin/python3 -c 'import sys, xml.etree.ElementTree as E
+print(any("E   " in (t.text or "") and "fails on the first attempt" in (t.text or "") for t in E.parse(sys.argv[1]).iter("stackTrace")))' "$R/retry.xml")" True
+is "... valid JUnit (junit-10.xsd)" "$(valid "$R/retry.xml")" ""
+
+# --- a job killed in the middle of its file ---
+# finished tests keep their results, the test it was running is an error naming the reason, and the tests it had
+# not reached run once in a new job (as xdist replaces a crashed worker); if that one dies too, they are not run
+K=$(project p-killed)
+cat > "$K/test_kill.py" <<'PYEOF'
+import os, signal, time
+
+def die(test):
+    how = os.environ.get("KILL", "")
+    if test in os.environ.get("KILL_IN", "test_3").split(","):
+        if how == "segv":
+            os.kill(os.getpid(), signal.SIGSEGV)
+        elif how == "hang":
+            time.sleep(600)
+        elif how == "oom":
+            hog = []
+            while True:
+                hog.append(b"x" * (16 << 20))
+
+def test_1(): pass
+def test_2(): assert 1 == 2
+def test_3(): die("test_3")
+def test_4(): pass
+def test_5(): assert 0, "five"
+def test_6(): die("test_6")
+def test_7(): pass
+PYEOF
+[ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$K"
+killed_run() { # NAME KILL NSRUN-OPTIONS...: the file's tests as one job
+        local name=$1 how=$2
+        shift 2
+        run_in "$K" env KILL="$how" KILL_IN="${KILL_IN:-test_3}" "$NSRUN_BIN" -j 1 --batch off --json "$K.$name.json" \
+                "$@" -- pytest test_kill.py --junitxml="$name.xml"
+}
+outcomes='import sys, xml.etree.ElementTree as E
+out = []
+for c in E.parse(sys.argv[1]).iter("testcase"):
+    kinds = [k for k in c if k.tag in ("failure", "error", "skipped")]
+    out.append("%s:%s" % (c.get("name"), kinds[0].tag if kinds else "passed"))
+    if kinds and kinds[0].tag != "failure":
+        out[-1] += "(%s)" % kinds[0].get("message")
+print(" ".join(out))'
+killed_run segv segv
+is "segfault in test_3: the finished tests keep their outcomes, test_3 is an error naming the signal, 4-7 ran anew" \
+        "$(/usr/bin/python3 -c "$outcomes" "$K/segv.xml")" \
+        "test_1:passed test_2:failure test_3:error(crashed: signal 11 (SIGSEGV) while running test_kill.py::test_3) test_4:passed test_5:failure test_6:passed test_7:passed"
+is "... --json and the summary count them" "$(json "$K.segv.json" "[d['totals'][k] for k in ('tests_passed', 'tests_failed', 'tests_errors')]") $(json "$K.segv.json" "d['jobs'][0]['status']")" "[4, 2, 1] error"
+like "... the summary says the rest ran in a new job" "$(cat "$K.out")" "ERROR test_kill.py: crashed: signal 11 .* the 4 tests it had not reached ran in a new job"
+like "... and counts every test" "$(tail -n 1 "$K.out")" "tests: 2 failed, 4 passed, 1 error"
+KILL_IN=test_3,test_6 killed_run segv2 segv
+is "... the new job crashing too (in test_6): test_6 an error, test_7 not run" \
+        "$(/usr/bin/python3 -c "$outcomes" "$K/segv2.xml")" \
+        "test_1:passed test_2:failure test_3:error(crashed: signal 11 (SIGSEGV) while running test_kill.py::test_3) test_4:passed test_5:failure test_6:error(the new job running the tests test_kill.py had not reached ended too: crashed: signal 11 (SIGSEGV)) test_7:skipped(not run: new job running the tests test_kill.py had not reached ended too: crashed: signal 11 (SIGSEGV))"
+killed_run hang hang --timeout 5s --timeout-grace 1s
+like "a timeout in test_3: test_3 an error naming the timeout, the rest ran anew" \
+        "$(/usr/bin/python3 -c "$outcomes" "$K/hang.xml")" \
+        "^test_1:passed test_2:failure test_3:error\\(killed, timeout after .* while running test_kill.py::test_3\\) test_4:passed test_5:failure test_6:passed test_7:passed$"
+like "... the hung test's traceback in the log" "$(cat "$K/.nsrun/logs/test_kill.py.log" 2> /dev/null)" "in die"
+killed_run oom oom --mem-per-worker 256M
+like "out of memory in test_3: test_3 an error naming it, the rest ran anew" \
+        "$(/usr/bin/python3 -c "$outcomes" "$K/oom.xml")" \
+        "^test_1:passed test_2:failure test_3:error\\(killed, out of memory .* while running test_kill.py::test_3\\) test_4:passed test_5:failure test_6:passed test_7:passed$"
+is "... these reports are valid JUnit (junit-10.xsd)" "$(valid "$K/segv.xml" "$K/segv2.xml" "$K/hang.xml" "$K/oom.xml")" ""
+
+# --- -x and --maxfail, side by side with pytest -x and pytest -n 2 -x ---
+# What the user notices: the run stops (not every test runs), the failure is shown, the exit status. Tests in
+# flight when the first failure comes still end, under xdist (its other worker's current test) and nsrun (the
+# jobs running then, each stopping at its own first failure), so the counts may differ; pytest-xdist exits 2
+# (its "Interrupted: stopping after 1 failures"), nsrun 1, as plain pytest -x: tests failed.
+XP=$SCRATCH/p-exitfirst
+mkdir -p "$XP"
+for i in 1 2 3 4; do
+        printf 'def test_a():\n    pass\n\ndef test_b():\n    assert 0, "fails in %s"\n\ndef test_c():\n    pass\n' "$i" > "$XP/test_x$i.py"
+done
+[ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$XP"
+ran() { # the number of tests pytest's last line, or nsrun's summary, counts
+        tail -n 1 "$1" | sed -E 's/.*tests: //' | grep -Eo '[0-9]+ (passed|failed|skipped|xfailed|xpassed|errors?)' |
+                awk '{ n += $1 } END { print n + 0 }'
+}
+for opt in -x --maxfail=2; do
+        run_in "$XP" pytest -p no:cacheprovider $opt test_x1.py test_x2.py test_x3.py test_x4.py
+        s=$?
+        cp "$XP.out" "$XP.serial.out"
+        run_in "$XP" pytest -n 2 -p no:cacheprovider $opt
+        x=$?
+        cp "$XP.out" "$XP.xdist.out"
+        run_in "$XP" "$NSRUN_BIN" -j 2 -- pytest -p no:cacheprovider $opt
+        n=$?
+        diag < "$XP.out"
+        check "$opt: the run stops under pytest ($(ran "$XP.serial.out") of 12 tests ran), pytest -n 2 ($(ran "$XP.xdist.out")) and nsrun ($(ran "$XP.out"))" \
+                test "$(ran "$XP.serial.out")" -lt 12 -a "$(ran "$XP.xdist.out")" -lt 12 -a "$(ran "$XP.out")" -lt 12
+        like "... nsrun shows the failure, pytest's E line of it" "$(cat "$XP.out")" "^E +AssertionError: fails in [1-4]"
+        like "... as pytest -n 2 does" "$(cat "$XP.xdist.out")" "AssertionError: fails in [1-4]"
+        like "... nsrun's summary says which jobs it did not start" "$(tail -n 1 "$XP.out")" "[0-9]+ not run"
+        is "... exit status: pytest $s, nsrun $n (pytest -n 2: $x)" "$s $n" "1 1"
+done
 
 # --- exit statuses ---
 run_in "$S" pytest -k nomatch
@@ -184,6 +362,15 @@ x=$?
 run_in "$N" "$NSRUN_BIN" -j 2 -- pytest -k nomatch
 is "no tests collected: pytest, pytest -n 2 and nsrun -- pytest all exit 5" "$s $x $?" "5 5 5"
 like "... nsrun says why" "$(cat "$N.out")" "pytest collected no tests"
+# pytest-reportlog's --report-log: not packaged in Debian 12, not supported; without it, pytest's own error line
+if ! /usr/bin/python3 -c 'import pytest_reportlog' 2> /dev/null; then
+        run_in "$N" "$NSRUN_BIN" -j 2 -- pytest --report-log=log.jsonl
+        is "--report-log without pytest-reportlog: exit 4, as pytest's usage error" "$?" 4
+        like "... with pytest's own line" "$(cat "$N.out")" "pytest: error: unrecognized arguments: --report-log=log.jsonl"
+else
+        ok "--report-log without pytest-reportlog # SKIP pytest-reportlog is installed"
+        ok "... with pytest's own line # SKIP pytest-reportlog is installed"
+fi
 run_in "$N" "$NSRUN_BIN" --no-such-option -- pytest
 is "nsrun's own usage error stays 2" "$?" 2
 run_in "$S" pytest

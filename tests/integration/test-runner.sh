@@ -216,15 +216,16 @@ out=$(as_test_user "$NSRUN_BIN" --timeout 1s --timeout-grace 2s --json "$SCRATCH
 is "a command that ignores SIGTERM is killed after --timeout-grace, a timeout" "$rc $(json "$SCRATCH/tk.json" "d['jobs'][0]['status']")" "1 timeout"
 check "... within seconds" test $(( $(date +%s) - start )) -lt 10
 check "... and every process of the job is gone" sh -c "! pgrep -f '^sleep $marker'"
-# a job that crashes in its 3rd test of 5 keeps the 2 it finished and names the culprit
+# a job that crashes in its 3rd test of 5 keeps the 2 it finished, names the culprit, and runs the 2 it had not
+# reached in a new job
 printf 'import os, signal\n\ndef test_a():\n    pass\n\ndef test_b():\n    pass\n\ndef test_c():\n    os.kill(os.getpid(), signal.SIGSEGV)\n\ndef test_d():\n    pass\n\ndef test_e():\n    pass\n' |
         as_test_user tee "$hang/test_x.py" > /dev/null
 out=$(cd "$hang" && as_test_user "$NSRUN_BIN" --batch off --json "$SCRATCH/sx.json" -- pytest test_x.py 2>&1); rc=$?
-is "a segfault in the 3rd test of 5: an error, the 2 finished tests kept, the culprit named (exit 1)" \
+is "a segfault in the 3rd test of 5: an error, the 2 finished tests kept, the culprit named, the 2 left run (exit 1)" \
         "$rc $(json "$SCRATCH/sx.json" "(d['jobs'][0]['status'], d['jobs'][0]['tests_passed'], d['jobs'][0]['tests_errors'], d['jobs'][0]['killed_in'], d['totals']['tests_passed'])")" \
-        "1 ('error', 2, 1, 'test_x.py::test_c', 2)"
-like "... and the summary says why" "$out" 'crashed: signal 11 \(SIGSEGV\) while running test_x.py::test_c'
-like "... with its counts" "$out" 'tests: 2 passed, 1 error'
+        "1 ('error', 4, 1, 'test_x.py::test_c', 4)"
+like "... and the summary says why" "$out" 'crashed: signal 11 \(SIGSEGV\) while running test_x.py::test_c .*the 2 tests it had not reached ran in a new job'
+like "... with its counts" "$out" 'tests: 4 passed, 1 error'
 is "a timed-out job keeps its finished test and names the test it was in" \
         "$(json "$SCRATCH/th.json" "(d['jobs'][0]['killed_in'], d['jobs'][0]['tests_passed'])")" "('test_hang.py::test_hangs_here', 1)"
 out=$(as_test_user "$NSRUN_BIN" --timeout-grace soon -- true 2>&1); rc=$?

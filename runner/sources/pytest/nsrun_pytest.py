@@ -110,6 +110,8 @@ def pytest_addoption(parser):
 def pytest_collection_finish(session):
     out = os.environ.get("NSRUN_COLLECT_OUT")
     if not out:
+        _write_tests(session)
+        _hypothesis_snapshot()
         return
     config = session.config
     rootdir = str(config.rootpath)
@@ -138,6 +140,8 @@ def pytest_collection_finish(session):
         # The directories pytest names the files outside the rootdir by (--pyargs packages): the jobs are told
         # them, so their test ids are the ones pytest gives ("tests/test_a.py::test_x"), in every report.
         "nodeid_roots": _nodeid_roots(session),
+        # hypothesis's example database, when it is a directory: nsrun merges the jobs' new examples into it
+        "hypothesis_db": _hypothesis_db(),
         "items": [_item(i, rootdir) for i in session.items],
     }
     tmp = out + ".tmp"
@@ -215,7 +219,9 @@ def pytest_collectreport(report):
 def pytest_runtest_logreport(report):
     if os.environ.get("NSRUN_TIMES_OUT") and _config[0] is not None:
         status = _config[0].hook.pytest_report_teststatus(report=report, config=_config[0])
-        _count(status[0] if isinstance(status, tuple) and status and isinstance(status[0], str) else None)
+        category = status[0] if isinstance(status, tuple) and status and isinstance(status[0], str) else None
+        _count(category)
+        _keep_report(report, category)
         _on_logreport(_config[0], report, status)
     if not os.environ.get("NSRUN_TIMES_OUT") or _current[0] is None or _current[0][0] != report.nodeid:
         return
@@ -247,6 +253,7 @@ def pytest_runtest_logstart(nodeid, location):
 def pytest_runtest_logfinish(nodeid, location):
     _done[0] += 1
     _on_logfinish(nodeid)
+    _write_result(nodeid)
     _progress(None)
 
 
@@ -287,6 +294,7 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
+    _hypothesis_copy()
     out = os.environ.get("NSRUN_CACHE_OUT")
     if not out or _lastfailed_before[0] is None:
         return
@@ -484,3 +492,125 @@ def _on_logfinish(nodeid):
     for rep, category in reps:
         if category and isinstance(category, str):
             _report(_config[0], rep, category, teardowns)
+
+
+# A job killed in the middle of its tests (a timeout, an out-of-memory kill, a crash): nsrun keeps each finished
+# test's result and runs the tests it had not reached in a new job, as pytest-xdist replaces a crashed worker. For
+# that the job writes, next to NSRUN_TIMES_OUT, the tests it collected (tests.json: each one's node id and the
+# argument that selects it again, its absolute path and the rest of its id) once collected, and a line for each
+# test as it ends (results.jsonl: its JUnit names, as pytest's junitxml makes them, its outcome and message).
+_RESULT_TEXT_MAX = 8192
+_results = {}
+
+
+def _job_file(name):
+    out = os.environ.get("NSRUN_TIMES_OUT")
+    return os.path.join(os.path.dirname(out), name) if out else None
+
+
+def _write_tests(session):
+    path = _job_file("tests.json")
+    if not path:
+        return
+    tests = []
+    for item in session.items:
+        where = os.path.abspath(str(getattr(item, "path", None) or item.fspath))
+        tests.append({"nodeid": item.nodeid, "arg": where + _suffix(item.nodeid)})
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(tests, f)
+    os.replace(path + ".tmp", path)
+
+
+def _junit_names(nodeid):
+    try:
+        from _pytest.junitxml import mangle_test_address
+
+        names = mangle_test_address(nodeid)
+    except (ImportError, AttributeError):
+        names = nodeid.split("::")
+    return ".".join(names[:-1]), names[-1]
+
+
+def _keep_report(report, category):
+    if not _job_file("results.jsonl"):
+        return
+    kept = _results.setdefault(report.nodeid, {"categories": [], "message": "", "text": "", "time": 0.0})
+    kept["time"] += report.duration
+    if category:
+        kept["categories"].append(category)
+    if report.failed or report.skipped:
+        crash = getattr(getattr(report, "longrepr", None), "reprcrash", None)
+        kept["message"] = kept["message"] or str(getattr(crash, "message", "") or "")
+        if report.skipped and isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
+            kept["message"] = kept["message"] or str(report.longrepr[2])
+        kept["text"] = kept["text"] or report.longreprtext[-_RESULT_TEXT_MAX:]
+
+
+def _write_result(nodeid):
+    path = _job_file("results.jsonl")
+    kept = _results.pop(nodeid, None)
+    if not path or kept is None:
+        return
+    cats = kept["categories"]
+    outcome = ("error" if "error" in cats else "failure" if "failed" in cats else
+               "skipped" if "skipped" in cats or "xfailed" in cats else "passed")
+    classname, name = _junit_names(nodeid)
+    line = {"nodeid": nodeid, "classname": classname, "name": name, "outcome": outcome,
+            "message": kept["message"][:_RESULT_TEXT_MAX], "text": kept["text"], "time": kept["time"]}
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(line) + "\n")
+
+
+# hypothesis's example database (.hypothesis/examples: a directory per test, a file per example that failed):
+# each job reads the project's through its overlay, so a failure found before is replayed first, and what it adds
+# goes with its sandbox. With NSRUN_HYPOTHESIS_OUT set, the examples the job added are copied there when pytest
+# ends (<key>/<value>, as in the database), and nsrun adds them to the project's database after the run.
+_hypothesis_before = [None]
+
+
+def _hypothesis_db():
+    if "hypothesis" not in sys.modules:
+        return None
+    try:
+        from hypothesis import settings
+        from hypothesis.database import DirectoryBasedExampleDatabase
+
+        db = settings.default.database
+    except Exception:
+        return None
+    return os.path.abspath(str(db.path)) if isinstance(db, DirectoryBasedExampleDatabase) else None
+
+
+def _hypothesis_examples(db):
+    found = set()
+    try:
+        for key in os.listdir(db):
+            if os.path.isdir(os.path.join(db, key)) and not os.path.islink(os.path.join(db, key)):
+                found.update((key, value) for value in os.listdir(os.path.join(db, key)))
+    except OSError:
+        pass
+    return found
+
+
+def _hypothesis_snapshot():
+    db = _hypothesis_db() if os.environ.get("NSRUN_HYPOTHESIS_OUT") else None
+    if db:
+        _hypothesis_before[0] = (db, _hypothesis_examples(db))
+
+
+def _hypothesis_copy():
+    out = os.environ.get("NSRUN_HYPOTHESIS_OUT")
+    db = _hypothesis_db()
+    if not out or not db:
+        return
+    before = _hypothesis_before[0][1] if _hypothesis_before[0] and _hypothesis_before[0][0] == db else set()
+    for key, value in sorted(_hypothesis_examples(db) - before):
+        src = os.path.join(db, key, value)
+        try:
+            if not os.path.isfile(src) or os.path.islink(src):
+                continue
+            os.makedirs(os.path.join(out, key), exist_ok=True)
+            with open(src, "rb") as f, open(os.path.join(out, key, value), "wb") as g:
+                g.write(f.read())
+        except OSError:
+            continue
