@@ -19,8 +19,9 @@
 # outside its run of the jobs (the measured wall less --json's wall_s: the collection pass, set-up, reports). The
 # 1-minute load average before and after each run, since a shared machine skews these. Times are measured, never
 # asserted; but an nsrun run that does not pass every test serial pytest passed makes this exit 1, after the
-# table. Test ids are compared without the --pyargs package's prefix, which nsrun's JUnit report has and
-# pytest's (its rootdir the package's directory) has not.
+# table. Test ids are compared without the --pyargs package's prefix, which nsrun's JUnit report had before
+# 614b7ef (pytest's ids are relative to the package's directory, and nsrun's jobs' now too), so that older builds
+# compare.
 # Every command is printed (stderr and the table's notes) with the directory it runs in, so it can be rerun.
 # NSRUN: the nsrun binary (default: $NSRUN, else build/nsrun of this checkout). MARKDOWN_FILE: default stdout.
 # Env: BENCH_SUITES (default all four), BENCH_WORKERS (2), BENCH_DIR (work here and keep it; default a temporary
