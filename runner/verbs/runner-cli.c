@@ -1244,7 +1244,7 @@ static int collect_verb_entry(void *userdata, const char *dir, const char *path,
         return r < 0 ? log_oom() : 1;
 }
 
-int settings_for_verb(const struct option *verb_options, int argc, char *argv[], char ***ret) {
+int settings_for_verb(const struct option *verb_options, const char *verb, int argc, char *argv[], char ***ret) {
         _cleanup_(strv_freep) char **split = NULL, **env_words = NULL, **out = NULL;
         _cleanup_free_ char *root = NULL;
         VerbSettings v = { .options = verb_options };
@@ -1261,7 +1261,7 @@ int settings_for_verb(const struct option *verb_options, int argc, char *argv[],
                 if (streq(argv[i], "--help") || streq(argv[i], "-h") || streq(argv[i], "--status-dir") ||
                     strneq(argv[i], "--status-dir=", 13)) {
                         *ret = strv_copy(argv);
-                        return *ret ? 1 : log_oom();
+                        return *ret ? find_command(argc, *ret, 1, verb) : log_oom();
                 }
         r = split_nsrun_opts(&split, &env_words);
         if (r < 0)
@@ -1299,5 +1299,5 @@ int settings_for_verb(const struct option *verb_options, int argc, char *argv[],
         if (r < 0)
                 return log_oom();
         *ret = TAKE_PTR(out);
-        return 1;
+        return find_command((int) strv_length(*ret), *ret, 1, verb);
 }

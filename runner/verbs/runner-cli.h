@@ -16,5 +16,6 @@ int verb_help(void);
 void print_version(void);
 /* nsrun exec and nsrun xdist: the keys of the settings file and the options of NSRUN_OPTS that the verb has
  * (verb_options: its getopt table), before its command line's, which win; the runner's are left to it. *ret: a
- * new argv (argv[0], the settings, then argv[1..]), to be freed. Returns 1, or <0 (logged). */
-int settings_for_verb(const struct option *verb_options, int argc, char *argv[], char ***ret);
+ * new argv (argv[0], the settings, then argv[1..]), to be freed. Returns the index in *ret of the verb's command
+ * (its "--", as find_command() finds it), or <0 (logged). */
+int settings_for_verb(const struct option *verb_options, const char *verb, int argc, char *argv[], char ***ret);

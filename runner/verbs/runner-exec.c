@@ -81,14 +81,11 @@ int parse_exec_args(int argc, char *argv[], ExecArgs *a) {
         int c, r, dashdash;
 
         /* the sandbox a project's settings describe (--rw, --net, ...) is the one its jobs run in */
-        r = settings_for_verb(options, argc, argv, &a->argv);
-        if (r < 0)
-                return r;
-        argv = a->argv;
-        argc = (int) strv_length(argv);
-        dashdash = find_command(argc, argv, 1, "exec");
+        dashdash = settings_for_verb(options, "exec", argc, argv, &a->argv);
         if (dashdash < 0)
                 return dashdash;
+        argv = a->argv;
+        argc = (int) strv_length(argv);
         optind = 1;
         opterr = 0;
         while ((c = getopt_long(dashdash, argv, ":h", options, NULL)) >= 0) {

@@ -181,14 +181,11 @@ static int parse_xdist_args(int argc, char *argv[], XdistArgs *a) {
         int c, r, dashdash;
 
         /* -j, --mem-per-worker and the sandbox's settings of the project hold for its pytest-xdist runs too */
-        r = settings_for_verb(options, argc, argv, &a->argv);
-        if (r < 0)
-                return r;
-        argv = a->argv;
-        argc = (int) strv_length(argv);
-        dashdash = find_command(argc, argv, 1, "xdist");
+        dashdash = settings_for_verb(options, "xdist", argc, argv, &a->argv);
         if (dashdash < 0)
                 return dashdash;
+        argv = a->argv;
+        argc = (int) strv_length(argv);
         optind = 1;
         opterr = 0;
         while ((c = getopt_long(dashdash, argv, ":hj:", options, NULL)) >= 0) {
