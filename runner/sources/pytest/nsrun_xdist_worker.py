@@ -15,6 +15,7 @@ under 'pytest -n'.
 """
 import contextlib
 import os
+import sys
 
 import pytest
 _slot = os.environ.get('NSRUN_XDIST_SLOT')
@@ -46,6 +47,7 @@ def pytest_configure_node(node):
     channel = node.gateway.newchannel()
 
     def serve(message):
+        # the worker's words are data: a malformed message raises here, and execnet closes this channel alone
         op, i, k, v = message
         if op == 'set':
             db._set(i, k, v)
@@ -56,10 +58,10 @@ def pytest_configure_node(node):
     node.workerinput[_STATUS_CHANNEL] = channel
 
 
-def _status_through_channel(config, workerinput):
+def _status_through_channel(workerinput):
     # the worker: pytest-rerunfailures' client DB, made to use the channel instead of the controller's TCP port
     channel = workerinput.pop(_STATUS_CHANNEL, None)
-    plugin = config.pluginmanager.get_plugin('rerunfailures')
+    plugin = sys.modules.get('pytest_rerunfailures')  # by entry point, or -p pytest_rerunfailures
     if channel is None or not hasattr(plugin, 'ClientStatusDB'):
         return
 
@@ -80,7 +82,7 @@ def _status_through_channel(config, workerinput):
 def pytest_configure(config):
     workerinput = getattr(config, 'workerinput', None)
     if workerinput is not None:
-        _status_through_channel(config, workerinput)
+        _status_through_channel(workerinput)
         if _slot:
             _put('.worker', workerinput['workerid'])
         # pytest makes the basetemp itself (lazily, without parents) and the fixtures' directories in it
