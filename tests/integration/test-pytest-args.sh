@@ -240,12 +240,14 @@ PYEOF
         is "pytest --reruns 1 itself: 1 failed, 5 passed, 4 rerun" "$want" "1 failed, 5 passed, 4 rerun"
         out=$(cd "$F" && nsrun -j 2 --json "$F/run.json" -- pytest -p no:cacheprovider --reruns 1 tests 2>&1); rc=$?
         is "nsrun -- pytest --reruns 1: exit 1 (a test failed every time)" "$rc" 1
-        like "... the tests counted as pytest counts them ($want)" "$out" "^nsrun: 2 jobs: 1 passed, 1 failed; tests: $want;"
+        like "... the tests counted as pytest counts them ($want)" "$out" \
+                "^nsrun: 2 jobs: 1 passed, 1 failed; tests: $want;"
         is "... --json's totals: 4 rerun, 5 passed, 1 failed" \
-                "$(json "$F/run.json" '"%d %d %d" % (d["totals"]["tests_rerun"], d["totals"]["tests_passed"], d["totals"]["tests_failed"])')" \
+                "$(json "$F/run.json" '" ".join(str(d["totals"]["tests_" + k]) for k in ("rerun", "passed", "failed"))')" \
                 "4 5 1"
         is "... only the test that failed every time is reported" "$(printf '%s\n' "$out" | grep -c '^FAILED ')" 1
-        like "... as pytest reports it" "$out" '^FAILED tests/test_always.py::test_always_fails - AssertionError: fails every'
+        like "... as pytest reports it" "$out" \
+                '^FAILED tests/test_always.py::test_always_fails - AssertionError: fails every'
         # a terminal's status line counts tests done from the plugin's progress record: a test once, not each attempt
         as_test_user mkdir "$F/progress"
         (cd "$F" && as_test_user env NSRUN_TIMES_OUT="$F/progress/times.json" PYTHONPATH="$SCRATCH/runner" \

@@ -172,7 +172,8 @@ PY
         [ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$R"
         counts() { printf '%s\n' "$1" | sed -nE 's/^([0-9]+ [a-z]+(, [0-9]+ [a-z]+)*) in [0-9.]+s.*$/\1/p'; }
         reruns() { printf '%s\n' "$1" | grep '^RERUN ' | sort; }
-        want=$(cd "$R" && as_test_user env RERUN_STATE="$R/state" pytest -p no:cacheprovider -n 2 --reruns 1 -q -rR 2>&1)
+        want=$(cd "$R" && as_test_user env RERUN_STATE="$R/state" \
+                pytest -p no:cacheprovider -n 2 --reruns 1 -q -rR 2>&1)
         want_rc=$?
         as_test_user rm -f "$R/state/crashed"
         out=$(cd "$R" && RERUN_STATE="$R/state" nsrun xdist -j 2 --rw "$R/state" -- \
