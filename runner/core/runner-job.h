@@ -81,6 +81,8 @@ typedef struct Job {
         unsigned tests_errors, tests_xfailed, tests_xpassed; /* pytest's words, when its plugin counted them; else
                                                                * errors are in tests_failed, xfails in
                                                                * tests_skipped and xpasses in tests_passed */
+        unsigned tests_rerun;   /* pytest-rerunfailures' reruns (a test's attempts before its last), as pytest's
+                                 * final line counts them: not tests of their own */
         char *log_path;         /* its output */
         char *junit_path;       /* pytest's per-job JUnit XML, NULL for other jobs */
         char *times_path;       /* pytest: seconds per file, written by nsrun's plugin */

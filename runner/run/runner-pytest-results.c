@@ -29,7 +29,7 @@ static unsigned count_of(json_object *counts, const char *word) {
 void pytest_counts_from_times(Job *j, json_object *times) {
         json_object *counts;
 
-        j->tests_errors = j->tests_xfailed = j->tests_xpassed = 0;
+        j->tests_errors = j->tests_xfailed = j->tests_xpassed = j->tests_rerun = 0;
         if (!json_object_object_get_ex(times, "counts", &counts) || !json_object_is_type(counts, json_type_object))
                 return;
         j->tests_passed = count_of(counts, "passed");
@@ -38,10 +38,11 @@ void pytest_counts_from_times(Job *j, json_object *times) {
         j->tests_errors = count_of(counts, "error");
         j->tests_xfailed = count_of(counts, "xfailed");
         j->tests_xpassed = count_of(counts, "xpassed");
+        j->tests_rerun = count_of(counts, "rerun");
 }
 
 void pytest_counts_format(unsigned passed, unsigned failed, unsigned skipped, unsigned errors, unsigned xfailed,
-                          unsigned xpassed, char *buf, size_t len) {
+                          unsigned xpassed, unsigned rerun, char *buf, size_t len) {
         const struct {
                 unsigned n;
                 const char *one, *many;
@@ -49,6 +50,7 @@ void pytest_counts_format(unsigned passed, unsigned failed, unsigned skipped, un
                 { failed, "failed", "failed" },    { passed, "passed", "passed" },
                 { skipped, "skipped", "skipped" }, { xfailed, "xfailed", "xfailed" },
                 { xpassed, "xpassed", "xpassed" }, { errors, "error", "errors" },
+                { rerun, "rerun", "rerun" }, /* pytest-rerunfailures' own word, after pytest's */
         };
         size_t off = 0;
 

@@ -874,7 +874,7 @@ static void print_counts(const unsigned *counts, const char *const *words, size_
 /* The last line: "nsrun: 3 jobs: 2 passed, 1 failed; tests: 40 passed, 2 failed; 2 workers, 1.5s". */
 /* The tests of every job, in pytest's words, for the summary and --json's totals. */
 typedef struct TestTotals {
-        unsigned passed, failed, skipped, errors, xfailed, xpassed;
+        unsigned passed, failed, skipped, errors, xfailed, xpassed, rerun;
 } TestTotals;
 
 static TestTotals test_totals(const JobList *l) {
@@ -888,6 +888,7 @@ static TestTotals test_totals(const JobList *l) {
                 t.errors += j->tests_errors;
                 t.xfailed += j->tests_xfailed;
                 t.xpassed += j->tests_xpassed;
+                t.rerun += j->tests_rerun;
         }
         return t;
 }
@@ -948,7 +949,8 @@ void reporter_summary(Reporter *r) {
                 }
         if (rc->src.pytest)
                 show_short_summary(r);
-        pytest_counts_format(t.passed, t.failed, t.skipped, t.errors, t.xfailed, t.xpassed, what, sizeof what);
+        pytest_counts_format(t.passed, t.failed, t.skipped, t.errors, t.xfailed, t.xpassed, t.rerun, what,
+                             sizeof what);
         print_totals(r, what);
 }
 
@@ -990,6 +992,7 @@ static json_object *job_json(const Job *j) {
         json_object_object_add(o, "tests_errors", json_object_new_int((int) j->tests_errors));
         json_object_object_add(o, "tests_xfailed", json_object_new_int((int) j->tests_xfailed));
         json_object_object_add(o, "tests_xpassed", json_object_new_int((int) j->tests_xpassed));
+        json_object_object_add(o, "tests_rerun", json_object_new_int((int) j->tests_rerun));
         json_object_object_add(o, "serial", json_object_new_boolean(j->serial));
         json_object_object_add(o, "expected_s", j->expected_s >= 0 ? json_object_new_double(j->expected_s) : NULL);
         json_object_object_add(o, "log", j->log_path ? json_object_new_string(j->log_path) : NULL);
@@ -1079,6 +1082,7 @@ int report_write_json(const RunContext *rc, const char *path) {
         json_object_object_add(totals, "tests_errors", json_object_new_int((int) t.errors));
         json_object_object_add(totals, "tests_xfailed", json_object_new_int((int) t.xfailed));
         json_object_object_add(totals, "tests_xpassed", json_object_new_int((int) t.xpassed));
+        json_object_object_add(totals, "tests_rerun", json_object_new_int((int) t.rerun));
         json_object_object_add(root, "totals", totals);
         if (json_object_to_file_ext(path, root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE) < 0)
                 return log_error_errno(EIO,

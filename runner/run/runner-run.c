@@ -330,7 +330,8 @@ static int read_test_counts(const RunContext *rc, Job *j) {
         unsigned tests = 0, failures = 0, skipped = 0;
         int r;
 
-        j->tests_passed = j->tests_failed = j->tests_skipped = j->tests_errors = j->tests_xfailed = j->tests_xpassed = 0;
+        j->tests_passed = j->tests_failed = j->tests_skipped = j->tests_errors = j->tests_xfailed = j->tests_xpassed =
+                j->tests_rerun = 0;
         if (!rc->src.pytest || !j->junit_path)
                 return 0;
         r = junit_read_counts(j->junit_path, &tests, &failures, &skipped);

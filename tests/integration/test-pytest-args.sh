@@ -201,4 +201,67 @@ like "... -x from PYTEST_ADDOPTS the same" "$out" '^nsrun: 4 jobs: 1 failed, 3 n
 out=$(cd "$X" && nsrun -j 1 -- pytest -p no:cacheprovider tests 2>&1)
 like "... without -x, every file runs" "$out" '^nsrun: 4 jobs: 4 failed; tests: 4 failed, 4 passed;'
 
+# --- -p rerunfailures (pytest-rerunfailures' --reruns): outcomes counted as pytest counts them ---
+# A test that fails once, a fixture of conftest.py that fails once for each test, a test that fails every time:
+# each attempt before the last is a 'rerun', not a test of its own. (With pytest-xdist installed the plugin serves
+# its counts on a loopback port in the job's own network: nothing to reach outside.)
+if /usr/bin/python3 -c 'import pytest_rerunfailures' 2>/dev/null; then
+        F=$(make_project reruns)
+        as_test_user mkdir -p "$F/tests"
+        as_test_user sh -c "cat > '$F/tests/conftest.py'" <<'PYEOF'
+import pytest
+
+_set_up = set()
+
+@pytest.fixture
+def fails_once(request):
+    if request.node.nodeid not in _set_up:
+        _set_up.add(request.node.nodeid)
+        raise RuntimeError('this fixture fails the first time for each test')
+PYEOF
+        as_test_user sh -c "cat > '$F/tests/test_once.py'" <<'PYEOF'
+_calls = []
+
+def test_fails_once():
+    _calls.append(1)
+    assert len(_calls) > 1, 'fails the first time'
+
+def test_setup_fails_once(fails_once):
+    pass
+
+def test_passes():
+    pass
+PYEOF
+        as_test_user sh -c "cat > '$F/tests/test_always.py'" <<'PYEOF'
+def test_always_fails():
+    assert False, 'fails every time'
+
+def test_setup_fails_once(fails_once):
+    pass
+
+def test_passes():
+    pass
+PYEOF
+        want=$(cd "$F" && as_test_user /usr/bin/python3 -m pytest -q -p no:cacheprovider --reruns 1 tests 2>&1 |
+                tail -n 1 | sed -E 's/ in [0-9.]+s.*$//')
+        is "pytest --reruns 1 itself: 1 failed, 5 passed, 4 rerun" "$want" "1 failed, 5 passed, 4 rerun"
+        out=$(cd "$F" && nsrun -j 2 --json "$F/run.json" -- pytest -p no:cacheprovider --reruns 1 tests 2>&1); rc=$?
+        is "nsrun -- pytest --reruns 1: exit 1 (a test failed every time)" "$rc" 1
+        like "... the tests counted as pytest counts them ($want)" "$out" \
+                "^nsrun: 2 jobs: 1 passed, 1 failed; tests: $want;"
+        is "... --json's totals: 4 rerun, 5 passed, 1 failed" \
+                "$(json "$F/run.json" '" ".join(str(d["totals"]["tests_" + k]) for k in ("rerun", "passed", "failed"))')" \
+                "4 5 1"
+        is "... only the test that failed every time is reported" "$(printf '%s\n' "$out" | grep -c '^FAILED ')" 1
+        like "... as pytest reports it" "$out" \
+                '^FAILED tests/test_always.py::test_always_fails - AssertionError: fails every'
+        # a terminal's status line counts tests done from the plugin's progress record: a test once, not each attempt
+        as_test_user mkdir "$F/progress"
+        (cd "$F" && as_test_user env NSRUN_TIMES_OUT="$F/progress/times.json" PYTHONPATH="$SCRATCH/runner" \
+                /usr/bin/python3 -m pytest -p nsrun_pytest -p no:cacheprovider --reruns 1 -q tests >/dev/null 2>&1)
+        is "... nsrun's plugin counts 6 tests done, not 10 attempts" "$(json "$F/progress/progress.json" 'd["done"]')" 6
+else
+        ok "# SKIP pytest-rerunfailures is not installed (apt-get install python3-pytest-rerunfailures)"
+fi
+
 done_testing

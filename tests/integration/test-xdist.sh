@@ -1,8 +1,9 @@
 #!/bin/bash
 # nsrun xdist: pytest-xdist's own scheduling with every worker in an 'nsrun exec' sandbox with a memory cap, as
 # root and rootless (in cgroups root delegated to the test user). The bundled example, which fails under plain
-# 'pytest -n 4', passes; a worker past its cap is named as out of memory with the test it was running; bad input
-# gets one line and exit 2; nothing is left behind.
+# 'pytest -n 4', passes; a worker past its cap is named as out of memory with the test it was running;
+# pytest-rerunfailures' --reruns gives what 'pytest -n 2 --reruns 1' gives; bad input gets one line and exit 2;
+# nothing is left behind.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/leftovers.sh"
 
@@ -137,6 +138,59 @@ is "... no FileNotFoundError for the controller's basetemp" "$(printf '%s\n' "$o
 out=$(cd "$F" && nsrun xdist -j 2 -- pytest -q --basetemp="$F/bt" 2>&1); rc=$?
 is "... and with the user's --basetemp (exit 0)" "$rc" 0
 like "... all 10 tests pass" "$out" '(^|[^0-9])10 passed'
+
+# --- pytest-rerunfailures: --reruns as under 'pytest -n 2 --reruns 1' ---
+# It keeps each test's rerun and failure counts in the controller and serves them on the host's loopback, which a
+# worker with a network of its own cannot reach (its workers failed with ConnectionRefusedError); nsrun relays them
+# through its channel to the worker, so a test whose worker crashed is rerun too.
+if /usr/bin/python3 -c 'import pytest_rerunfailures' 2>/dev/null; then
+        R=$(make_project reruns)
+        as_test_user mkdir -p "$R/tests" "$R/state"
+        cat > "$SCRATCH/test_reruns.py" <<'PY'
+import os, signal, time
+
+_calls = {}
+
+def test_fails_once():
+    _calls['once'] = _calls.get('once', 0) + 1
+    assert _calls['once'] > 1, 'fails the first time'
+
+def test_always_fails():
+    assert False, 'fails every time'
+
+def test_passes():
+    pass
+
+def test_crashes_its_worker_once():
+    mark = os.path.join(os.environ['RERUN_STATE'], 'crashed')
+    if not os.path.exists(mark):
+        open(mark, 'w').close()
+        time.sleep(1)  # pytest -n's own worker sends its count over TCP, which its controller may read late
+        os.kill(os.getpid(), signal.SIGKILL)
+PY
+        install -m 644 "$SCRATCH/test_reruns.py" "$R/tests/test_reruns.py"
+        [ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$R"
+        counts() { printf '%s\n' "$1" | sed -nE 's/^([0-9]+ [a-z]+(, [0-9]+ [a-z]+)*) in [0-9.]+s.*$/\1/p'; }
+        reruns() { printf '%s\n' "$1" | grep '^RERUN ' | sort; }
+        want=$(cd "$R" && as_test_user env RERUN_STATE="$R/state" \
+                pytest -p no:cacheprovider -n 2 --reruns 1 -q -rR 2>&1)
+        want_rc=$?
+        as_test_user rm -f "$R/state/crashed"
+        out=$(cd "$R" && RERUN_STATE="$R/state" nsrun xdist -j 2 --rw "$R/state" -- \
+                pytest -p no:cacheprovider --reruns 1 -q -rR 2>&1); rc=$?
+        is "pytest -n 2 --reruns 1 itself: 1 failed, 3 passed, 3 rerun (exit 1)" "$(counts "$want") $want_rc" \
+                "1 failed, 3 passed, 3 rerun 1"
+        is "nsrun xdist -- pytest --reruns 1: pytest's exit status (1: a test failed)" "$rc" "$want_rc"
+        is "... the same outcomes as pytest -n 2 --reruns 1: 1 failed, 3 passed, 3 rerun" "$(counts "$out")" \
+                "$(counts "$want")"
+        is "... the same tests rerun, the one whose worker crashed among them" "$(reruns "$out")" "$(reruns "$want")"
+        is "... no worker refused its connection" "$(printf '%s\n' "$out" | grep -c ConnectionRefused)" 0
+        like "... nsrun names the worker the test crashed" "$out" \
+                'nsrun: worker gw[0-9]+ killed by SIGKILL, while running tests/test_reruns.py::test_crashes_its_worker_once'
+        [ "$(counts "$out")" = "$(counts "$want")" ] || printf '%s\n' "$out" | tail -n 30 | diag
+else
+        ok "# SKIP pytest-rerunfailures is not installed (apt-get install python3-pytest-rerunfailures)"
+fi
 
 # --- a path with spaces ---
 S="$SCRATCH/my project"

@@ -251,7 +251,9 @@ def pytest_runtest_logstart(nodeid, location):
 
 
 def pytest_runtest_logfinish(nodeid, location):
-    _done[0] += 1
+    # pytest-rerunfailures ends each attempt of a test; only its last, not a 'rerun', finishes the test
+    if not any(category == "rerun" for _, category in _reports["pending"].get(nodeid, ())):
+        _done[0] += 1
     _on_logfinish(nodeid)
     _write_result(nodeid)
     _progress(None)

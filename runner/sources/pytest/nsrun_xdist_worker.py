@@ -4,8 +4,19 @@ The worker side writes where nsrun exec says (NSRUN_XDIST_SLOT): the worker's id
 that nsrun can name the test a dead worker was running; and it makes the base of its --basetemp, which pytest-xdist
 puts under the controller's (/tmp/pytest-of-USER/pytest-N/popen-gwK) where the worker's private /tmp lacks it. The controller side refuses workers that are not nsrun's
 sandboxes: an addopts '-n 4' or '--tx popen' would start unsandboxed ones next to them.
+
+pytest-rerunfailures (with a pytest-xdist that has pytest_handlecrashitem) keeps each test's rerun and failure
+counts in the controller, where the workers read and write them over TCP to the host's loopback
+(ClientStatusDB(workerinput['sock_port'])); a worker, in a network namespace of its own, cannot connect there. So
+the controller gives each worker an execnet channel on the gateway it already has to it (in its workerinput), and
+the worker's status DB reads and writes the controller's through it. A write leaves the worker before its test
+starts, and the controller applies it before it learns of a crash, so a test whose worker crashed is rerun as
+under 'pytest -n'.
 """
+import contextlib
 import os
+import sys
+
 import pytest
 _slot = os.environ.get('NSRUN_XDIST_SLOT')
 
@@ -24,9 +35,54 @@ def pytest_cmdline_main(config):
     if config.getoption('dist', 'no') == 'no':
         config.option.dist = 'load'
 
+_STATUS_CHANNEL = 'nsrun_status_channel'
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    # the controller: the worker's reads and writes of pytest-rerunfailures' status DB, answered from it
+    db = getattr(node.config, 'failures_db', None)
+    if _slot or not os.environ.get('NSRUN_XDIST_TX') or not hasattr(db, 'sock_port'):
+        return
+    channel = node.gateway.newchannel()
+
+    def serve(message):
+        # the worker's words are data: a malformed message raises here, and execnet closes this channel alone
+        op, i, k, v = message
+        if op == 'set':
+            db._set(i, k, v)
+        else:
+            with contextlib.suppress(OSError, EOFError):  # the worker is gone
+                channel.send(db._get(i, k))
+    channel.setcallback(serve)
+    node.workerinput[_STATUS_CHANNEL] = channel
+
+
+def _status_through_channel(workerinput):
+    # the worker: pytest-rerunfailures' client DB, made to use the channel instead of the controller's TCP port
+    channel = workerinput.pop(_STATUS_CHANNEL, None)
+    plugin = sys.modules.get('pytest_rerunfailures')  # by entry point, or -p pytest_rerunfailures
+    if channel is None or not hasattr(plugin, 'ClientStatusDB'):
+        return
+
+    class ChannelStatusDB(plugin.StatusDB):
+        def __init__(self, sock_port):
+            super().__init__()
+
+        def _set(self, i, k, v):
+            channel.send(('set', i, k, v))
+
+        def _get(self, i, k):
+            channel.send(('get', i, k, 0))
+            return channel.receive()
+    plugin.ClientStatusDB = ChannelStatusDB
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-rerunfailures' makes its ClientStatusDB
 def pytest_configure(config):
     workerinput = getattr(config, 'workerinput', None)
     if workerinput is not None:
+        _status_through_channel(workerinput)
         if _slot:
             _put('.worker', workerinput['workerid'])
         # pytest makes the basetemp itself (lazily, without parents) and the fixtures' directories in it
