@@ -225,17 +225,16 @@ void pytest_reports_done(PytestReports *rs) {
         *rs = (PytestReports) {};
 }
 
-/* One of the attempt's files, parsed; NULL if missing or refused. */
-static json_object *read_attempt_json(const char *dir, const char *name) {
+json_object *pytest_attempt_json(const char *dir, const char *name, size_t max) {
         _cleanup_free_ char *path = NULL, *text = NULL;
 
-        if (asprintf(&path, "%s/%s", dir, name) < 0 || read_job_file_at(AT_FDCWD, path, JOB_FILE_MAX, &text, NULL) < 0)
+        if (asprintf(&path, "%s/%s", dir, name) < 0 || read_job_file_at(AT_FDCWD, path, max, &text, NULL) < 0)
                 return NULL;
         return json_tokener_parse(text);
 }
 
 char *pytest_attempt_current(const char *dir) {
-        _cleanup_(json_object_putp) json_object *doc = read_attempt_json(dir, PROGRESS_FILE);
+        _cleanup_(json_object_putp) json_object *doc = pytest_attempt_json(dir, PROGRESS_FILE, JOB_FILE_MAX);
         const char *current = json_object_is_type(doc, json_type_object) ? json_get_string(doc, "current") : NULL;
 
         return current ? strdup(current) : NULL;
@@ -274,7 +273,7 @@ json_object *pytest_attempt_results(const char *dir) {
 }
 
 int pytest_attempt_unreached(const char *dir, char ***ret_args, char ***ret_ids) {
-        _cleanup_(json_object_putp) json_object *tests = read_attempt_json(dir, TESTS_FILE);
+        _cleanup_(json_object_putp) json_object *tests = pytest_attempt_json(dir, TESTS_FILE, JOB_FILE_MAX);
         _cleanup_(json_object_putp) json_object *results = pytest_attempt_results(dir);
         _cleanup_(json_object_putp) json_object *done = json_object_new_object();
         _cleanup_free_ char *current = pytest_attempt_current(dir);

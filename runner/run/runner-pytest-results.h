@@ -64,6 +64,10 @@ void pytest_reports_done(PytestReports *rs);
 
 /* The node id of the test the attempt in dir was running when it ended, as the plugin wrote it; NULL if none or
  * not known. Written by the job, so anything: read as every job file is (read_job_file_at()). */
+/* One of the files the plugin writes in an attempt's directory, parsed; NULL if missing, over max bytes, refused
+ * as read_job_file_at() refuses a job's file (a FIFO, a link), or not JSON. */
+json_object *pytest_attempt_json(const char *dir, const char *name, size_t max);
+
 char *pytest_attempt_current(const char *dir);
 
 /* The tests the attempt finished, in order: an array of objects whose nodeid, classname, name, outcome

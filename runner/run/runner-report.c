@@ -608,14 +608,11 @@ static int drain_verbose(Reporter *r, const Job *j, bool final) {
 
 /* The tests the running attempt of a job has finished, from its plugin's progress.json. */
 static uint64_t progress_done(const Job *j) {
-        _cleanup_(json_object_putp) json_object *doc = NULL;
-        _cleanup_free_ char *dir = attempt_dir(j), *path = NULL, *text = NULL;
+        _cleanup_free_ char *dir = attempt_dir(j);
+        /* read each tick while the job runs: a small bound, whatever the job writes there */
+        _cleanup_(json_object_putp) json_object *doc = dir ? pytest_attempt_json(dir, PROGRESS_FILE, 64U << 10) : NULL;
         json_object *done;
 
-        if (!dir || asprintf(&path, "%s/" PROGRESS_FILE, dir) < 0 ||
-            read_job_file_at(AT_FDCWD, path, 64U << 10, &text, NULL) < 0)
-                return 0;
-        doc = json_tokener_parse(text);
         if (!doc || !json_object_object_get_ex(doc, "done", &done) || !json_object_is_type(done, json_type_int))
                 return 0;
         return (uint64_t) MIN(MAX(json_object_get_int64(done), (int64_t) 0), (int64_t) j->n_tests);
