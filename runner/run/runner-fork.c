@@ -47,6 +47,8 @@ struct Forker {
         int start;              /* where pytest's own arguments begin in a job's argv */
         json_object *mounts;    /* the sandbox's mounts, as each forked job makes them again */
         bool told;              /* the fallback was said, once */
+        char *python;           /* the interpreter to prepare */
+        bool started;           /* the interpreters were started (forker_collection() or forker_plan()) */
         bool collected;         /* the first worker's interpreter collected, its report written */
         bool collect_failed;    /* ... or ended before: the run collected again, and said why if it failed */
 };
@@ -60,6 +62,8 @@ struct Forker {
 #define FORK_LOWER FORK_DIR "/lower."
 #define FORK_RW FORK_DIR "/rw"
 #define FORK_PROC FORK_DIR "/hidden/proc"
+/* more jobs than this a worker are small: a whole collection per worker costs less than each collecting its own */
+#define FORK_SMALL_JOBS 4
 
 static const char *mount_kind(SandboxMountType t) {
         return t == SANDBOX_MOUNT_OVERLAY ? "overlay" : t == SANDBOX_MOUNT_TMPFS ? "tmpfs" : "bind";
@@ -118,7 +122,7 @@ static int zygote_mounts(Forker *f, const char *dir, SandboxMount **ret, size_t 
         return (int) n; /* where the paths this made begin */
 }
 
-static int zygote_start(Forker *f, unsigned w, const char *python) {
+static int zygote_start(Forker *f, unsigned w, bool whole) {
         RunContext *rc = f->rc;
         Zygote *z = &f->z[w];
         SandboxSpec spec = SANDBOX_SPEC_INIT;
@@ -134,14 +138,15 @@ static int zygote_start(Forker *f, unsigned w, const char *python) {
             asprintf(&z->log_path, "%s/nsrun-prepared-%u.log", rc->opt->log_dir, w + 1) < 0 ||
             asprintf(&pp, "PYTHONPATH=%s%s%s", rc->source.pytest_plugin_dir, getenv("PYTHONPATH") ? ":" : "",
                      getenv("PYTHONPATH") ?: "") < 0 || !envp || strv_env_set(&envp, pp) < 0 ||
-            strv_push(&argv, python) < 0 || strv_push(&argv, "-m") < 0 || strv_push(&argv, "nsrun_fork") < 0) {
+            strv_push(&argv, f->python) < 0 || strv_push(&argv, "-m") < 0 || strv_push(&argv, "nsrun_fork") < 0) {
                 r = -ENOMEM;
                 goto finish;
         }
         /* the user's pytest arguments, as the collection has them (nsrun_fork.py keeps pytest-xdist from
          * distributing); the first worker's interpreter writes the collection's report, which the run reads */
         if (strv_push_n(&argv, command + start, strv_length(command + start)) < 0 ||
-            (w == 0 && strv_env_set(&envp, "NSRUN_COLLECT_OUT=" FORK_RW "/collect.json") < 0)) {
+            strv_env_set(&envp, whole ? "NSRUN_FORK_COLLECT=all" : "NSRUN_FORK_COLLECT=conftests") < 0 ||
+            (w == 0 && whole && strv_env_set(&envp, "NSRUN_COLLECT_OUT=" FORK_RW "/collect.json") < 0)) {
                 r = -ENOMEM;
                 goto finish;
         }
@@ -185,7 +190,6 @@ Forker *forker_new(RunContext *rc, unsigned workers) {
         _cleanup_free_ char *python = NULL;
         char **command = rc->opt->command;
         Forker *f;
-        unsigned started = 0;
 
         /* --setup's layer is under the prepared interpreter's overlays, not (yet) under its jobs'; with
          * --no-capture a job writes to nsrun's own output, which a prepared interpreter does not hold */
@@ -205,15 +209,26 @@ Forker *forker_new(RunContext *rc, unsigned workers) {
         f->rc = rc;
         f->n = workers;
         f->start = pytest_args_start(command);
+        f->python = TAKE_PTR(python);
         for (unsigned w = 0; w < f->n; w++) {
                 f->z[w].ctl = -EBADF;
                 f->z[w].state = ZYGOTE_OFF;
-                if (zygote_start(f, w, python) < 0)
+        }
+        return f;
+}
+
+/* Starts the interpreters: each collecting the whole run (whole: the first one's collection is the run's), or
+ * importing the conftest files only, its jobs collecting their own files in it. The number started. */
+static unsigned forker_start(Forker *f, bool whole) {
+        unsigned started = 0;
+
+        f->started = true;
+        for (unsigned w = 0; w < f->n; w++)
+                if (zygote_start(f, w, whole) < 0)
                         log_debug("worker %u: no prepared interpreter", w + 1);
                 else
                         started++;
-        }
-        return started ? f : forker_free(f);
+        return started;
 }
 
 static void zygote_stop(Zygote *z) {
@@ -265,7 +280,7 @@ int forker_collection(void *userdata, char **ret) {
         Forker *f = userdata;
         int r;
 
-        if (!f || f->z[0].state == ZYGOTE_OFF)
+        if (!f || (!f->started && forker_start(f, /* whole= */ true) == 0) || f->z[0].state == ZYGOTE_OFF)
                 return 0;
         /* an end before its collection is the collection's failure, shown by collecting again */
         r = zygote_ready(f, f->z, /* quiet_end= */ true);
@@ -287,6 +302,15 @@ Forker *forker_plan(Forker *f) {
         if (!rc->src.pytest || rc->src.jobs.n == 0 ||
             (rc->opt->fork == FORK_AUTO && rc->src.jobs.n <= rc->plan.workers))
                 return forker_free(f);
+        /* The collection was the history's (nothing it reads changed): with many small jobs a worker each
+         * interpreter collects the whole run, for its jobs to take their tests from; with few large ones each
+         * imports the conftest files only, and a job collects its own files in it, as much as a fresh one would
+         * but without its start-up. */
+        if (!f->started) {
+                f->n = MIN(f->n, rc->plan.workers);
+                if (forker_start(f, rc->src.jobs.n > FORK_SMALL_JOBS * rc->plan.workers) == 0)
+                        return forker_free(f);
+        }
         if (f->collect_failed && !f->told) /* and the collection without it did not */
                 log_notice("Worker 1's jobs start fresh interpreters: its prepared one ended before its collection "
                            "(its output is in %s)", f->z[0].log_path);
@@ -439,6 +463,7 @@ Forker *forker_free(Forker *f) {
                 free(f->z[w].log_path);
         }
         json_object_put(f->mounts);
+        free(f->python);
         free(f->z);
         free(f);
         return NULL;

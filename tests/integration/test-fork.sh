@@ -166,6 +166,27 @@ is "... and forked (the default, without the thread): the same results again" \
         "$(json "$SCRATCH/fork.json" "sorted((j['name'], j['status'], j['tests_passed']) for j in d['jobs'])")" "$auto"
 check "... forked indeed" sh -c "ls '$T/.nsrun/logs' | grep -q nsrun-prepared && ! grep -q 'fresh interpreter' '$T.out'"
 
+# --- a second run, its collection reused, few jobs a worker: the prepared interpreters import the conftest
+# files only, and each job collects its own file in its fork, with pytest's selection (-k) ---
+C=$SCRATCH/conftests
+mkdir -p "$C"
+for n in 1 2 3 4 5 6; do
+        printf 'import pytest\n\n@pytest.mark.parametrize("n", range(3))\ndef test_p(n):\n    assert n < 3\n\ndef test_other():\n    pass\n' \
+                > "$C/test_c$n.py"
+done
+[ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$C"
+run_in "$C" "$NSRUN_BIN" -j 2 --batch off --json "$SCRATCH/c1.json" -- $PY -m pytest -k "not other"
+first=$(json "$SCRATCH/c1.json" "sorted((j['name'], j['status'], j['tests_passed']) for j in d['jobs'])")
+run_in "$C" "$NSRUN_BIN" -j 2 --batch off --json "$SCRATCH/c2.json" -- $PY -m pytest -k "not other"
+is "a second run, its collection reused (6 jobs, 3 a worker): the same results as the first" \
+        "$(json "$SCRATCH/c2.json" "d['collection_reused']") $(json "$SCRATCH/c2.json" "sorted((j['name'], j['status'], j['tests_passed']) for j in d['jobs'])")" \
+        "True $first"
+like "... forked from prepared interpreters that imported the conftest files only" \
+        "$(cat "$C/.nsrun/logs/nsrun-prepared-1.log")" "collected 0 items"
+like "... each job collecting its own file, -k deselecting there" "$(cat "$C/.nsrun/logs/test_c1.py.log")" \
+        "collected 4 items / 1 deselected / 3 selected"
+is "... 18 passed in all" "$(json "$SCRATCH/c2.json" "d['totals']['tests_passed']")" 18
+
 # --- bad input ---
 out=$(as_test_user "$NSRUN_BIN" --fork maybe -- true 2>&1)
 is "--fork maybe: exit status 2" "$?" 2

@@ -5,7 +5,8 @@ nsrun starts this in a sandbox of the run (as any job: overlay over the project,
 network, its PID, IPC and UTS namespaces, the seccomp filter), one per worker, as
 'python -m nsrun_fork PYTEST-ARGS...', with a SOCK_SEQPACKET control socket on its stdin. It runs pytest's
 collection (pytest, its plugins, the conftest files and the test modules imported, the tests collected; with
-NSRUN_COLLECT_OUT set, as for the first worker's, the collection's report written for the run), then, where
+NSRUN_COLLECT_OUT set, as for the first worker's, the collection's report written for the run; with
+NSRUN_FORK_COLLECT=conftests, the conftest files only, each job then collecting its own files), then, where
 pytest's main loop would run the tests, says "ready" (or, where forking is not safe, "unsafe REASON") and
 waits.
 
@@ -38,6 +39,7 @@ import atexit
 import ctypes
 import errno
 import fcntl
+import gc
 import json
 import os
 import signal
@@ -275,9 +277,10 @@ def _run_pytest(req, log_fd, null_fd, session):
     args = req["argv"][req["start"]:]
     sys.argv = [req["argv"][0]] + args
     _reseed()
-    items = _select(session, req.get("tests") or [], req["cwd"])
-    if items is not None:
-        code = _run_items(session, items, _last_option(args, "--junitxml"))
+    tests = req.get("tests") or []
+    items = _select(session, tests, req["cwd"])
+    if session is not None and tests and (items is not None or _CONFTESTS_ONLY):
+        code = _run_items(session, items, tests, args)
     else:
         # nsrun's plugin reads its output paths from the environment at import: imported anew, for this job
         sys.modules.pop("nsrun_pytest", None)
@@ -355,8 +358,9 @@ def _index(session):
 
 def _select(session, tests, cwd):
     """The prepared session's items for the job's arguments (files, or ids 'file::rest'), in their order; None
-    when one is not among them (the prepared interpreter collected something else: the job collects itself)."""
-    if session is None or not tests:
+    when one is not among them (the prepared interpreter collected the conftest files only, or something else:
+    the job collects its files itself)."""
+    if session is None or not tests or not _INDEX:
         return None
     items, seen = [], set()
     for arg in tests:
@@ -412,20 +416,39 @@ def _fresh_reports(config, junit):
         xml.suite_start_time = timing.time()
 
 
-def _run_items(session, items, junit):
-    """The job's tests in the prepared session, as pytest's main loop runs them, then the session's end and
-    pytest's unconfigure, as pytest.main() does; pytest's exit status."""
+def _collect(session, tests, args):
+    """The job's files or ids collected in the prepared session, as a fresh pytest of the job's arguments would
+    collect them (the conftest files are imported already): its items, after pytest's and the plugins' selection
+    (-k, -m, --lf). Raises what pytest's collection raises; session.Interrupted for collection errors."""
+    config = session.config
+    for plugin in _CONFTESTS_ONLY:
+        config.pluginmanager.unregister(plugin)
+    _CONFTESTS_ONLY.clear()
+    # the names pytest gives the tests of an installed package's files (--pyargs), which the job's arguments say
+    config.option.nsrun_nodeid_root = [a.split("=", 1)[1] for a in args if a.startswith("--nsrun-nodeid-root=")]
+    items = list(session.perform_collect(tests))
+    if session.testsfailed and not config.option.continue_on_collection_errors:
+        raise session.Interrupted("%d error%s during collection" % (session.testsfailed,
+                                                                   "s" if session.testsfailed != 1 else ""))
+    return items
+
+
+def _run_items(session, items, tests, args):
+    """The job's tests in the prepared session (items, or None: collected here first), as pytest's main loop runs
+    them, then the session's end and pytest's unconfigure, as pytest.main() does; pytest's exit status."""
     import nsrun_pytest
     import pytest
 
     config = session.config
-    _fresh_reports(config, junit)
-    session.items = items
-    session.testscollected = len(items)
+    _fresh_reports(config, _last_option(args, "--junitxml"))
     session.testsfailed = 0
     session.shouldfail = session.shouldstop = False
-    nsrun_pytest.job_begin(session)
     try:
+        if items is None:
+            items = _collect(session, tests, args)
+        session.items = items
+        session.testscollected = len(items)
+        nsrun_pytest.job_begin(session)
         for i, item in enumerate(items):
             nextitem = items[i + 1] if i + 1 < len(items) else None
             item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
@@ -433,9 +456,14 @@ def _run_items(session, items, junit):
                 raise session.Failed(session.shouldfail)
             if session.shouldstop:
                 raise session.Interrupted(session.shouldstop)
-        code = pytest.ExitCode.TESTS_FAILED if session.testsfailed else pytest.ExitCode.OK
+        code = pytest.ExitCode.TESTS_FAILED if session.testsfailed else \
+            pytest.ExitCode.NO_TESTS_COLLECTED if not items else pytest.ExitCode.OK
     except session.Failed:
         code = pytest.ExitCode.TESTS_FAILED
+    except pytest.UsageError as e:
+        for line in e.args:
+            sys.stderr.write("ERROR: %s\n" % line)
+        code = pytest.ExitCode.USAGE_ERROR
     except (KeyboardInterrupt, session.Interrupted, pytest.exit.Exception) as e:
         code = getattr(e, "returncode", None) or pytest.ExitCode.INTERRUPTED
     except BaseException:
@@ -681,6 +709,11 @@ def _prepared(ctl, session):
     if reason:
         ctl.send(b"unsafe " + reason.encode())
         os._exit(0)
+    # Every object so far out of the collector's reach (its permanent generation): a job's collections then never
+    # walk them, which would write to each one's header and so copy every page of this interpreter into the job
+    # (copy on write); as CPython's documentation of gc.freeze() advises before fork() without exec()
+    gc.collect()
+    gc.freeze()
     ctl.send(b"ready")
     serve(ctl, session)
     os._exit(0)
@@ -707,6 +740,19 @@ class _Prepare:
         return _prepared(self.ctl, session)
 
 
+class _ConftestsOnly:
+    """Collects directories (and so imports their conftest files), never a file: with few large jobs a worker
+    (NSRUN_FORK_COLLECT=conftests), each job collects its own files in its fork, as much as a fresh pytest would,
+    where a whole collection per worker would cost more."""
+
+    @staticmethod
+    def pytest_ignore_collect(collection_path, config):
+        return True if collection_path.is_file() else None
+
+
+_CONFTESTS_ONLY = []  # the _ConftestsOnly plugin while it is registered
+
+
 def main():
     ctl = socket.socket(fileno=os.dup(0))
     null = os.open(os.devnull, os.O_RDONLY)
@@ -726,7 +772,9 @@ def main():
     # set its reporter up, which each job points at its attempt's directory.
     prefix = ["-p", "nsrun_pytest", "--junitxml", os.devnull]
     os.environ["NSRUN_ARGS_FROM"] = str(len(prefix))  # where the user's arguments begin, for the collection's report
-    code = pytest.main(prefix + sys.argv[1:], plugins=[_Prepare(ctl)])
+    if os.environ.get("NSRUN_FORK_COLLECT") == "conftests":
+        _CONFTESTS_ONLY.append(_ConftestsOnly())
+    code = pytest.main(prefix + sys.argv[1:], plugins=[_Prepare(ctl)] + _CONFTESTS_ONLY)
     sys.stdout.flush()
     sys.stderr.flush()
     try:
