@@ -4,10 +4,12 @@
  * and fuzzed; sandbox-mount.c writes the result into the staging tmpfs and binds it over the file. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "fileio.h"
 #include "macro.h"
 #include "sandbox-internal.h"
 
@@ -96,4 +98,12 @@ int meminfo_rewrite(const char *host, const SandboxMemView *m, char *buf, size_t
                 line = *eol ? eol + 1 : eol;
         }
         return (int) out;
+}
+
+int sandbox_meminfo_view(const SandboxMemView *m, char *buf, size_t len) {
+        _cleanup_free_ char *host = NULL;
+        int r;
+
+        r = read_full_file_at(AT_FDCWD, "/proc/meminfo", &host, NULL);
+        return r < 0 ? r : meminfo_rewrite(host, m, buf, len);
 }

@@ -316,9 +316,18 @@ static int apply_step(const SandboxChildContext *c, const Sources *src, const Mo
                 /* the copy taken before the tree became read-only (clone_path()) */
                 r = RET_NERRNO(move_mount(m->source_fd, "", AT_FDCWD, m->path, MOVE_MOUNT_F_EMPTY_PATH));
                 return r < 0 ? sandbox_error(e, SANDBOX_STEP_BIND, r, m->path) : 0;
-        case SANDBOX_MOUNT_PROC:
-                r = mount_fs("proc", "proc", m->path, MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
+        case SANDBOX_MOUNT_PROC: {
+                /* writable, then out of reach: an empty directory bound over its parent, a mount of the parent's
+                 * filesystem, not of the procfs, which so stays whole (mount_too_revealing()) */
+                char name[32], parent[PATH_MAX];
+                (void) snprintf(name, sizeof name, "cover.%zu", m->index);
+                (void) snprintf(parent, sizeof parent, "%s", m->path);
+                *strrchr(parent, '/') = '\0';
+                r = mount_fs("proc", "proc", m->path, MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+                if (r >= 0)
+                        r = parent[0] ? mount_scratch(src->staging_fd, name, parent) : -EINVAL;
                 return r < 0 ? sandbox_error(e, SANDBOX_STEP_PROC, r, m->path) : 0;
+        }
         case SANDBOX_MOUNT_BIND_RO:
                 r = bind_mount(fd_path(fdp, m->source_fd), m->path, true);
                 if (r >= 0)

@@ -18,11 +18,14 @@ typedef enum SandboxMountType {
         SANDBOX_MOUNT_BIND_RW,  /* shared with the host on purpose: --rw */
         SANDBOX_MOUNT_BIND_RO,  /* a host path made visible read-only at another place (setup layers) */
         SANDBOX_MOUNT_TMPFS,    /* an empty private tmpfs: --tmpfs */
-        SANDBOX_MOUNT_PROC,     /* a second /proc of the sandbox's PID namespace, read-only, with nothing mounted
-                                 * in it: in a PID namespace nested in the sandbox, the kernel lets a /proc of that
-                                 * one be mounted (read-only) only where one like it is visible already, whole
-                                 * (mount_too_revealing()); the sandbox's own /proc has its knobs covered. For the
-                                 * jobs a prepared interpreter forks (runner/run/runner-fork.c). */
+        SANDBOX_MOUNT_PROC,     /* a second /proc of the sandbox's PID namespace, writable, with nothing mounted
+                                 * in it, then hidden under an empty directory bound over path's parent (which holds
+                                 * nothing else): in a PID namespace nested in the sandbox, the kernel lets a
+                                 * writable /proc of that one be mounted only where a writable one is in the mount
+                                 * namespace already, whole (mount_too_revealing()); the sandbox's own /proc has
+                                 * its knobs covered, and this one is reached by nothing in the sandbox. For the
+                                 * jobs a prepared interpreter forks (runner/run/runner-fork.c), which cover the
+                                 * knobs of theirs as the sandbox does. */
 } SandboxMountType;
 
 typedef struct SandboxMount {
@@ -44,6 +47,10 @@ typedef struct SandboxMemView {
         uint64_t total;
         uint64_t available;
 } SandboxMemView;
+
+/* The /proc/meminfo a sandbox with the view m shows, from the host's now, into buf (NUL-terminated): its length,
+ * or <0. */
+int sandbox_meminfo_view(const SandboxMemView *m, char *buf, size_t len);
 
 typedef struct SandboxSpec {
         char **argv;            /* the command; argv[0] is looked up in $PATH of envp */

@@ -16,6 +16,7 @@
 #include "time-util.h"
 
 struct json_object;
+struct Forker;
 
 typedef enum DistMode {
         DIST_LOADFILE,  /* one job per test file: module fixtures stay together */
@@ -23,8 +24,8 @@ typedef enum DistMode {
 } DistMode;
 
 typedef enum ForkMode {
-        FORK_AUTO,      /* pytest jobs forked from a prepared interpreter when safe and the jobs small (more
-                         * than 4 a worker) */
+        FORK_AUTO,      /* pytest jobs forked from a prepared interpreter when safe and there are more jobs than
+                         * workers */
         FORK_ON,        /* whenever safe */
         FORK_OFF,       /* a fresh interpreter per job */
 } ForkMode;
@@ -41,6 +42,10 @@ typedef struct SourceContext {
         const char *cwd;                /* where every sandbox of the run starts (nsrun's own cwd) */
         const char *cache_dir;          /* .nsrun: the history, and pytest's last collection */
         bool quote_raw;                 /* -q: no replacement string is quoted, not even in a shell's -c script */
+        /* pytest's collection as a prepared interpreter made it (--fork): > 0 and the report's path in *ret, else
+         * 0 and the collection is made as without one */
+        int (*prepared_collection)(void *userdata, char **ret);
+        void *prepared_userdata;
         int sigfd;                      /* SIGINT, SIGTERM, SIGHUP: blocked for the whole run, read here */
         int *signal;                    /* where the first one is recorded */
 } SourceContext;
@@ -120,6 +125,8 @@ typedef struct RunContext {
         CgroupManager *cgroups;
         Plan plan;
         PlanInput plan_input;
+        struct Forker *forker;          /* --fork's prepared interpreters, started before the collection; the run of
+                                         * the jobs takes them */
         size_t *order;
         char *run_dir;
         char *collect_dir;              /* run_dir/collect: bound into collection's (and --setup's) sandbox */

@@ -62,16 +62,14 @@ int job_env_cpu_share(char ***env, const Job *j, unsigned cpus_per_job) {
         return 0;
 }
 
-int plan_from_budgets(const CapOptions *o, size_t n_jobs, bool learned, uint64_t auto_peak, PlanInput *in,
-                      Plan *ret) {
-        char why[1024];
+static int plan_input(const CapOptions *o, size_t n_jobs, bool learned, uint64_t auto_peak, PlanInput *in) {
         int r;
 
         r = cpu_budget_get(NULL, &in->cpu);
         if (r >= 0)
                 r = mem_budget_get(NULL, NULL, &in->mem);
         if (r < 0)
-                return log_error_errno(r, "Cannot read this machine's CPU and memory budgets: %m");
+                return r;
         in->reserve_bytes = o->reserve_bytes;
         in->reserve_percent = o->reserve_percent;
         in->mem_per_worker = o->mem_per_worker;
@@ -82,6 +80,27 @@ int plan_from_budgets(const CapOptions *o, size_t n_jobs, bool learned, uint64_t
         /* auto: the largest peak seen so far, with a quarter more as headroom; unknown: a fair share */
         if (o->mem_per_worker_auto)
                 in->mem_per_worker = auto_peak ? MAX(auto_peak + auto_peak / 4, UINT64_C(64) << 20) : 0;
+        return 0;
+}
+
+unsigned plan_workers_bound(const CapOptions *o, double *ret_cpus) {
+        PlanInput in = {};
+        Plan p = {};
+
+        if (plan_input(o, SIZE_MAX, false, 0, &in) < 0 || plan_compute(&in, &p) < 0)
+                return 0;
+        *ret_cpus = in.cpu.cpus;
+        return p.workers;
+}
+
+int plan_from_budgets(const CapOptions *o, size_t n_jobs, bool learned, uint64_t auto_peak, PlanInput *in,
+                      Plan *ret) {
+        char why[1024];
+        int r;
+
+        r = plan_input(o, n_jobs, learned, auto_peak, in);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read this machine's CPU and memory budgets: %m");
         r = plan_compute(in, ret);
         if (r == -ENOSPC) {
                 plan_explain_no_fit(in, ret, why, sizeof why);

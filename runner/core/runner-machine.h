@@ -16,6 +16,9 @@
  * CPUs, bounds the workers. */
 int plan_from_budgets(const CapOptions *o, size_t n_jobs, bool learned, uint64_t auto_peak, PlanInput *in,
                       Plan *ret);
+/* The most workers a run could have, before its jobs are known (as many jobs as it likes, none learned), and
+ * the CPUs they share in *ret_cpus, quietly; 0 where the budgets cannot be read or nothing fits. */
+unsigned plan_workers_bound(const CapOptions *o, double *ret_cpus);
 
 /* What a job sees of its machine, CPUs side (memory: SandboxSpec.mem_view). */
 

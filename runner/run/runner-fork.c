@@ -47,17 +47,22 @@ struct Forker {
         int start;              /* where pytest's own arguments begin in a job's argv */
         json_object *mounts;    /* the sandbox's mounts, as each forked job makes them again */
         bool told;              /* the fallback was said, once */
+        char *python;           /* the interpreter to prepare */
+        bool started;           /* the interpreters were started (forker_collection() or forker_plan()) */
+        bool collected;         /* the first worker's interpreter collected, its report written */
+        bool collect_failed;    /* ... or ended before: the run collected again, and said why if it failed */
 };
 
 /* Inside the prepared interpreter's sandbox, under its fresh /tmp: each overlaid path's host directory again
  * (FORK_LOWER "<i>", read-only: the lower layer of its jobs' own overlay there, as a fresh sandbox's is the
- * host's), its writable directory (FORK_RW), where each job's attempt directory starts, and a second /proc
- * (SANDBOX_MOUNT_PROC), so that each job may mount its own. Its jobs cover /tmp with one of their own before
+ * host's), its writable directory (FORK_RW), where each job's attempt directory starts, and a second /proc,
+ * writable and hidden (SANDBOX_MOUNT_PROC), so that each job may mount a writable one of its own. Its jobs cover /tmp with one of their own before
  * they run anything. */
 #define FORK_DIR "/tmp/.nsrun-fork"
 #define FORK_LOWER FORK_DIR "/lower."
 #define FORK_RW FORK_DIR "/rw"
-#define FORK_PROC FORK_DIR "/proc"
+#define FORK_PROC FORK_DIR "/hidden/proc"
+/* more jobs than this a worker are small: a whole collection per worker costs less than each collecting its own */
 #define FORK_SMALL_JOBS 4
 
 static const char *mount_kind(SandboxMountType t) {
@@ -117,7 +122,7 @@ static int zygote_mounts(Forker *f, const char *dir, SandboxMount **ret, size_t 
         return (int) n; /* where the paths this made begin */
 }
 
-static int zygote_start(Forker *f, unsigned w, const char *python) {
+static int zygote_start(Forker *f, unsigned w, bool whole) {
         RunContext *rc = f->rc;
         Zygote *z = &f->z[w];
         SandboxSpec spec = SANDBOX_SPEC_INIT;
@@ -133,30 +138,17 @@ static int zygote_start(Forker *f, unsigned w, const char *python) {
             asprintf(&z->log_path, "%s/nsrun-prepared-%u.log", rc->opt->log_dir, w + 1) < 0 ||
             asprintf(&pp, "PYTHONPATH=%s%s%s", rc->source.pytest_plugin_dir, getenv("PYTHONPATH") ? ":" : "",
                      getenv("PYTHONPATH") ?: "") < 0 || !envp || strv_env_set(&envp, pp) < 0 ||
-            /* test modules imported once per worker only when jobs are small: more than FORK_SMALL_JOBS a
-             * worker, so few files each; else the conftest files alone (nsrun_fork.py) */
-            strv_env_set(&envp, rc->src.jobs.n > FORK_SMALL_JOBS * rc->plan.workers ? "NSRUN_FORK_IMPORT_TESTS=1"
-                                                                                   : "NSRUN_FORK_IMPORT_TESTS=0") < 0 ||
-            strv_push(&argv, python) < 0 || strv_push(&argv, "-m") < 0 || strv_push(&argv, "nsrun_fork") < 0) {
+            strv_push(&argv, f->python) < 0 || strv_push(&argv, "-m") < 0 || strv_push(&argv, "nsrun_fork") < 0) {
                 r = -ENOMEM;
                 goto finish;
         }
-        /* the user's pytest arguments, as the collection had them; with pytest-xdist '-n 0' as the jobs have,
-         * after the user's own '-n' and before a '--' */
-        for (int i = start, xdist = rc->src.pytest_xdist; command[i] || xdist; i++) {
-                if (xdist && (!command[i] || streq(command[i], "--"))) {
-                        xdist = false;
-                        if (strv_push(&argv, "-n") < 0 || strv_push(&argv, "0") < 0) {
-                                r = -ENOMEM;
-                                goto finish;
-                        }
-                }
-                if (!command[i])
-                        break;
-                if (strv_push(&argv, command[i]) < 0) {
-                        r = -ENOMEM;
-                        goto finish;
-                }
+        /* the user's pytest arguments, as the collection has them (nsrun_fork.py keeps pytest-xdist from
+         * distributing); the first worker's interpreter writes the collection's report, which the run reads */
+        if (strv_push_n(&argv, command + start, strv_length(command + start)) < 0 ||
+            strv_env_set(&envp, whole ? "NSRUN_FORK_COLLECT=all" : "NSRUN_FORK_COLLECT=conftests") < 0 ||
+            (w == 0 && whole && strv_env_set(&envp, "NSRUN_COLLECT_OUT=" FORK_RW "/collect.json") < 0)) {
+                r = -ENOMEM;
+                goto finish;
         }
         if (mkdir(z->dir, 0700) < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
                 r = -errno;
@@ -194,39 +186,49 @@ finish:
         return r;
 }
 
-Forker *forker_new(RunContext *rc) {
+Forker *forker_new(RunContext *rc, unsigned workers) {
         _cleanup_free_ char *python = NULL;
+        char **command = rc->opt->command;
         Forker *f;
-        unsigned started = 0;
 
         /* --setup's layer is under the prepared interpreter's overlays, not (yet) under its jobs'; with
          * --no-capture a job writes to nsrun's own output, which a prepared interpreter does not hold */
-        if (rc->opt->fork == FORK_OFF || rc->opt->no_capture || !rc->src.pytest || rc->src.jobs.n == 0 ||
-            rc->source.base_layers ||
-            (rc->opt->fork == FORK_AUTO && rc->src.jobs.n <= FORK_SMALL_JOBS * rc->plan.workers))
+        if (rc->opt->fork == FORK_OFF || rc->opt->no_capture || rc->opt->dry_run || rc->source.base_layers ||
+            workers == 0 || pytest_args_start(command) < 0)
                 return NULL;
-        if (pytest_interpreter(rc->src.pytest_options, &python) < 0 || !is_python(python)) {
+        if (pytest_interpreter(command, &python) < 0 || !is_python(python)) {
                 log_notice("Each pytest job starts a fresh interpreter: %s is no Python nsrun can fork jobs from "
-                           "(--fork off skips trying)", rc->src.pytest_options[0]);
+                           "(--fork off skips trying)", command[0]);
                 return NULL;
         }
         f = new0(Forker, 1);
-        if (!f || !(f->z = new0(Zygote, rc->plan.workers))) {
+        if (!f || !(f->z = new0(Zygote, workers))) {
                 free(f);
                 return NULL;
         }
         f->rc = rc;
-        f->n = rc->plan.workers;
-        f->start = pytest_args_start(rc->src.pytest_options);
+        f->n = workers;
+        f->start = pytest_args_start(command);
+        f->python = TAKE_PTR(python);
         for (unsigned w = 0; w < f->n; w++) {
                 f->z[w].ctl = -EBADF;
                 f->z[w].state = ZYGOTE_OFF;
-                if (zygote_start(f, w, python) < 0)
+        }
+        return f;
+}
+
+/* Starts the interpreters: each collecting the whole run (whole: the first one's collection is the run's), or
+ * importing the conftest files only, its jobs collecting their own files in it. The number started. */
+static unsigned forker_start(Forker *f, bool whole) {
+        unsigned started = 0;
+
+        f->started = true;
+        for (unsigned w = 0; w < f->n; w++)
+                if (zygote_start(f, w, whole) < 0)
                         log_debug("worker %u: no prepared interpreter", w + 1);
                 else
                         started++;
-        }
-        return started ? f : forker_free(f);
+        return started;
 }
 
 static void zygote_stop(Zygote *z) {
@@ -235,8 +237,8 @@ static void zygote_stop(Zygote *z) {
         z->sandbox = sandbox_free(z->sandbox);
 }
 
-/* Its first word: "ready", or why not. Waits for the collection. */
-static int zygote_ready(Forker *f, Zygote *z) {
+/* Its first word: "ready", or why not. Waits for the collection. quiet_end: an end before it is not said. */
+static int zygote_ready(Forker *f, Zygote *z, bool quiet_end) {
         char msg[1024];
         ssize_t n;
         int r;
@@ -248,6 +250,8 @@ static int zygote_ready(Forker *f, Zygote *z) {
                 return r;
         n = recv(z->ctl, msg, sizeof msg - 1, MSG_DONTWAIT);
         msg[MAX(n, 0)] = '\0';
+        /* either word comes after the collection, and its report */
+        f->collected = f->collected || (z == f->z && (streq(msg, "ready") || strneq(msg, "unsafe ", 7)));
         if (n == 5 && streq(msg, "ready")) {
                 z->state = ZYGOTE_READY;
                 return 1;
@@ -264,12 +268,56 @@ static int zygote_ready(Forker *f, Zygote *z) {
                         zygote_stop(&f->z[w]);
                 return 0;
         }
-        if (!f->told)
+        if (!f->told && !quiet_end)
                 log_notice("Each pytest job starts a fresh interpreter: the prepared one ended (its output is in "
                            "%s)", z->log_path);
-        f->told = true;
+        f->told = f->told || !quiet_end;
         zygote_stop(z);
         return 0;
+}
+
+int forker_collection(void *userdata, char **ret) {
+        Forker *f = userdata;
+        int r;
+
+        if (!f || (!f->started && forker_start(f, /* whole= */ true) == 0) || f->z[0].state == ZYGOTE_OFF)
+                return 0;
+        /* an end before its collection is the collection's failure, shown by collecting again */
+        r = zygote_ready(f, f->z, /* quiet_end= */ true);
+        if (r < 0)
+                return r;
+        if (!f->collected) {
+                f->collect_failed = true;
+                return 0;
+        }
+        return asprintf(ret, "%s/collect.json", f->z[0].dir) < 0 ? -ENOMEM : 1;
+}
+
+Forker *forker_plan(Forker *f) {
+        const RunContext *rc = f ? f->rc : NULL;
+
+        if (!f)
+                return NULL;
+        /* a job a worker or fewer: each fresh interpreter collects its own share, the prepared ones all of it */
+        if (!rc->src.pytest || rc->src.jobs.n == 0 ||
+            (rc->opt->fork == FORK_AUTO && rc->src.jobs.n <= rc->plan.workers))
+                return forker_free(f);
+        /* The collection was the history's (nothing it reads changed): with many small jobs a worker each
+         * interpreter collects the whole run, for its jobs to take their tests from; with few large ones each
+         * imports the conftest files only, and a job collects its own files in it, as much as a fresh one would
+         * but without its start-up. */
+        if (!f->started) {
+                f->n = MIN(f->n, rc->plan.workers);
+                if (forker_start(f, rc->src.jobs.n > FORK_SMALL_JOBS * rc->plan.workers) == 0)
+                        return forker_free(f);
+        }
+        if (f->collect_failed && !f->told) /* and the collection without it did not */
+                log_notice("Worker 1's jobs start fresh interpreters: its prepared one ended before its collection "
+                           "(its output is in %s)", f->z[0].log_path);
+        f->told = f->told || f->collect_failed;
+        for (unsigned w = rc->plan.workers; w < f->n; w++)
+                zygote_stop(&f->z[w]);
+        return f;
 }
 
 static json_object *strv_json(char **v) {
@@ -280,7 +328,9 @@ static json_object *strv_json(char **v) {
         return a;
 }
 
-static int send_request(Forker *f, Zygote *z, char **argv, char **envp, const char *dir, const int fds[static 3]) {
+static int send_request(Forker *f, Zygote *z, char **argv, char **tests, char **envp, const SandboxMemView *view,
+                        const char *dir, const int fds[static 3]) {
+        char meminfo[8192];
         _cleanup_(json_object_putp) json_object *req = json_object_new_object();
         char cmsg[CMSG_SPACE(3 * sizeof(int))] = {};
         const char *text;
@@ -292,12 +342,17 @@ static int send_request(Forker *f, Zygote *z, char **argv, char **envp, const ch
                 return -ENOMEM;
         json_object_object_add(req, "argv", strv_json(argv));
         json_object_object_add(req, "start", json_object_new_int(f->start));
+        /* the files or test ids it runs, which the interpreter's session has collected */
+        json_object_object_add(req, "tests", strv_json(tests));
         json_object_object_add(req, "env", strv_json(envp));
         json_object_object_add(req, "cwd", json_object_new_string(f->rc->source.cwd));
         json_object_object_add(req, "net", json_object_new_string(f->rc->opt->sandbox.net == SANDBOX_NET_HOST ? "host"
                                                                                                             : "loopback"));
         json_object_object_add(req, "mounts", json_object_get(f->mounts));
         json_object_object_add(req, "dir", json_object_new_string(dir));
+        /* the machine it sees, as a fresh sandbox's (best effort there too: the host's where this fails) */
+        if (view && view->total > 0 && sandbox_meminfo_view(view, meminfo, sizeof meminfo) >= 0)
+                json_object_object_add(req, "meminfo", json_object_new_string(meminfo));
         /* where the attempt's directory is in the interpreter's sandbox */
         json_object_object_add(req, "fork_dir", json_object_new_string_len(FORK_RW "/", strlen(FORK_RW "/")));
         json_object_object_add(req, "fork_name", json_object_new_string(strrchr(dir, '/') + 1));
@@ -337,8 +392,8 @@ static int read_hello(Forker *f, int fd, pid_t *ret) {
         return -EPROTO;
 }
 
-int forker_launch(Forker *f, unsigned worker, char **argv, char **envp, int log_fd, const char *dir,
-                  CgroupJob *cgroup, Sandbox **ret) {
+int forker_launch(Forker *f, unsigned worker, char **argv, char **tests, char **envp, const SandboxMemView *view,
+                  int log_fd, const char *dir, CgroupJob *cgroup, Sandbox **ret) {
         Zygote *z;
         _cleanup_close_pair_ int sp[2] = { -EBADF, -EBADF };
         _cleanup_close_ int pidfd = -EBADF;
@@ -349,7 +404,7 @@ int forker_launch(Forker *f, unsigned worker, char **argv, char **envp, int log_
         if (!f || worker >= f->n)
                 return 0;
         z = &f->z[worker];
-        r = zygote_ready(f, z);
+        r = zygote_ready(f, z, false);
         if (r <= 0)
                 return r;
         if (asprintf(&fork_dir, "%s/%s", z->dir, strrchr(dir, '/') + 1) < 0)
@@ -357,7 +412,7 @@ int forker_launch(Forker *f, unsigned worker, char **argv, char **envp, int log_
         if (mkdir(fork_dir, 0755) < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0 ||
             setsockopt(sp[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
                 return -errno;
-        r = send_request(f, z, argv, envp, dir, (const int[]) { sp[1], log_fd, f->rc->null_fd });
+        r = send_request(f, z, argv, tests, envp, view, dir, (const int[]) { sp[1], log_fd, f->rc->null_fd });
         sp[1] = safe_close(sp[1]);
         if (r >= 0)
                 r = read_hello(f, sp[0], &pid);
@@ -408,6 +463,7 @@ Forker *forker_free(Forker *f) {
                 free(f->z[w].log_path);
         }
         json_object_put(f->mounts);
+        free(f->python);
         free(f->z);
         free(f);
         return NULL;

@@ -288,7 +288,8 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
                 spec.stdio[1] = STDOUT_FILENO;
                 spec.stdio[2] = STDERR_FILENO;
         }
-        r = forker_launch(l->forker, s->index, argv, envp, log_fd, dir, s->cgroup, &s->sandbox);
+        r = forker_launch(l->forker, s->index, argv, j->rest.attempt == j->attempts ? j->rest.args : j->args, envp,
+                          &spec.mem_view, log_fd, dir, s->cgroup, &s->sandbox);
         s->forked = r > 0;
         if (r == 0)
                 r = launch_sandbox(&spec, s->cgroup, &s->sandbox);
@@ -851,7 +852,7 @@ int run_jobs(RunContext *rc) {
         }
         for (unsigned w = 0; w < rc->plan.workers; w++)
                 l.slots[w].index = w;
-        l.forker = forker_new(rc);
+        l.forker = TAKE_PTR(rc->forker);
         if (reporter_live(l.rep))
                 l.winch_fd = watch_winch(&winch_old);
         while (r >= 0) {

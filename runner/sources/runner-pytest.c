@@ -141,9 +141,8 @@ static bool *find_positional(char **command, int start, json_object *doc) {
         if (json_object_object_get_ex(doc, "positional", &pos) && json_object_is_type(pos, json_type_array)) {
                 for (size_t i = 0; i < json_object_array_length(pos); i++) {
                         json_object *v = json_object_array_get_idx(pos, i);
-                        /* indexes into pytest's arguments, which begin with nsrun's collect_options */
-                        int64_t x = (json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1) -
-                                    (int64_t) ELEMENTSOF(collect_options);
+                        /* indexes into the user's arguments (NSRUN_ARGS_FROM told the plugin where they begin) */
+                        int64_t x = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
                         if (x >= 0 && (uint64_t) x < n)
                                 p[x] = true;
                 }
@@ -382,34 +381,49 @@ static char **collect_argv(char **command) {
         return TAKE_PTR(v);
 }
 
-int pytest_source(const SourceContext *c, char **command, Source *s) {
-        _cleanup_free_ char *out = NULL, *env_out = NULL, *env_path = NULL, *text = NULL;
-        _cleanup_(json_object_putp) json_object *doc = NULL;
+/* The collection's report at path, written by the plugin where the project's conftest.py runs: read as any file a
+ * job could have replaced. */
+static int read_collection(const char *path, json_object **ret) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = read_job_file_at(AT_FDCWD, path, JOB_FILE_MAX, &text, NULL);
+        if (r < 0 && r != -ENOENT)
+                return log_error_errno(EBADMSG, "pytest's collection report %s %s; did a plugin or conftest.py replace "
+                                       "$NSRUN_COLLECT_OUT? nsrun reads only a regular file",
+                                       path, job_file_error(r));
+        *ret = text ? json_tokener_parse(text) : NULL;
+        if (!*ret)
+                return log_error_errno(EBADMSG,
+                                       "pytest ran but nsrun's plugin wrote no collection report (%s); was '-p "
+                                       "no:nsrun_pytest' given, or PYTHONPATH overridden by the test setup?",
+                                       path);
+        return 0;
+}
+
+/* The collection pass: argv (collect_argv()) in a sandbox of the run, its report read into *ret. */
+static int collect(const SourceContext *c, char **argv, Source *s, json_object **ret) {
+        _cleanup_free_ char *out = NULL, *env_out = NULL, *env_path = NULL;
         _cleanup_close_ int log_fd = -EBADF;
         const char *old_path = getenv("PYTHONPATH");
-        char **argv = collect_argv(command), *extra_env[3];
-        int r;
+        char *extra_env[4], env_from[32];
         SandboxResult res;
+        int r;
 
-        s->pytest = true;
-        if (argv && collect_cache_load(c, command, &doc) > 0) {
-                strv_free(argv);
-                s->collect_reused = true;
-                return pytest_jobs_from_collection(c, command, pytest_args_start(command), doc, s);
-        }
         if (!argv || asprintf(&out, "%s/collect.json", c->run_dir) < 0 ||
             asprintf(&env_out, "NSRUN_COLLECT_OUT=%s", out) < 0 ||
             asprintf(&env_path, "PYTHONPATH=%s%s%s", c->pytest_plugin_dir, old_path ? ":" : "", old_path ?: "") < 0 ||
             asprintf(&s->collect_log, "%s/collect.log", c->log_dir) < 0)
-                return strv_free(argv), log_oom();
+                return log_oom();
+        (void) snprintf(env_from, sizeof env_from, "NSRUN_ARGS_FROM=%zu", ELEMENTSOF(collect_options));
         extra_env[0] = env_out;
         extra_env[1] = env_path;
-        extra_env[2] = NULL;
+        extra_env[2] = env_from;
+        extra_env[3] = NULL;
         log_fd = open(s->collect_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (log_fd < 0)
-                return strv_free(argv), log_error_errno(errno, "Cannot create %s: %m", s->collect_log);
+                return log_error_errno(errno, "Cannot create %s: %m", s->collect_log);
         r = run_sandboxed_once(c, argv, extra_env, log_fd, NULL, &res);
-        strv_free(argv);
         if (r < 0)
                 return r;
         if (res.outcome != SANDBOX_EXITED || (res.code != 0 && res.code != 5)) {
@@ -421,19 +435,31 @@ int pytest_source(const SourceContext *c, char **command, Source *s) {
                 s->pytest_usage_error = res.outcome == SANDBOX_EXITED && res.code == EXIT_PYTEST_USAGE;
                 return -EBADMSG;
         }
-        /* written where the project's conftest.py runs: read as any file a job could have replaced */
-        r = read_job_file_at(AT_FDCWD, out, JOB_FILE_MAX, &text, NULL);
-        if (r < 0 && r != -ENOENT)
-                return log_error_errno(EBADMSG, "pytest's collection report %s %s; did a plugin or conftest.py replace "
-                                       "$NSRUN_COLLECT_OUT? nsrun reads only a regular file",
-                                       out, job_file_error(r));
-        doc = text ? json_tokener_parse(text) : NULL;
-        if (!doc)
-                return log_error_errno(EBADMSG,
-                                       "pytest ran but nsrun's plugin wrote no collection report (%s); was '-p "
-                                       "no:nsrun_pytest' "
-                                       "given, or PYTHONPATH overridden by the test setup?",
-                                       out);
+        return read_collection(out, ret);
+}
+
+int pytest_source(const SourceContext *c, char **command, Source *s) {
+        _cleanup_free_ char *prepared = NULL;
+        _cleanup_(json_object_putp) json_object *doc = NULL;
+        char **argv = collect_argv(command);
+        int r;
+
+        s->pytest = true;
+        if (argv && collect_cache_load(c, command, &doc) > 0) {
+                strv_free(argv);
+                s->collect_reused = true;
+                return pytest_jobs_from_collection(c, command, pytest_args_start(command), doc, s);
+        }
+        /* a prepared interpreter's collection (--fork), made as this would be made; where it failed, collected
+         * again here, to show why */
+        r = argv && c->prepared_collection ? c->prepared_collection(c->prepared_userdata, &prepared) : 0;
+        if (r > 0)
+                r = read_collection(prepared, &doc);
+        if (r >= 0 && !doc)
+                r = collect(c, argv, s, &doc);
+        strv_free(argv);
+        if (r < 0)
+                return r;
         r = pytest_jobs_from_collection(c, command, pytest_args_start(command), doc, s);
         if (r >= 0)
                 collect_cache_store(c, command, doc);

@@ -26,6 +26,7 @@
 #include "runner-cache.h"
 #include "runner-cli.h"
 #include "runner-config.h"
+#include "runner-fork.h"
 #include "runner-history.h"
 #include "runner-launch.h"
 #include "runner-machine.h"
@@ -103,8 +104,9 @@ int verb_help(void) {
                "Jobs:\n"
                "      --dist MODE          pytest: 'loadfile' (a job per file, default), 'test'\n"
                "      --fork auto|on|off   pytest: fork each job into its own sandbox from a\n"
-               "                           prepared interpreter per worker (start-up paid once);\n"
-               "                           'auto' (default): if safe, over 4 jobs a worker\n"
+               "                           prepared interpreter per worker, which collected the\n"
+               "                           tests (start-up paid once); 'auto' (default): if\n"
+               "                           safe, with more jobs than workers\n"
                "      --batch N|auto|off   pytest: several files per job, N jobs in all; 'auto':\n"
                "                           as start-up and the tail need; a long file is split\n"
                "      --serial GLOB        matching jobs run alone, after the rest (repeatable)\n"
@@ -1038,6 +1040,8 @@ static int exit_status(const RunContext *rc) {
 static int run(RunOptions *o, RunContext *rc) {
         History *h = NULL;
         _cleanup_free_ char *warning = NULL;
+        double cpus = 0;
+        unsigned bound;
         int r;
 
         rc->source = (SourceContext) {
@@ -1057,6 +1061,16 @@ static int run(RunOptions *o, RunContext *rc) {
         r = run_setup(rc);
         if (r < 0)
                 goto out;
+        /* --fork: the prepared interpreters collect while nothing else runs, the first one for the run; what
+         * they import sizes its threads to a worker's share of the CPUs, as the plan will */
+        bound = plan_workers_bound(&o->cap, &cpus);
+        if (bound > 0 && setenv_cpu_share(cpu_share(cpus, bound, o->cap.cpus_per_job)) < 0) {
+                r = log_oom();
+                goto out;
+        }
+        rc->forker = forker_new(rc, bound);
+        rc->source.prepared_collection = forker_collection;
+        rc->source.prepared_userdata = rc->forker;
         r = source_build(&rc->source, o->command, o->jobs_file, &rc->src);
         if (r < 0)
                 goto out;
@@ -1100,6 +1114,7 @@ static int run(RunOptions *o, RunContext *rc) {
         }
         assign_requests(rc);
         sched_order(&rc->src.jobs, rc->order);
+        rc->forker = forker_plan(rc->forker);
         if (o->dry_run) {
                 r = o->json_path ? write_report(rc, report_write_json, o->json_path) : report_print_plan(rc);
                 goto out;
@@ -1122,6 +1137,7 @@ static int run(RunOptions *o, RunContext *rc) {
         if (!o->shard && save_history(o->cache_dir, &rc->src.jobs) < 0)
                 log_warning("Cannot save the history in %s; the next run will order jobs without it", o->cache_dir);
 out:
+        rc->forker = forker_free(rc->forker);
         history_free(h);
         free((char *) rc->source.pytest_plugin_dir);
         return r;

@@ -24,7 +24,9 @@
 # compare.
 # Every command is printed (stderr and the table's notes) with the directory it runs in, so it can be rerun.
 # NSRUN: the nsrun binary (default: $NSRUN, else build/nsrun of this checkout). MARKDOWN_FILE: default stdout.
-# Env: BENCH_SUITES (default all four), BENCH_WORKERS (2), BENCH_DIR (work here and keep it; default a temporary
+# Env: BENCH_SUITES (default all four), BENCH_EXTRA (words: "off" adds nsrun --fork off's first and second run,
+# every job a fresh interpreter after a collection pass, the "before" of issue 17's prepared interpreters; "dist"
+# adds nsrun --batch off, a job per file, and --dist test, a sandbox per test, both with the history), BENCH_WORKERS (2), BENCH_DIR (work here and keep it; default a temporary
 # directory, removed), BENCH_TIMEOUT (seconds per run, 900). Needs python3-pytest-xdist, python3-networkx,
 # python3-scipy, python3-sympy (installed with apt-get when missing, as root).
 set -euo pipefail
@@ -34,6 +36,7 @@ NSRUN=${1:-${NSRUN:-$SRC/build/nsrun}}
 out=${2:-/dev/stdout}
 W=${BENCH_WORKERS:-2}
 SUITES=${BENCH_SUITES:-networkx scipy.optimize sympy.matrices one-test}
+EXTRA=${BENCH_EXTRA:-}
 LIMIT=${BENCH_TIMEOUT:-900}
 PY=/usr/bin/python3
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin       # Debian's python3 and pytest
@@ -143,6 +146,15 @@ for s in $SUITES; do
         rm -rf "$d/.nsrun"      # the first run: an empty history
         timed "$d" "$r-nsrun1" "$NSRUN -j $W --json $r-nsrun1.json --junit $r-nsrun1.xml -- $pyt"
         timed "$d" "$r-nsrun2" "$NSRUN -j $W --json $r-nsrun2.json --junit $r-nsrun2.xml -- $pyt"
+        case " $EXTRA " in *" off "*)     # every job a fresh interpreter, after a collection pass: the "before"
+                rm -rf "$d/.nsrun"
+                timed "$d" "$r-off1" "$NSRUN -j $W --fork off --json $r-off1.json --junit $r-off1.xml -- $pyt"
+                timed "$d" "$r-off2" "$NSRUN -j $W --fork off --json $r-off2.json --junit $r-off2.xml -- $pyt" ;;
+        esac
+        case " $EXTRA " in *" dist "*)    # a job per file, and a sandbox per test
+                timed "$d" "$r-file" "$NSRUN -j $W --batch off --json $r-file.json --junit $r-file.xml -- $pyt"
+                timed "$d" "$r-test" "$NSRUN -j $W --dist test --json $r-test.json --junit $r-test.xml -- $pyt" ;;
+        esac
 done
 
 # ---- the table ----
@@ -151,8 +163,11 @@ import json, os, statistics, sys
 import xml.etree.ElementTree as ET
 
 T, W, NSRUN, SUITES = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4].split()
-RUNS = [("serial", "serial `pytest`"), ("xdist", f"`pytest -n {W}`"),
-        ("nsrun1", f"`nsrun -j {W}`, first run"), ("nsrun2", f"`nsrun -j {W}`, second run")]
+ALL_RUNS = [("serial", "serial `pytest`"), ("xdist", f"`pytest -n {W}`"),
+            ("nsrun1", f"`nsrun -j {W}`, first run"), ("nsrun2", f"`nsrun -j {W}`, second run"),
+            ("off1", f"`nsrun -j {W} --fork off`, first run"), ("off2", f"`nsrun -j {W} --fork off`, second run"),
+            ("file", f"`nsrun -j {W} --batch off` (a job per file)"),
+            ("test", f"`nsrun -j {W} --dist test` (a job per test)")]
 
 def junit(path, package):
     """passed ids, failed (failures and errors), skipped (xfailed too), or None when there is no report"""
@@ -188,6 +203,7 @@ print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 missing = []
 for s in SUITES:
     r = f"{T}/{s}-run"
+    RUNS = [(k, label) for k, label in ALL_RUNS if os.path.exists(f"{r}-{k}.run")]
     run = {k: open(f"{r}-{k}.run").read().split() for k, _ in RUNS}
     wall = {k: float(v[0]) for k, v in run.items()}
     package = s if s != "one-test" else ""
@@ -208,12 +224,13 @@ for s in SUITES:
                 same = "yes"
             else:
                 same = f"no: {len(base[0] - j[0])} of serial's missing, {len(j[0] - base[0])} more"
-                if k.startswith("nsrun") and base[0] - j[0]:
+                if k not in ("serial", "xdist") and base[0] - j[0]:
                     missing.append(f"{s}, {label}: {len(base[0] - j[0])} tests serial pytest passed did not pass, "
                                    f"e.g. {'::'.join(sorted(base[0] - j[0])[0])}")
         eff = f"{wall['serial'] / (W * wall[k]):.2f}" if k != "serial" else "-"
-        vs = f"{wall[k] / wall['xdist']:.2f}x" if k.startswith("nsrun") else "-"
-        st = startup(f"{r}-{k}.json") if k.startswith("nsrun") else None
+        ours = k not in ("serial", "xdist")
+        vs = f"{wall[k] / wall['xdist']:.2f}x" if ours else "-"
+        st = startup(f"{r}-{k}.json") if ours else None
         if st:
             n, share, med, own = st
             sj = [str(n), f"{100 * share:.0f}%" if share is not None else "?",
@@ -224,10 +241,12 @@ for s in SUITES:
               + " | ".join(sj) + f" | {rc} | {l0}, {l1} |")
 print()
 print("Commands, each run in its suite's directory (an empty one for the `--pyargs` suites; for one-test, the")
-print("directory of the generated files), in this order; the first nsrun run after `rm -rf .nsrun`:")
+print("directory of the generated files), in this order; each first nsrun run (and `--fork off`'s) after `rm -rf .nsrun`:")
 print()
 for s in SUITES:
-    for k, _ in RUNS:
+    for k, _ in ALL_RUNS:
+        if not os.path.exists(f"{T}/{s}-run-{k}.cmd"):
+            continue
         cmd = open(f"{T}/{s}-run-{k}.cmd").read().strip().replace(T + "/", "$T/").replace(NSRUN, "nsrun")
         print(f"    # {s}, {k}\n    {cmd}")
 open(f"{T}/missing.txt", "w").write("".join(m + "\n" for m in missing))

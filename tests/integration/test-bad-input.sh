@@ -257,7 +257,10 @@ report "pytest with a missing file: exit 4, pytest's 'file or directory not foun
 as_test_user sh -c "cat > '$P/conftest.py'" <<'EOF'
 import json, os
 
-def pytest_sessionfinish(session):
+import pytest
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):  # after nsrun's plugin wrote it, in either collection (--fork or not)
     out = os.environ.get("NSRUN_COLLECT_OUT")
     if out and os.path.exists(out):
         doc = json.load(open(out))

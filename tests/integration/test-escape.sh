@@ -434,6 +434,13 @@ rm -f "$R"/.coverage.nsrun-*
 as_test_user sh -c "cat > '$R/conftest.py'" <<'PYEOF'
 import os
 
+import pytest
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):  # where a prepared interpreter's collection (--fork) writes its report
+    if os.environ.get("EVIL_KIND", "").startswith("collect:"):
+        pytest_unconfigure(session.config)
+
 def pytest_unconfigure(config):
     kind = os.environ.get("EVIL_KIND", "")
     what, _, how = kind.partition(":")
@@ -460,10 +467,12 @@ def pytest_unconfigure(config):
         os.kill(os.getpid(), 9)
 PYEOF
 for kind in junit:fifo junit:zero junit:big times:fifo times:zero progress:fifo progress:zero reports:fifo reports:zero \
-            reports:big verbose:fifo verbose:zero verbose:big collect:fifo collect:zero; do
+            reports:big verbose:fifo verbose:zero verbose:big collect:fifo collect:zero collect:fifo:off collect:zero:off; do
         rm -f "$R/.nsrun/collect.json" # collected afresh each time: the collection's conftest.py runs
-        (cd "$R" && marked "$SCRATCH/pid" "$tag-$kind" env EVIL_KIND=$kind timeout -s KILL 60 "$NSRUN_BIN" \
-                -- pytest -p no:cacheprovider tests > "$SCRATCH/evil.out" 2>&1)
+        fork=auto # the collection: a prepared interpreter's (--fork), or the collection pass (:off)
+        [ "${kind##*:}" = off ] && fork=off && kind=${kind%:off}
+        (cd "$R" && marked "$SCRATCH/pid" "$tag-$kind-$fork" env EVIL_KIND=$kind timeout -s KILL 60 "$NSRUN_BIN" \
+                --fork $fork -- pytest -p no:cacheprovider tests > "$SCRATCH/evil.out" 2>&1)
         rc=$?
         file=${kind%%:*}
         case $kind in
@@ -479,10 +488,10 @@ for kind in junit:fifo junit:zero junit:big times:fifo times:zero progress:fifo 
         verbose) want="1 \\[1/1\\] ERROR tests/test_a.py: its report verbose.log is $why" ;;
         collect) want="2 nsrun: pytest's collection report .*/collect.json is $why" ;;
         esac
-        like "a job that makes its $file report $why ($kind): nsrun ends, with that named" \
+        like "a job that makes its $file report $why ($kind, --fork $fork): nsrun ends, with that named" \
                 "$rc $(grep -E 'ERROR|collection report' "$SCRATCH/evil.out" | head -1)" "^$want"
         [ "$rc" = 137 ] && echo "nsrun hung and was killed" | diag
-        is "... and the run left nothing behind" "$(leftovers_of "$SCRATCH/pid" "$tag-$kind" "$R" "$(mount_count)")" ""
+        is "... and the run left nothing behind" "$(leftovers_of "$SCRATCH/pid" "$tag-$kind-$fork" "$R" "$(mount_count)")" ""
 done
 
 # hypothesis's example database: the examples a job adds come back into the project's .hypothesis/examples, from

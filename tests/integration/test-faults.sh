@@ -38,6 +38,15 @@ marked_cmdline() {
         done
         return 1
 }
+# marked_in_job MARK: true if a process of the run marked MARK is in a job's cgroup: a job runs (a fresh one, or
+# one forked from a prepared interpreter, whose command line is the interpreter's).
+marked_in_job() {
+        local p
+        for p in $(marked_pids "$1"); do
+                grep -q '/job-[0-9]*-[0-9]*$' "/proc/$p/cgroup" 2>/dev/null && return 0
+        done
+        return 1
+}
 
 # --- SIGKILL at random moments of a run of the example, 20 times ---
 # The delays sweep the whole run (collection takes about the first second, the 7 jobs the next 4-6 s), with
@@ -75,49 +84,55 @@ check "... with no half-written temporary file next to it" sh -c "! ls -A '$W/.n
 
 # --- SIGINT and SIGTERM: running jobs stopped within 2 s, a partial summary, 128+N, nothing left ---
 for sig in INT TERM; do
-        mark=faults-$sig-$$
+    for fork in auto off; do # jobs forked from prepared interpreters, and fresh ones
+        mark=faults-$sig-$fork-$$
         num=$(kill -l "$sig")
         # a background job of a script starts with SIGINT ignored: give nsrun the default, as a terminal would
-        marked "$SCRATCH/sig.$sig.pid" "$mark" env --default-signal=INT "$NSRUN_BIN" -- pytest > "$SCRATCH/sig.out" 2>&1 &
+        marked "$SCRATCH/sig.$sig.pid" "$mark" env --default-signal=INT "$NSRUN_BIN" --fork $fork -- pytest \
+                > "$SCRATCH/sig.out" 2>&1 &
         bg=$!
         wait_for test -s "$SCRATCH/sig.$sig.pid"
         pid=$(cat "$SCRATCH/sig.$sig.pid")
-        # a job (not the collection) is running: a pytest with its --junitxml in this run's directory
-        wait_for marked_cmdline "$mark" "--junitxml=$W/.nsrun/runs/$pid-"
+        wait_for marked_in_job "$mark" # a job (not the collection) is running
         running=$?
         t0=$(now_ms)
         kill -"$sig" "$pid"
         wait "$bg"
         rc=$?
         ms=$(( $(now_ms) - t0 ))
-        is "SIG$sig while jobs run: exit status $((128 + num))" "$rc" $((128 + num))
+        is "SIG$sig while jobs run (--fork $fork): exit status $((128 + num))" "$rc" $((128 + num))
         check "... the jobs were running when it came" test "$running" = 0
         check "... stopped within 2 s (took $ms ms)" test "$ms" -lt 2000
         like "... with a partial summary" "$(cat "$SCRATCH/sig.out")" 'nsrun: [0-9]+ jobs: .*[1-9][0-9]* not run'
         is "... and nothing left behind, at once" "$(leftovers_of "$SCRATCH/sig.$sig.pid" "$mark" "$W" "$mounts0")" ""
+        rm -f "$SCRATCH/sig.$sig.pid"
+    done
 done
 # during pytest's collection (made slow here): nsrun is not in its job loop yet
 slow=$(make_project slow-collect)
 as_test_user sh -c "mkdir -p '$slow/tests' && printf 'def test_a():\n    pass\n' > '$slow/tests/test_a.py' &&
         printf 'import time\n\ndef pytest_collection_modifyitems(items):\n    time.sleep(4)\n' > '$slow/conftest.py'"
 for sig in INT TERM; do
-        mark=faults-collect-$sig-$$
+    for fork in auto off; do # the first prepared interpreter's collection, and the collection pass
+        mark=faults-collect-$sig-$fork-$$
         num=$(kill -l "$sig")
-        (cd "$slow" && marked "$SCRATCH/col.$sig.pid" "$mark" env --default-signal=INT "$NSRUN_BIN" -- pytest > "$SCRATCH/col.out" 2>&1) &
+        (cd "$slow" && marked "$SCRATCH/col.$sig.pid" "$mark" env --default-signal=INT "$NSRUN_BIN" --fork $fork \
+                -- pytest > "$SCRATCH/col.out" 2>&1) &
         bg=$!
-        wait_for marked_cmdline "$mark" "--collect-only"
+        wait_for marked_cmdline "$mark" "$([ $fork = off ] && echo --collect-only || echo nsrun_fork)"
         sleep 0.5
         t0=$(now_ms)
         kill -"$sig" "$(cat "$SCRATCH/col.$sig.pid")"
         wait "$bg"
         rc=$?
         ms=$(( $(now_ms) - t0 ))
-        is "SIG$sig during pytest's collection: exit status $((128 + num)) within 2 s (took $ms ms)" \
+        is "SIG$sig during pytest's collection (--fork $fork): exit status $((128 + num)) within 2 s (took $ms ms)" \
                 "$rc $([ "$ms" -lt 2000 ] && echo fast)" "$((128 + num)) fast"
         is "... and nothing left behind, at once (no waiting for the next run)" \
                 "$(leftovers_of "$SCRATCH/col.$sig.pid" "$mark" "$slow" "$mounts0")" ""
-        rm -rf "$slow/.nsrun/runs"/*
+        rm -rf "$slow/.nsrun/runs"/* "$slow/.nsrun/collect.json" # collected again by the next
         (cd "$slow" && as_test_user "$NSRUN_BIN" -- true > /dev/null 2>&1) # removes what was left, for what follows
+    done
 done
 
 # --- a fork bomb in one job: stopped by the job's pids limit, the other jobs pass ---

@@ -22,6 +22,11 @@ import ctypes, os, socket
 
 libc = ctypes.CDLL(None, use_errno=True)
 
+def _started():  # this process's start time (/proc/PID/stat field 22): the same in every PID namespace
+    return open("/proc/self/stat").read().rsplit(")", 1)[1].split()[19]
+
+IMPORTED_IN = _started()  # in the process that imported this module: a forked job's prepared interpreter
+
 def test_isolated():
     assert not os.path.exists("shared.txt"), "another job's write to the project is visible"
     open("shared.txt", "w").write("$n")
@@ -42,6 +47,7 @@ def test_isolated():
     except PermissionError:
         pass
     print("PID", os.getpid())
+    print("IMPORTED BEFORE THE TEST'S PROCESS", _started() != IMPORTED_IN)
     print("CGROUP", [l for l in open("/proc/self/cgroup").read().split("\n") if "memory" in l or l.startswith("0::")])
 PYEOF
 done
@@ -51,10 +57,10 @@ def test_hog():
     b[::4096] = b"\x01" * len(range(0, len(b), 4096))
 PYEOF
 # What a forked job could try against the prepared interpreter it came from: unmount its /tmp or project
-# overlay to see the interpreter's beneath (its writable directory, its /proc), or find the interpreter's
-# processes in its /proc.
+# overlay to see the interpreter's beneath (its writable directory, its hidden writable /proc), find the
+# interpreter's processes in its /proc, or write the kernel's knobs through its own writable /proc.
 cat > "$SUITE/test_escape.py" <<'PYEOF'
-import ctypes, os
+import ctypes, errno, os
 
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -62,6 +68,22 @@ def test_cannot_unmount():
     for path in (b"/tmp", b"/tmp", os.getcwd().encode(), b"/proc"):
         assert libc.umount2(path, 2) < 0, "unmounted " + path.decode()  # MNT_DETACH
     assert not os.path.exists("/tmp/.nsrun-fork"), "the prepared interpreter's directory is visible"
+
+def test_proc_as_a_fresh_sandbox():
+    for path in ("/proc/sysrq-trigger", "/proc/sys/vm/drop_caches", "/proc/sys/kernel/hostname"):
+        if not os.path.exists(path):  # a kernel without magic SysRq
+            continue
+        try:
+            with open(path, "w") as f:
+                f.write("1")
+        except OSError as e:
+            assert e.errno in (errno.EROFS, errno.EACCES, errno.EPERM), (path, e)
+        else:
+            raise AssertionError("a job wrote " + path)
+    with open("/proc/self/oom_score_adj", "w") as f:  # a test may write its own process's files
+        f.write("100")
+    total_kb = int(open("/proc/meminfo").read().split()[1])
+    assert total_kb <= 200 * 1024, "/proc/meminfo shows the host (%d kB), not the job's 150 MiB" % total_kb
 
 def test_own_proc():
     assert os.readlink("/proc/self") == str(os.getpid()), "/proc is not the job's PID namespace's"
@@ -84,7 +106,7 @@ rc=$?
 is "forked jobs: one job over its cap fails the run (exit 1)" "$rc" 1
 out=$(cat "$P.out")
 like "... it is the one named out of memory" "$out" '\[[0-9]/5\] OOM test_hog\.py'
-is "... the isolation jobs pass, each in its own sandbox; a job can unmount neither its /tmp nor its project to reach the prepared interpreter's, and its /proc is its own" \
+is "... the isolation jobs pass, each in its own sandbox; a job can unmount neither its /tmp nor its project to reach the prepared interpreter's; its /proc is its own, writable where a fresh sandbox's is, its knobs read-only, its meminfo the job's cap" \
         "$(json "$SCRATCH/iso.json" "sorted((j['name'], j['status']) for j in d['jobs'])")" \
         "[('test_escape.py', 'passed'), ('test_hog.py', 'oom'), ('test_iso1.py', 'passed'), ('test_iso2.py', 'passed'), ('test_small.py', 'passed')]"
 is "... the project is untouched afterwards" "$(tree_digest "$P")" "$before"
@@ -98,6 +120,16 @@ like "... each job is in a job cgroup of its own" "$cg1" "job-[0-9]+-1"
 check "... not the other's ($cg1 / $cg2)" test "$cg1" != "$cg2"
 like "... they were forked from prepared interpreters (one per worker)" "$(ls "$P/.nsrun/logs")" 'nsrun-prepared-1\.log'
 check "... and no notice of falling back" sh -c "! grep -q 'fresh interpreter' '$P.out'"
+like "... each ran its test in the session its prepared interpreter collected: the module was imported before the test's process existed" \
+        "$log1" "IMPORTED BEFORE THE TEST'S PROCESS True"
+check "... and the first worker's collection was the run's: no collection pass ran" test ! -e "$P/.nsrun/logs/collect.log"
+is "... which planned the jobs as a collection pass plans them" "$(json "$SCRATCH/iso.json" "sum(j['tests_passed'] + j['tests_failed'] for j in d['jobs'])")" 6
+
+P=$(project fresh)
+run_in "$P" "$NSRUN_BIN" -j 2 --fork off -- $PY -m pytest -s test_iso1.py test_iso2.py test_small.py
+like "--fork off: the check above can fail: a fresh job's test runs in the process that imported its module" \
+        "$(cat "$P/.nsrun/logs/test_iso1.py.log")" "IMPORTED BEFORE THE TEST'S PROCESS False"
+check "... after a collection pass of its own" test -s "$P/.nsrun/logs/collect.log"
 
 # --- a broken sandbox would be seen: the same suite in one process, no sandbox per test file ---
 P=$(project shared)
@@ -109,7 +141,7 @@ rm -f /tmp/shared.txt
 # --- fallback: a conftest that leaves a thread running ---
 T=$SCRATCH/threads
 mkdir -p "$T"
-for n in a b c d e f g h i j; do cp "$SUITE/test_small.py" "$T/test_$n.py"; done # over 4 jobs a worker: auto forks
+for n in a b c d e f g h i j; do cp "$SUITE/test_small.py" "$T/test_$n.py"; done # more jobs than workers: auto forks
 cat > "$T/conftest.py" <<'PYEOF'
 import threading, time
 threading.Thread(target=time.sleep, args=(3600,), daemon=True, name="conftest-sleeper").start()
@@ -133,6 +165,27 @@ run_in "$T" "$NSRUN_BIN" -j 2 --batch off --json "$SCRATCH/fork.json" -- $PY -m 
 is "... and forked (the default, without the thread): the same results again" \
         "$(json "$SCRATCH/fork.json" "sorted((j['name'], j['status'], j['tests_passed']) for j in d['jobs'])")" "$auto"
 check "... forked indeed" sh -c "ls '$T/.nsrun/logs' | grep -q nsrun-prepared && ! grep -q 'fresh interpreter' '$T.out'"
+
+# --- a second run, its collection reused, few jobs a worker: the prepared interpreters import the conftest
+# files only, and each job collects its own file in its fork, with pytest's selection (-k) ---
+C=$SCRATCH/conftests
+mkdir -p "$C"
+for n in 1 2 3 4 5 6; do
+        printf 'import pytest\n\n@pytest.mark.parametrize("n", range(3))\ndef test_p(n):\n    assert n < 3\n\ndef test_other():\n    pass\n' \
+                > "$C/test_c$n.py"
+done
+[ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$C"
+run_in "$C" "$NSRUN_BIN" -j 2 --batch off --json "$SCRATCH/c1.json" -- $PY -m pytest -k "not other"
+first=$(json "$SCRATCH/c1.json" "sorted((j['name'], j['status'], j['tests_passed']) for j in d['jobs'])")
+run_in "$C" "$NSRUN_BIN" -j 2 --batch off --json "$SCRATCH/c2.json" -- $PY -m pytest -k "not other"
+is "a second run, its collection reused (6 jobs, 3 a worker): the same results as the first" \
+        "$(json "$SCRATCH/c2.json" "d['collection_reused']") $(json "$SCRATCH/c2.json" "sorted((j['name'], j['status'], j['tests_passed']) for j in d['jobs'])")" \
+        "True $first"
+like "... forked from prepared interpreters that imported the conftest files only" \
+        "$(cat "$C/.nsrun/logs/nsrun-prepared-1.log")" "collected 0 items"
+like "... each job collecting its own file, -k deselecting there" "$(cat "$C/.nsrun/logs/test_c1.py.log")" \
+        "collected 4 items / 1 deselected / 3 selected"
+is "... 18 passed in all" "$(json "$SCRATCH/c2.json" "d['totals']['tests_passed']")" 18
 
 # --- bad input ---
 out=$(as_test_user "$NSRUN_BIN" --fork maybe -- true 2>&1)

@@ -546,4 +546,20 @@ check "... the FAILURES section is under 64 KiB ($size bytes)" test "$size" -gt 
 hwm=$(sed -n 's/^VmHWM //p' "$B.out")
 check "... nsrun's own peak memory stays under 32 MiB (VmHWM ${hwm:-?} kB)" test "${hwm:-999999}" -lt 32768
 
+# --- jobs forked from prepared interpreters (--fork auto forks the 3 jobs on 2 workers above) and fresh ones ---
+agree() { # DIR: what a user reads of a run: its tests' outcomes, lastfailed, the FAILURES blocks, the summary
+        testcases "$1.xml"
+        lastfailed "$1"
+        sed -n '/^=* FAILURES =*$/,/^=* short test summary/p' "$1.out" | grep -E '^(_+ .* _+|E .*)$'
+        short "$1.out"
+}
+for fork in on off; do
+        K=$(project p-fork-$fork)
+        run_in "$K" "$NSRUN_BIN" -j 2 --fork $fork --junit "$K.xml" -- pytest -rA
+done
+is "--fork on and --fork off: the same outcomes, lastfailed, FAILURES and short summary" \
+        "$(agree "$SCRATCH/p-fork-on")" "$(agree "$SCRATCH/p-fork-off")"
+check "... one run forked, the other not" sh -c "ls '$SCRATCH/p-fork-on/.nsrun/logs' | grep -q nsrun-prepared &&
+        ! ls '$SCRATCH/p-fork-off/.nsrun/logs' | grep -q nsrun-prepared"
+
 done_testing

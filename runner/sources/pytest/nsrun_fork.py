@@ -4,9 +4,11 @@
 nsrun starts this in a sandbox of the run (as any job: overlay over the project, private /tmp, loopback-only
 network, its PID, IPC and UTS namespaces, the seccomp filter), one per worker, as
 'python -m nsrun_fork PYTEST-ARGS...', with a SOCK_SEQPACKET control socket on its stdin. It runs pytest's
-collection once ('--collect-only': pytest and its plugins imported, the conftest files imported, and the test
-modules when nsrun says the jobs are small, NSRUN_FORK_IMPORT_TESTS=1), then says "ready" (or, where forking is
-not safe, "unsafe REASON") and waits.
+collection (pytest, its plugins, the conftest files and the test modules imported, the tests collected; with
+NSRUN_COLLECT_OUT set, as for the first worker's, the collection's report written for the run; with
+NSRUN_FORK_COLLECT=conftests, the conftest files only, each job then collecting its own files), then, where
+pytest's main loop would run the tests, says "ready" (or, where forking is not safe, "unsafe REASON") and
+waits.
 
 For each job nsrun sends a JSON request and three descriptors (a socket of the job's own, its log, /dev/null).
 This process forks the job (J), which:
@@ -19,12 +21,13 @@ This process forks the job (J), which:
    $HOME: what the prepared interpreter sees there is the lower layer), fresh empty /tmp, /var/tmp, /run and
    --tmpfs paths, the --rw and read-only binds again where an overlay covered them, and its own attempt directory
    (the one path of the run it may write), and brings its loopback up;
-4. forks P1, PID 1 of the new PID namespace, which mounts a /proc of that namespace (read-only: the kernel
-   lets a user namespace mount one only where one is visible whole already, and the one nsrun mounted for this
-   under /tmp/.nsrun-fork is read-only) and forks P2, the job's pytest, run in process (pytest.main() with the
-   job's arguments, environment, directory and log), as pytest-forked runs a test. As root P2 first gets a user
-   namespace nested in J's, so that J's mounts are locked for it, as the sandbox's are for its command;
-   rootless it drops the capabilities its own user namespace gave it.
+4. forks P1, PID 1 of the new PID namespace, which mounts a /proc of that namespace (writable: the kernel lets
+   a user namespace mount one only where one like it is in the mount namespace whole already, the one nsrun
+   mounted for this, hidden, under /tmp/.nsrun-fork), covers its knobs read-only and shows the job's machine
+   (/proc/meminfo), as a fresh sandbox's, and forks P2, which runs the job's tests in the session this process
+   collected (with the job's environment, directory and log), as pytest-forked runs a test. As root P2 first
+   gets a user namespace nested in J's, so that J's mounts are locked for it, as the sandbox's are for its
+   command; rootless it drops the capabilities its own user namespace gave it.
 P1 reaps and passes signals on; J waits for it and reports P2's exit status or signal to nsrun on the job's
 socket, in the layout of the sandbox's report (sandbox-internal.h's SandboxReport).
 
@@ -36,6 +39,7 @@ import atexit
 import ctypes
 import errno
 import fcntl
+import gc
 import json
 import os
 import signal
@@ -44,6 +48,8 @@ import stat
 import struct
 import sys
 import threading
+
+import pytest
 
 # <sched.h>, <sys/mount.h>, <linux/sched.h>
 CLONE_NEWNS = 0x00020000
@@ -56,6 +62,7 @@ MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
 MS_NOEXEC = 8
+MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
@@ -148,7 +155,7 @@ def _depth(path):
 
 
 def _remount(req):
-    """The sandbox's mounts again, fresh where they hold writes: a new overlay over each overlaid path whose lower
+    """The sandbox's mounts again, fresh where they hold writes (returns the staging tmpfs, for /proc's files): a new overlay over each overlaid path whose lower
     layer is the host's directory (as a fresh sandbox's; the prepared interpreter's sandbox shows it, read-only,
     under /tmp/.nsrun-fork), fresh scratch directories, the sandbox's binds again. Every source is opened before
     anything is mounted: a new overlay over the project covers the binds inside it, and the new /tmp what was
@@ -207,8 +214,9 @@ def _remount(req):
         raise SetupError(STEP_NAMES["bind"], e.errno or errno.EIO, getattr(e, "filename", None) or "/") from None
     finally:
         os.umask(old_umask)
-    for fd in list(fds.values()) + [dir_fd, staging]:
+    for fd in list(fds.values()) + [dir_fd]:
         os.close(fd)
+    return staging
 
 
 def _loopback_up():
@@ -245,16 +253,17 @@ def _forward_to(pid):
         signal.signal(sig, handler)
 
 
-def _run_pytest(req, log_fd, null_fd):
-    """P2: the job's pytest, in this interpreter."""
+def _run_pytest(req, log_fd, null_fd, session):
+    """P2: the job's pytest, in this interpreter: its tests run in the session collected before the fork, or where
+    the prepared interpreter did not collect them all, pytest.main() on the job's arguments."""
     if req["own_userns"]:
         _drop_capabilities()
     for sig in _FORWARDED:
         signal.signal(sig, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
     os.setsid()
-    os.dup2(null_fd, 0)
-    os.dup2(log_fd, 1)
+    _retarget(0, null_fd)
+    _retarget(1, log_fd)
     os.dup2(log_fd, 2)
     os.close(log_fd)
     os.close(null_fd)
@@ -265,21 +274,27 @@ def _run_pytest(req, log_fd, null_fd):
         os.chdir(req["cwd"])
     except OSError:
         os._exit(125)
-    # nsrun's plugin reads its output paths from the environment at import: imported anew, for this job
-    sys.modules.pop("nsrun_pytest", None)
     args = req["argv"][req["start"]:]
     sys.argv = [req["argv"][0]] + args
-    import pytest
+    _reseed()
+    tests = req.get("tests") or []
+    items = _select(session, tests, req["cwd"])
+    if session is not None and tests and (items is not None or _CONFTESTS_ONLY):
+        code = _run_items(session, items, tests, args)
+    else:
+        # nsrun's plugin reads its output paths from the environment at import: imported anew, for this job
+        sys.modules.pop("nsrun_pytest", None)
+        import pytest
 
-    try:
-        code = int(pytest.main(args))
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    except BaseException:  # what pytest itself would print and exit 1 for, in a fresh interpreter
-        import traceback
+        try:
+            code = int(pytest.main(args))
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 1
+        except BaseException:  # what pytest itself would print and exit 1 for, in a fresh interpreter
+            import traceback
 
-        traceback.print_exc()
-        code = 1
+            traceback.print_exc()
+            code = 1
     # What a fresh interpreter does at its exit: wait for the threads a test left running (not daemons), run the
     # atexit functions (a test's, and those the modules registered at their import), flush
     try:
@@ -298,7 +313,212 @@ def _run_pytest(req, log_fd, null_fd):
     os._exit(code)
 
 
-def _pid1(req, log_fd, null_fd, status_w):
+def _retarget(fd, new_fd):
+    """fd, and every other descriptor of this process open on the same regular file (the copies pytest's capture
+    keeps to put the output back after each test, faulthandler's), made new_fd's: the prepared interpreter's
+    output was its own log, the job's is the job's."""
+    try:
+        old = os.fstat(fd)
+    except OSError:
+        old = None
+    for name in os.listdir("/proc/self/fd") if old is not None and stat.S_ISREG(old.st_mode) else ():
+        other = int(name)
+        if other in (fd, new_fd):
+            continue
+        try:
+            st = os.fstat(other)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (old.st_dev, old.st_ino):
+            os.dup2(new_fd, other, inheritable=os.get_inheritable(other))
+    os.dup2(new_fd, fd)
+
+
+def _reseed():
+    """A fresh interpreter seeds numpy's global generator from the system's entropy when numpy is imported; the
+    prepared interpreter's was seeded once for every job forked from it (random's is reseeded by os.fork())."""
+    nprandom = sys.modules.get("numpy.random")
+    try:
+        if nprandom is not None:
+            nprandom.seed()
+    except Exception:
+        pass
+
+
+_INDEX = {}  # the prepared session's items: absolute file path -> [(suffix, item)], in collection order
+
+
+def _index(session):
+    from nsrun_pytest import _suffix
+
+    for item in session.items:
+        path = os.path.abspath(str(getattr(item, "path", None) or item.fspath))
+        _INDEX.setdefault(path, []).append((_suffix(item.nodeid), item))
+
+
+def _select(session, tests, cwd):
+    """The prepared session's items for the job's arguments (files, or ids 'file::rest'), in their order; None
+    when one is not among them (the prepared interpreter collected the conftest files only, or something else:
+    the job collects its files itself)."""
+    if session is None or not tests or not _INDEX:
+        return None
+    items, seen = [], set()
+    for arg in tests:
+        path, sep, rest = arg.partition("::")
+        found = _INDEX.get(os.path.normpath(os.path.join(cwd, path)))
+        matched = [item for suffix, item in found or () if not sep or suffix == "::" + rest]
+        if not matched:
+            return None
+        for item in matched:
+            if id(item) not in seen:
+                seen.add(id(item))
+                items.append(item)
+    return items
+
+
+def _last_option(args, name):
+    value = None
+    for i, a in enumerate(args):
+        if a == "--":
+            break
+        if a.startswith(name + "="):
+            value = a[len(name) + 1 :]
+        elif a == name and i + 1 < len(args):
+            value = args[i + 1]
+    return value
+
+
+def _fresh_reports(config, junit):
+    """pytest's reporters as in a session that has collected and run nothing: the job's own counts, times and
+    JUnit document (at the path its arguments name, in the attempt's directory), not what the prepared session
+    saw (the collection's skipped modules)."""
+    from _pytest import timing
+
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    if tr is not None:
+        tr.stats = {}
+        tr._sessionstarttime = timing.time()
+        tr.currentfspath = None
+    try:
+        from _pytest.junitxml import xml_key
+
+        xml = config.stash.get(xml_key, None)
+    except ImportError:
+        xml = None
+    if xml is not None:
+        xml.logfile = os.path.normpath(os.path.abspath(junit)) if junit else os.devnull
+        xml.stats = dict.fromkeys(["error", "passed", "failure", "skipped"], 0)
+        xml.node_reporters = {}
+        xml.node_reporters_ordered = []
+        xml.global_properties = []
+        xml.open_reports = []
+        xml.cnt_double_fail_tests = 0
+        xml.suite_start_time = timing.time()
+
+
+def _collect(session, tests, args):
+    """The job's files or ids collected in the prepared session, as a fresh pytest of the job's arguments would
+    collect them (the conftest files are imported already): its items, after pytest's and the plugins' selection
+    (-k, -m, --lf). Raises what pytest's collection raises; session.Interrupted for collection errors."""
+    config = session.config
+    for plugin in _CONFTESTS_ONLY:
+        config.pluginmanager.unregister(plugin)
+    _CONFTESTS_ONLY.clear()
+    # the names pytest gives the tests of an installed package's files (--pyargs), which the job's arguments say
+    config.option.nsrun_nodeid_root = [a.split("=", 1)[1] for a in args if a.startswith("--nsrun-nodeid-root=")]
+    items = list(session.perform_collect(tests))
+    if session.testsfailed and not config.option.continue_on_collection_errors:
+        raise session.Interrupted("%d error%s during collection" % (session.testsfailed,
+                                                                   "s" if session.testsfailed != 1 else ""))
+    return items
+
+
+def _run_items(session, items, tests, args):
+    """The job's tests in the prepared session (items, or None: collected here first), as pytest's main loop runs
+    them, then the session's end and pytest's unconfigure, as pytest.main() does; pytest's exit status."""
+    import nsrun_pytest
+    import pytest
+
+    config = session.config
+    _fresh_reports(config, _last_option(args, "--junitxml"))
+    session.testsfailed = 0
+    session.shouldfail = session.shouldstop = False
+    try:
+        if items is None:
+            items = _collect(session, tests, args)
+        session.items = items
+        session.testscollected = len(items)
+        nsrun_pytest.job_begin(session)
+        for i, item in enumerate(items):
+            nextitem = items[i + 1] if i + 1 < len(items) else None
+            item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+            if session.shouldfail:
+                raise session.Failed(session.shouldfail)
+            if session.shouldstop:
+                raise session.Interrupted(session.shouldstop)
+        code = pytest.ExitCode.TESTS_FAILED if session.testsfailed else \
+            pytest.ExitCode.NO_TESTS_COLLECTED if not items else pytest.ExitCode.OK
+    except session.Failed:
+        code = pytest.ExitCode.TESTS_FAILED
+    except pytest.UsageError as e:
+        for line in e.args:
+            sys.stderr.write("ERROR: %s\n" % line)
+        code = pytest.ExitCode.USAGE_ERROR
+    except (KeyboardInterrupt, session.Interrupted, pytest.exit.Exception) as e:
+        code = getattr(e, "returncode", None) or pytest.ExitCode.INTERRUPTED
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        code = pytest.ExitCode.INTERNAL_ERROR
+    session.exitstatus = code
+    try:
+        config.hook.pytest_sessionfinish(session=session, exitstatus=code)
+        config._ensure_unconfigure()
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        code = pytest.ExitCode.INTERNAL_ERROR
+    return int(code)
+
+
+# The kernel's knobs under /proc, read-only as in a fresh sandbox (sandbox-mount.c's setup_proc()): as root a
+# job's uid 0 is the host's, which proc_sys_permission() lets write by mode bits alone, and /proc/sysrq-trigger
+# checks no capability at all.
+PROC_READONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs")
+
+
+def _bind_readonly(source, target):
+    _mount(source, target, None, MS_BIND | MS_REC, None, STEP_NAMES["proc"])
+    _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, None,
+           STEP_NAMES["proc"])
+
+
+def _setup_proc(req, staging):
+    """The job's /proc, of its PID namespace, writable as a fresh sandbox's (a test may write /proc/self/...),
+    its knobs read-only, and the machine it sees: /proc/meminfo of its cap, /proc/swaps with no swap."""
+    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None, STEP_NAMES["proc"])
+    for path in PROC_READONLY:
+        if os.path.lexists(path):
+            _bind_readonly(path, path)
+    files = {}
+    if req.get("meminfo"):
+        files["meminfo"] = req["meminfo"]
+        with open("/proc/swaps", encoding="ascii") as f:
+            lines = f.read().split("\n")
+        if len([line for line in lines if line]) > 1:
+            files["swaps"] = lines[0] + "\n"
+    for name, text in files.items():
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444, dir_fd=staging)
+        try:
+            os.write(fd, text.encode())
+        finally:
+            os.close(fd)
+        _bind_readonly("/proc/self/fd/%d/%s" % (staging, name), "/proc/" + name)
+
+
+def _pid1(req, log_fd, null_fd, status_w, session, staging):
     """P1: PID 1 of the job's PID namespace: its /proc, then pytest in P2; reaps, passes signals on, and
     writes P2's wait status to J."""
     libc_prctl = _libc.prctl
@@ -306,10 +526,11 @@ def _pid1(req, log_fd, null_fd, status_w):
     # the sandbox's /proc, writable where a process's maps are, before the job's covers it
     old_proc = os.open("/proc", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, None, STEP_NAMES["proc"])
-    except SetupError as e:
-        os.write(status_w, struct.pack("ii", -1, e.err))
+        _setup_proc(req, staging)
+    except (SetupError, OSError) as e:
+        os.write(status_w, struct.pack("ii", -1, getattr(e, "err", None) or getattr(e, "errno", None) or errno.EIO))
         os._exit(1)
+    os.close(staging)
     own_r, own_w = os.pipe2(os.O_CLOEXEC)
     maps_r, maps_w = os.pipe2(os.O_CLOEXEC)
     child = os.fork()
@@ -321,7 +542,7 @@ def _pid1(req, log_fd, null_fd, status_w):
             # As root, a user namespace nested in the one that owns the job's mounts, as the sandbox gives its
             # command: the mounts are then locked (MNT_LOCKED), and no job can unmount its /tmp or overlays to
             # see the prepared interpreter's beneath. Its identity maps are written by P1, from outside, through
-            # the sandbox's /proc (the job's is read-only), where this process's pid is the one it names itself.
+            # the sandbox's /proc, where this process's pid is the one it names itself.
             pid = os.readlink("self", dir_fd=old_proc)
             if _libc.unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0:
                 os.write(log_fd, b"nsrun: cannot make the job's user namespace: %s\n"
@@ -334,7 +555,7 @@ def _pid1(req, log_fd, null_fd, status_w):
         os.close(own_w)
         os.close(maps_r)
         os.close(old_proc)
-        _run_pytest(req, log_fd, null_fd)
+        _run_pytest(req, log_fd, null_fd, session)
     os.close(own_w)
     os.close(maps_r)
     if not req["own_userns"]:
@@ -369,7 +590,7 @@ def _pid1(req, log_fd, null_fd, status_w):
             os._exit(0)
 
 
-def _job(req, job_sock, log_fd, null_fd):
+def _job(req, job_sock, log_fd, null_fd, session):
     """J: hello, the go-ahead once in the job's cgroup, the sandbox, then P1; reports P2's end."""
     for sig in _FORWARDED:
         signal.signal(sig, signal.SIG_DFL)
@@ -379,7 +600,7 @@ def _job(req, job_sock, log_fd, null_fd):
         if job_sock.recv(16) != b"go":
             os._exit(1)
         req["own_userns"] = _new_namespaces(req["net"])
-        _remount(req)
+        staging = _remount(req)
         if req["net"] == "loopback":
             _loopback_up()
     except SetupError as e:
@@ -393,10 +614,11 @@ def _job(req, job_sock, log_fd, null_fd):
     if p1 == 0:
         os.close(status_r)
         job_sock.close()
-        _pid1(req, log_fd, null_fd, status_w)
+        _pid1(req, log_fd, null_fd, status_w, session, staging)
     os.close(status_w)
     os.close(log_fd)
     os.close(null_fd)
+    os.close(staging)
     _forward_to(p1)
     data = b""
     while len(data) < 8:
@@ -439,7 +661,7 @@ def unsafe_reason():
     return None
 
 
-def serve(ctl):
+def serve(ctl, session):
     while True:
         try:
             msg, fds, _, _ = socket.recv_fds(ctl, 1 << 20, 4)
@@ -466,36 +688,18 @@ def serve(ctl):
         if pid == 0:
             ctl.close()
             job_sock = socket.socket(fileno=fds[0])
-            _job(req, job_sock, fds[1], fds[2])
+            _job(req, job_sock, fds[1], fds[2], session)
         for fd in fds:
             os.close(fd)
 
 
-class _ConftestsOnly:
-    """Collects directories (and so loads their conftest files), never a file."""
-
-    @staticmethod
-    def pytest_ignore_collect(collection_path, config):
-        return True if collection_path.is_file() else None
-
-
-def main():
-    ctl = socket.socket(fileno=os.dup(0))
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
-    import pytest
-
-    # pytest, its plugins and every conftest file (the package a suite tests is typically imported there); the
-    # test files too only when nsrun says the jobs are small (NSRUN_FORK_IMPORT_TESTS=1): a collection of the
-    # whole suite in every worker's interpreter costs more than it saves jobs of many files each. pytest-rerunfailures starts
-    # a server thread in pytest_configure that outlives pytest.main(): the jobs configure it as they would
-    # anyway; here it is imported, not configured. A collection error is not this interpreter's to report: each
-    # job collects its files again and reports it, as a fresh interpreter would.
-    pytest.main(["-p", "nsrun_pytest", "-p", "no:rerunfailures", "--collect-only", "-q"] + sys.argv[1:],
-                plugins=[] if os.environ.get("NSRUN_FORK_IMPORT_TESTS") == "1" else [_ConftestsOnly()])
-    try:  # what its pytest_configure imports in each job (pkg_resources, the slowest to import): imported here
-        import pytest_rerunfailures  # noqa: F401
+def _prepared(ctl, session):
+    """Collected: the items indexed, "ready" (or why forking is not safe), then jobs until nsrun closes ctl. A
+    collection that failed ends here, as pytest would: nsrun collects again to show the errors."""
+    if session.testsfailed and not session.config.option.continue_on_collection_errors:
+        return None
+    _index(session)
+    try:  # what pytest-rerunfailures' pytest_configure imports in each job (pkg_resources, the slowest)
         import pkg_resources  # noqa: F401
     except Exception:
         pass
@@ -504,11 +708,80 @@ def main():
     reason = unsafe_reason()
     if reason:
         ctl.send(b"unsafe " + reason.encode())
-        return 0
+        os._exit(0)
+    # Every object so far out of the collector's reach (its permanent generation): a job's collections then never
+    # walk them, which would write to each one's header and so copy every page of this interpreter into the job
+    # (copy on write); as CPython's documentation of gc.freeze() advises before fork() without exec()
+    gc.collect()
+    gc.freeze()
     ctl.send(b"ready")
-    serve(ctl)
-    return 0
+    serve(ctl, session)
+    os._exit(0)
 
+
+class _Prepare:
+    """Where pytest's main loop would run the tests, this interpreter forks the jobs, each running its share. With
+    NSRUN_COLLECT_OUT set, nsrun's plugin writes the collection's report there first, as the collection does."""
+
+    def __init__(self, ctl):
+        self.ctl = ctl
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_configure(self, config):
+        # the user's '-n N' is for the whole run: no job here is distributed by pytest-xdist
+        if hasattr(config.option, "numprocesses"):
+            config.option.numprocesses = None
+            config.option.dist = "no"
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session):
+        if session.config.option.collectonly:
+            return None
+        return _prepared(self.ctl, session)
+
+
+class _ConftestsOnly:
+    """Collects directories (and so imports their conftest files), never a file: with few large jobs a worker
+    (NSRUN_FORK_COLLECT=conftests), each job collects its own files in its fork, as much as a fresh pytest would,
+    where a whole collection per worker would cost more."""
+
+    @staticmethod
+    def pytest_ignore_collect(collection_path, config):
+        return True if collection_path.is_file() else None
+
+
+_CONFTESTS_ONLY = []  # the _ConftestsOnly plugin while it is registered
+
+
+def main():
+    ctl = socket.socket(fileno=os.dup(0))
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    # pytest-rerunfailures serves its xdist status database from a thread it starts in pytest_configure wherever
+    # pytest-xdist is installed: no job here runs under xdist, and its plain in-process database is what a job of
+    # its own uses; a thread would make forking unsafe
+    try:
+        import pytest_rerunfailures
+
+        pytest_rerunfailures.HAS_PYTEST_HANDLECRASHITEM = False
+    except Exception:
+        pass
+    # pytest, its plugins, the conftest files and the test modules, collected as the run's collection was, with
+    # the same arguments: each job runs its share of these items in a fork. A placeholder JUnit path makes pytest
+    # set its reporter up, which each job points at its attempt's directory.
+    prefix = ["-p", "nsrun_pytest", "--junitxml", os.devnull]
+    os.environ["NSRUN_ARGS_FROM"] = str(len(prefix))  # where the user's arguments begin, for the collection's report
+    if os.environ.get("NSRUN_FORK_COLLECT") == "conftests":
+        _CONFTESTS_ONLY.append(_ConftestsOnly())
+    code = pytest.main(prefix + sys.argv[1:], plugins=[_Prepare(ctl)] + _CONFTESTS_ONLY)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        ctl.send(b"ended: pytest exited %d before running tests" % int(code))
+    except OSError:
+        pass
+    return 0
 
 if __name__ == "__main__":
     sys.exit(main())

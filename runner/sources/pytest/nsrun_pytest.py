@@ -63,10 +63,11 @@ _PROBE = "nsrun-positional-probe\x01"
 
 
 def _positional(config):
-    """The indexes in invocation_args of the positional arguments, as pytest's own parser sees them: '-p pkg
+    """The indexes in the user's arguments of the positional ones, as pytest's own parser sees them: '-p pkg
     --pyargs pkg' has one, the second. Each candidate is replaced by a probe string and the arguments parsed
     again: it is positional if the probe lands among the files. None if this pytest's parser cannot be asked."""
     args = [str(a) for a in config.invocation_params.args]
+    first = int(os.environ.get("NSRUN_ARGS_FROM") or 0)  # the user's, after the ones nsrun put first
     wanted = set(config.option.file_or_dir or [])
     parser = getattr(config, "_parser", None)
     if parser is None or not hasattr(parser, "parse_known_and_unknown_args"):
@@ -79,8 +80,8 @@ def _positional(config):
             ns, unknown = parser.parse_known_and_unknown_args(args[:i] + [_PROBE] + args[i + 1 :])
         except (Exception, SystemExit):
             return None
-        if _PROBE in list(getattr(ns, "file_or_dir", None) or []) + list(unknown):
-            found.append(i)
+        if _PROBE in list(getattr(ns, "file_or_dir", None) or []) + list(unknown) and i >= first:
+            found.append(i - first)
     return found
 
 
@@ -154,12 +155,15 @@ def pytest_collection_finish(session):
 # every thread's traceback, where the hung test is, into the job's log, then the default action ends pytest.
 # Into a copy of the log's descriptor taken now, as this plugin is imported (-p), before pytest's capture
 # points descriptor 2 at a temporary file that dies with the job.
-if os.environ.get("NSRUN_TIMES_OUT"):
+def _fault_log():
     try:
-        _fault_log = os.fdopen(os.dup(2), "w")
-        faulthandler.register(signal.SIGTERM, file=_fault_log, all_threads=True, chain=True)
+        faulthandler.register(signal.SIGTERM, file=os.fdopen(os.dup(2), "w"), all_threads=True, chain=True)
     except (OSError, ValueError, AttributeError):
         pass
+
+
+if os.environ.get("NSRUN_TIMES_OUT"):
+    _fault_log()
 
 
 # A job's file outside the rootdir (an installed package's, with --pyargs) is one of pytest's initial paths, and
@@ -616,3 +620,12 @@ def _hypothesis_copy():
                 g.write(f.read())
         except OSError:
             continue
+
+
+def job_begin(session):
+    """A job forked from nsrun's prepared interpreter (nsrun_fork.py) begins here, in the session collected there,
+    with its own items and environment: what this plugin does at a job's import, configure and collection end."""
+    _fault_log()
+    pytest_configure(session.config)
+    _write_tests(session)
+    _hypothesis_snapshot()
