@@ -56,8 +56,8 @@ struct Forker {
 /* Inside the prepared interpreter's sandbox, under its fresh /tmp: each overlaid path's host directory again
  * (FORK_LOWER "<i>", read-only: the lower layer of its jobs' own overlay there, as a fresh sandbox's is the
  * host's), its writable directory (FORK_RW), where each job's attempt directory starts, and a second /proc,
- * writable and hidden (SANDBOX_MOUNT_PROC), so that each job may mount a writable one of its own. Its jobs cover /tmp with one of their own before
- * they run anything. */
+ * writable and hidden (SANDBOX_MOUNT_PROC), so that each job may mount a writable one of its own. Its jobs cover
+ * /tmp with one of their own before they run anything. */
 #define FORK_DIR "/tmp/.nsrun-fork"
 #define FORK_LOWER FORK_DIR "/lower."
 #define FORK_RW FORK_DIR "/rw"
@@ -342,7 +342,7 @@ static int send_request(Forker *f, Zygote *z, char **argv, char **tests, char **
                 return -ENOMEM;
         json_object_object_add(req, "argv", strv_json(argv));
         json_object_object_add(req, "start", json_object_new_int(f->start));
-        /* the files or test ids it runs, which the interpreter's session has collected */
+        /* the files or test ids it runs, which the interpreter's session has collected, or the job collects */
         json_object_object_add(req, "tests", strv_json(tests));
         json_object_object_add(req, "env", strv_json(envp));
         json_object_object_add(req, "cwd", json_object_new_string(f->rc->source.cwd));

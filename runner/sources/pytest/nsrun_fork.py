@@ -155,11 +155,11 @@ def _depth(path):
 
 
 def _remount(req):
-    """The sandbox's mounts again, fresh where they hold writes (returns the staging tmpfs, for /proc's files): a new overlay over each overlaid path whose lower
+    """The sandbox's mounts again, fresh where they hold writes: a new overlay over each overlaid path whose lower
     layer is the host's directory (as a fresh sandbox's; the prepared interpreter's sandbox shows it, read-only,
     under /tmp/.nsrun-fork), fresh scratch directories, the sandbox's binds again. Every source is opened before
     anything is mounted: a new overlay over the project covers the binds inside it, and the new /tmp what was
-    there."""
+    there. Returns the staging tmpfs, where the job's /proc files are made."""
     mounts = sorted(req["mounts"], key=lambda m: _depth(m[1]))
     fds = {}
     for m in mounts:
@@ -254,8 +254,9 @@ def _forward_to(pid):
 
 
 def _run_pytest(req, log_fd, null_fd, session):
-    """P2: the job's pytest, in this interpreter: its tests run in the session collected before the fork, or where
-    the prepared interpreter did not collect them all, pytest.main() on the job's arguments."""
+    """P2: the job's pytest, in this interpreter: its tests run in the session prepared before the fork (taken from
+    its collection, or collected here where it imported the conftest files only), or, where the session holds
+    something else than the job's files, pytest.main() on the job's arguments."""
     if req["own_userns"]:
         _drop_capabilities()
     for sig in _FORWARDED:
@@ -284,8 +285,6 @@ def _run_pytest(req, log_fd, null_fd, session):
     else:
         # nsrun's plugin reads its output paths from the environment at import: imported anew, for this job
         sys.modules.pop("nsrun_pytest", None)
-        import pytest
-
         try:
             code = int(pytest.main(args))
         except SystemExit as e:
@@ -437,7 +436,6 @@ def _run_items(session, items, tests, args):
     """The job's tests in the prepared session (items, or None: collected here first), as pytest's main loop runs
     them, then the session's end and pytest's unconfigure, as pytest.main() does; pytest's exit status."""
     import nsrun_pytest
-    import pytest
 
     config = session.config
     _fresh_reports(config, _last_option(args, "--junitxml"))
