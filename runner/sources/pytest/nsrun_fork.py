@@ -442,11 +442,13 @@ def _run_items(session, items, tests, args):
     session.testsfailed = 0
     session.shouldfail = session.shouldstop = False
     try:
-        if items is None:
+        if items is None:  # the plugin's collection end writes the job's tests, as in a fresh pytest
+            nsrun_pytest.job_begin(session, collected=False)
             items = _collect(session, tests, args)
-        session.items = items
+        else:
+            session.items = items
+            nsrun_pytest.job_begin(session)
         session.testscollected = len(items)
-        nsrun_pytest.job_begin(session)
         for i, item in enumerate(items):
             nextitem = items[i + 1] if i + 1 < len(items) else None
             item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)

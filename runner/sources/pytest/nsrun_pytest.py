@@ -622,10 +622,12 @@ def _hypothesis_copy():
             continue
 
 
-def job_begin(session):
-    """A job forked from nsrun's prepared interpreter (nsrun_fork.py) begins here, in the session collected there,
-    with its own items and environment: what this plugin does at a job's import, configure and collection end."""
+def job_begin(session, collected=True):
+    """A job forked from nsrun's prepared interpreter (nsrun_fork.py) begins here, in the session prepared there,
+    with its own environment: what this plugin does at a job's import and configure, and, where the session holds
+    the job's items already (collected), at its collection's end; else its own collection ends with that."""
     _fault_log()
     pytest_configure(session.config)
-    _write_tests(session)
-    _hypothesis_snapshot()
+    if collected:
+        _write_tests(session)
+        _hypothesis_snapshot()
