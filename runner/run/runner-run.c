@@ -657,6 +657,8 @@ static Job *next_job(Loop *l) {
         return sched_next(&l->policy, &rc->src.jobs, rc->order, &l->next, l->view, n);
 }
 
+static void stop_on_signal(Loop *l);
+
 static void dispatch(Loop *l) {
         for (unsigned w = 0; w < l->rc->plan.workers; w++) {
                 Slot *s = &l->slots[w];
@@ -671,6 +673,12 @@ static void dispatch(Loop *l) {
                 if (!j)
                         return;
                 r = start_attempt(l, s, j);
+                if (r == -EINTR) { /* the signal came while it waited for its prepared interpreter (read there) */
+                        release_slot(l, s);
+                        j->status = JOB_NOT_RUN;
+                        stop_on_signal(l);
+                        return;
+                }
                 if (r < 0) {
                         release_slot(l, s);
                         j->status = JOB_ERROR;
@@ -754,6 +762,14 @@ static void report_slow(Loop *l, uint64_t now) {
         }
 }
 
+/* A signal stops the run: nothing more starts, what runs is killed and counted as interrupted. */
+static void stop_on_signal(Loop *l) {
+        l->stop = true;
+        for (unsigned w = 0; w < l->rc->plan.workers; w++)
+                l->slots[w].interrupted = l->slots[w].job != NULL;
+        kill_running(l);
+}
+
 static void on_signal(Loop *l, int sfd) {
         struct signalfd_siginfo si;
 
@@ -761,10 +777,7 @@ static void on_signal(Loop *l, int sfd) {
                 return;
         if (!l->rc->signal)
                 l->rc->signal = (int) si.ssi_signo;
-        l->stop = true;
-        for (unsigned w = 0; w < l->rc->plan.workers; w++)
-                l->slots[w].interrupted = l->slots[w].job != NULL;
-        kill_running(l);
+        stop_on_signal(l);
 }
 
 static void on_winch(Loop *l) {
