@@ -15,6 +15,7 @@ void source_done(Source *s) {
         free(s->pytest_cache_dir);
         free(s->test_places);
         free(s->pytest_hypothesis_db);
+        free(s->pytest_imports);
         *s = (Source) {};
 }
 

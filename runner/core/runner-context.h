@@ -66,6 +66,7 @@ typedef struct Source {
         char *pytest_cache_dir; /* pytest's cache directory as the collection resolved it; NULL without one */
         bool pytest_cache_clear; /* --cache-clear */
         char *pytest_hypothesis_db; /* hypothesis's example database directory, as the collection saw it; or NULL */
+        char *pytest_imports;   /* JSON: the modules the collection imported, for prepared interpreters; or NULL */
         bool pytest_usage_error; /* the collection's pytest exited 4: its usage error, nsrun's exit status too */
         unsigned pytest_maxfail; /* -x, --maxfail=N: no job starts once this many tests failed in all; 0: never */
         TestPlace *test_places; /* pytest: every collected test, sorted by hash */

@@ -129,7 +129,7 @@ static int zygote_start(Forker *f, unsigned w, bool whole) {
         _cleanup_free_ SandboxMount *mounts = NULL;
         _cleanup_close_pair_ int sp[2] = { -EBADF, -EBADF };
         _cleanup_close_ int log_fd = -EBADF;
-        _cleanup_free_ char *pp = NULL;
+        _cleanup_free_ char *pp = NULL, *imports = NULL;
         char **command = rc->opt->command, **argv = NULL, **envp = strv_copy(environ);
         int start = pytest_args_start(command), r;
         size_t made = 0;
@@ -146,7 +146,10 @@ static int zygote_start(Forker *f, unsigned w, bool whole) {
          * distributing); the first worker's interpreter writes the collection's report, which the run reads */
         if (strv_push_n(&argv, command + start, strv_length(command + start)) < 0 ||
             strv_env_set(&envp, whole ? "NSRUN_FORK_COLLECT=all" : "NSRUN_FORK_COLLECT=conftests") < 0 ||
-            (w == 0 && whole && strv_env_set(&envp, "NSRUN_COLLECT_OUT=" FORK_RW "/collect.json") < 0)) {
+            (w == 0 && whole && strv_env_set(&envp, "NSRUN_COLLECT_OUT=" FORK_RW "/collect.json") < 0) ||
+            (!whole && rc->src.pytest_imports &&
+             (asprintf(&imports, "NSRUN_FORK_IMPORT=%s", rc->src.pytest_imports) < 0 ||
+              strv_env_set(&envp, imports) < 0))) {
                 r = -ENOMEM;
                 goto finish;
         }
@@ -218,7 +221,8 @@ Forker *forker_new(RunContext *rc, unsigned workers) {
 }
 
 /* Starts the interpreters: each collecting the whole run (whole: the first one's collection is the run's), or
- * importing the conftest files only, its jobs collecting their own files in it. The number started. */
+ * importing the conftest files and the other modules the collection imported only (test modules aside), its
+ * jobs collecting their own files in it. The number started. */
 static unsigned forker_start(Forker *f, bool whole) {
         unsigned started = 0;
 
@@ -304,8 +308,8 @@ Forker *forker_plan(Forker *f) {
                 return forker_free(f);
         /* The collection was the history's (nothing it reads changed): with many small jobs a worker each
          * interpreter collects the whole run, for its jobs to take their tests from; with few large ones each
-         * imports the conftest files only, and a job collects its own files in it, as much as a fresh one would
-         * but without its start-up. */
+         * imports the conftest files and the libraries the collection imported only, and a job collects its own
+         * files in it, as much as a fresh one would but without its start-up. */
         if (!f->started) {
                 f->n = MIN(f->n, rc->plan.workers);
                 if (forker_start(f, rc->src.jobs.n > FORK_SMALL_JOBS * rc->plan.workers) == 0)

@@ -22,6 +22,10 @@
 #include "runner-launch.h"
 #include "runner-pytest.h"
 
+/* The collection's list of modules for the prepared interpreters' environment: the plugin writes at most 256
+ * names and paths (nsrun_pytest.py's IMPORTS_MAX), well under this; one variable may hold 128 KiB. */
+#define PYTEST_IMPORTS_MAX (64U * 1024U)
+
 bool is_python(const char *arg0) {
         return strneq(path_basename(arg0), "python", 6);
 }
@@ -294,6 +298,13 @@ int pytest_jobs_from_collection(const SourceContext *c, char **command, int star
         if (json_get_string(doc, "hypothesis_db") &&
             !(s->pytest_hypothesis_db = strdup(json_get_string(doc, "hypothesis_db"))))
                 return log_oom();
+        /* passed on only to this run's prepared interpreters (which run the suite's code anyway), in their
+         * environment: a list longer than the plugin writes is left out, as a hint the interpreters do without */
+        if (json_object_object_get_ex(doc, "imports", &xd) && json_object_is_type(xd, json_type_array)) {
+                const char *text = json_object_to_json_string_ext(xd, JSON_C_TO_STRING_PLAIN);
+                if (text && strlen(text) <= PYTEST_IMPORTS_MAX && !(s->pytest_imports = strdup(text)))
+                        return log_oom();
+        }
         if (!s->pytest_options ||
             (s->pytest_xdist && (strv_push(&s->pytest_options, "-n") < 0 || strv_push(&s->pytest_options, "0") < 0)))
                 return log_oom();

@@ -280,6 +280,48 @@ report "a collection report with null markers (rewritten by conftest.py): exit 2
 rm -f "$P/conftest.py"
 rm -rf "$P/.nsrun/runs"/* 2>/dev/null
 
+# The report's list of modules for the prepared interpreters of the next run (a hint, passed on in their
+# environment): rewritten as a conftest could, (a) with entries of the wrong shape and names that find other files
+# than the ones listed, (b) with an entry of 1 MiB. Each second run (collection reused, 3 jobs on 2 workers:
+# interpreters importing the conftest files and that list) runs its tests forked as ever, and imports nothing
+# the list misnames.
+Q=$SCRATCH/imports
+mkdir -p "$Q"
+for k in 1 2 3; do printf 'import sys\n\ndef test_q():\n    assert "nsrun_no_such" not in sys.modules\n' > "$Q/test_q$k.py"; done
+echo 'MARK = "imported although the list named another file"' > "$Q/nsrun_no_such.py"
+for list in '[1, None, ["a"], [2, 3], ["json", "/elsewhere/json.py"], ["nsrun_no_such", "/x.py"]]' \
+            '[["h" * (1 << 20), "/h.py"], ["nsrun_no_such", "/x.py"]]'; do
+        cat > "$Q/conftest.py" <<EOF
+import json, os
+
+import pytest
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):
+    out = os.environ.get("NSRUN_COLLECT_OUT")
+    if out and os.path.exists(out):
+        doc = json.load(open(out))
+        doc["imports"] = $list
+        json.dump(doc, open(out, "w"))
+EOF
+        [ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$Q"
+        for k in 1 2; do
+                n=$((n + 1))
+                cd "$Q" || exit 1
+                run_case "bad-input-$$-$n" -j 2 --batch off --json "$SCRATCH/imports$k.json" -- pytest -p no:cacheprovider
+                cd "$P" || exit 1
+                got[k]=$(json "$SCRATCH/imports$k.json" "(d['collection_reused'], d['totals']['tests_passed'])" 2>&1)
+        done
+        problems=$(
+                [ "${got[1]}" = "(False, 3)" ] || echo "the first run: ${got[1]}, want (False, 3)"
+                [ "${got[2]}" = "(True, 3)" ] || echo "the second run: ${got[2]}, want (True, 3)"
+                grep -q "collected 0 items" "$Q/.nsrun/logs/nsrun-prepared-1.log" 2>/dev/null ||
+                        echo "the second run's jobs were not forked from interpreters importing the conftest files"
+                problems_common "bad-input-$$-$n" 0
+        )
+        report "a collection report with a hostile module list (${list:0:40}...): the next run forks as ever" "$problems"
+done
+
 # --- hostile names and output: nsrun's own memory, terminal and reports stay sound (issue 13) ---
 # A failing job that prints one 300 MiB line: nsrun reads the tail of its log by bytes, so its own peak stays
 # small (the largest RSS of nsrun and every process it waited for; the job itself is head and tr, a few MiB).

@@ -174,18 +174,45 @@ for n in 1 2 3 4 5 6; do
         printf 'import pytest\n\n@pytest.mark.parametrize("n", range(3))\ndef test_p(n):\n    assert n < 3\n\ndef test_other():\n    pass\n' \
                 > "$C/test_c$n.py"
 done
+# and a module the collection imported (found where the prepared interpreters find it: the conftest puts the
+# rootdir on sys.path), which they import once for all their jobs; a name the collection found elsewhere (a test
+# directory it had put on sys.path) is left to the job, which must get the module the collection got
+: > "$C/conftest.py"
+cat > "$C/helper_dep.py" <<'PYEOF'
+IMPORTED_IN = open("/proc/self/stat").read().rsplit(")", 1)[1].split()[19]
+PYEOF
+cat > "$C/test_dep.py" <<'PYEOF'
+import helper_dep
+
+TEST_IMPORTED_IN = open("/proc/self/stat").read().rsplit(")", 1)[1].split()[19]
+
+def test_dep():
+    started = open("/proc/self/stat").read().rsplit(")", 1)[1].split()[19]
+    print("HELPER IMPORTED BEFORE THE JOB", helper_dep.IMPORTED_IN != started,
+          "TEST MODULE IMPORTED IN THE JOB", TEST_IMPORTED_IN == started)
+PYEOF
+echo 'WHERE = "top"' > "$C/shadow.py"
+mkdir -p "$C/sub"
+echo 'WHERE = "sub"' > "$C/sub/shadow.py"
+printf 'import shadow
+
+def test_shadow():
+    assert shadow.WHERE == "sub"
+' > "$C/sub/test_s.py"
 [ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$C"
-run_in "$C" "$NSRUN_BIN" -j 2 --batch off --json "$SCRATCH/c1.json" -- $PY -m pytest -k "not other"
+run_in "$C" "$NSRUN_BIN" -j 2 --batch off --json "$SCRATCH/c1.json" -- $PY -m pytest -rP -k "not other"
 first=$(json "$SCRATCH/c1.json" "sorted((j['name'], j['status'], j['tests_passed']) for j in d['jobs'])")
-run_in "$C" "$NSRUN_BIN" -j 2 --batch off --json "$SCRATCH/c2.json" -- $PY -m pytest -k "not other"
-is "a second run, its collection reused (6 jobs, 3 a worker): the same results as the first" \
+run_in "$C" "$NSRUN_BIN" -j 2 --batch off --json "$SCRATCH/c2.json" -- $PY -m pytest -rP -k "not other"
+is "a second run, its collection reused (8 jobs, 4 a worker): the same results as the first" \
         "$(json "$SCRATCH/c2.json" "d['collection_reused']") $(json "$SCRATCH/c2.json" "sorted((j['name'], j['status'], j['tests_passed']) for j in d['jobs'])")" \
         "True $first"
 like "... forked from prepared interpreters that imported the conftest files only" \
         "$(cat "$C/.nsrun/logs/nsrun-prepared-1.log")" "collected 0 items"
 like "... each job collecting its own file, -k deselecting there" "$(cat "$C/.nsrun/logs/test_c1.py.log")" \
         "collected 4 items / 1 deselected / 3 selected"
-is "... 18 passed in all" "$(json "$SCRATCH/c2.json" "d['totals']['tests_passed']")" 18
+is "... 20 passed in all" "$(json "$SCRATCH/c2.json" "d['totals']['tests_passed']")" 20
+like "... a module the collection imported was imported once in the prepared interpreter, the test module in the job" \
+        "$(cat "$C/.nsrun/logs/test_dep.py.log")" "HELPER IMPORTED BEFORE THE JOB True.*TEST MODULE IMPORTED IN THE JOB True"
 
 # --- bad input ---
 out=$(as_test_user "$NSRUN_BIN" --fork maybe -- true 2>&1)

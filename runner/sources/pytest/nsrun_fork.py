@@ -40,6 +40,8 @@ import ctypes
 import errno
 import fcntl
 import gc
+import importlib
+import importlib.util
 import json
 import os
 import signal
@@ -693,12 +695,35 @@ def serve(ctl, session):
             os.close(fd)
 
 
+def _import_modules(listing):
+    """The modules the run's collection imported beyond pytest and its plugins (nsrun_pytest.py's _imports(): a
+    JSON list of [name, file]), imported here once for all the jobs of this worker, which collect their own files:
+    each where its name still finds that file (a name the collection found through a directory it had put on
+    sys.path may find another module here, which must then not be the one the jobs' imports get); one that fails
+    is left for the jobs to import, as they would have."""
+    try:
+        modules = json.loads(listing or "[]")
+    except ValueError:
+        return
+    for name, path in (m for m in modules if isinstance(m, list) and len(m) == 2):
+        if not isinstance(name, str) or not isinstance(path, str) or name in sys.modules:
+            continue
+        try:
+            spec = importlib.util.find_spec(name)
+            if spec is not None and spec.origin and os.path.abspath(spec.origin) == path:
+                importlib.import_module(name)
+        except Exception as e:
+            print("nsrun: not imported before the jobs: %s (%s: %s)" % (name, type(e).__name__, e), file=sys.stderr)
+
+
 def _prepared(ctl, session):
     """Collected: the items indexed, "ready" (or why forking is not safe), then jobs until nsrun closes ctl. A
     collection that failed ends here, as pytest would: nsrun collects again to show the errors."""
     if session.testsfailed and not session.config.option.continue_on_collection_errors:
         return None
     _index(session)
+    if _CONFTESTS_ONLY:
+        _import_modules(os.environ.get("NSRUN_FORK_IMPORT"))
     try:  # what pytest-rerunfailures' pytest_configure imports in each job (pkg_resources, the slowest)
         import pkg_resources  # noqa: F401
     except Exception:

@@ -23,6 +23,11 @@ import pytest
 # to the entry they are imported from ("pkg/tests/test_a.py"), the same whatever directory nsrun runs in.
 _IMPORT_ROOTS = sorted({os.path.abspath(p or os.curdir) for p in sys.path}, key=len, reverse=True)
 
+# The modules loaded before the conftest files and test modules: what the collection imports beyond these is
+# reported (_imports()) for the prepared interpreters of later runs that import the conftest files only.
+_MODULES_AT_START = frozenset(sys.modules)
+IMPORTS_MAX = 256
+
 
 def _under(path, root):
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
@@ -98,6 +103,25 @@ def _cache_dir(config):
     return os.path.abspath(str(path)) if path is not None else None
 
 
+def _imports(session):
+    """The top-level modules the collection imported, in the order it did, each with the file it was found at:
+    a later run's prepared interpreters that import the conftest files only (nsrun_fork.py) import these too,
+    where the same name still finds the same file, so that its jobs, which collect their own files, do not each
+    import numpy again. Test modules are left out (each job imports its own, as a fresh pytest would)."""
+    tests = {os.path.abspath(str(getattr(i, "path", None) or i.fspath)) for i in session.items}
+    out = []
+    for name, module in list(sys.modules.items()):
+        if "." in name or name in _MODULES_AT_START:
+            continue
+        path = getattr(module, "__file__", None)
+        if not isinstance(path, str) or os.path.abspath(path) in tests:
+            continue
+        out.append([name, os.path.abspath(path)])
+        if len(out) == IMPORTS_MAX:
+            break
+    return out
+
+
 def _nodeid_roots(session):
     rootdir = str(session.config.rootpath)
     roots = [str(p) for p in getattr(session, "_initialpaths", ())]
@@ -143,6 +167,7 @@ def pytest_collection_finish(session):
         "nodeid_roots": _nodeid_roots(session),
         # hypothesis's example database, when it is a directory: nsrun merges the jobs' new examples into it
         "hypothesis_db": _hypothesis_db(),
+        "imports": _imports(session),
         "items": [_item(i, rootdir) for i in session.items],
     }
     tmp = out + ".tmp"
