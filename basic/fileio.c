@@ -98,6 +98,25 @@ int read_job_file_at(int dirfd, const char *path, size_t max, char **ret, size_t
         return 0;
 }
 
+int copy_job_file_at(int dirfd, const char *path, uint64_t max, int to_dir, const char *to_name) {
+        _cleanup_close_ int in = -EBADF, out = -EBADF;
+        struct stat st;
+        int r;
+
+        in = open_job_file_at(dirfd, path, &st);
+        if (in < 0)
+                return in;
+        if ((uint64_t) st.st_size > max)
+                return -EFBIG;
+        out = openat(to_dir, to_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (out < 0)
+                return -errno;
+        r = copy_fd(in, out, max);
+        if (r < 0)
+                (void) unlinkat(to_dir, to_name, 0);
+        return r;
+}
+
 const char *job_file_error(int r) {
         switch (r) {
         case -ELOOP:
@@ -228,10 +247,10 @@ int mkdir_p(const char *path, unsigned mode) {
         return 0;
 }
 
-int copy_fd(int in, int out) {
+int copy_fd(int in, int out, uint64_t max) {
         char buf[65536];
 
-        for (;;) {
+        for (uint64_t done = 0;;) {
                 ssize_t n = read(in, buf, sizeof buf);
                 if (n < 0 && errno == EINTR)
                         continue;
@@ -239,6 +258,9 @@ int copy_fd(int in, int out) {
                         return -errno;
                 if (n == 0)
                         return 0;
+                if ((uint64_t) n > max - done)
+                        return -EFBIG;
+                done += (uint64_t) n;
                 for (ssize_t off = 0, w; off < n; off += w) {
                         w = write(out, buf + off, (size_t) (n - off));
                         if (w < 0 && errno == EINTR)

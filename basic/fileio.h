@@ -29,6 +29,11 @@ int open_job_file_at(int dirfd, const char *path, struct stat *ret_st);
 /* open_job_file_at(), then its content, NUL-terminated: at most max bytes, or -EFBIG. */
 int read_job_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size);
 
+/* open_job_file_at(), then its content copied into a new file to_name of to_dir (created, never opened if it
+ * exists: -EEXIST; never through a symbolic link): at most max bytes, or -EFBIG, also for a file that grows while
+ * copied. The new file is removed again on any failure. */
+int copy_job_file_at(int dirfd, const char *path, uint64_t max, int to_dir, const char *to_name);
+
 /* Why open_job_file_at() or read_job_file_at() refused a file, for a message: "is a symbolic link", ... */
 const char *job_file_error(int r);
 
@@ -48,5 +53,6 @@ int opendir_at(int dirfd, const char *path, DIR **ret);
 /* mkdir -p with mode; existing directories are fine. */
 int mkdir_p(const char *path, unsigned mode);
 
-/* Copies what is left to read of in to out, through a small buffer, partial writes and EINTR handled. */
-int copy_fd(int in, int out);
+/* Copies what is left to read of in to out, through a small buffer, partial writes and EINTR handled: at most
+ * max bytes, -EFBIG if there is more. */
+int copy_fd(int in, int out, uint64_t max);

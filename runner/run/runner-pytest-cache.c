@@ -375,22 +375,9 @@ static bool example_name_valid(const char *s) {
 
 /* A job's example into the project's key directory, as a new file: one of the same name there is kept. */
 static int copy_example(int from_dir, const char *name, int to_dir) {
-        _cleanup_close_ int in = -EBADF, out = -EBADF;
-        struct stat st;
-        int r;
+        int r = copy_job_file_at(from_dir, name, HYPOTHESIS_EXAMPLE_MAX, to_dir, name);
 
-        in = open_job_file_at(from_dir, name, &st);
-        if (in < 0)
-                return in;
-        if ((uint64_t) st.st_size > HYPOTHESIS_EXAMPLE_MAX)
-                return -EFBIG;
-        out = openat(to_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (out < 0)
-                return errno == EEXIST ? 0 : -errno;
-        r = copy_fd(in, out);
-        if (r < 0)
-                (void) unlinkat(to_dir, name, 0);
-        return r;
+        return r == -EEXIST ? 0 : r;
 }
 
 /* Why a directory of a job's copy could not be opened (O_DIRECTORY | O_NOFOLLOW), for a message. */

@@ -184,8 +184,27 @@ static int parse_halt(const char *arg, RunOptions *o) {
         return 0;
 }
 
+#define KEYWORDS(...) ((const char *const[]) { __VA_ARGS__, NULL })
+
+/* A keyword option: *ret is arg's index in names (KEYWORDS(), in its enum's order); else the one line naming
+ * them all. */
+static int parse_keyword(const char *option, const char *arg, const char *const *names, int *ret) {
+        char hint[128] = "use ";
+        size_t n = 0;
+
+        for (; names[n]; n++)
+                if (streq(arg, names[n])) {
+                        *ret = (int) n;
+                        return 0;
+                }
+        for (size_t i = 0; i < n; i++)
+                (void) snprintf(hint + strlen(hint), sizeof hint - strlen(hint), "%s'%s'",
+                                i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
+        return log_bad_option(option, arg, hint);
+}
+
 static int parse_one(RunOptions *o, int c, const char *arg) {
-        int r;
+        int r, k;
 
         switch (c) {
         case 'x':
@@ -204,23 +223,13 @@ static int parse_one(RunOptions *o, int c, const char *arg) {
                 o->dry_run = true;
                 return 0;
         case ARG_DIST:
-                if (streq(arg, "loadfile"))
-                        o->dist = DIST_LOADFILE;
-                else if (streq(arg, "test"))
-                        o->dist = DIST_TEST;
-                else
-                        return log_bad_option("--dist", arg, "use 'loadfile' or 'test'");
-                return 0;
+                r = parse_keyword("--dist", arg, KEYWORDS("loadfile", "test"), &k);
+                o->dist = r < 0 ? o->dist : (DistMode) k;
+                return r;
         case ARG_FORK:
-                if (streq(arg, "auto"))
-                        o->fork = FORK_AUTO;
-                else if (streq(arg, "on"))
-                        o->fork = FORK_ON;
-                else if (streq(arg, "off"))
-                        o->fork = FORK_OFF;
-                else
-                        return log_bad_option("--fork", arg, "use 'auto', 'on' or 'off'");
-                return 0;
+                r = parse_keyword("--fork", arg, KEYWORDS("auto", "on", "off"), &k);
+                o->fork = r < 0 ? o->fork : (ForkMode) k;
+                return r;
         case ARG_BATCH:
                 if (streq(arg, "auto"))
                         o->batch = BATCH_AUTO;
@@ -265,15 +274,7 @@ static int parse_one(RunOptions *o, int c, const char *arg) {
                                                                      "60s or 5m, or 'off'");
                 return 0;
         case ARG_COLOR:
-                if (streq(arg, "auto"))
-                        o->color = COLOR_AUTO;
-                else if (streq(arg, "always"))
-                        o->color = COLOR_ALWAYS;
-                else if (streq(arg, "never"))
-                        o->color = COLOR_NEVER;
-                else
-                        return log_bad_option("--color", arg, "use 'auto', 'always' or 'never'");
-                return 0;
+                return parse_keyword("--color", arg, KEYWORDS("auto", "always", "never"), &o->color);
         case ARG_RETRIES:
                 return parse_count("--retries", arg, 0, 100, &o->retries);
         case ARG_REPEAT:
@@ -754,22 +755,15 @@ static bool is_coverage_name(const char *name, const char *want) {
  * new file of the project, which then replaces name only if that is absent or a regular file (an earlier run's
  * coverage data of the same name). */
 static int copy_coverage(int from_dir, const char *name, int project_fd) {
-        _cleanup_close_ int in = -EBADF, out = -EBADF;
         char tmp[64];
         struct stat st;
         int r;
 
-        in = open_job_file_at(from_dir, name, &st);
-        if (in < 0)
-                return in;
-        if ((uint64_t) st.st_size > COVERAGE_FILE_MAX)
-                return -EFBIG;
         (void) snprintf(tmp, sizeof tmp, ".nsrun-coverage-%d.tmp", (int) getpid());
-        out = openat(project_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (out < 0)
-                return -errno;
-        r = copy_fd(in, out);
-        if (r == 0 && fstatat(project_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && !S_ISREG(st.st_mode))
+        r = copy_job_file_at(from_dir, name, COVERAGE_FILE_MAX, project_fd, tmp);
+        if (r < 0)
+                return r;
+        if (fstatat(project_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && !S_ISREG(st.st_mode))
                 r = -EEXIST;
         if (r == 0 && renameat(project_fd, tmp, project_fd, name) < 0)
                 r = -errno;
@@ -831,7 +825,7 @@ static int write_report(const RunContext *rc, int (*writer)(const RunContext *, 
         r = writer(rc, proc);
         if (r < 0)
                 return r;
-        r = lseek(fd, 0, SEEK_SET) < 0 ? -errno : copy_fd(fd, rc->stdout_fd);
+        r = lseek(fd, 0, SEEK_SET) < 0 ? -errno : copy_fd(fd, rc->stdout_fd, UINT64_MAX);
         if (r < 0)
                 return log_error_errno(r, "Cannot write the report to standard output: %m");
         return 0;

@@ -1,8 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The small helpers of basic/ that the verbs and sources share: strv_push_n(), block_signals(). */
+/* The small helpers of basic/ that the verbs and sources share: strv_push_n(), block_signals(),
+ * copy_job_file_at(). */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "fileio.h"
 #include "signal-util.h"
 #include "strv.h"
 #include "tap.h"
@@ -38,8 +45,70 @@ static void test_block_signals(void) {
         ok(sigismember(&now, SIGHUP) == 1 && sigismember(&now, SIGUSR1) == 0, "block_signals() with no old mask wanted");
 }
 
+static void put(int dir, const char *name, const char *text) {
+        int fd = openat(dir, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+        if (fd >= 0) {
+                (void) !write(fd, text, strlen(text));
+                close(fd);
+        }
+}
+
+/* What nsrun copies out of a job's directory (coverage data, hypothesis examples): a regular file, bounded, into
+ * a new file only, nothing left behind when it refuses. */
+static void test_copy_job_file_at(void) {
+        char tmpl[] = "/tmp/nsrun-test-basic.XXXXXX";
+        _cleanup_free_ char *text = NULL;
+        struct stat st;
+        int dir;
+
+        if (!mkdtemp(tmpl) || (dir = open(tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+                ok(false, "copy_job_file_at: a scratch directory");
+                return;
+        }
+        put(dir, "data", "0123456789");
+        is_int(copy_job_file_at(dir, "data", 10, dir, "copy"), 0, "copy_job_file_at: a regular file of max bytes");
+        is_int(read_job_file_at(dir, "copy", 100, &text, NULL), 0, "... its copy reads back");
+        is_str(text, "0123456789", "... the same bytes");
+        put(dir, "mine", "kept");
+        is_int(copy_job_file_at(dir, "data", 10, dir, "mine"), -EEXIST, "... never over an existing file");
+        free(text);
+        text = NULL;
+        is_int(read_job_file_at(dir, "mine", 100, &text, NULL), 0, "... which is left as it was");
+        is_str(text, "kept", "... its content too");
+        is_int(copy_job_file_at(dir, "data", 9, dir, "big"), -EFBIG, "... one byte more than max: -EFBIG");
+        ok(fstatat(dir, "big", &st, AT_SYMLINK_NOFOLLOW) < 0, "... and no file made");
+        (void) symlinkat("data", dir, "link");
+        is_int(copy_job_file_at(dir, "link", 100, dir, "via-link"), -ELOOP, "... not through a symbolic link");
+        (void) mkfifoat(dir, "fifo", 0600);
+        ok(copy_job_file_at(dir, "fifo", 100, dir, "from-fifo") < 0 &&
+           fstatat(dir, "from-fifo", &st, AT_SYMLINK_NOFOLLOW) < 0, "... not from a FIFO, and nothing made");
+        (void) symlinkat("/nonexistent-target", dir, "dangling");
+        is_int(copy_job_file_at(dir, "data", 100, dir, "dangling"), -EEXIST, "... not through a link at the target");
+        for (const char *n = "data\0copy\0mine\0link\0fifo\0dangling\0"; *n; n += strlen(n) + 1)
+                (void) unlinkat(dir, n, 0);
+        close(dir);
+        (void) rmdir(tmpl);
+}
+
+static void test_copy_fd_max(void) {
+        int p[2], out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+        if (pipe(p) < 0 || out < 0) {
+                ok(false, "copy_fd: a pipe");
+                return;
+        }
+        (void) !write(p[1], "abcdef", 6);
+        close(p[1]);
+        is_int(copy_fd(p[0], out, 5), -EFBIG, "copy_fd: more to read than max (a file that grew): -EFBIG");
+        close(p[0]);
+        close(out);
+}
+
 int main(void) {
         test_strv_push_n();
         test_block_signals();
+        test_copy_job_file_at();
+        test_copy_fd_max();
         return tap_done();
 }
