@@ -126,6 +126,9 @@ typedef struct RunContext {
         CgroupManager *cgroups;
         Plan plan;
         PlanInput plan_input;
+        /* the memory budget as the run found it, before its collection and prepared interpreters (whose memory
+         * is no job's, as the collection's was); source[0] is '\0' where it could not be read */
+        MemBudget mem_at_start;
         struct Forker *forker;          /* --fork's prepared interpreters, started before the collection; the run of
                                          * the jobs takes them */
         size_t *order;

@@ -62,11 +62,14 @@ int job_env_cpu_share(char ***env, const Job *j, unsigned cpus_per_job) {
         return 0;
 }
 
-static int plan_input(const CapOptions *o, size_t n_jobs, bool learned, uint64_t auto_peak, PlanInput *in) {
+static int plan_input(const CapOptions *o, const MemBudget *mem, size_t n_jobs, bool learned, uint64_t auto_peak,
+                      PlanInput *in) {
         int r;
 
         r = cpu_budget_get(NULL, &in->cpu);
-        if (r >= 0)
+        if (r >= 0 && mem)
+                in->mem = *mem;
+        else if (r >= 0)
                 r = mem_budget_get(NULL, NULL, &in->mem);
         if (r < 0)
                 return r;
@@ -83,22 +86,25 @@ static int plan_input(const CapOptions *o, size_t n_jobs, bool learned, uint64_t
         return 0;
 }
 
-unsigned plan_workers_bound(const CapOptions *o, double *ret_cpus) {
+unsigned plan_workers_bound(const CapOptions *o, double *ret_cpus, MemBudget *ret_mem) {
         PlanInput in = {};
         Plan p = {};
 
-        if (plan_input(o, SIZE_MAX, false, 0, &in) < 0 || plan_compute(&in, &p) < 0)
+        if (plan_input(o, NULL, SIZE_MAX, false, 0, &in) < 0)
+                return 0;
+        *ret_mem = in.mem;
+        if (plan_compute(&in, &p) < 0)
                 return 0;
         *ret_cpus = in.cpu.cpus;
         return p.workers;
 }
 
-int plan_from_budgets(const CapOptions *o, size_t n_jobs, bool learned, uint64_t auto_peak, PlanInput *in,
-                      Plan *ret) {
+int plan_from_budgets(const CapOptions *o, const MemBudget *mem, size_t n_jobs, bool learned, uint64_t auto_peak,
+                      PlanInput *in, Plan *ret) {
         char why[1024];
         int r;
 
-        r = plan_input(o, n_jobs, learned, auto_peak, in);
+        r = plan_input(o, mem, n_jobs, learned, auto_peak, in);
         if (r < 0)
                 return log_error_errno(r, "Cannot read this machine's CPU and memory budgets: %m");
         r = plan_compute(in, ret);

@@ -911,8 +911,8 @@ static int plan(RunContext *rc) {
                 peak = MAX(peak, rc->src.jobs.jobs[i].hist_peak);
         }
         /* a file may be split over the workers: as many jobs as it could become */
-        return plan_from_budgets(&o->cap, source_jobs_bound(&rc->src, o->batch), learned, peak, &rc->plan_input,
-                                 &rc->plan);
+        return plan_from_budgets(&o->cap, rc->mem_at_start.source[0] ? &rc->mem_at_start : NULL,
+                                 source_jobs_bound(&rc->src, o->batch), learned, peak, &rc->plan_input, &rc->plan);
 }
 
 /* Each job's memory request: its learned peak plus headroom, or the fixed slot; and its CPU request, the CPUs it
@@ -1056,8 +1056,10 @@ static int run(RunOptions *o, RunContext *rc) {
         if (r < 0)
                 goto out;
         /* --fork: the prepared interpreters collect while nothing else runs, the first one for the run; what
-         * they import sizes its threads to a worker's share of the CPUs, as the plan will */
-        bound = plan_workers_bound(&o->cap, &cpus);
+         * they import sizes its threads to a worker's share of the CPUs, as the plan will. The plan's memory
+         * budget is the one read now, before them: their memory stands in for what each job's own start-up
+         * would have taken, and depends on how far their imports got when it is read. */
+        bound = plan_workers_bound(&o->cap, &cpus, &rc->mem_at_start);
         if (bound > 0 && setenv_cpu_share(cpu_share(cpus, bound, o->cap.cpus_per_job)) < 0) {
                 r = log_oom();
                 goto out;

@@ -391,7 +391,7 @@ static int build_command(const XdistArgs *a, XdistRun *x) {
 static int xdist_plan(const XdistArgs *a, XdistRun *x) {
         int r;
 
-        r = plan_from_budgets(&a->cap, 0, /* learned= */ false, 0, &x->in, &x->plan);
+        r = plan_from_budgets(&a->cap, NULL, 0, /* learned= */ false, 0, &x->in, &x->plan);
         if (r >= 0 && !a->cap.mem_per_worker && x->plan.mem_per_job >= (UINT64_C(1) << 20))
                 x->plan.mem_per_job &= ~((UINT64_C(1) << 20) - 1); /* a fair share, in whole MiB */
         return r;

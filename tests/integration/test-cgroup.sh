@@ -85,6 +85,27 @@ is "... no job was capped above the 2G given" \
 like "... each named with its limit and its peak" "$(cat "$SCRATCH/big2.out")" \
         'tests/test_model_ranker.py: killed, out of memory \(limit 2(\.0)? GiB, peak 2(\.0)? GiB\)'
 
+# --- a first run's prepared interpreters (--fork) hold memory of their own: a conftest that keeps 1 GiB from
+# its import. The plan's budget is the cgroup's as the run found it, not less what they had imported by the time
+# the collection ended: --mem-per-worker 4G fits once in 5 GiB, as it does with --fork off ---
+F="$SCRATCH/forkmem"
+mkdir -p "$F/tests"
+printf 'KEPT = bytearray(1 << 30)\nKEPT[::4096] = b"\\x01" * len(range(0, len(KEPT), 4096))\n' > "$F/tests/conftest.py"
+for k in 1 2 3; do printf 'def test_f():\n    pass\n' > "$F/tests/test_f$k.py"; done
+chmod -R a+rwX "$F"
+cd "$F" || exit 1
+rcs=
+for mode in on off; do
+        in_limit "$NSRUN_BIN" --mem-per-worker 4G --fork "$mode" --json "$SCRATCH/forkmem-$mode.json" -- \
+                $PY -m pytest -p no:cacheprovider tests > "$SCRATCH/forkmem-$mode.out" 2>&1
+        rcs="$rcs$? "
+        [ "$mode" = on ] && prepared=$(grep -c "collected 3 items" .nsrun/logs/nsrun-prepared-1.log 2>&1)
+        rm -rf .nsrun
+done
+is "--mem-per-worker 4G in 5 GiB, a conftest keeping 1 GiB: the first run passes forked as with --fork off" \
+        "$rcs$(json "$SCRATCH/forkmem-on.json" "d['workers'], d['totals']['tests_passed']" 2>&1) $prepared" "0 0 1 3 1"
+tail -n 2 "$SCRATCH/forkmem-on.out" | diag
+
 # --- learned memory admission, in the same 5 GiB cgroup: two heavy jobs and eight light ones ---
 A="$SCRATCH/admission"
 mkdir -p "$A" && cd "$A" || exit 1
