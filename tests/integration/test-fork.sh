@@ -85,6 +85,34 @@ def test_proc_as_a_fresh_sandbox():
     total_kb = int(open("/proc/meminfo").read().split()[1])
     assert total_kb <= 200 * 1024, "/proc/meminfo shows the host (%d kB), not the job's 150 MiB" % total_kb
 
+def test_cannot_reach_pid1():
+    # P1, the job's PID 1, holds what the job's tests do not (as root the sandbox's capabilities and /proc, to
+    # write the job's user namespace's maps): as a fresh sandbox's init, not traceable nor readable
+    libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+    child = os.fork()
+    if child == 0:
+        os.pause()
+        os._exit(0)
+    try:  # the same means reach a process of the job's own: the checks below can fail
+        os.readlink("/proc/%d/fd/0" % child)
+        assert libc.ptrace(16, child, None, None) == 0, "PTRACE_ATTACH to the job's own child failed"
+    finally:
+        os.kill(child, 9)
+        os.waitpid(child, 0)
+    assert libc.ptrace(16, 1, None, None) < 0, "PTRACE_ATTACH to the job's pid 1 worked"  # PTRACE_ATTACH
+    try:  # the numbers alone may be listed (the directory's mode and owner), not what they are
+        fds = os.listdir("/proc/1/fd")
+    except OSError:
+        fds = []
+    for path in ["/proc/1/environ", "/proc/1/mem", "/proc/1/root/."] + ["/proc/1/fd/" + n for n in fds]:
+        try:
+            os.readlink(path) if "/fd/" in path else None
+            os.listdir(path) if path.endswith("/.") else open(path, "rb").read(1)
+        except OSError as e:
+            assert e.errno in (errno.EACCES, errno.EPERM), (path, e)
+        else:
+            raise AssertionError("a job reached " + path)
+
 def test_own_proc():
     assert os.readlink("/proc/self") == str(os.getpid()), "/proc is not the job's PID namespace's"
     names = {open("/proc/%s/cmdline" % p, "rb").read().split(b"\0")[0] for p in os.listdir("/proc") if p.isdigit()}
@@ -106,7 +134,7 @@ rc=$?
 is "forked jobs: one job over its cap fails the run (exit 1)" "$rc" 1
 out=$(cat "$P.out")
 like "... it is the one named out of memory" "$out" '\[[0-9]/5\] OOM test_hog\.py'
-is "... the isolation jobs pass, each in its own sandbox; a job can unmount neither its /tmp nor its project to reach the prepared interpreter's; its /proc is its own, writable where a fresh sandbox's is, its knobs read-only, its meminfo the job's cap" \
+is "... the isolation jobs pass, each in its own sandbox; a job can unmount neither its /tmp nor its project to reach the prepared interpreter's; its /proc is its own, writable where a fresh sandbox's is, its knobs read-only, its meminfo the job's cap; its pid 1 can be neither traced nor read" \
         "$(json "$SCRATCH/iso.json" "sorted((j['name'], j['status']) for j in d['jobs'])")" \
         "[('test_escape.py', 'passed'), ('test_hog.py', 'oom'), ('test_iso1.py', 'passed'), ('test_iso2.py', 'passed'), ('test_small.py', 'passed')]"
 is "... the project is untouched afterwards" "$(tree_digest "$P")" "$before"
@@ -123,7 +151,7 @@ check "... and no notice of falling back" sh -c "! grep -q 'fresh interpreter' '
 like "... each ran its test in the session its prepared interpreter collected: the module was imported before the test's process existed" \
         "$log1" "IMPORTED BEFORE THE TEST'S PROCESS True"
 check "... and the first worker's collection was the run's: no collection pass ran" test ! -e "$P/.nsrun/logs/collect.log"
-is "... which planned the jobs as a collection pass plans them" "$(json "$SCRATCH/iso.json" "sum(j['tests_passed'] + j['tests_failed'] for j in d['jobs'])")" 6
+is "... which planned the jobs as a collection pass plans them" "$(json "$SCRATCH/iso.json" "sum(j['tests_passed'] + j['tests_failed'] for j in d['jobs'])")" 7
 
 P=$(project fresh)
 run_in "$P" "$NSRUN_BIN" -j 2 --fork off -- $PY -m pytest -s test_iso1.py test_iso2.py test_small.py
