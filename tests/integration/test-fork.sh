@@ -242,6 +242,38 @@ is "... 20 passed in all" "$(json "$SCRATCH/c2.json" "d['totals']['tests_passed'
 like "... a module the collection imported was imported once in the prepared interpreter, the test module in the job" \
         "$(cat "$C/.nsrun/logs/test_dep.py.log")" "HELPER IMPORTED BEFORE THE JOB True.*TEST MODULE IMPORTED IN THE JOB True"
 
+# --- keyrings: each forked job joins a session keyring of its own, and (in a user namespace of its own) a user keyring
+# of its own: a key one job adds is not found by the next job of the same worker, forked from the same
+# interpreter (nor under --fork off) ---
+K=$SCRATCH/keys
+mkdir -p "$K"
+cat > "$K/keys.py" <<'PYEOF'
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+NR_ADD_KEY, NR_KEYCTL = {"x86_64": (248, 250), "aarch64": (217, 219)}[os.uname().machine]
+RINGS = {"session": -3, "user": -4}  # KEY_SPEC_SESSION_KEYRING, KEY_SPEC_USER_KEYRING
+
+def found(ring, name):  # KEYCTL_SEARCH
+    return libc.syscall(NR_KEYCTL, 10, RINGS[ring], b"user", name.encode(), 0) >= 0
+
+def check(mine, other):
+    """Neither keyring holds the other job's key (whichever job ran first added it); then this job adds its own."""
+    for ring in RINGS:
+        assert not found(ring, other), "another job's key in the %s keyring" % ring
+        assert libc.syscall(NR_ADD_KEY, b"user", mine.encode(), b"secret", 6, RINGS[ring]) >= 0, ring
+        assert found(ring, mine), ring
+PYEOF
+printf 'from keys import check\n\ndef test_k1():\n    check("nsrun-key-1", "nsrun-key-2")\n' > "$K/test_k1.py"
+printf 'from keys import check\n\ndef test_k2():\n    check("nsrun-key-2", "nsrun-key-1")\n' > "$K/test_k2.py"
+[ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$K"
+for mode in on off; do
+        rm -rf "$K/.nsrun"
+        run_in "$K" "$NSRUN_BIN" -j 1 --fork $mode --json "$SCRATCH/keys-$mode.json" -- $PY -m pytest -p no:cacheprovider test_k1.py test_k2.py
+        is "--fork $mode: a key one job adds to its session and user keyrings is not found by the next job of the worker" \
+                "$(json "$SCRATCH/keys-$mode.json" "sorted((j['name'], j['status']) for j in d['jobs'])")" \
+                "[('test_k1.py', 'passed'), ('test_k2.py', 'passed')]"
+done
+
 # --- bad input ---
 out=$(as_test_user "$NSRUN_BIN" --fork maybe -- true 2>&1)
 is "--fork maybe: exit status 2" "$?" 2
