@@ -11,9 +11,10 @@
 
 /* The worker count and each job's cap from this machine's budgets and the options (the runner's and xdist's one
  * sizing): reads the CPU and memory budgets into *in (the memory one: *mem where given, read before the run
- * started processes of its own), fills in the options, n_jobs and learned, and computes *ret. auto_peak: the largest peak the history knows, for --mem-per-worker auto (0: none, a fair share). Logs
- * why on failure (-ENOSPC: not even one worker fits, the size to give named) and a notice when memory, not the
- * CPUs, bounds the workers. */
+ * started processes of its own), fills in the options, n_jobs and learned, and computes *ret. auto_peak: the
+ * largest peak the history knows, for --mem-per-worker auto (0: none, a fair share). Logs why on failure
+ * (-ENOSPC: not even one worker fits, the size to give named) and a notice when memory, not the CPUs, bounds the
+ * workers. */
 int plan_from_budgets(const CapOptions *o, const MemBudget *mem, size_t n_jobs, bool learned, uint64_t auto_peak,
                       PlanInput *in, Plan *ret);
 /* The most workers a run could have, before its jobs are known (as many jobs as it likes, none learned), and

@@ -224,11 +224,13 @@ static int parse_one(RunOptions *o, int c, const char *arg) {
                 return 0;
         case ARG_DIST:
                 r = parse_keyword("--dist", arg, KEYWORDS("loadfile", "test"), &k);
-                o->dist = r < 0 ? o->dist : (DistMode) k;
+                if (r >= 0)
+                        o->dist = (DistMode) k;
                 return r;
         case ARG_FORK:
                 r = parse_keyword("--fork", arg, KEYWORDS("auto", "on", "off"), &k);
-                o->fork = r < 0 ? o->fork : (ForkMode) k;
+                if (r >= 0)
+                        o->fork = (ForkMode) k;
                 return r;
         case ARG_BATCH:
                 if (streq(arg, "auto"))

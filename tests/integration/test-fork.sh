@@ -274,6 +274,21 @@ for mode in on off; do
                 "[('test_k1.py', 'passed'), ('test_k2.py', 'passed')]"
 done
 
+# --- pytest's capture files: the prepared interpreter made them (unlinked, in its /tmp); each job gets private
+# copies, so output a job's process writes there after its last test's capture was read (here at its exit,
+# through a copy of the descriptor) is not the next job's captured output, as it is not with --fork off ---
+L=$SCRATCH/leftover
+mkdir -p "$L"
+for x in a b; do
+        printf 'import atexit, os\n\ndef test_%s0():\n    print("first test of %s")\n    assert False\n\ndef test_%s1():\n    atexit.register(os.write, os.dup(1), b"LEFT-BY-JOB-%s\\n")\n' \
+                $x $x $x $x > "$L/test_$x.py"
+done
+[ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$L"
+run_in "$L" "$NSRUN_BIN" -j 1 --fork on -- $PY -m pytest -p no:cacheprovider test_a.py test_b.py
+like "a forked job's captured output holds its own test's output" "$(cat "$L/.nsrun/logs/test_b.py.log")" "^first test of b"
+check "... and nothing a job of the same worker wrote to its capture file after its last test" \
+        sh -c "! grep -h LEFT-BY '$L/.nsrun/logs/test_a.py.log' '$L/.nsrun/logs/test_b.py.log'"
+
 # --- bad input ---
 out=$(as_test_user "$NSRUN_BIN" --fork maybe -- true 2>&1)
 is "--fork maybe: exit status 2" "$?" 2

@@ -265,8 +265,7 @@ def _run_pytest(req, log_fd, null_fd, session):
         signal.signal(sig, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
     os.setsid()
-    _retarget(0, null_fd)
-    _retarget(1, log_fd)
+    _own_descriptors(null_fd, log_fd)
     os.dup2(log_fd, 2)
     os.close(log_fd)
     os.close(null_fd)
@@ -314,25 +313,58 @@ def _run_pytest(req, log_fd, null_fd, session):
     os._exit(code)
 
 
-def _retarget(fd, new_fd):
-    """fd, and every other descriptor of this process open on the same regular file (the copies pytest's capture
-    keeps to put the output back after each test, faulthandler's), made new_fd's: the prepared interpreter's
-    output was its own log, the job's is the job's."""
+def _private_copy(fd):
+    """A new unlinked file in the job's /tmp with fd's content and offset (and O_APPEND), as fd's replacement."""
+    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    new = os.open("/tmp", os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o600)
+    offset = os.lseek(fd, 0, os.SEEK_CUR)
+    size = os.fstat(fd).st_size
+    done = 0
+    while done < size:
+        n = os.sendfile(new, fd, done, size - done)
+        if n == 0:
+            break
+        done += n
+    os.lseek(new, offset, os.SEEK_SET)
+    fcntl.fcntl(new, fcntl.F_SETFL, flags & os.O_APPEND)
+    return new
+
+
+def _own_descriptors(null_fd, log_fd):
+    """The descriptors this job inherited from the prepared interpreter, made its own: stdin /dev/null, stdout the
+    job's log, and every other descriptor open on the interpreter's log (the copies pytest's capture keeps to put
+    the output back after each test, faulthandler's) the job's log too; every one open on an unlinked file (a
+    temporary file of the interpreter's: pytest's capture files, a module's TemporaryFile) a private copy in the
+    job's /tmp, as a fresh interpreter would have made its own: shared, what one job wrote there after its last
+    read (a process it left writing to its captured output) would be the next job's of the worker."""
     try:
-        old = os.fstat(fd)
+        log = os.fstat(1)
     except OSError:
-        old = None
-    for name in os.listdir("/proc/self/fd") if old is not None and stat.S_ISREG(old.st_mode) else ():
-        other = int(name)
-        if other in (fd, new_fd):
+        log = None
+    log = (log.st_dev, log.st_ino) if log is not None and stat.S_ISREG(log.st_mode) else None
+    copies = {}
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd in (0, 1, null_fd, log_fd):
             continue
         try:
-            st = os.fstat(other)
+            st = os.fstat(fd)
         except OSError:
             continue
-        if (st.st_dev, st.st_ino) == (old.st_dev, old.st_ino):
-            os.dup2(new_fd, other, inheritable=os.get_inheritable(other))
-    os.dup2(new_fd, fd)
+        key = (st.st_dev, st.st_ino)
+        if key == log:
+            new = log_fd
+        elif stat.S_ISREG(st.st_mode) and st.st_nlink == 0:
+            if key not in copies:
+                copies[key] = _private_copy(fd)
+            new = copies[key]
+        else:
+            continue
+        os.dup2(new, fd, inheritable=os.get_inheritable(fd))
+    for new in copies.values():
+        os.close(new)
+    os.dup2(null_fd, 0)
+    os.dup2(log_fd, 1)
 
 
 def _reseed():
