@@ -103,14 +103,33 @@ def _cache_dir(config):
     return os.path.abspath(str(path)) if path is not None else None
 
 
+# A test module that changes the environment as it is imported (os.environ["OMP_NUM_THREADS"] = "1", then import
+# numpy) makes what is imported after it depend on that: such modules are not imported ahead of the jobs (below),
+# where the environment would be the one without the change. sys.modules keeps the order of first imports, so the
+# modules imported before the first such file are those counted when its collection started.
+_env_cut = {"before": None, "at": None}
+
+
+def pytest_collectstart(collector):
+    if isinstance(collector, pytest.File) and _env_cut["at"] is None:
+        _env_cut["before"] = (collector.nodeid, dict(os.environ), len(sys.modules))
+
+
+def _note_env_change(report):
+    before = _env_cut["before"]
+    if before is not None and before[0] == report.nodeid and _env_cut["at"] is None and before[1] != dict(os.environ):
+        _env_cut["at"] = before[2]
+
+
 def _imports(session):
     """The top-level modules the collection imported, in the order it did, each with the file it was found at:
     a later run's prepared interpreters that import the conftest files only (nsrun_fork.py) import these too,
     where the same name still finds the same file, so that its jobs, which collect their own files, do not each
-    import numpy again. Test modules are left out (each job imports its own, as a fresh pytest would)."""
+    import numpy again. Test modules are left out (each job imports its own, as a fresh pytest would), and so is
+    everything first imported after a test module changed the environment."""
     tests = {os.path.abspath(str(getattr(i, "path", None) or i.fspath)) for i in session.items}
     out = []
-    for name, module in list(sys.modules.items()):
+    for name, module in list(sys.modules.items())[: _env_cut["at"]]:
         if "." in name or name in _MODULES_AT_START:
             continue
         path = getattr(module, "__file__", None)
@@ -239,6 +258,7 @@ def _count(category):
 
 
 def pytest_collectreport(report):
+    _note_env_change(report)
     if os.environ.get("NSRUN_TIMES_OUT") and report.failed:
         _count("error")
         if _config[0] is not None:
