@@ -321,6 +321,51 @@ like "out of memory in test_3: test_3 an error naming it, the rest ran anew" \
         "^test_1:passed test_2:failure test_3:error\\(killed, out of memory .* while running test_kill.py::test_3\\) test_4:passed test_5:failure test_6:passed test_7:passed$"
 is "... these reports are valid JUnit (junit-10.xsd)" "$(valid "$K/segv.xml" "$K/segv2.xml" "$K/hang.xml" "$K/oom.xml")" ""
 
+# --- a test that closes descriptors it does not own and takes their numbers (os.closerange(), then open()): nsrun's
+# plugin, which keeps its files open through the job, never writes into the test's files, and its results are
+# whole, forked or not ---
+FD=$SCRATCH/p-fds
+mkdir -p "$FD"
+cat > "$FD/test_fds.py" <<'PYEOF'
+import os
+
+MINE = []
+
+def test_1():
+    pass
+
+def test_2_takes_their_numbers(tmp_path):
+    # the descriptors open on files of the directory nsrun's plugin writes to (none under plain pytest)
+    where = os.path.dirname(os.environ.get("NSRUN_TIMES_OUT", "/nonexistent/x"))
+    theirs = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.path.dirname(os.readlink("/proc/self/fd/" + fd)) == where:
+                theirs.append(int(fd))
+        except OSError:
+            pass
+    assert theirs or not os.environ.get("NSRUN_TIMES_OUT")
+    for fd in theirs:
+        os.close(fd)
+    MINE.extend(os.open(tmp_path / ("mine%d" % i), os.O_RDWR | os.O_CREAT) for i in range(len(theirs) + 4))
+    assert not theirs or set(theirs) <= set(MINE)
+
+def test_3():
+    pass
+
+def test_4_mine_untouched():
+    assert [os.fstat(fd).st_size for fd in MINE] == [0] * len(MINE)
+PYEOF
+[ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$FD"
+run_in "$FD" pytest -p no:cacheprovider test_fds.py
+like "pytest: a test closing descriptors it does not own and reusing their numbers passes" "$(tail -n 1 "$FD.out")" \
+        "= 4 passed in "
+for mode in on off; do
+        run_in "$FD" "$NSRUN_BIN" -j 1 --fork $mode --json "$FD.$mode.json" -- pytest -p no:cacheprovider test_fds.py
+        is "... nsrun --fork $mode: the same 4 passed, its plugin writing none of the test's files" \
+                "$(json "$FD.$mode.json" "[(j['status'], j['tests_passed']) for j in d['jobs']]")" "[('passed', 4)]"
+done
+
 # --- -x and --maxfail, side by side with pytest -x and pytest -n 2 -x ---
 # What the user notices: the run stops (not every test runs), the failure is shown, the exit status. Tests in
 # flight when the first failure comes still end, under xdist (its other worker's current test) and nsrun (the

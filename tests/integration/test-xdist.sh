@@ -84,6 +84,37 @@ out=$(PYTEST_ADDOPTS="--tx popen" nsrun xdist -- pytest -q tests/test_ledger.py 
 is "a --tx in addopts, which would start a worker outside the sandbox, stops pytest (exit 4)" "$rc" 4
 like "... with nsrun's message naming it" "$out" "nsrun xdist: workers 'popen' .* would run outside the sandbox"
 
+# --- a test that closes descriptors it does not own and takes their numbers (os.closerange(), then open()): the
+# worker's plugin, which keeps its test slot open through the run, never writes into the test's files ---
+FX=$(make_project fds)
+cat > "$SCRATCH/test_fds.py" <<'PY'
+import os
+
+MINE = []
+
+def test_1():
+    pass
+
+def test_2_takes_their_numbers(tmp_path):
+    where = os.path.dirname(os.environ["NSRUN_XDIST_SLOT"])
+    theirs = [int(fd) for fd in os.listdir("/proc/self/fd")
+              if os.path.dirname(os.readlink("/proc/self/fd/" + fd) if os.path.exists("/proc/self/fd/" + fd) else "") == where]
+    assert theirs
+    for fd in theirs:
+        os.close(fd)
+    MINE.extend(os.open(tmp_path / ("mine%d" % i), os.O_RDWR | os.O_CREAT) for i in range(len(theirs) + 4))
+
+def test_3():
+    pass
+
+def test_4_mine_untouched():
+    assert [os.fstat(fd).st_size for fd in MINE] == [0] * len(MINE)
+PY
+as_test_user cp "$SCRATCH/test_fds.py" "$FX/"
+out=$(cd "$FX" && nsrun xdist -j 1 -- pytest -q -p no:cacheprovider test_fds.py 2>&1)
+like "a test closing the worker plugin's descriptors and reusing their numbers: its files untouched, 4 passed" \
+        "$out" "^4 passed in "
+
 # --- pytest's built-in fixtures that touch the filesystem, in the workers' sandboxes ---
 # pytest-xdist gives each popen worker the controller's basetemp/popen-gwN as --basetemp; the controller made that
 # base in the host's /tmp, which a worker's private /tmp does not have.

@@ -555,6 +555,8 @@ def _job_file(name):
 # cost a trivial test 0.7 ms, 2.5 times pytest's own cost of it. A line is appended in one write(); progress.json
 # is overwritten in place, padded with spaces to its longest document yet, so that it never ends in an older
 # one's tail (nsrun reads the first JSON value; one read while the job writes may be torn, and is then ignored).
+# A test may close descriptors it does not own (os.closerange()) and its next open() take the number: each write
+# first checks that the descriptor is still the file it opened (fstat(), 1 us), and opens it again if not.
 _fds = {}
 
 
@@ -562,10 +564,18 @@ def _job_fd(name, append):
     key = (os.getpid(), os.environ.get("NSRUN_TIMES_OUT"), name)
     if not key[1]:
         return None
-    if key not in _fds:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_APPEND if append else 0)
-        _fds[key] = [os.open(_job_file(name), flags, 0o644), 0]
-    return _fds[key]
+    f = _fds.get(key)
+    if f is not None:
+        try:
+            st = os.fstat(f[0])
+            if (st.st_dev, st.st_ino) == f[2]:
+                return f
+        except OSError:
+            pass
+    fd = os.open(_job_file(name), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_APPEND if append else 0), 0o644)
+    st = os.fstat(fd)
+    _fds[key] = f = [fd, st.st_size, (st.st_dev, st.st_ino)]
+    return f
 
 
 def _write_all(fd, data, offset=None):

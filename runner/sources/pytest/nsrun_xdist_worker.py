@@ -26,9 +26,16 @@ _slot_files = {}
 def _put(suffix, text):
     # a line nsrun reads once the worker is gone: written in place through a descriptor kept open (a rename per
     # test cost a trivial test 0.3 ms), padded with spaces after its newline to the longest line yet
-    if suffix not in _slot_files:
-        _slot_files[suffix] = [os.open(_slot + suffix, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644), 0]
-    f = _slot_files[suffix]
+    # (a test may close descriptors it does not own, and its next open() take the number: checked first)
+    f = _slot_files.get(suffix)
+    try:
+        st = os.fstat(f[0]) if f else None
+    except OSError:
+        st = None
+    if st is None or (st.st_dev, st.st_ino) != f[2]:
+        fd = os.open(_slot + suffix, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        st = os.fstat(fd)
+        _slot_files[suffix] = f = [fd, st.st_size, (st.st_dev, st.st_ino)]
     data = (text + '\n').encode('utf-8', 'backslashreplace')
     os.pwrite(f[0], data.ljust(f[1]), 0)
     f[1] = max(f[1], len(data))
