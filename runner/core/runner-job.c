@@ -37,7 +37,7 @@ double job_startup_s(const Job *j) {
 }
 
 double job_cpus(const Job *j) {
-        return j->cpu_s > 0 && j->wall_s > 0 ? j->cpu_s / j->wall_s : -1;
+        return j->cpu_s > 0 && j->wall_s >= JOB_CPUS_MIN_WALL_S ? j->cpu_s / j->wall_s : -1;
 }
 
 static int cmp_double(const void *a, const void *b) {

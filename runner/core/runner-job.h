@@ -110,6 +110,10 @@ double job_startup_s(const Job *j);
 /* The CPUs its last attempt kept busy on average: its CPU time over its command's wall time; <0 not measured
  * (no CPU accounting for its cgroup). */
 double job_cpus(const Job *j);
+/* ... measured only over a wall time this long: the cgroup's CPU time also counts the sandbox's set-up, which the
+ * command's wall time does not, so a job of a few milliseconds shows CPUs it never used ('printf': 2.6 ms of CPU in
+ * 2.5 ms, 1.06 CPUs; a CI run had one learn 1.5 or more, and tell the next run's 'printf' it had 2). */
+#define JOB_CPUS_MIN_WALL_S 0.5
 /* The median job_startup_s() of the jobs that ran, or <0. */
 double jobs_startup_median(const JobList *l);
 /* The files a pytest job runs, for reports and history: its members, or itself. single is storage for the

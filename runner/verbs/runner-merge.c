@@ -87,7 +87,7 @@ static int merge_one_json(const char *path, json_object *out, json_object *docs,
                         .wall_s = wall,
                         .peak_mem = (uint64_t) get_int(j, "peak_mem_bytes"),
                         /* the CPUs it kept busy, as job_cpus(): null cpu_s is not measured */
-                        .cpus = json_object_object_get_ex(j, "cpu_s", &cpu) && cpu && wall > 0
+                        .cpus = json_object_object_get_ex(j, "cpu_s", &cpu) && cpu && wall >= JOB_CPUS_MIN_WALL_S
                                         ? json_object_get_double(cpu) / wall : -1,
                         .status = json_object_get_string(status),
                 };

@@ -356,7 +356,17 @@ static void test_hard_cap(void) {
         ok(sched_should_rerun_alone(&p, &j, JOB_OOM), "without it, the same job reruns alone with the budget");
 }
 
+/* The CPUs a job kept busy, which its next run is told: not from a job too short to measure them. */
+static void test_job_cpus(void) {
+        Job quick = { .cpu_s = 0.0026, .wall_s = 0.0015 }, busy = { .cpu_s = 1.9, .wall_s = 1.0 }, none = { .wall_s = 2 };
+
+        ok(job_cpus(&quick) < 0, "job_cpus: a 1.5 ms job (1.7 CPUs by its times) is not measured");
+        ok(job_cpus(&busy) > 1.89 && job_cpus(&busy) < 1.91, "job_cpus: a 1 s job that used 1.9 s of CPU kept 1.9 busy");
+        ok(job_cpus(&none) < 0, "job_cpus: no CPU time, not measured");
+}
+
 int main(void) {
+        test_job_cpus();
         test_fits();
         test_fits_cpus();
         test_next();
