@@ -53,6 +53,13 @@ int strv_push(char ***v, const char *s) {
         return 0;
 }
 
+bool strv_contains(char *const *v, const char *s) {
+        for (size_t i = 0; v && v[i]; i++)
+                if (strcmp(v[i], s) == 0)
+                        return true;
+        return false;
+}
+
 int strv_push_n(char ***v, char *const *items, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 int r = strv_push(v, items[i]);

@@ -3,6 +3,7 @@
 
 /* NULL-terminated arrays of strings (argv, environments), each string owned by the array. */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "macro.h"
@@ -11,6 +12,8 @@ void strv_free(char **v);
 DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
 char **strv_copy(char *const *v);
 size_t strv_length(char *const *v);
+/* Whether v holds s. */
+bool strv_contains(char *const *v, const char *s);
 /* Appends s (copied) to *v. */
 int strv_push(char ***v, const char *s);
 /* Appends the first n strings of items (copied) to *v. */

@@ -92,7 +92,12 @@ typedef struct Job {
         char *killed_in;        /* pytest: the test it was running when it was killed or crashed (escaped), from
                                  * its attempt's progress.json; NULL if it ended on its own or between tests */
         JobRest rest;           /* pytest: the tests a killed attempt had not reached, run once in a new attempt */
+        unsigned handed_over;   /* pytest: tests its attempt handed to a new job (see runner-run.c), then ended */
 } Job;
+
+/* At most so many jobs are added during a run, each the tests a running job handed over to an idle worker: the
+ * list has room for them from the start, so that no Job moves while the run points at it. */
+#define JOB_HANDOVERS_MAX 16
 
 typedef struct JobList {
         Job *jobs;

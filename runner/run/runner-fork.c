@@ -448,10 +448,18 @@ int forker_launch(Forker *f, unsigned worker, char **argv, char **tests, char **
         return r < 0 ? r : 1;
 }
 
-void forker_finish(Forker *f, unsigned worker, const char *dir) {
-        _cleanup_free_ char *fork_dir = NULL;
+char *forker_live_dir(Forker *f, unsigned worker, const char *dir) {
+        char *fork_dir = NULL;
 
         if (!f || worker >= f->n || asprintf(&fork_dir, "%s/%s", f->z[worker].dir, strrchr(dir, '/') + 1) < 0)
+                return NULL;
+        return fork_dir;
+}
+
+void forker_finish(Forker *f, unsigned worker, const char *dir) {
+        _cleanup_free_ char *fork_dir = forker_live_dir(f, worker, dir);
+
+        if (!fork_dir)
                 return;
         /* out of the interpreter's reach, where every other job's reports are */
         if (rename(fork_dir, dir) < 0 && errno != ENOENT)

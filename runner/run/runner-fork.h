@@ -31,6 +31,8 @@ Forker *forker_plan(Forker *f);
  * time. */
 int forker_launch(Forker *f, unsigned worker, char **argv, char **tests, char **envp, const SandboxMemView *view,
                   int log_fd, const char *dir, CgroupJob *cgroup, Sandbox **ret);
+/* Where the running job of worker whose attempt directory is dir writes it, until forker_finish(). */
+char *forker_live_dir(Forker *f, unsigned worker, const char *dir);
 /* After the job's sandbox ended: its reports into dir, where nsrun reads them. */
 void forker_finish(Forker *f, unsigned worker, const char *dir);
 /* Ends the prepared interpreters. Accepts NULL. */

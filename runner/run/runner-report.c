@@ -94,7 +94,7 @@ Reporter *reporter_new(const RunContext *rc) {
         if (!r)
                 return NULL;
         r->rc = rc;
-        if (rc->opt->keep_order && !(r->finished = new0(bool, rc->src.jobs.n + 1)))
+        if (rc->opt->keep_order && !(r->finished = new0(bool, rc->src.jobs.n + JOB_HANDOVERS_MAX + 1)))
                 return mfree(r);
         /* --no-capture: the jobs write to the terminal themselves, and a status line would be drawn over them */
         r->tty = isatty(STDERR_FILENO) && !(term && streq(term, "dumb")) && !rc->opt->no_capture;
@@ -103,7 +103,7 @@ Reporter *reporter_new(const RunContext *rc) {
         r->color = want_color(rc->opt->color);
         r->ci = env_set("GITHUB_ACTIONS") ? CI_GITHUB : env_set("GITLAB_CI") ? CI_GITLAB : CI_NONE;
         r->width = terminal_width();
-        if (rc->src.pytest && !(r->verbose = calloc(rc->src.jobs.n + 1, sizeof *r->verbose)))
+        if (rc->src.pytest && !(r->verbose = calloc(rc->src.jobs.n + JOB_HANDOVERS_MAX + 1, sizeof *r->verbose)))
                 return reporter_free(r);
         for (size_t i = 0; i < rc->src.jobs.n; i++)
                 r->tests_total += rc->src.jobs.jobs[i].n_tests;
@@ -1010,6 +1010,7 @@ static json_object *job_json(const Job *j) {
         }
         json_object_object_add(o, "error", j->error ? json_object_new_string(j->error) : NULL);
         json_object_object_add(o, "killed_in", j->killed_in ? json_object_new_string(j->killed_in) : NULL);
+        json_object_object_add(o, "handed_over", json_object_new_int((int) j->handed_over));
         return o;
 }
 

@@ -21,6 +21,8 @@
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
+#include "path-util.h"
+#include "runner-batch.h"
 #include "runner-fork.h"
 #include "runner-launch.h"
 #include "runner-machine.h"
@@ -46,6 +48,9 @@ typedef struct Slot {
         uint64_t slow_shown;    /* SLOW lines printed for this attempt */
         bool interrupted;       /* running when a signal stopped the run: killed by nsrun, not failed */
         bool forked;            /* forked from the worker's prepared interpreter (--fork) */
+        bool asked;             /* asked to hand the tests it has not reached over (ask_handover()) */
+        bool answered;          /* and its answer read */
+        bool gave;              /* and a new job took tests over from it: it ends "interrupted" after its last */
 } Slot;
 
 /* A finished job's sandbox and cgroup, removed after the next job has started: off the critical path. */
@@ -79,6 +84,8 @@ typedef struct Loop {
         bool stop;              /* no more dispatching: -x or a signal */
         bool aborted;           /* the loop itself failed: no attempt may start, since none would be waited for */
         Forker *forker;         /* the workers' prepared interpreters (--fork), or NULL */
+        unsigned handovers;     /* jobs added for tests a running job handed over, at most JOB_HANDOVERS_MAX */
+        unsigned asking;        /* attempts asked to hand over that have not answered */
         uint64_t t0;            /* the run's start */
         int winch_fd;           /* SIGWINCH, while a status line is shown: it is cut to the new width */
 } Loop;
@@ -241,6 +248,7 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
         uint64_t t0 = now_usec(), view;
         int r;
 
+        s->asked = s->answered = s->gave = false;
         if (ready_for(l, j))
                 s->cgroup = TAKE_PTR(l->ready);
         else {
@@ -546,6 +554,219 @@ static JobStatus rest_ended(Job *j, JobStatus status, KilledOutcome *o) {
         return j->rest.killed_status;
 }
 
+/* Handing over. With a worker idle and no job left to start, a running pytest job whose tests not reached would
+ * take the longest (at its pace so far; at least HANDOVER_MIN_S, and 4 times the median start-up of the jobs that
+ * ended) is asked to hand about half of them over:
+ * nsrun creates HANDOVER_ASK in the directory the attempt writes, and nsrun's plugin answers in HANDOVER_FILE at the
+ * end of its current test with the tests it keeps and those it gives, each as its argument and its file's name
+ * (nsrun_pytest.py's _handover_check()), then ends after the last it keeps. The tests given become a new job, run
+ * by the idle worker, so that a long file started late no longer sets the run's end; the job that gave them keeps
+ * the rest (its argv, should it run again, names those only). The answer is what a job wrote: read as any job file,
+ * each test's argument must be one (not an option), and each file one of the job's own. */
+#define HANDOVER_ASK "handover-ask"
+#define HANDOVER_FILE "handover.json"
+#define HANDOVER_MIN_S 1.0
+
+/* The directory the running attempt writes to (a forked job's is in its prepared interpreter's sandbox until it
+ * ends), opened; -errno. */
+static int open_attempt_dir(const Loop *l, const Slot *s) {
+        const RunContext *rc = l->rc;
+        _cleanup_free_ char *dir = NULL, *live = NULL;
+        int fd;
+
+        if (asprintf(&dir, "%s/" JOB_DIR_FORMAT, rc->run_dir, (size_t) (s->job - rc->src.jobs.jobs), s->job->attempts) < 0)
+                return -ENOMEM;
+        if (s->forked && !(live = forker_live_dir(l->forker, s->index, dir)))
+                return -ENOMEM;
+        fd = open(live ?: dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+/* The tests the attempt finished, from the progress.json nsrun's plugin rewrites as each test ends. */
+static unsigned tests_done(int dfd) {
+        _cleanup_free_ char *text = NULL;
+        _cleanup_(json_object_putp) json_object *doc = NULL;
+        json_object *done;
+
+        if (read_job_file_at(dfd, PROGRESS_FILE, 64U << 10, &text, NULL) < 0 || !(doc = json_tokener_parse(text)) ||
+            !json_object_object_get_ex(doc, "done", &done) || !json_object_is_type(done, json_type_int))
+                return 0;
+        return (unsigned) MIN(MAX(json_object_get_int64(done), (int64_t) 0), (int64_t) UINT_MAX);
+}
+
+static void ask_handover(Loop *l) {
+        RunContext *rc = l->rc;
+        Slot *best = NULL;
+        double most = HANDOVER_MIN_S;
+        uint64_t now = now_usec();
+        bool idle = false;
+        _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
+
+        if (!rc->src.pytest || rc->opt->batch == BATCH_OFF || l->stop || l->n_alone > 0 ||
+            l->handovers + l->asking >= JOB_HANDOVERS_MAX)
+                return;
+        for (size_t i = l->next; i < rc->src.jobs.n; i++)
+                if (rc->src.jobs.jobs[rc->order[i]].status == JOB_PENDING)
+                        return;
+        for (unsigned w = 0; w < rc->plan.workers; w++)
+                idle = idle || !l->slots[w].job;
+        if (!idle)
+                return;
+        /* the new job gets about half, and must save more than its own start-up */
+        most = MAX(most, 4 * jobs_startup_median(&rc->src.jobs));
+        for (unsigned w = 0; w < rc->plan.workers; w++) {
+                Slot *s = &l->slots[w];
+                const Job *j = s->job;
+                _cleanup_close_ int d = -EBADF;
+                unsigned done;
+                double left;
+
+                if (!j || s->asked || s->timed_out || j->serial || j->rest.attempt || j->attempts != 1 ||
+                    !j->times_path || sched_runs_alone(j) || (d = open_attempt_dir(l, s)) < 0)
+                        continue;
+                done = tests_done(d);
+                if (done == 0 || j->n_tests < done + 2)
+                        continue;
+                left = (double) (now - s->started) / 1e6 / done * (j->n_tests - done);
+                if (left > most) {
+                        most = left;
+                        best = s;
+                }
+        }
+        if (!best)
+                return;
+        best->asked = true;
+        /* O_EXCL: a file of that name the job made itself is no question of nsrun's, and its answer is not read */
+        dfd = open_attempt_dir(l, best);
+        fd = dfd < 0 ? -EBADF : openat(dfd, HANDOVER_ASK, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0) {
+                best->answered = true;
+                return;
+        }
+        l->asking++;
+        log_debug("%s: asked to hand over half of the tests it has not reached (about %.1fs left)", best->job->name, most);
+}
+
+/* The length of an argument's path: up to its "::". */
+static size_t arg_path_len(const char *arg) {
+        const char *sep = strstr(arg, "::");
+        return sep ? (size_t) (sep - arg) : strlen(arg);
+}
+
+/* Whether arg, an absolute "path::id", is in one of the files the job runs (its arguments name them relative to
+ * where the jobs start, or absolute after a handover). */
+static bool arg_is_the_jobs(const RunContext *rc, const Job *j, const char *arg) {
+        _cleanup_free_ char *path = strndup(arg, arg_path_len(arg));
+        _cleanup_free_ char *rel = path ? path_relative_to(path, rc->source.cwd) : NULL;
+
+        for (size_t i = 0; rel && j->args && j->args[i]; i++) {
+                const char *a = j->args[i], *want = a[0] == '/' ? path : rel;
+                if (arg_path_len(a) == strlen(want) && strneq(a, want, strlen(want)))
+                        return true;
+        }
+        return false;
+}
+
+/* The arguments and file names of the answer's list key, each checked: an absolute argument (no option), in a
+ * file the job runs, whose name is one of the job's files. */
+static int handover_list(const RunContext *rc, const Job *j, json_object *doc, const char *key, char *const *files,
+                         char ***ret_args, char ***ret_files) {
+        json_object *list, *arg, *file;
+        _cleanup_(strv_freep) char **args = NULL, **names = NULL;
+
+        if (!json_object_object_get_ex(doc, key, &list) || !json_object_is_type(list, json_type_array))
+                return -EBADMSG;
+        for (size_t i = 0; i < json_object_array_length(list); i++) {
+                json_object *e = json_object_array_get_idx(list, i);
+                const char *a, *f;
+                if (!json_object_object_get_ex(e, "arg", &arg) || !json_object_object_get_ex(e, "file", &file) ||
+                    !json_object_is_type(arg, json_type_string) || !json_object_is_type(file, json_type_string))
+                        return -EBADMSG;
+                a = json_object_get_string(arg);
+                f = json_object_get_string(file);
+                if (a[0] != '/' || strlen(a) != (size_t) json_object_get_string_len(arg) || !strv_contains(files, f) ||
+                    !arg_is_the_jobs(rc, j, a))
+                        return -EBADMSG;
+                if (strv_push(&args, a) < 0 || (!strv_contains(names, f) && strv_push(&names, f) < 0))
+                        return -ENOMEM;
+        }
+        *ret_args = TAKE_PTR(args);
+        *ret_files = TAKE_PTR(names);
+        return 0;
+}
+
+/* The answer of an attempt asked to hand over, once it is there: the tests it gave become a new job, at the end
+ * of the order (every job before it has started). */
+static void take_handover(Loop *l, Slot *s) {
+        RunContext *rc = l->rc;
+        Job *j = s->job, *nj;
+        char *single[2];
+        char *const *files = job_files(j, single);
+        _cleanup_close_ int dfd = -EBADF;
+        _cleanup_free_ char *text = NULL, *name = NULL;
+        _cleanup_(json_object_putp) json_object *doc = NULL;
+        _cleanup_(strv_freep) char **keep = NULL, **keep_files = NULL, **give = NULL, **give_files = NULL;
+        char **argv = NULL, **kept_argv = NULL, *escaped = NULL;
+        unsigned n_give;
+        int r;
+
+        if (!s->asked || s->answered)
+                return;
+        dfd = open_attempt_dir(l, s);
+        r = dfd < 0 ? dfd : read_job_file_at(dfd, HANDOVER_FILE, JOB_FILE_MAX, &text, NULL);
+        if (r == -ENOENT)
+                return;
+        s->answered = true;
+        l->asking--;
+        if (r < 0 || l->handovers >= JOB_HANDOVERS_MAX || !(doc = json_tokener_parse(text)) || !json_object_is_type(doc, json_type_object) ||
+            handover_list(rc, j, doc, "keep", files, &keep, &keep_files) < 0 ||
+            handover_list(rc, j, doc, "give", files, &give, &give_files) < 0 || !give || !keep ||
+            strv_length(give) >= j->n_tests) {
+                log_debug("%s: no tests handed over (%s)", j->name, r < 0 ? strerror(-r) : "its answer gives none");
+                return;
+        }
+        argv = strv_copy(rc->src.pytest_options);
+        kept_argv = strv_copy(rc->src.pytest_options);
+        if (!argv || !kept_argv || strv_push_n(&argv, give, strv_length(give)) < 0 ||
+            strv_push_n(&kept_argv, keep, strv_length(keep)) < 0 ||
+            asprintf(&name, "%s [handed over]", j->name) < 0 || !(escaped = escape_name(name))) {
+                strv_free(argv);
+                strv_free(kept_argv);
+                return (void) log_oom();
+        }
+        n_give = (unsigned) strv_length(give);
+        nj = &rc->src.jobs.jobs[rc->src.jobs.n];
+        *nj = (Job) {
+                .name = escaped,
+                .argv = argv,
+                .n_tests = n_give,
+                .args = TAKE_PTR(give),
+                .members = TAKE_PTR(give_files),
+                .repeat_index = j->repeat_index,
+                .seq = (unsigned) rc->src.jobs.n + 1,
+                .hist_wall_s = -1,
+                .hist_peak = j->hist_peak,
+                .hist_cpus = j->hist_cpus,
+                .mem_request = j->mem_request,
+                .heavy = j->heavy,
+                .cpu_request = j->cpu_request,
+                .status = JOB_PENDING,
+        };
+        nj->expected_s = j->expected_s < 0 ? -1 : j->expected_s * nj->n_tests / MAX(j->n_tests, 1u);
+        /* should it run again (a retry, a rerun alone for memory), the job that gave them runs the rest only */
+        j->handed_over = nj->n_tests;
+        j->n_tests -= nj->n_tests;
+        strv_free(j->argv);
+        j->argv = kept_argv;
+        strv_free(j->args);
+        j->args = TAKE_PTR(keep);
+        rc->order[rc->src.jobs.n] = rc->src.jobs.n;
+        rc->src.jobs.n++;
+        l->handovers++;
+        s->gave = true;
+        log_debug("%s: %u tests handed over to a new job", j->name, j->handed_over);
+}
+
 static void finish_slot(Loop *l, Slot *s) {
         RunContext *rc = l->rc;
         SandboxResult res = {};
@@ -560,6 +781,7 @@ static void finish_slot(Loop *l, Slot *s) {
 
         if (is_rest)
                 killed_outcome_take(j, &killed);
+        take_handover(l, s); /* an answer the job wrote just before it ended */
         r = sandbox_wait(s->sandbox, &res);
         j->wall_s = (double) (ended - s->started) / 1e6;
         if (s->forked) {
@@ -584,6 +806,9 @@ static void finish_slot(Loop *l, Slot *s) {
                 (void) asprintf(&j->error, "crashed: signal %d (SIG%s) while running %s", j->signal,
                                 sigabbrev_np(j->signal) ?: "?", j->killed_in);
         }
+        /* it stopped after the last test it kept, as pytest's -x stops a session: pytest's "interrupted" */
+        if (s->gave && status == JOB_ERROR && j->exit_code == 2 && !j->error)
+                status = j->tests_failed || j->tests_errors ? JOB_FAILED : JOB_PASSED;
         if (s->halted) {
                 status = JOB_NOT_RUN;
                 free(j->error);
@@ -725,7 +950,7 @@ static void check_deadlines(Loop *l, uint64_t now) {
 }
 
 static int poll_timeout(const Loop *l, uint64_t now, bool ticking) {
-        uint64_t t = ticking ? 200 * USEC_PER_MSEC : UINT64_MAX;
+        uint64_t t = l->asking > 0 ? 20 * USEC_PER_MSEC : ticking ? 200 * USEC_PER_MSEC : UINT64_MAX;
 
         for (unsigned w = 0; w < l->rc->plan.workers; w++) {
                 const Slot *s = &l->slots[w];
@@ -850,16 +1075,25 @@ int run_jobs(RunContext *rc) {
                 },
         };
         sigset_t winch_old;
+        Job *jobs;
+        size_t *order;
         int r = 0;
 
+        /* room for the jobs handovers add (take_handover()), made before anything points at a job */
+        jobs = reallocarray(rc->src.jobs.jobs, rc->src.jobs.n + JOB_HANDOVERS_MAX, sizeof(Job));
+        order = jobs ? reallocarray(rc->order, rc->src.jobs.n + JOB_HANDOVERS_MAX, sizeof(size_t)) : NULL;
+        if (jobs)
+                rc->src.jobs.jobs = jobs;
+        if (order)
+                rc->order = order;
         l.slots = new0(Slot, rc->plan.workers);
         l.pfds = new0(struct pollfd, rc->plan.workers + 2);
         l.pfd_slot = new0(unsigned, rc->plan.workers + 1);
         l.view = new0(SchedRunning, rc->plan.workers);
-        l.alone = new0(Job *, rc->src.jobs.n + 1);
+        l.alone = new0(Job *, rc->src.jobs.n + JOB_HANDOVERS_MAX + 1);
         l.remains = new0(Remains, rc->plan.workers);
         l.rep = reporter_new(rc);
-        if (!l.slots || !l.pfds || !l.pfd_slot || !l.view || !l.alone || !l.remains || !l.rep) {
+        if (!jobs || !order || !l.slots || !l.pfds || !l.pfd_slot || !l.view || !l.alone || !l.remains || !l.rep) {
                 r = log_oom();
                 goto done;
         }
@@ -870,11 +1104,15 @@ int run_jobs(RunContext *rc) {
                 l.winch_fd = watch_winch(&winch_old);
         while (r >= 0) {
                 dispatch(&l);
+                ask_handover(&l);
                 remove_remains(&l);
                 prepare_next(&l);
                 if (l.running == 0 && (l.stop || (l.n_alone == 0 && l.next >= rc->src.jobs.n)))
                         break;
                 r = loop_once(&l, rc->source.sigfd, true);
+                for (unsigned w = 0; w < rc->plan.workers; w++)
+                        if (l.slots[w].job)
+                                take_handover(&l, &l.slots[w]);
                 reporter_poll_tests(l.rep);
                 reporter_tick(l.rep, l.view, running_view(&l), memory_in_use(&l));
                 report_slow(&l, now_usec());

@@ -322,6 +322,70 @@ EOF
         report "a collection report with a hostile module list (${list:0:40}...): the next run forks as ever" "$problems"
 done
 
+# Handing over (runner-run.c's take_handover()): nsrun asks a running job, by a file it creates in the job's
+# attempt directory, for tests it has not reached, and the job answers with their arguments and files. A conftest
+# answers in the plugin's stead: (a) an option for an argument, (b) a file outside the job's, (c) a file name that
+# is not the job's, (d) a FIFO for the answer (nsrun hung in open() before it read job files with O_NONBLOCK), (e) a
+# symbolic link made where nsrun's question goes, before it asks, then an answer giving half: nsrun takes none of
+# them (no job is added, the job runs all its tests), and each run passes, with nothing left behind.
+H=$SCRATCH/handover
+mkdir -p "$H"
+for k in a b; do printf 'import pytest\n\n@pytest.mark.parametrize("i", range(4))\ndef test_q(i):\n    pass\n' > "$H/test_${k}_quick.py"; done
+printf 'import time, pytest\n\n@pytest.mark.parametrize("i", range(6))\ndef test_slow(i):\n    time.sleep(0.4)\n' > "$H/test_c_slow.py"
+cat > "$H/conftest.py" <<'PYEOF'
+import json, os
+
+import nsrun_pytest
+
+nsrun_pytest._handover["answered"] = True  # the plugin does not answer: this does
+KIND = os.environ.get("EVIL_HANDOVER")
+
+
+def pytest_runtest_logstart(nodeid, location):
+    where = os.path.dirname(os.environ.get("NSRUN_TIMES_OUT", "/nonexistent/x"))
+    if KIND == "link" and os.path.isdir(where) and not os.path.lexists(os.path.join(where, "handover-ask")):
+        os.symlink("/etc/passwd", os.path.join(where, "handover-ask"))
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    where = os.path.dirname(os.environ.get("NSRUN_TIMES_OUT", "/nonexistent/x"))
+    ask, out = os.path.join(where, "handover-ask"), os.path.join(where, "handover.json")
+    if "slow" not in nodeid or not os.path.lexists(ask) or os.path.lexists(out):
+        return
+    me = os.path.abspath("test_c_slow.py")
+    give = {"option": [{"arg": "-p", "file": "test_c_slow.py"}],
+            "outside": [{"arg": "/etc/passwd", "file": "test_c_slow.py"}],
+            "name": [{"arg": me + "::test_slow[5]", "file": "test_a_quick.py"}],
+            "link": [{"arg": me + "::test_slow[5]", "file": "test_c_slow.py"}],
+            "valid": [{"arg": me + "::test_slow[5]", "file": "test_c_slow.py"}]}.get(KIND)
+    if KIND == "fifo":
+        os.mkfifo(out)
+    elif give is not None:
+        with open(out + ".tmp", "w") as f:
+            json.dump({"keep": [{"arg": me + "::test_slow[0]", "file": "test_c_slow.py"}], "give": give}, f)
+        os.rename(out + ".tmp", out)
+PYEOF
+[ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$H"
+for kind in valid option outside name fifo link; do
+        n=$((n + 1))
+        rm -rf "$H/.nsrun"
+        cd "$H" || exit 1
+        EVIL_HANDOVER=$kind run_case "bad-input-$$-$n" -j 2 --json "$SCRATCH/handover.json" -- pytest -p no:cacheprovider
+        cd "$P" || exit 1
+        problems=$(
+                [ "$rc" = 0 ] || echo "exit status $rc, want 0"
+                got=$(json "$SCRATCH/handover.json" "sorted((j['name'], j['tests_passed'], j['handed_over']) for j in d['jobs'])" 2>&1)
+                want="[('test_a_quick.py', 4, 0), ('test_b_quick.py', 4, 0), ('test_c_slow.py', 6, 0)]"
+                # the control: a well-formed answer is taken (the slow job, not stopped by the plugin, runs on)
+                [ $kind = valid ] && want="[('test_a_quick.py', 4, 0), ('test_b_quick.py', 4, 0), ('test_c_slow.py', 6, 1), ('test_c_slow.py [handed over]', 1, 0)]"
+                [ "$got" = "$want" ] || echo "the jobs: $got, want $want"
+                problems_common "bad-input-$$-$n" 0
+        )
+        what="hostile ($kind): nsrun takes no test from it"
+        [ $kind = valid ] && what="well-formed (the control): nsrun runs its one test in a new job"
+        report "a job's answer to a handover, $what, the run passes" "$problems"
+done
+
 # --- hostile names and output: nsrun's own memory, terminal and reports stay sound (issue 13) ---
 # A failing job that prints one 300 MiB line: nsrun reads the tail of its log by bytes, so its own peak stays
 # small (the largest RSS of nsrun and every process it waited for; the job itself is head and tr, a few MiB).

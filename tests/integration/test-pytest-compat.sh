@@ -321,6 +321,70 @@ like "out of memory in test_3: test_3 an error naming it, the rest ran anew" \
         "^test_1:passed test_2:failure test_3:error\\(killed, out of memory .* while running test_kill.py::test_3\\) test_4:passed test_5:failure test_6:passed test_7:passed$"
 is "... these reports are valid JUnit (junit-10.xsd)" "$(valid "$K/segv.xml" "$K/segv2.xml" "$K/hang.xml" "$K/oom.xml")" ""
 
+# --- handing over: on a first run, one file's tests are slow where two others' are quick; the worker that ran the
+# quick ones takes over about half of what the slow file had not reached, in a new job. Side by side with pytest:
+# the same failure, counts, lastfailed and JUnit test ids, each test once ---
+HO=$SCRATCH/p-handover
+mkdir -p "$HO"
+for n in a b; do
+        printf 'import pytest\n\n@pytest.mark.parametrize("i", range(8))\ndef test_q(i):\n    pass\n' > "$HO/test_${n}_quick.py"
+done
+cat > "$HO/test_c_slow.py" <<'PYEOF'
+import time
+import pytest
+
+@pytest.mark.parametrize("i", range(8))
+def test_slow(i):
+    time.sleep(0.4)
+    assert i != 6, "the seventh fails"
+PYEOF
+[ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$HO"
+run_in "$HO" pytest -q --junitxml=pytest.xml
+want=$(tail -n 1 "$HO.out" | sed -E 's/ in [0-9.]+s.*$//')
+is "pytest itself: 1 failed, 23 passed" "$want" "1 failed, 23 passed"
+want_lf=$(lastfailed "$HO")
+want_cases=$(testcases "$HO/pytest.xml")
+for mode in on off; do
+        rm -rf "$HO/.nsrun" "$HO/.pytest_cache"
+        run_in "$HO" "$NSRUN_BIN" -j 2 --fork $mode --json "$HO.$mode.json" --junit "$HO/nsrun.xml" -- pytest -q
+        rc=$?
+        is "nsrun --fork $mode, first run: exit 1, the tests counted as pytest counts them" \
+                "$rc $(tail -n 1 "$HO.out" | sed -E 's/.*tests: ([^;]*);.*/\1/')" "1 $want"
+        is "... the slow file handed some of its tests over to a new job, which ran them: 8 between them" \
+                "$(json "$HO.$mode.json" "sorted((j['name'], j['handed_over'] > 0) for j in d['jobs'] if 'slow' in j['name'])") $(json "$HO.$mode.json" "sum(j['tests'] for j in d['jobs'] if 'slow' in j['name'])")" \
+                "[('test_c_slow.py', True), ('test_c_slow.py [handed over]', False)] 8"
+        is "... pytest's lastfailed" "$(lastfailed "$HO")" "$want_lf"
+        is "... the JUnit report holds pytest's test ids and outcomes, each once" "$(testcases "$HO/nsrun.xml")" "$want_cases"
+        is "... and one FAILED line, for the failed test" "$(grep -c '^FAILED test_c_slow.py::test_slow\[6\] - AssertionError: the seventh fails' "$HO.out")" 1
+done
+# the cut itself (nsrun_pytest.py's _handover_cut()), on the times a job measured: inside the slow file it is in,
+# not at the end of that file, which would give away only quick tests; at a file's end between files alike
+cut=$(cd "$SCRATCH" && PYTHONPATH="$SCRATCH/runner" /usr/bin/python3 - <<'PYEOF'
+import nsrun_pytest as n
+
+class Item:
+    def __init__(self, path, nodeid):
+        self.path, self.nodeid = path, nodeid
+
+def items(f, k, start=0):
+    return [Item("/r/" + f, "%s::t[%d]" % (f, i)) for i in range(start, start + k)]
+
+n._times.update({"q0.py::t[0]": 0.01, "q0.py::t[1]": 0.01, "slow.py::t[0]": 1.0, "slow.py::t[1]": 1.0})
+done = items("q0.py", 2) + items("slow.py", 2)
+print(n._handover_cut(done, items("slow.py", 8, 2) + items("q1.py", 10), "/r"),
+      n._handover_cut(done, items("q1.py", 10) + items("q2.py", 10), "/r"),
+      n._handover_cut(done, items("slow.py", 1, 2), "/r"))
+PYEOF
+)
+is "the cut: half of a slow file's 8 tests left kept (not all 8, then 10 quick ones given), 10 quick files' end, 1 test kept" \
+        "$cut" "4 10 1"
+
+rm -rf "$HO/.nsrun"
+run_in "$HO" "$NSRUN_BIN" -j 2 --batch off --json "$HO.off.json" -- pytest -q -p no:cacheprovider
+is "--batch off: no file is split, nor handed over" \
+        "$(json "$HO.off.json" "sorted((j['name'], j['tests'], j['handed_over']) for j in d['jobs'])")" \
+        "[('test_a_quick.py', 8, 0), ('test_b_quick.py', 8, 0), ('test_c_slow.py', 8, 0)]"
+
 # --- a test that closes descriptors it does not own and takes their numbers (os.closerange(), then open()): nsrun's
 # plugin, which keeps its files open through the job, never writes into the test's files, and its results are
 # whole, forked or not ---

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The small helpers of basic/ that the verbs and sources share: strv_push_n(), block_signals(),
+/* The small helpers of basic/ that the verbs and sources share: strv_push_n(), strv_contains(), block_signals(),
  * copy_job_file_at(). */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +26,8 @@ static void test_strv_push_n(void) {
         is_str(v[0], "a", "... in order");
         is_str(v[2], "c", "... the last pushed last");
         ok(v[1] != items[1], "... copies, not the caller's strings");
+        ok(strv_contains(v, "b") && !strv_contains(v, "d") && !strv_contains(v, "") && !strv_contains(NULL, "a"),
+           "strv_contains: a string it holds, none it does not, none in NULL");
 }
 
 static void test_block_signals(void) {

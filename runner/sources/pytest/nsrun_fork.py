@@ -500,6 +500,8 @@ def _run_items(session, items, tests, args):
         code = pytest.ExitCode.USAGE_ERROR
     except (KeyboardInterrupt, session.Interrupted, pytest.exit.Exception) as e:
         code = getattr(e, "returncode", None) or pytest.ExitCode.INTERRUPTED
+        # as pytest's wrap_session(): the terminal's summary says why ("Interrupted: ...")
+        config.hook.pytest_keyboard_interrupt(excinfo=pytest.ExceptionInfo.from_current())
     except BaseException:
         import traceback
 

@@ -300,6 +300,7 @@ def pytest_runtest_logfinish(nodeid, location):
     _on_logfinish(nodeid)
     _write_result(nodeid)
     _progress(None)
+    _handover_check(nodeid)
 
 
 def pytest_sessionfinish(session):
@@ -599,17 +600,90 @@ def _overwrite(name, text):
         f[1] = max(f[1], len(data))
 
 
-def _write_tests(session):
-    path = _job_file("tests.json")
-    if not path:
-        return
-    tests = []
-    for item in session.items:
-        where = os.path.abspath(str(getattr(item, "path", None) or item.fspath))
-        tests.append({"nodeid": item.nodeid, "arg": where + _suffix(item.nodeid)})
+def _arg(item):
+    return os.path.abspath(str(getattr(item, "path", None) or item.fspath)) + _suffix(item.nodeid)
+
+
+def _write_json(name, doc):
+    path = _job_file(name)
     with open(path + ".tmp", "w", encoding="utf-8") as f:
-        json.dump(tests, f)
+        json.dump(doc, f)
     os.replace(path + ".tmp", path)
+
+
+def _write_tests(session, items=None):
+    if not _job_file("tests.json"):
+        return
+    items = session.items if items is None else items
+    _write_json("tests.json", [{"nodeid": item.nodeid, "arg": _arg(item)} for item in items])
+    if items is session.items:
+        _handover.update(session=session, items=list(items), index={})
+        for i, item in enumerate(items):
+            _handover["index"].setdefault(item.nodeid, i)
+
+
+# Handing over: with a worker idle and no job left to start, nsrun asks a running job for about half of the tests
+# it has not reached, by creating HANDOVER_ASK in the job's attempt directory (with O_EXCL: never a file the job
+# made). At the end of its current test the job answers in HANDOVER_FILE (written whole, then renamed): the tests
+# it keeps, from its first, and those it gives away, each as its argument and its file's name, which nsrun runs in
+# a new job; then it ends after the last it keeps, as pytest's -x ends a session (shouldstop), and its tests.json
+# lists the kept ones only, so that a crash later runs none of the others again. It gives about half of the time
+# left by its own pace (_handover_cut()), at a file's end where one lies near the middle (module fixtures are then
+# set up once more in one job, not in two); with fewer than 2 tests left it gives none.
+HANDOVER_ASK = "handover-ask"
+HANDOVER_FILE = "handover.json"
+_handover = {"session": None, "items": None, "index": {}, "answered": False, "stop_after": None}
+
+
+def _handover_cut(done, rest, rootdir):
+    """How many of the tests not reached the job keeps: about half of their time, each counted at the mean time of
+    its file's tests so far, those of a file not begun at the lower median of the job's tests so far (a job is long
+    for a slow file it is in, seldom for the ones it has not reached), cut at a file's end where one lies within an
+    eighth of that time of the middle."""
+    n = len(rest)
+    if n < 2:
+        return n
+    per_file, times = {}, []
+    for item in done:
+        path = str(getattr(item, "path", None) or item.fspath)
+        t = _times.get(file_name(path, rootdir) + _suffix(item.nodeid))
+        if t is not None:
+            per_file.setdefault(path, []).append(t)
+            times.append(t)
+    other = max(sorted(times)[(len(times) - 1) // 2], 1e-6) if times else 1.0
+    paths = [str(getattr(item, "path", None) or item.fspath) for item in rest]
+    cum = [0.0]
+    for p in paths:
+        cum.append(cum[-1] + (max(sum(per_file[p]) / len(per_file[p]), 1e-6) if p in per_file else other))
+    half = cum[-1] / 2
+    ends = [k for k in range(1, n) if paths[k - 1] != paths[k] and abs(cum[k] - half) <= cum[-1] / 8]
+    return min(ends or range(1, n), key=lambda k: abs(cum[k] - half))
+
+
+def _handover_check(nodeid):
+    h = _handover
+    if h["stop_after"] is not None:
+        if nodeid == h["stop_after"]:
+            h["session"].shouldstop = "nsrun handed the tests after this one to another job"
+        return
+    if h["answered"] or h["items"] is None or not os.path.lexists(_job_file(HANDOVER_ASK)):
+        return
+    h["answered"] = True
+    at = h["index"].get(nodeid)
+    rest = h["items"][at + 1 :] if at is not None else []
+    rootdir = str(h["session"].config.rootpath)
+    cut = _handover_cut(h["items"][: at + 1] if at is not None else [], rest, rootdir)
+    kept, given = h["items"][: at + 1 + cut] if at is not None else h["items"], rest[cut:]
+
+    def listed(items):
+        return [{"arg": _arg(i), "file": file_name(str(getattr(i, "path", None) or i.fspath), rootdir)} for i in items]
+
+    if given:
+        _write_tests(h["session"], kept)
+    _write_json(HANDOVER_FILE, {"keep": listed(kept), "give": listed(given)})
+    if given:
+        h["stop_after"] = kept[-1].nodeid
+        _handover_check(nodeid)
 
 
 def _junit_names(nodeid):
