@@ -103,6 +103,7 @@ void job_done(Job *j) {
         free(j->log_path);
         free(j->junit_path);
         free(j->times_path);
+        free(j->live_dir);
         free(j->file_s);
         free(j->error);
         free(j->killed_in);

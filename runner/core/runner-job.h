@@ -86,6 +86,8 @@ typedef struct Job {
         char *log_path;         /* its output */
         char *junit_path;       /* pytest's per-job JUnit XML, NULL for other jobs */
         char *times_path;       /* pytest: seconds per file, written by nsrun's plugin */
+        char *live_dir;         /* where its running attempt writes, while that is not times_path's directory (a
+                                 * forked job's files are in its prepared interpreter's area until it ends) */
         double *file_s;         /* pytest: each file's test time (members, or the job itself), from times_path;
                                  * NULL if the plugin did not write them (a killed job) */
         char *error;            /* why it could not run (JOB_ERROR), or NULL */

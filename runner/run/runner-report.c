@@ -175,6 +175,9 @@ static void describe(const Job *j, char *buf, size_t len) {
         default:
                 if (j->signal)
                         (void) snprintf(buf, len, "killed by signal %d", j->signal);
+                else if (j->handed_over && j->exit_code == 2) /* it stopped after the tests it kept */
+                        (void) snprintf(buf, len, "handed its last %u %s to a new job", j->handed_over,
+                                        PLURAL(j->handed_over, "test"));
                 else if (j->exit_code > 0)
                         (void) snprintf(buf, len, "exit status %d", j->exit_code);
                 else
@@ -510,8 +513,12 @@ static void show_failure(const Reporter *r, const Job *j, size_t index) {
 }
 
 /* The directory of the job's last attempt, where nsrun's pytest plugin writes. */
+/* Where the job's attempt writes: while it runs forked, its prepared interpreter's area (moved to times_path's
+ * directory when it ends). */
 static char *attempt_dir(const Job *j) {
         const char *slash = j->times_path ? strrchr(j->times_path, '/') : NULL;
+        if (j->live_dir)
+                return strdup(j->live_dir);
         return slash ? strndup(j->times_path, (size_t) (slash - j->times_path)) : NULL;
 }
 

@@ -299,6 +299,8 @@ static int start_attempt(Loop *l, Slot *s, Job *j) {
         r = forker_launch(l->forker, s->index, argv, j->rest.attempt == j->attempts ? j->rest.args : j->args, envp,
                           &spec.mem_view, log_fd, dir, s->cgroup, &s->sandbox);
         s->forked = r > 0;
+        free(j->live_dir);
+        j->live_dir = s->forked ? forker_live_dir(l->forker, s->index, dir) : NULL;
         if (r == 0)
                 r = launch_sandbox(&spec, s->cgroup, &s->sandbox);
 finish:
@@ -567,18 +569,17 @@ static JobStatus rest_ended(Job *j, JobStatus status, KilledOutcome *o) {
 #define HANDOVER_FILE "handover.json"
 #define HANDOVER_MIN_S 1.0
 
-/* The directory the running attempt writes to (a forked job's is in its prepared interpreter's sandbox until it
+/* The directory the running attempt writes to (a forked job's is in its prepared interpreter's area until it
  * ends), opened; -errno. */
 static int open_attempt_dir(const Loop *l, const Slot *s) {
         const RunContext *rc = l->rc;
-        _cleanup_free_ char *dir = NULL, *live = NULL;
+        _cleanup_free_ char *dir = NULL;
         int fd;
 
-        if (asprintf(&dir, "%s/" JOB_DIR_FORMAT, rc->run_dir, (size_t) (s->job - rc->src.jobs.jobs), s->job->attempts) < 0)
+        if (!s->job->live_dir &&
+            asprintf(&dir, "%s/" JOB_DIR_FORMAT, rc->run_dir, (size_t) (s->job - rc->src.jobs.jobs), s->job->attempts) < 0)
                 return -ENOMEM;
-        if (s->forked && !(live = forker_live_dir(l->forker, s->index, dir)))
-                return -ENOMEM;
-        fd = open(live ?: dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        fd = open(s->job->live_dir ?: dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         return fd < 0 ? -errno : fd;
 }
 
@@ -788,6 +789,7 @@ static void finish_slot(Loop *l, Slot *s) {
                 _cleanup_free_ char *dir = NULL;
                 if (asprintf(&dir, "%s/" JOB_DIR_FORMAT, rc->run_dir, (size_t) (j - rc->src.jobs.jobs), j->attempts) >= 0)
                         forker_finish(l->forker, s->index, dir);
+                j->live_dir = mfree(j->live_dir);
         }
         (void) cgroup_job_stats(s->cgroup, &st);
         j->peak_mem = MAX(j->peak_mem, st.peak_mem);

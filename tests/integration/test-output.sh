@@ -188,6 +188,18 @@ is "the status line never reaches standard output (a file here): only the jobs' 
 status_pty 100 100 -j 2 -- sh -c 'sleep 2.5; : {}' ::: "${names[@]}"
 like "a second run shows an ETA from the history's times" "$(pty_lines before '[l for l, c in v]')" 'ETA [0-9]+s'
 
+# a pytest job forked from a prepared interpreter writes its progress where that interpreter's sandbox has its
+# attempt directory until it ends: the status line counts its tests as they end all the same
+printf 'import time, pytest\n\n@pytest.mark.parametrize("i", range(6))\ndef test_slow(i):\n    time.sleep(0.4)\n' |
+        as_test_user tee "$P/test_counted.py" > /dev/null
+status_pty 100 100 -j 1 --fork on -- pytest -q -p no:cacheprovider test_counted.py
+is "a forked pytest job's tests are counted on the status line as they end, not only when it ends" \
+        "$(/usr/bin/python3 -c 'import json, re, sys
+d = json.load(open(sys.argv[1]))
+print(sorted({m.group(1) for l, c in d["before"] + d["after"] for m in [re.search(r"tests ([1-5])/6 ", l)] if m}))' "$SCRATCH/pty.json")" \
+        "['1', '2', '3', '4', '5']"
+as_test_user rm -f "$P/test_counted.py"
+
 # --- --success-output: a passing job's output too ---
 run_nsrun --success-output -- sh -c 'echo said-{}' ::: passing
 is "--success-output prints a passing job's output after its line" "$(grep -A1 'PASS passing' "$SCRATCH/out" | tail -n 1)" \

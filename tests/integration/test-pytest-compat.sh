@@ -356,6 +356,8 @@ for mode in on off; do
         is "... pytest's lastfailed" "$(lastfailed "$HO")" "$want_lf"
         is "... the JUnit report holds pytest's test ids and outcomes, each once" "$(testcases "$HO/nsrun.xml")" "$want_cases"
         is "... and one FAILED line, for the failed test" "$(grep -c '^FAILED test_c_slow.py::test_slow\[6\] - AssertionError: the seventh fails' "$HO.out")" 1
+        like "... the job that gave them says so on its line" "$(cat "$HO.out")" \
+                "(PASS|FAIL) test_c_slow.py: handed its last [0-9]+ tests? to a new job"
 done
 # the cut itself (nsrun_pytest.py's _handover_cut()), on the times a job measured: inside the slow file it is in,
 # not at the end of that file, which would give away only quick tests; at a file's end between files alike
