@@ -60,6 +60,14 @@ double jobs_startup_median(const JobList *l) {
         return v[n / 2];
 }
 
+char *job_attempt_dir(const Job *j) {
+        const char *slash = j->times_path ? strrchr(j->times_path, '/') : NULL;
+
+        if (j->live_dir)
+                return strdup(j->live_dir);
+        return slash ? strndup(j->times_path, (size_t) (slash - j->times_path)) : NULL;
+}
+
 char *const *job_files(const Job *j, char *single[static 2]) {
         if (j->members)
                 return j->members;

@@ -233,6 +233,17 @@ json_object *pytest_attempt_json(const char *dir, const char *name, size_t max) 
         return json_tokener_parse(text);
 }
 
+unsigned pytest_attempt_done(int dirfd) {
+        _cleanup_free_ char *text = NULL;
+        _cleanup_(json_object_putp) json_object *doc = NULL;
+        json_object *done;
+
+        if (read_job_file_at(dirfd, PROGRESS_FILE, 64U << 10, &text, NULL) < 0 || !(doc = json_tokener_parse(text)) ||
+            !json_object_object_get_ex(doc, "done", &done) || !json_object_is_type(done, json_type_int))
+                return 0;
+        return (unsigned) MIN(MAX(json_object_get_int64(done), (int64_t) 0), (int64_t) UINT_MAX);
+}
+
 char *pytest_attempt_current(const char *dir) {
         _cleanup_(json_object_putp) json_object *doc = pytest_attempt_json(dir, PROGRESS_FILE, JOB_FILE_MAX);
         const char *current = json_object_is_type(doc, json_type_object) ? json_get_string(doc, "current") : NULL;

@@ -69,6 +69,10 @@ void pytest_reports_done(PytestReports *rs);
 json_object *pytest_attempt_json(const char *dir, const char *name, size_t max);
 
 char *pytest_attempt_current(const char *dir);
+/* The tests a running attempt finished, from the progress.json nsrun's plugin rewrites as each test ends (at the
+ * attempt's directory, opened): 0 if it is not there or not as the plugin writes it. Read each tick: 64 KiB at
+ * most, whatever the job wrote there. */
+unsigned pytest_attempt_done(int dirfd);
 
 /* The tests the attempt finished, in order: an array of objects whose nodeid, classname, name, outcome
  * ("passed", "failure", "error", "skipped"), message and text are strings and time a number (lines that are not

@@ -513,15 +513,6 @@ static void show_failure(const Reporter *r, const Job *j, size_t index) {
 }
 
 /* The directory of the job's last attempt, where nsrun's pytest plugin writes. */
-/* Where the job's attempt writes: while it runs forked, its prepared interpreter's area (moved to times_path's
- * directory when it ends). */
-static char *attempt_dir(const Job *j) {
-        const char *slash = j->times_path ? strrchr(j->times_path, '/') : NULL;
-        if (j->live_dir)
-                return strdup(j->live_dir);
-        return slash ? strndup(j->times_path, (size_t) (slash - j->times_path)) : NULL;
-}
-
 /* pytest's separator line ("=== FAILURES ===", TerminalWriter.sep()): as wide as the terminal, sgr its colour. */
 static void print_sep(const Reporter *r, char c, const char *title, const char *sgr) {
         size_t tw = text_columns(title), n = r->width > tw + 4 ? (r->width - tw - 2) / 2 : 1;
@@ -559,7 +550,7 @@ static void print_verbose_line(Reporter *r, const char *line) {
 #define VERBOSE_CHUNK (64U << 10)
 static int drain_verbose(Reporter *r, const Job *j, bool final) {
         size_t index = (size_t) (j - r->rc->src.jobs.jobs);
-        _cleanup_free_ char *dir = attempt_dir(j), *path = NULL, *buf = NULL;
+        _cleanup_free_ char *dir = job_attempt_dir(j), *path = NULL, *buf = NULL;
         _cleanup_close_ int fd = -EBADF;
         uint64_t token = 0;
         struct stat st;
@@ -615,14 +606,10 @@ static int drain_verbose(Reporter *r, const Job *j, bool final) {
 
 /* The tests the running attempt of a job has finished, from its plugin's progress.json. */
 static uint64_t progress_done(const Job *j) {
-        _cleanup_free_ char *dir = attempt_dir(j);
-        /* read each tick while the job runs: a small bound, whatever the job writes there */
-        _cleanup_(json_object_putp) json_object *doc = dir ? pytest_attempt_json(dir, PROGRESS_FILE, 64U << 10) : NULL;
-        json_object *done;
+        _cleanup_free_ char *dir = job_attempt_dir(j);
+        _cleanup_close_ int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -EBADF;
 
-        if (!doc || !json_object_object_get_ex(doc, "done", &done) || !json_object_is_type(done, json_type_int))
-                return 0;
-        return (uint64_t) MIN(MAX(json_object_get_int64(done), (int64_t) 0), (int64_t) j->n_tests);
+        return fd < 0 ? 0 : MIN(pytest_attempt_done(fd), j->n_tests);
 }
 
 void reporter_poll_tests(Reporter *r) {
@@ -640,7 +627,7 @@ void reporter_poll_tests(Reporter *r) {
 }
 
 int reporter_job_results(Reporter *r, const Job *j, const char **ret_file) {
-        _cleanup_free_ char *dir = attempt_dir(j);
+        _cleanup_free_ char *dir = job_attempt_dir(j);
         int k;
 
         if (!r->rc->src.pytest || !dir)
@@ -686,7 +673,7 @@ static void show_test_reports(const Reporter *r, char kind, const char *title) {
                         print_sep(r, '=', title, NULL);
                         any = true;
                 }
-                dir = attempt_dir(j);
+                dir = job_attempt_dir(j);
                 text = dir ? pytest_report_text(x, dir, REPORT_TEXT_MAX, &cut) : NULL;
                 token = ci_open(r, j->name, x->summary ?: title, x->summary ?: j->name, l->n + i);
                 if (text) {

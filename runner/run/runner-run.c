@@ -568,31 +568,18 @@ static JobStatus rest_ended(Job *j, JobStatus status, KilledOutcome *o) {
 #define HANDOVER_ASK "handover-ask"
 #define HANDOVER_FILE "handover.json"
 #define HANDOVER_MIN_S 1.0
+/* an answer lists one job's tests (about 100 bytes each): what json-c would make of a larger one grows nsrun */
+#define HANDOVER_FILE_MAX (8U << 20)
 
-/* The directory the running attempt writes to (a forked job's is in its prepared interpreter's area until it
- * ends), opened; -errno. */
-static int open_attempt_dir(const Loop *l, const Slot *s) {
-        const RunContext *rc = l->rc;
-        _cleanup_free_ char *dir = NULL;
+/* The directory the running attempt writes to, opened; -errno. */
+static int open_attempt_dir(const Job *j) {
+        _cleanup_free_ char *dir = job_attempt_dir(j);
         int fd;
 
-        if (!s->job->live_dir &&
-            asprintf(&dir, "%s/" JOB_DIR_FORMAT, rc->run_dir, (size_t) (s->job - rc->src.jobs.jobs), s->job->attempts) < 0)
+        if (!dir)
                 return -ENOMEM;
-        fd = open(s->job->live_dir ?: dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         return fd < 0 ? -errno : fd;
-}
-
-/* The tests the attempt finished, from the progress.json nsrun's plugin rewrites as each test ends. */
-static unsigned tests_done(int dfd) {
-        _cleanup_free_ char *text = NULL;
-        _cleanup_(json_object_putp) json_object *doc = NULL;
-        json_object *done;
-
-        if (read_job_file_at(dfd, PROGRESS_FILE, 64U << 10, &text, NULL) < 0 || !(doc = json_tokener_parse(text)) ||
-            !json_object_object_get_ex(doc, "done", &done) || !json_object_is_type(done, json_type_int))
-                return 0;
-        return (unsigned) MIN(MAX(json_object_get_int64(done), (int64_t) 0), (int64_t) UINT_MAX);
 }
 
 static void ask_handover(Loop *l) {
@@ -623,23 +610,24 @@ static void ask_handover(Loop *l) {
                 double left;
 
                 if (!j || s->asked || s->timed_out || j->serial || j->rest.attempt || j->attempts != 1 ||
-                    !j->times_path || sched_runs_alone(j) || (d = open_attempt_dir(l, s)) < 0)
+                    !j->times_path || sched_runs_alone(j) || (d = open_attempt_dir(j)) < 0)
                         continue;
-                done = tests_done(d);
+                done = pytest_attempt_done(d);
                 if (done == 0 || j->n_tests < done + 2)
                         continue;
                 left = (double) (now - s->started) / 1e6 / done * (j->n_tests - done);
                 if (left > most) {
                         most = left;
                         best = s;
+                        safe_close(dfd);
+                        dfd = TAKE_FD(d);
                 }
         }
         if (!best)
                 return;
         best->asked = true;
         /* O_EXCL: a file of that name the job made itself is no question of nsrun's, and its answer is not read */
-        dfd = open_attempt_dir(l, best);
-        fd = dfd < 0 ? -EBADF : openat(dfd, HANDOVER_ASK, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        fd = openat(dfd, HANDOVER_ASK, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd < 0) {
                 best->answered = true;
                 return;
@@ -713,8 +701,8 @@ static void take_handover(Loop *l, Slot *s) {
 
         if (!s->asked || s->answered)
                 return;
-        dfd = open_attempt_dir(l, s);
-        r = dfd < 0 ? dfd : read_job_file_at(dfd, HANDOVER_FILE, JOB_FILE_MAX, &text, NULL);
+        dfd = open_attempt_dir(j);
+        r = dfd < 0 ? dfd : read_job_file_at(dfd, HANDOVER_FILE, HANDOVER_FILE_MAX, &text, NULL);
         if (r == -ENOENT)
                 return;
         s->answered = true;

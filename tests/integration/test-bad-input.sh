@@ -325,7 +325,7 @@ done
 # Handing over (runner-run.c's take_handover()): nsrun asks a running job, by a file it creates in the job's
 # attempt directory, for tests it has not reached, and the job answers with their arguments and files. A conftest
 # answers in the plugin's stead: (a) an option for an argument, (b) a file outside the job's, (c) a file name that
-# is not the job's, (d) a FIFO for the answer (nsrun hung in open() before it read job files with O_NONBLOCK), (e) a
+# is not the job's, (d) a FIFO for the answer, (f) one of 9 MiB, (nsrun hung in open() before it read job files with O_NONBLOCK), (e) a
 # symbolic link made where nsrun's question goes, before it asks, then an answer giving half: nsrun takes none of
 # them (no job is added, the job runs all its tests), and each run passes, with nothing left behind.
 H=$SCRATCH/handover
@@ -360,13 +360,17 @@ def pytest_runtest_logfinish(nodeid, location):
             "valid": [{"arg": me + "::test_slow[5]", "file": "test_c_slow.py"}]}.get(KIND)
     if KIND == "fifo":
         os.mkfifo(out)
+    elif KIND == "big":  # past the 8 MiB nsrun reads of an answer: json-c would make far more of it
+        with open(out + ".tmp", "w") as f:
+            json.dump({"keep": [], "give": [{"arg": me + "::test_slow[5]", "file": "test_c_slow.py"}] * 150000}, f)
+        os.rename(out + ".tmp", out)
     elif give is not None:
         with open(out + ".tmp", "w") as f:
             json.dump({"keep": [{"arg": me + "::test_slow[0]", "file": "test_c_slow.py"}], "give": give}, f)
         os.rename(out + ".tmp", out)
 PYEOF
 [ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$H"
-for kind in valid option outside name fifo link; do
+for kind in valid option outside name fifo link big; do
         n=$((n + 1))
         rm -rf "$H/.nsrun"
         cd "$H" || exit 1

@@ -344,6 +344,11 @@ want=$(tail -n 1 "$HO.out" | sed -E 's/ in [0-9.]+s.*$//')
 is "pytest itself: 1 failed, 23 passed" "$want" "1 failed, 23 passed"
 want_lf=$(lastfailed "$HO")
 want_cases=$(testcases "$HO/pytest.xml")
+rm -rf "$HO/.pytest_cache"
+run_in "$HO" pytest -q -n 2 --junitxml=xdist.xml
+is "pytest -n 2: the same counts, lastfailed and JUnit test ids" \
+        "$(tail -n 1 "$HO.out" | sed -E 's/ in [0-9.]+s.*$//') $(lastfailed "$HO") $(testcases "$HO/xdist.xml")" \
+        "$want $want_lf $want_cases"
 for mode in on off; do
         rm -rf "$HO/.nsrun" "$HO/.pytest_cache"
         run_in "$HO" "$NSRUN_BIN" -j 2 --fork $mode --json "$HO.$mode.json" --junit "$HO/nsrun.xml" -- pytest -q
@@ -426,6 +431,8 @@ PYEOF
 run_in "$FD" pytest -p no:cacheprovider test_fds.py
 like "pytest: a test closing descriptors it does not own and reusing their numbers passes" "$(tail -n 1 "$FD.out")" \
         "= 4 passed in "
+run_in "$FD" pytest -p no:cacheprovider -n 2 test_fds.py
+like "... and under pytest -n 2" "$(tail -n 1 "$FD.out")" "= 4 passed in "
 for mode in on off; do
         run_in "$FD" "$NSRUN_BIN" -j 1 --fork $mode --json "$FD.$mode.json" -- pytest -p no:cacheprovider test_fds.py
         is "... nsrun --fork $mode: the same 4 passed, its plugin writing none of the test's files" \
