@@ -219,7 +219,8 @@ static int open_sources(const SandboxChildContext *c, Sources *ret, SandboxError
 
                 if (m->type == SANDBOX_MOUNT_TMPFS || m->type == SANDBOX_MOUNT_PROC)
                         continue;
-                ret->fds[i] = m->type == SANDBOX_MOUNT_BIND_RW ? clone_rw_path(src) : open_path(src);
+                ret->fds[i] = m->type == SANDBOX_MOUNT_BIND_RW ? clone_rw_path(src)
+                              : m->type == SANDBOX_MOUNT_BIND_RO ? clone_path(src) : open_path(src);
                 if (ret->fds[i] < 0)
                         return sandbox_error(e, SANDBOX_STEP_OPEN_SOURCE, ret->fds[i], src);
                 if (m->type == SANDBOX_MOUNT_OVERLAY && m->source) {
@@ -296,7 +297,6 @@ static bool step_is_dir(const MountStep *m) {
 }
 
 static int apply_step(const SandboxChildContext *c, const Sources *src, const MountStep *m, SandboxError *e) {
-        char fdp[FD_PATH_MAX];
         int r;
 
         r = m->exists ? 0 : ensure_target(m->path, step_is_dir(m));
@@ -329,7 +329,10 @@ static int apply_step(const SandboxChildContext *c, const Sources *src, const Mo
                 return r < 0 ? sandbox_error(e, SANDBOX_STEP_PROC, r, m->path) : 0;
         }
         case SANDBOX_MOUNT_BIND_RO:
-                r = bind_mount(fd_path(fdp, m->source_fd), m->path, true);
+                /* the host's mounts there before the sandbox mounted anything (clone_path()): a bind made now of
+                 * a directory an overlay covers (a prepared interpreter's lower layers, $HOME's with the project
+                 * in it) would bring that overlay along, not the host's files */
+                r = RET_NERRNO(move_mount(m->source_fd, "", AT_FDCWD, m->path, MOVE_MOUNT_F_EMPTY_PATH));
                 if (r >= 0)
                         r = make_readonly(m->path, true);
                 return r < 0 ? sandbox_error(e, SANDBOX_STEP_BIND, r, m->path) : 0;

@@ -41,9 +41,18 @@ int sandbox_options_finish(SandboxOptions *o);
 int sandbox_options_mounts(const SandboxOptions *o, const char *shared_rw, const char *shared_ro, SandboxMount **ret,
                            size_t *ret_n);
 
+/* --keep-writes is nsrun exec's alone: a run of jobs (nsrun, nsrun xdist) has writes per job */
+#define KEEP_WRITES_EXEC_ONLY "every job has writes of its own; keep one command's with 'nsrun exec --keep-writes'"
+
 #define SANDBOX_OPTIONS_HELP \
-        "      --root-dir DIR       the project, overlaid so writes stay private (.)\n" \
+        SANDBOX_OPTIONS_HELP_ROOT_DIR \
         "      --keep-writes DIR    keep what the command wrote in DIR\n" \
+        SANDBOX_OPTIONS_HELP_REST
+/* the same but --keep-writes, for the verbs that run jobs */
+#define SANDBOX_OPTIONS_HELP_JOBS SANDBOX_OPTIONS_HELP_ROOT_DIR SANDBOX_OPTIONS_HELP_REST
+#define SANDBOX_OPTIONS_HELP_ROOT_DIR \
+        "      --root-dir DIR       the project, overlaid so writes stay private (.)\n"
+#define SANDBOX_OPTIONS_HELP_REST \
         "      --rw PATH            share PATH with the host, writable (repeatable)\n" \
         "      --overlay PATH       overlay PATH too: writes stay private (repeatable)\n" \
         "      --tmpfs PATH         an empty private tmpfs on PATH (repeatable)\n" \

@@ -141,7 +141,7 @@ int verb_help(void) {
                "      --log-dir DIR        each job's output (default: .nsrun/logs)\n"
                "\n"
                "Sandbox:\n"
-               SANDBOX_OPTIONS_HELP
+               SANDBOX_OPTIONS_HELP_JOBS
                "\n"
                "  -h, --help               show this help\n"
                "  -V, --version            show the version and the features built in\n"
@@ -317,6 +317,8 @@ static int parse_one(RunOptions *o, int c, const char *arg) {
                 return *dst ? 0 : log_oom();
         }
         }
+        if (c == ARG_KEEP_WRITES)
+                return log_bad_option("--keep-writes", arg, "not with a run of jobs: " KEEP_WRITES_EXEC_ONLY);
         r = cap_options_parse(&o->cap, c, arg) ?: sandbox_options_parse(&o->sandbox, c, arg);
         return r > 0 ? 0 : r < 0 ? r : -EINVAL;
 }

@@ -114,9 +114,7 @@ static int parse_one(XdistArgs *a, int c, const char *arg) {
                 a->dry_run = true;
                 return 0;
         case ARG_KEEP_WRITES:
-                return log_bad_option("--keep-writes", arg,
-                                      "not with nsrun xdist: every worker has writes of its own; keep one "
-                                      "command's with 'nsrun exec --keep-writes'");
+                return log_bad_option("--keep-writes", arg, "not with nsrun xdist: " KEEP_WRITES_EXEC_ONLY);
         }
         r = cap_options_parse(&a->cap, c, arg) ?: sandbox_options_parse(&a->sandbox, c, arg);
         return r > 0 ? 0 : r < 0 ? r : -EINVAL;

@@ -116,7 +116,10 @@ bad 2 "^nsrun: --jobs-file jobs-dir: (Is a directory|.*directory)" --jobs-file j
 bad 2 "^nsrun: --jobs-file empty-jobs: no commands in it" --jobs-file empty-jobs
 bad 2 "^nsrun: ':::' needs at least one argument after it" -- echo :::
 bad 2 "^nsrun: --rw relative: give an absolute path" --rw relative -- true
-bad 2 "^nsrun: --keep-writes $P/kept: must be outside the overlaid project" --keep-writes "$P/kept" -- true
+# --keep-writes is nsrun exec's: a run of jobs refuses it rather than keep nothing (it was taken and ignored)
+bad 2 "^nsrun: --keep-writes /var/tmp/kept-nsrun: not with a run of jobs: every job has writes of its own; keep one command's with 'nsrun exec --keep-writes'" \
+        --keep-writes /var/tmp/kept-nsrun -- true
+check "... nothing made" test ! -e /var/tmp/kept-nsrun
 # a report that cannot be written is named with its reason (the jobs have run by then: exit status 2)
 bad 2 "^nsrun: --junit /nonexistent-nsrun/r.xml: .*No such file or directory" --junit /nonexistent-nsrun/r.xml -- true
 # --cpus-per-job: a whole number of CPUs, at least 1 and at most the CPU budget (named with where it comes from)
@@ -161,6 +164,7 @@ bad 125 "^nsrun: --pids-max 2: give a whole number from 8 to" exec --pids-max 2 
 bad 125 "^nsrun: --rw /nonexistent-nsrun: No such file or directory" exec --rw /nonexistent-nsrun -- true
 bad 125 "^nsrun: --tmpfs /: not on '/' itself" exec --tmpfs / -- true
 bad 125 "^nsrun: --keep-writes /nonexistent-nsrun/kw: No such file or directory" exec --keep-writes /nonexistent-nsrun/kw -- true
+bad 125 "^nsrun: --keep-writes $P/kept: must be outside the overlaid project" exec --keep-writes "$P/kept" -- true
 # the command itself: 127 not found, 126 not executable, each with one line naming it
 bad 127 "^nsrun: no-such-command-xyz: command not found" exec -- no-such-command-xyz
 bad 126 "^nsrun: ./notexec.sh: cannot execute: Permission denied" exec -- ./notexec.sh

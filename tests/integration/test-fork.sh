@@ -296,6 +296,60 @@ like "a forked job's captured output holds its own test's output" "$(cat "$L/.ns
 check "... and nothing a job of the same worker wrote to its capture file after its last test" \
         sh -c "! grep -h LEFT-BY '$L/.nsrun/logs/test_a.py.log' '$L/.nsrun/logs/test_b.py.log'"
 
+# --- a project inside $HOME: both are overlaid, the project's overlay inside $HOME's. A forked job remakes both
+# over the host's directories, as a fresh sandbox has them; its writes to either stay its own ---
+H=$SCRATCH/home
+mkdir -p "$H/proj"
+for n in a b c d; do
+        printf 'import os\n\ndef test_%s():\n    home = os.environ["HOME"]\n    assert not os.path.exists(home + "/written")\n    open(home + "/written", "w").write("%s")\n    open("written", "w").write("%s")\n' \
+                $n $n $n > "$H/proj/test_$n.py"
+done
+[ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$H"
+for run in first second; do
+        run_in "$H/proj" env HOME="$H" "$NSRUN_BIN" -j 2 --batch off --json "$SCRATCH/home.json" -- $PY -m pytest -p no:cacheprovider
+        rc=$?
+        is "a project inside \$HOME, $run run: forked jobs pass (exit 0)" "$rc" 0
+        is "... each its own writes to \$HOME and the project" \
+                "$(json "$SCRATCH/home.json" "sorted((j['name'], j['status'], j['tests_passed']) for j in d['jobs'])")" \
+                "[('test_a.py', 'passed', 1), ('test_b.py', 'passed', 1), ('test_c.py', 'passed', 1), ('test_d.py', 'passed', 1)]"
+        check "... forked" sh -c "ls '$H/proj/.nsrun/logs' | grep -q nsrun-prepared && ! grep -q 'fresh interpreter' '$H/proj.out'"
+done
+check "... and none of them is on the host" sh -c "! ls '$H/written' '$H/proj/written' 2>/dev/null"
+
+# --- a collection that writes files, a test module or conftest at import (a directory for its output, a
+# temporary directory): jobs forked after it would not have them, their overlays and /tmp starting from the
+# host's. Every job starts a fresh interpreter instead, said once, and the suite passes as under pytest ---
+W=$SCRATCH/writes
+mkdir -p "$W/tmp" "$W/project" "$W/pytest-tmp"
+for n in 1 2 3; do
+        printf 'import os, tempfile\n\nTMP = tempfile.mkdtemp()\nopen(os.path.join(TMP, "cfg"), "w").write("x")\n\ndef test_tmp():\n    assert open(os.path.join(TMP, "cfg")).read() == "x"\n' \
+                > "$W/tmp/test_t$n.py"
+        printf 'def test_out():\n    open("out/result.txt", "w").write("y")\n' > "$W/project/test_p$n.py"
+done
+printf 'import os\n\nos.makedirs("out", exist_ok=True)\n' > "$W/project/conftest.py"
+[ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$W"
+for d in tmp project; do
+        run_in "$W/$d" env TMPDIR="$W/pytest-tmp" $PY -m pytest -p no:cacheprovider
+        is "a collection writing to $d: pytest passes it" "$?" 0
+        rm -rf "$W/project/out"
+        if [ $d = tmp ]; then wrote="/tmp/tmp"; else wrote='in the project or $HOME, at import'; fi
+        for run in first second; do
+                run_in "$W/$d" "$NSRUN_BIN" -j 2 --batch off --json "$SCRATCH/writes.json" -- $PY -m pytest -p no:cacheprovider
+                rc=$?
+                is "... nsrun too, $run run (exit 0)" "$rc" 0
+                is "... every test passed" "$(json "$SCRATCH/writes.json" "sum(j['tests_passed'] for j in d['jobs'])")" 3
+                said=$(grep -cF "Each pytest job starts a fresh interpreter: forking the prepared one is not safe, the collection wrote files ($wrote" "$W/$d.out")
+                if [ $d = tmp ] && [ $run = second ]; then
+                        # its collection reused, the prepared interpreters import the conftest files only, and each
+                        # job imports its own test modules in its fork
+                        is "... forked: each job made its temporary directory itself" "$said" 0
+                else
+                        is "... the fallback said once, naming what was written where it can" "$said" 1
+                fi
+        done
+        [ $d = tmp ] || check "... nothing the jobs wrote is left in the project" test ! -e "$W/project/out"
+done
+
 # --- bad input ---
 out=$(as_test_user "$NSRUN_BIN" --fork maybe -- true 2>&1)
 is "--fork maybe: exit status 2" "$?" 2

@@ -686,14 +686,55 @@ def _job(req, job_sock, log_fd, null_fd, session):
     os._exit(0)
 
 
+def _staged_inodes():
+    """The inodes in use on the sandbox's staging tmpfs, which holds its /tmp, /var/tmp and /run and the upper
+    layers of its overlays (the project, $HOME): every file written there takes one, a change to a host file too
+    (its copy), a removal too (its whiteout). None where the count is not kept (a tmpfs without an inode limit)."""
+    try:
+        st = os.statvfs("/tmp")
+        dev = os.stat("/tmp").st_dev
+    except OSError:
+        return None
+    if not st.f_files:
+        return None
+    unlinked = set()  # but for the files open here without a name (pytest's capture files): each job gets copies
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            fst = os.fstat(int(fd))
+        except OSError:
+            continue
+        if fst.st_dev == dev and fst.st_nlink == 0:
+            unlinked.add(fst.st_ino)
+    return st.f_files - st.f_ffree - len(unlinked)
+
+
+def _scratch_entries():
+    entries = []
+    for d in ("/tmp", "/var/tmp"):
+        try:
+            entries += [os.path.join(d, n) for n in os.listdir(d)]
+        except OSError:
+            pass
+    return entries
+
+
+_STAGED = (None, set())  # before pytest started: _staged_inodes(), and what /tmp and /var/tmp held (mount points)
+
+
 def unsafe_reason():
     """Why forking this interpreter is not safe, or None: a thread started by a plugin or conftest would not
-    exist in the child, and a lock it held would stay locked there."""
+    exist in the child, and a lock it held would stay locked there; a file the collection wrote (a test module or
+    conftest at import: a directory made, tempfile.mkdtemp()) would not be there either, since each job's overlays
+    and /tmp start from the host's, as a fresh job's do, and a fresh job would have written it again."""
     tasks = len(os.listdir("/proc/self/task"))
     if threading.active_count() > 1 or tasks > 1:
         names = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
         return "%d threads run in the prepared interpreter after its collection%s" % (
             max(tasks, threading.active_count()), " (%s)" % ", ".join(names[:3]) if names else "")
+    if _STAGED[0] is not None and _staged_inodes() != _STAGED[0]:
+        seen = sorted(set(_scratch_entries()) - _STAGED[1])
+        return "the collection wrote files (%s), which a job forked after it would not have" % (
+            ", ".join(seen[:3]) if seen else "in the project or $HOME, at import")
     return None
 
 
@@ -829,6 +870,8 @@ def main():
     # pytest, its plugins, the conftest files and the test modules, collected as the run's collection was, with
     # the same arguments: each job runs its share of these items in a fork. A placeholder JUnit path makes pytest
     # set its reporter up, which each job points at its attempt's directory.
+    global _STAGED
+    _STAGED = (_staged_inodes(), set(_scratch_entries()))
     prefix = ["-p", "nsrun_pytest", "--junitxml", os.devnull]
     os.environ["NSRUN_ARGS_FROM"] = str(len(prefix))  # where the user's arguments begin, for the collection's report
     if os.environ.get("NSRUN_FORK_COLLECT") == "conftests":
