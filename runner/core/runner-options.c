@@ -273,6 +273,21 @@ int sandbox_options_finish(SandboxOptions *o) {
         return 0;
 }
 
+const char *sandbox_options_hidden_under(const SandboxOptions *o, const char *path) {
+        static const char *const scratch[] = { "/tmp", "/var/tmp" };
+        const char *home = home_dir(o);
+
+        if (path_is_under(path, o->root_dir) || (home && path_is_under(path, home)))
+                return NULL;
+        for (size_t i = 0; i < o->n_extra; i++)
+                if (o->extra[i].type != SANDBOX_MOUNT_TMPFS && path_is_under(path, o->extra[i].path))
+                        return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(scratch); i++)
+                if (path_is_under(path, scratch[i]))
+                        return scratch[i];
+        return NULL;
+}
+
 int sandbox_options_mounts(const SandboxOptions *o, const char *shared_rw, const char *shared_ro, SandboxMount **ret,
                            size_t *ret_n) {
         const char *home = home_dir(o);

@@ -41,6 +41,11 @@ int sandbox_options_finish(SandboxOptions *o);
 int sandbox_options_mounts(const SandboxOptions *o, const char *shared_rw, const char *shared_ro, SandboxMount **ret,
                            size_t *ret_n);
 
+/* The scratch directory (/tmp, /var/tmp) under which path is, if the sandbox shows nothing of the host's there:
+ * every sandbox has them fresh and empty but for the paths it shows from the host (the project, $HOME, --rw,
+ * --overlay). NULL where path is visible. path is absolute and normalized. */
+const char *sandbox_options_hidden_under(const SandboxOptions *o, const char *path);
+
 /* --keep-writes is nsrun exec's alone: a run of jobs (nsrun, nsrun xdist) has writes per job */
 #define KEEP_WRITES_EXEC_ONLY "every job has writes of its own; keep one command's with 'nsrun exec --keep-writes'"
 

@@ -323,6 +323,40 @@ static int parse_one(RunOptions *o, int c, const char *arg) {
         return r > 0 ? 0 : r < 0 ? r : -EINVAL;
 }
 
+/* A path given to pytest that no job can see (under /tmp, outside the project): pytest would say "not found",
+ * or collect nothing, with nothing to tell why. */
+static int check_pytest_paths(const RunOptions *o) {
+        /* pytest's common options without a value: what follows another option may be its value (--basetemp
+         * /tmp/t, a report's path), which need not be visible */
+        static const char *const flags[] = { "-q", "-v", "-vv", "-x", "-s", "-l", "--quiet", "--verbose",
+                                             "--exitfirst", "--lf", "--last-failed", "--ff", "--failed-first",
+                                             "--nf", "--new-first", "--sw", "--stepwise", "--pyargs", "--co",
+                                             "--collect-only", "--strict-markers", "--showlocals", "--", NULL };
+        int start = o->command ? pytest_args_start(o->command) : -EINVAL;
+
+        for (int i = start; start > 0 && o->command[i]; i++) {
+                const char *a = o->command[i], *prev = o->command[i - 1], *sep = strstr(a, "::"), *scratch;
+                _cleanup_free_ char *path = NULL, *real = NULL, *why = NULL;
+                struct stat st;
+
+                if (a[0] == '-' || (i > start && prev[0] == '-' && !strchr(prev, '=') && !strv_contains((char **) flags, prev)))
+                        continue;
+                if (!(path = sep ? strndup(a, sep - a) : strdup(a)))
+                        return log_oom();
+                real = realpath(path, NULL);
+                if (!real || stat(real, &st) < 0 || !(scratch = sandbox_options_hidden_under(&o->sandbox, real)))
+                        continue;
+                if (!S_ISDIR(st.st_mode))
+                        *strrchr(real, '/') = '\0';
+                if (asprintf(&why, "outside the project (%s), under %s, which every job has fresh and empty but "
+                             "for the project: run nsrun from %s, or give --root-dir %s", o->sandbox.root_dir,
+                             scratch, real, real) < 0)
+                        return log_oom();
+                return log_bad_option("pytest's argument", a, why);
+        }
+        return 0;
+}
+
 /* A report that cannot be written should fail the run at its start, not after an hour of tests. */
 static int check_output_path(const char *option, const char *path) {
         _cleanup_free_ char *dir = NULL;
@@ -701,6 +735,8 @@ int parse_run_args(int argc, char *argv[], RunOptions *o) {
                 return r;
         o->root_dir_given = o->sandbox.root_dir;
         r = sandbox_options_finish(&o->sandbox);
+        if (r >= 0)
+                r = check_pytest_paths(o);
         return r < 0 ? r : 1;
 }
 

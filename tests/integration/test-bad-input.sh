@@ -116,6 +116,12 @@ bad 2 "^nsrun: --jobs-file jobs-dir: (Is a directory|.*directory)" --jobs-file j
 bad 2 "^nsrun: --jobs-file empty-jobs: no commands in it" --jobs-file empty-jobs
 bad 2 "^nsrun: ':::' needs at least one argument after it" -- echo :::
 bad 2 "^nsrun: --rw relative: give an absolute path" --rw relative -- true
+# a pytest path no job can see: the project is under /tmp (the scratch directory), its parent is not in any
+# sandbox (it was "pytest collected no tests", exit 2 with nothing to say why); a value of an option is not one
+bad 2 "^nsrun: pytest's argument \.\.: outside the project \($P\), under /tmp, which every job has fresh and empty but for the project: run nsrun from $SCRATCH, or give --root-dir $SCRATCH$" \
+        -- /usr/bin/python3 -m pytest -q ..
+printf 'def test_x():\n    pass\n' > "$SCRATCH/x.py"
+bad 2 "^nsrun: pytest's argument $SCRATCH/x\.py::test_x: outside the project" -- /usr/bin/python3 -m pytest "$SCRATCH/x.py::test_x"
 # --keep-writes is nsrun exec's: a run of jobs refuses it rather than keep nothing (it was taken and ignored)
 bad 2 "^nsrun: --keep-writes /var/tmp/kept-nsrun: not with a run of jobs: every job has writes of its own; keep one command's with 'nsrun exec --keep-writes'" \
         --keep-writes /var/tmp/kept-nsrun -- true
