@@ -127,6 +127,7 @@ static unsigned path_depth(const char *p) {
 typedef struct MountStep {
         SandboxMountType type;
         const char *path;
+        const char *source;     /* SANDBOX_MOUNT_VIEW's */
         int source_fd;
         int lower_fd;
         size_t index;
@@ -137,6 +138,8 @@ static int cmp_steps(const void *a, const void *b) {
         const MountStep *x = a, *y = b;
         unsigned dx = path_depth(x->path), dy = path_depth(y->path);
 
+        if ((x->type == SANDBOX_MOUNT_VIEW) != (y->type == SANDBOX_MOUNT_VIEW)) /* views of what the rest made */
+                return x->type == SANDBOX_MOUNT_VIEW ? 1 : -1;
         if (dx != dy)
                 return dx < dy ? -1 : 1;
         return x->index < y->index ? -1 : x->index > y->index;
@@ -217,7 +220,7 @@ static int open_sources(const SandboxChildContext *c, Sources *ret, SandboxError
                 const char *src = m->type == SANDBOX_MOUNT_BIND_RO || (m->type == SANDBOX_MOUNT_BIND_RW && m->source)
                                           ? m->source : m->path;
 
-                if (m->type == SANDBOX_MOUNT_TMPFS || m->type == SANDBOX_MOUNT_PROC)
+                if (m->type == SANDBOX_MOUNT_TMPFS || m->type == SANDBOX_MOUNT_PROC || m->type == SANDBOX_MOUNT_VIEW)
                         continue;
                 ret->fds[i] = m->type == SANDBOX_MOUNT_BIND_RW ? clone_rw_path(src)
                               : m->type == SANDBOX_MOUNT_BIND_RO ? clone_path(src) : open_path(src);
@@ -291,7 +294,8 @@ static int mount_overlay(const SandboxChildContext *c, const Sources *src, const
 static bool step_is_dir(const MountStep *m) {
         struct stat st;
 
-        if (m->type == SANDBOX_MOUNT_OVERLAY || m->type == SANDBOX_MOUNT_TMPFS || m->type == SANDBOX_MOUNT_PROC)
+        if (m->type == SANDBOX_MOUNT_OVERLAY || m->type == SANDBOX_MOUNT_TMPFS || m->type == SANDBOX_MOUNT_PROC ||
+            m->type == SANDBOX_MOUNT_VIEW)
                 return true;
         return fstat(m->source_fd, &st) < 0 || S_ISDIR(st.st_mode);
 }
@@ -328,6 +332,13 @@ static int apply_step(const SandboxChildContext *c, const Sources *src, const Mo
                         r = parent[0] ? mount_scratch(src->staging_fd, name, parent) : -EINVAL;
                 return r < 0 ? sandbox_error(e, SANDBOX_STEP_PROC, r, m->path) : 0;
         }
+        case SANDBOX_MOUNT_VIEW:
+                /* not recursive: the mounts under source (the project's overlay inside $HOME's) are views of
+                 * their own, and a lower layer with mounts inside it is refused */
+                r = bind_mount(m->source, m->path, false);
+                if (r >= 0)
+                        r = make_readonly(m->path, false);
+                return r < 0 ? sandbox_error(e, SANDBOX_STEP_BIND, r, m->path) : 0;
         case SANDBOX_MOUNT_BIND_RO:
                 /* the host's mounts there before the sandbox mounted anything (clone_path()): a bind made now of
                  * a directory an overlay covers (a prepared interpreter's lower layers, $HOME's with the project
@@ -368,12 +379,12 @@ static int setup_user_mounts(const SandboxChildContext *c, const Sources *src, S
                 struct stat st;
                 if (!scratch[i] || stat(scratch[i], &st) < 0 || !S_ISDIR(st.st_mode))
                         continue;
-                steps[n] = (MountStep) { SANDBOX_MOUNT_TMPFS, scratch[i], -EBADF, -EBADF, n, .exists = true };
+                steps[n] = (MountStep) { SANDBOX_MOUNT_TMPFS, scratch[i], NULL, -EBADF, -EBADF, n, .exists = true };
                 n++;
         }
         for (size_t i = 0; i < s->n_mounts; i++, n++)
-                steps[n] = (MountStep) { s->mounts[i].type, s->mounts[i].path, src->fds[i], src->lower_fds[i],
-                                         n };
+                steps[n] = (MountStep) { s->mounts[i].type, s->mounts[i].path, s->mounts[i].source, src->fds[i],
+                                         src->lower_fds[i], n };
         qsort(steps, n, sizeof *steps, cmp_steps);
         for (size_t i = 0; i < n; i++) {
                 r = apply_step(c, src, &steps[i], e);

@@ -26,6 +26,10 @@ typedef enum SandboxMountType {
                                  * its knobs covered, and this one is reached by nothing in the sandbox. For the
                                  * jobs a prepared interpreter forks (runner/run/runner-fork.c), which cover the
                                  * knobs of theirs as the sandbox does. */
+        SANDBOX_MOUNT_VIEW,     /* source, a path as the sandbox's other mounts made it (an overlay, /tmp), shown
+                                 * again read-only at path, alone (no mount under it comes along), once every
+                                 * other mount is made: a prepared interpreter's jobs take what it wrote there as
+                                 * their lower layer (runner/run/runner-fork.c) */
 } SandboxMountType;
 
 typedef struct SandboxMount {

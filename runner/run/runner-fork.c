@@ -60,6 +60,7 @@ struct Forker {
  * /tmp with one of their own before they run anything. */
 #define FORK_DIR "/tmp/.nsrun-fork"
 #define FORK_LOWER FORK_DIR "/lower."
+#define FORK_VIEW FORK_DIR "/view."
 #define FORK_RW FORK_DIR "/rw"
 #define FORK_PROC FORK_DIR "/hidden/proc"
 /* more jobs than this a worker are small: a whole collection per worker costs less than each collecting its own */
@@ -69,25 +70,57 @@ static const char *mount_kind(SandboxMountType t) {
         return t == SANDBOX_MOUNT_OVERLAY ? "overlay" : t == SANDBOX_MOUNT_TMPFS ? "tmpfs" : "bind";
 }
 
-/* The sandbox's mounts as a job of it remakes them: [kind, path, its host directory's path for an overlay]. */
+/* The scratch directories a job gets fresh, which it starts as the prepared interpreter left them (FORK_VIEW
+ * "<name>") where the prepared interpreter's collection wrote files there. */
+static const char *const scratch_dirs[][2] = { { "/tmp", "tmp" }, { "/var/tmp", "var-tmp" } };
+
+static bool scratch_dir_present(size_t i) {
+        struct stat st;
+        return stat(scratch_dirs[i][0], &st) >= 0 && S_ISDIR(st.st_mode);
+}
+
+/* The sandbox's mounts as a job of it remakes them: [kind, path, its host directory's path and the prepared
+ * interpreter's view of it for an overlay], then ["view", scratch directory, the prepared interpreter's view]. */
 static json_object *mounts_json(const SandboxMount *m, size_t n) {
         json_object *a = json_object_new_array();
+        char lower[64], view[64];
 
         for (size_t i = 0; a && i < n; i++) {
                 json_object *x = json_object_new_array();
-                char lower[64];
 
                 json_object_array_add(x, json_object_new_string(mount_kind(m[i].type)));
                 json_object_array_add(x, json_object_new_string(m[i].path));
                 (void) snprintf(lower, sizeof lower, FORK_LOWER "%zu", i);
-                if (m[i].type == SANDBOX_MOUNT_OVERLAY)
+                (void) snprintf(view, sizeof view, FORK_VIEW "%zu", i);
+                if (m[i].type == SANDBOX_MOUNT_OVERLAY) {
                         json_object_array_add(x, json_object_new_string(lower));
+                        json_object_array_add(x, json_object_new_string(view));
+                }
                 json_object_array_add(a, x);
         }
+        for (size_t i = 0; a && i < ELEMENTSOF(scratch_dirs); i++)
+                if (scratch_dir_present(i)) {
+                        json_object *x = json_object_new_array();
+                        json_object_array_add(x, json_object_new_string("view"));
+                        json_object_array_add(x, json_object_new_string(scratch_dirs[i][0]));
+                        (void) snprintf(view, sizeof view, FORK_VIEW "%s", scratch_dirs[i][1]);
+                        json_object_array_add(x, json_object_new_string(view));
+                        json_object_array_add(a, x);
+                }
         return a;
 }
 
-/* The run's mounts, then the overlays' host directories and the writable directory (FORK_DIR). */
+/* zygote_mounts()'s array, and the paths it made for the mounts it added from index from on */
+static void zygote_mounts_free(SandboxMount *all, size_t from, size_t n) {
+        for (size_t i = from; all && i < n; i++)
+                if (all[i].type == SANDBOX_MOUNT_BIND_RO || all[i].type == SANDBOX_MOUNT_VIEW)
+                        free(all[i].path);
+        free(all);
+}
+
+/* The run's mounts, then for each overlay its host directory (a job's lower layer) and the prepared
+ * interpreter's own view of it, its views of /tmp and /var/tmp (a job's lower layers where the collection wrote
+ * there), and the writable directory (FORK_DIR). */
 static int zygote_mounts(Forker *f, const char *dir, SandboxMount **ret, size_t *ret_n) {
         _cleanup_free_ SandboxMount *m = NULL;
         SandboxMount *all;
@@ -99,21 +132,29 @@ static int zygote_mounts(Forker *f, const char *dir, SandboxMount **ret, size_t 
                 return r;
         if (!f->mounts && !(f->mounts = mounts_json(m, n)))
                 return -ENOMEM;
-        all = new0(SandboxMount, 2 * n + 2);
+        all = new0(SandboxMount, 3 * n + ELEMENTSOF(scratch_dirs) + 2);
         if (!all)
                 return -ENOMEM;
         memcpy(all, m, n * sizeof *m);
         k = n;
         for (size_t i = 0; i < n; i++)
                 if (m[i].type == SANDBOX_MOUNT_OVERLAY) {
-                        if (asprintf(&all[k].path, FORK_LOWER "%zu", i) < 0) {
-                                for (size_t x = n; x < k; x++)
-                                        free(all[x].path);
-                                free(all);
+                        all[k] = (SandboxMount) { .type = SANDBOX_MOUNT_BIND_RO, .source = m[i].path };
+                        all[k + 1] = (SandboxMount) { .type = SANDBOX_MOUNT_VIEW, .source = m[i].path };
+                        if (asprintf(&all[k].path, FORK_LOWER "%zu", i) < 0 ||
+                            asprintf(&all[k + 1].path, FORK_VIEW "%zu", i) < 0) {
+                                zygote_mounts_free(all, n, k + 2);
                                 return -ENOMEM;
                         }
-                        all[k].type = SANDBOX_MOUNT_BIND_RO;
-                        all[k++].source = m[i].path;
+                        k += 2;
+                }
+        for (size_t i = 0; i < ELEMENTSOF(scratch_dirs); i++)
+                if (scratch_dir_present(i)) {
+                        all[k] = (SandboxMount) { .type = SANDBOX_MOUNT_VIEW, .source = (char *) scratch_dirs[i][0] };
+                        if (asprintf(&all[k++].path, FORK_VIEW "%s", scratch_dirs[i][1]) < 0) {
+                                zygote_mounts_free(all, n, k);
+                                return -ENOMEM;
+                        }
                 }
         all[k++] = (SandboxMount) { .type = SANDBOX_MOUNT_BIND_RW, .path = (char *) FORK_RW, .source = (char *) dir };
         all[k++] = (SandboxMount) { .type = SANDBOX_MOUNT_PROC, .path = (char *) FORK_PROC };
@@ -181,9 +222,7 @@ static int zygote_start(Forker *f, unsigned w, bool whole) {
                 z->state = ZYGOTE_PREPARING;
         }
 finish:
-        for (size_t i = made; mounts && i < spec.n_mounts; i++)
-                if (mounts[i].type == SANDBOX_MOUNT_BIND_RO)
-                        free(mounts[i].path);
+        zygote_mounts_free(TAKE_PTR(mounts), made, spec.n_mounts);
         strv_free(argv);
         strv_free(envp);
         return r;

@@ -317,38 +317,48 @@ done
 check "... and none of them is on the host" sh -c "! ls '$H/written' '$H/proj/written' 2>/dev/null"
 
 # --- a collection that writes files, a test module or conftest at import (a directory for its output, a
-# temporary directory): jobs forked after it would not have them, their overlays and /tmp starting from the
-# host's. Every job starts a fresh interpreter instead, said once, and the suite passes as under pytest ---
+# temporary directory, a library's cache in $HOME): a forked job starts from the prepared interpreter's files
+# (its overlays and /tmp over the prepared interpreter's), so it has them, as pytest's tests and a fresh job's
+# do; each job's own writes stay its own. On a host whose directories are overlays themselves (a container's
+# root) that cannot be stacked: every job starts a fresh interpreter instead, said once ---
 W=$SCRATCH/writes
 mkdir -p "$W/tmp" "$W/project" "$W/pytest-tmp"
 for n in 1 2 3; do
-        printf 'import os, tempfile\n\nTMP = tempfile.mkdtemp()\nopen(os.path.join(TMP, "cfg"), "w").write("x")\n\ndef test_tmp():\n    assert open(os.path.join(TMP, "cfg")).read() == "x"\n' \
+        printf 'import os, tempfile\n\nTMP = tempfile.mkdtemp()\nopen(os.path.join(TMP, "cfg"), "w").write("x")\n\ndef test_tmp():\n    assert open(os.path.join(TMP, "cfg")).read() == "x"\n    assert not os.path.exists("/tmp/.nsrun-fork"), "the prepared interpreter\x27s directory is visible"\n    shared = os.path.join(tempfile.gettempdir(), "shared-cfg")\n    assert open(shared).read() == "x", "another job\x27s change to a file the collection wrote is visible"\n    open(shared, "a").write("y")\n    marker = os.path.join(tempfile.gettempdir(), "marker")\n    assert not os.path.exists(marker), "another job\x27s write to /tmp is visible"\n    open(marker, "w").write("x")\n' \
                 > "$W/tmp/test_t$n.py"
-        printf 'def test_out():\n    open("out/result.txt", "w").write("y")\n' > "$W/project/test_p$n.py"
+        printf 'import os\n\ndef test_out():\n    assert not os.path.exists("out/marker"), "another job\x27s write is visible"\n    open("out/marker", "w").write("y")\n' \
+                > "$W/project/test_p$n.py"
 done
 printf 'import os\n\nos.makedirs("out", exist_ok=True)\n' > "$W/project/conftest.py"
+printf 'import os, tempfile\n\nopen(os.path.join(tempfile.gettempdir(), "shared-cfg"), "w").write("x")\n' > "$W/tmp/conftest.py"
 [ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$W"
 for d in tmp project; do
-        run_in "$W/$d" env TMPDIR="$W/pytest-tmp" $PY -m pytest -p no:cacheprovider
-        is "a collection writing to $d: pytest passes it" "$?" 0
-        rm -rf "$W/project/out"
-        if [ $d = tmp ]; then wrote="/tmp/tmp"; else wrote='in the project or $HOME, at import'; fi
+        run_in "$W/$d" env TMPDIR="$W/pytest-tmp" $PY -m pytest -p no:cacheprovider "test_${d:0:1}1.py"
+        is "a collection writing to $d: pytest passes a file of it" "$?" 0
+        rm -rf "$W/project/out" "$W/pytest-tmp"/*
         for run in first second; do
                 run_in "$W/$d" "$NSRUN_BIN" -j 2 --batch off --json "$SCRATCH/writes.json" -- $PY -m pytest -p no:cacheprovider
                 rc=$?
-                is "... nsrun too, $run run (exit 0)" "$rc" 0
-                is "... every test passed" "$(json "$SCRATCH/writes.json" "sum(j['tests_passed'] for j in d['jobs'])")" 3
-                said=$(grep -cF "Each pytest job starts a fresh interpreter: forking the prepared one is not safe, the collection wrote files ($wrote" "$W/$d.out")
-                if [ $d = tmp ] && [ $run = second ]; then
-                        # its collection reused, the prepared interpreters import the conftest files only, and each
-                        # job imports its own test modules in its fork
-                        is "... forked: each job made its temporary directory itself" "$said" 0
-                else
-                        is "... the fallback said once, naming what was written where it can" "$said" 1
-                fi
+                is "... nsrun, $run run: every test passed, each job finding the files the collection wrote, none another job's" \
+                        "$rc $(json "$SCRATCH/writes.json" "sum(j['tests_passed'] for j in d['jobs'])")" "0 3"
+                check "... forked" sh -c "ls '$W/$d/.nsrun/logs' | grep -q nsrun-prepared && ! grep -q 'fresh interpreter' '$W/$d.out'"
         done
         [ $d = tmp ] || check "... nothing the jobs wrote is left in the project" test ! -e "$W/project/out"
 done
+if [ ${#RUN_AS[@]} -eq 0 ] || [ "$(id -u)" = 0 ]; then
+        # the project on an overlay of the host's own, as in a container whose root is one
+        O=$SCRATCH/onoverlay
+        mkdir -p "$O/lower" "$O/upper" "$O/work" "$O/project"
+        cp "$W/project"/*.py "$O/lower/"
+        [ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$O"
+        mount -t overlay overlay -o "lowerdir=$O/lower,upperdir=$O/upper,workdir=$O/work" "$O/project"
+        run_in "$O/project" "$NSRUN_BIN" -j 2 --batch off --json "$SCRATCH/writes.json" -- $PY -m pytest -p no:cacheprovider
+        rc=$?
+        is "a project on an overlay whose collection writes: every test passed" \
+                "$rc $(json "$SCRATCH/writes.json" "sum(j['tests_passed'] for j in d['jobs'])")" "0 3"
+        is "... in fresh interpreters, said once" "$(grep -c "Each pytest job starts a fresh interpreter: forking the prepared one is not safe, the collection wrote files (in the project or \$HOME), which a job forked after it would not have on a host whose directories are overlays themselves" "$O/project.out")" 1
+        umount "$O/project"
+fi
 
 # --- bad input ---
 out=$(as_test_user "$NSRUN_BIN" --fork maybe -- true 2>&1)

@@ -159,16 +159,19 @@ def _depth(path):
 def _remount(req):
     """The sandbox's mounts again, fresh where they hold writes: a new overlay over each overlaid path whose lower
     layer is the host's directory (as a fresh sandbox's; the prepared interpreter's sandbox shows it, read-only,
-    under /tmp/.nsrun-fork), fresh scratch directories, the sandbox's binds again. Every source is opened before
-    anything is mounted: a new overlay over the project covers the binds inside it, and the new /tmp what was
-    there. Returns the staging tmpfs, where the job's /proc files are made."""
-    mounts = sorted(req["mounts"], key=lambda m: _depth(m[1]))
+    under /tmp/.nsrun-fork), or the prepared interpreter's own view of it where its collection wrote files
+    (_INHERIT), fresh scratch directories (or, likewise, overlays over its own), the sandbox's binds again. Every
+    source is opened before anything is mounted: a new overlay over the project covers the binds inside it, and
+    the new /tmp what was there. Returns the staging tmpfs, where the job's /proc files are made."""
+    mounts = sorted((m for m in req["mounts"] if m[0] != "view"), key=lambda m: _depth(m[1]))
+    views = {m[1]: m[2] for m in req["mounts"] if m[0] == "view" and _INHERIT}
     fds = {}
     for m in mounts:
         if m[0] == "overlay":
-            fds[m[1]] = os.open(m[2], os.O_PATH | os.O_CLOEXEC | os.O_DIRECTORY)
+            fds[m[1]] = os.open(m[3] if _INHERIT else m[2], os.O_PATH | os.O_CLOEXEC | os.O_DIRECTORY)
         elif m[0] == "bind":
             fds[m[1]] = os.open(m[1], os.O_PATH | os.O_CLOEXEC)
+    view_fds = {path: os.open(view, os.O_PATH | os.O_CLOEXEC | os.O_DIRECTORY) for path, view in views.items()}
     dir_fd = os.open(req["fork_dir"] + req["fork_name"], os.O_PATH | os.O_CLOEXEC | os.O_DIRECTORY)
     _mount(None, "/", None, MS_REC | MS_PRIVATE, None, STEP_NAMES["bind"])
     # The staging tmpfs: upper layers and scratch directories, covered by the new /tmp and reached by a
@@ -182,23 +185,30 @@ def _remount(req):
         os.mkdir(name, 0o1777, dir_fd=staging)
         _mount("/proc/self/fd/%d/%s" % (staging, name), path, None, MS_BIND, None, STEP_NAMES["tmpfs"])
 
+    def overlay(name, lower_fd, path, hide=None):
+        st = os.fstat(lower_fd)
+        upper, work = "upper." + name, "work." + name
+        os.mkdir(upper, stat.S_IMODE(st.st_mode), dir_fd=staging)
+        os.mkdir(work, 0o700, dir_fd=staging)
+        if os.geteuid() == 0 and (st.st_uid, st.st_gid) != (0, 0):
+            os.chown(upper, st.st_uid, st.st_gid, dir_fd=staging)
+        if hide:  # a whiteout: what the lower layer has there is not in the overlay
+            os.mknod(upper + "/" + hide, stat.S_IFCHR, os.makedev(0, 0), dir_fd=staging)
+        options = "lowerdir=/proc/self/fd/%d,upperdir=/proc/self/fd/%d/%s,workdir=/proc/self/fd/%d/%s," \
+                  "userxattr" % (lower_fd, staging, upper, staging, work)
+        _mount("overlay", path, "overlay", MS_NOSUID | MS_NODEV, options, STEP_NAMES["overlay"])
+
     try:
         for i, path in enumerate(scratch):
-            if os.path.isdir(path):
+            if path in view_fds:  # the prepared interpreter's /tmp but for its own directory there
+                overlay("scratch.%d" % i, view_fds[path], path, ".nsrun-fork" if path == "/tmp" else None)
+            elif os.path.isdir(path):
                 fresh_dir("scratch.%d" % i, path)
         for i, m in enumerate(mounts):
             kind, path = m[0], m[1]
             os.makedirs(path, exist_ok=True)
             if kind == "overlay":
-                st = os.fstat(fds[path])
-                upper, work = "upper.%d" % i, "work.%d" % i
-                os.mkdir(upper, stat.S_IMODE(st.st_mode), dir_fd=staging)
-                os.mkdir(work, 0o700, dir_fd=staging)
-                if os.geteuid() == 0 and (st.st_uid, st.st_gid) != (0, 0):
-                    os.chown(upper, st.st_uid, st.st_gid, dir_fd=staging)
-                options = "lowerdir=/proc/self/fd/%d,upperdir=/proc/self/fd/%d/%s,workdir=/proc/self/fd/%d/%s," \
-                          "userxattr" % (fds[path], staging, upper, staging, work)
-                _mount("overlay", path, "overlay", MS_NOSUID | MS_NODEV, options, STEP_NAMES["overlay"])
+                overlay(str(i), fds[path], path)
             elif kind == "tmpfs":
                 fresh_dir("tmpfs.%d" % i, path)
             else:
@@ -216,7 +226,7 @@ def _remount(req):
         raise SetupError(STEP_NAMES["bind"], e.errno or errno.EIO, getattr(e, "filename", None) or "/") from None
     finally:
         os.umask(old_umask)
-    for fd in list(fds.values()) + [dir_fd]:
+    for fd in list(fds.values()) + list(view_fds.values()) + [dir_fd]:
         os.close(fd)
     return staging
 
@@ -719,22 +729,41 @@ def _scratch_entries():
 
 
 _STAGED = (None, set())  # before pytest started: _staged_inodes(), and what /tmp and /var/tmp held (mount points)
+# The collection wrote files (or may have: the count is not kept): each job's overlays and scratch directories
+# then start from the prepared interpreter's own (their lower layers its views of them), so that they hold what
+# it wrote at import, a directory a test module made, a tempfile.mkdtemp(), a library's cache in $HOME, as a fresh
+# job that imported the module itself would; else from the host's, as a fresh job's.
+_INHERIT = False
+
+
+def _stackable():
+    """Whether a job's overlay can have the prepared interpreter's overlay as its lower layer: overlayfs stacks
+    two levels at most, so not where a host directory it overlays is on an overlay itself (a container's root)."""
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split(" - ", 1)
+            if fields[0].split()[4].startswith("/tmp/.nsrun-fork/lower.") and fields[1].split()[0] == "overlay":
+                return False
+    return True
 
 
 def unsafe_reason():
     """Why forking this interpreter is not safe, or None: a thread started by a plugin or conftest would not
-    exist in the child, and a lock it held would stay locked there; a file the collection wrote (a test module or
-    conftest at import: a directory made, tempfile.mkdtemp()) would not be there either, since each job's overlays
-    and /tmp start from the host's, as a fresh job's do, and a fresh job would have written it again."""
+    exist in the child, and a lock it held would stay locked there; a file the collection wrote where a job could
+    not start from the prepared interpreter's files (_stackable()) would not be there either, where a fresh job,
+    importing the module itself, has it. Sets _INHERIT."""
+    global _INHERIT
     tasks = len(os.listdir("/proc/self/task"))
     if threading.active_count() > 1 or tasks > 1:
         names = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
         return "%d threads run in the prepared interpreter after its collection%s" % (
             max(tasks, threading.active_count()), " (%s)" % ", ".join(names[:3]) if names else "")
-    if _STAGED[0] is not None and _staged_inodes() != _STAGED[0]:
+    wrote = _STAGED[0] is None or _staged_inodes() != _STAGED[0]
+    _INHERIT = wrote and _stackable()
+    if wrote and not _INHERIT and _STAGED[0] is not None:
         seen = sorted(set(_scratch_entries()) - _STAGED[1])
-        return "the collection wrote files (%s), which a job forked after it would not have" % (
-            ", ".join(seen[:3]) if seen else "in the project or $HOME, at import")
+        return "the collection wrote files (%s), which a job forked after it would not have on a host whose " \
+               "directories are overlays themselves" % (", ".join(seen[:3]) if seen else "in the project or $HOME")
     return None
 
 
