@@ -360,6 +360,28 @@ if [ ${#RUN_AS[@]} -eq 0 ] || [ "$(id -u)" = 0 ]; then
         umount "$O/project"
 fi
 
+# --- whatever fails in a forked job before its tests (here nsrun's own step that makes the job's descriptors
+# its own, broken on purpose by a conftest) is that job's error, with the reason in its log: it unwound into the
+# prepared interpreter's own pytest session before, which ended as having run nothing, and the job passed ---
+X=$SCRATCH/crash
+mkdir -p "$X"
+for n in 1 2 3; do cp "$SUITE/test_small.py" "$X/test_x$n.py"; done
+cat > "$X/conftest.py" <<'PYEOF'
+import sys
+
+main = sys.modules.get("__main__")
+if main is not None and hasattr(main, "_own_descriptors"):  # nsrun's prepared interpreter
+    def _broken(*args):
+        raise OSError(95, "simulated: the job's descriptors cannot be made its own")
+    main._own_descriptors = _broken
+PYEOF
+[ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$X"
+run_in "$X" "$NSRUN_BIN" -j 2 --batch off --fork on --json "$SCRATCH/crash.json" -- $PY -m pytest -p no:cacheprovider
+rc=$?
+is "a forked job failing before its tests: the run fails (exit 1)" "$rc" 1
+is "... each job an error" "$(json "$SCRATCH/crash.json" "sorted(j['status'] for j in d['jobs'])")" "['error', 'error', 'error']"
+like "... its log says why" "$(cat "$X/.nsrun/logs/test_x1.py.log")" "nsrun: the job could not start its tests:"
+
 # --- bad input ---
 out=$(as_test_user "$NSRUN_BIN" --fork maybe -- true 2>&1)
 is "--fork maybe: exit status 2" "$?" 2

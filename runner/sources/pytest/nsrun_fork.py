@@ -49,6 +49,7 @@ import socket
 import stat
 import struct
 import sys
+import tempfile
 import threading
 
 import pytest
@@ -164,7 +165,7 @@ def _remount(req):
     source is opened before anything is mounted: a new overlay over the project covers the binds inside it, and
     the new /tmp what was there. Returns the staging tmpfs, where the job's /proc files are made."""
     mounts = sorted((m for m in req["mounts"] if m[0] != "view"), key=lambda m: _depth(m[1]))
-    views = {m[1]: m[2] for m in req["mounts"] if m[0] == "view" and _INHERIT}
+    views = {m[1]: m[2] for m in req["mounts"] if m[0] == "view" and m[1] in _INHERIT_SCRATCH}
     fds = {}
     for m in mounts:
         if m[0] == "overlay":
@@ -326,7 +327,13 @@ def _run_pytest(req, log_fd, null_fd, session):
 def _private_copy(fd):
     """A new unlinked file in the job's /tmp with fd's content and offset (and O_APPEND), as fd's replacement."""
     flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-    new = os.open("/tmp", os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o600)
+    try:
+        new = os.open("/tmp", os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o600)
+    except OSError as e:  # an overlay /tmp (_INHERIT) before Linux 6.6: a named file, unlinked at once
+        if e.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+            raise
+        new, name = tempfile.mkstemp(dir="/tmp")
+        os.unlink(name)
     offset = os.lseek(fd, 0, os.SEEK_CUR)
     size = os.fstat(fd).st_size
     done = 0
@@ -564,6 +571,22 @@ def _setup_proc(req, staging):
         _bind_readonly("/proc/self/fd/%d/%s" % (staging, name), "/proc/" + name)
 
 
+def _never_return(fn, *args):
+    """fn(*args) in a process forked here, which ends in it: an exception escaping it would unwind into the
+    prepared interpreter's own pytest session, which would end as if it had run no test (exit 0: a job that
+    passed). It ends the process instead, 125 (could not run the command), its traceback in the job's log."""
+    try:
+        fn(*args)
+    except BaseException:
+        import traceback
+
+        try:
+            os.write(2, ("nsrun: the job could not start its tests:\n" + traceback.format_exc()).encode())
+        except BaseException:
+            pass
+    os._exit(125)
+
+
 def _pid1(req, log_fd, null_fd, status_w, session, staging):
     """P1: PID 1 of the job's PID namespace: its /proc, then pytest in P2; reaps, passes signals on, and
     writes P2's wait status to J."""
@@ -601,7 +624,7 @@ def _pid1(req, log_fd, null_fd, status_w, session, staging):
         os.close(own_w)
         os.close(maps_r)
         os.close(old_proc)
-        _run_pytest(req, log_fd, null_fd, session)
+        _never_return(_run_pytest, req, log_fd, null_fd, session)
     os.close(own_w)
     os.close(maps_r)
     if not req["own_userns"]:
@@ -638,6 +661,7 @@ def _pid1(req, log_fd, null_fd, status_w, session, staging):
 
 def _job(req, job_sock, log_fd, null_fd, session):
     """J: hello, the go-ahead once in the job's cgroup, the sandbox, then P1; reports P2's end."""
+    os.dup2(log_fd, 2)  # what goes wrong here and in P1 and P2 (_never_return()) is in the job's log
     for sig in _FORWARDED:
         signal.signal(sig, signal.SIG_DFL)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -660,7 +684,7 @@ def _job(req, job_sock, log_fd, null_fd, session):
     if p1 == 0:
         os.close(status_r)
         job_sock.close()
-        _pid1(req, log_fd, null_fd, status_w, session, staging)
+        _never_return(_pid1, req, log_fd, null_fd, status_w, session, staging)
     os.close(status_w)
     os.close(log_fd)
     os.close(null_fd)
@@ -734,6 +758,7 @@ _STAGED = (None, set())  # before pytest started: _staged_inodes(), and what /tm
 # it wrote at import, a directory a test module made, a tempfile.mkdtemp(), a library's cache in $HOME, as a fresh
 # job that imported the module itself would; else from the host's, as a fresh job's.
 _INHERIT = False
+_INHERIT_SCRATCH = set()  # and of those /tmp and /var/tmp, the ones it wrote in (the rest stay plain tmpfs)
 
 
 def _stackable():
@@ -751,17 +776,18 @@ def unsafe_reason():
     """Why forking this interpreter is not safe, or None: a thread started by a plugin or conftest would not
     exist in the child, and a lock it held would stay locked there; a file the collection wrote where a job could
     not start from the prepared interpreter's files (_stackable()) would not be there either, where a fresh job,
-    importing the module itself, has it. Sets _INHERIT."""
-    global _INHERIT
+    importing the module itself, has it. Sets _INHERIT and _INHERIT_SCRATCH."""
+    global _INHERIT, _INHERIT_SCRATCH
     tasks = len(os.listdir("/proc/self/task"))
     if threading.active_count() > 1 or tasks > 1:
         names = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
         return "%d threads run in the prepared interpreter after its collection%s" % (
             max(tasks, threading.active_count()), " (%s)" % ", ".join(names[:3]) if names else "")
     wrote = _STAGED[0] is None or _staged_inodes() != _STAGED[0]
+    seen = sorted(set(_scratch_entries()) - _STAGED[1])
     _INHERIT = wrote and _stackable()
+    _INHERIT_SCRATCH = {os.path.dirname(p) for p in seen} if _INHERIT else set()
     if wrote and not _INHERIT and _STAGED[0] is not None:
-        seen = sorted(set(_scratch_entries()) - _STAGED[1])
         return "the collection wrote files (%s), which a job forked after it would not have on a host whose " \
                "directories are overlays themselves" % (", ".join(seen[:3]) if seen else "in the project or $HOME")
     return None
@@ -794,7 +820,7 @@ def serve(ctl, session):
         if pid == 0:
             ctl.close()
             job_sock = socket.socket(fileno=fds[0])
-            _job(req, job_sock, fds[1], fds[2], session)
+            _never_return(_job, req, job_sock, fds[1], fds[2], session)
         for fd in fds:
             os.close(fd)
 
