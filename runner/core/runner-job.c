@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +67,16 @@ char *job_attempt_dir(const Job *j) {
         if (j->live_dir)
                 return strdup(j->live_dir);
         return slash ? strndup(j->times_path, (size_t) (slash - j->times_path)) : NULL;
+}
+
+int job_attempt_dir_open(const Job *j) {
+        _cleanup_free_ char *dir = job_attempt_dir(j);
+        int fd;
+
+        if (!dir)
+                return -ENOMEM;
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
 }
 
 char *const *job_files(const Job *j, char *single[static 2]) {

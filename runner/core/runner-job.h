@@ -129,6 +129,8 @@ char *const *job_files(const Job *j, char *single[static 2]);
 /* The directory its current attempt writes (live_dir while it runs forked, else times_path's); NULL for a job
  * that is not pytest's, or on failure. */
 char *job_attempt_dir(const Job *j);
+/* That directory, opened (O_NOFOLLOW: a job's own symlink is not followed); -errno. */
+int job_attempt_dir_open(const Job *j);
 /* Frees what one job owns. */
 void job_done(Job *j);
 void job_list_done(JobList *l);

@@ -512,7 +512,6 @@ static void show_failure(const Reporter *r, const Job *j, size_t index) {
         ci_close(r, token, index);
 }
 
-/* The directory of the job's last attempt, where nsrun's pytest plugin writes. */
 /* pytest's separator line ("=== FAILURES ===", TerminalWriter.sep()): as wide as the terminal, sgr its colour. */
 static void print_sep(const Reporter *r, char c, const char *title, const char *sgr) {
         size_t tw = text_columns(title), n = r->width > tw + 4 ? (r->width - tw - 2) / 2 : 1;
@@ -606,8 +605,7 @@ static int drain_verbose(Reporter *r, const Job *j, bool final) {
 
 /* The tests the running attempt of a job has finished, from its plugin's progress.json. */
 static uint64_t progress_done(const Job *j) {
-        _cleanup_free_ char *dir = job_attempt_dir(j);
-        _cleanup_close_ int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -EBADF;
+        _cleanup_close_ int fd = job_attempt_dir_open(j);
 
         return fd < 0 ? 0 : MIN(pytest_attempt_done(fd), j->n_tests);
 }

@@ -571,17 +571,6 @@ static JobStatus rest_ended(Job *j, JobStatus status, KilledOutcome *o) {
 /* an answer lists one job's tests (about 100 bytes each): what json-c would make of a larger one grows nsrun */
 #define HANDOVER_FILE_MAX (8U << 20)
 
-/* The directory the running attempt writes to, opened; -errno. */
-static int open_attempt_dir(const Job *j) {
-        _cleanup_free_ char *dir = job_attempt_dir(j);
-        int fd;
-
-        if (!dir)
-                return -ENOMEM;
-        fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        return fd < 0 ? -errno : fd;
-}
-
 static void ask_handover(Loop *l) {
         RunContext *rc = l->rc;
         Slot *best = NULL;
@@ -610,7 +599,7 @@ static void ask_handover(Loop *l) {
                 double left;
 
                 if (!j || s->asked || s->timed_out || j->serial || j->rest.attempt || j->attempts != 1 ||
-                    !j->times_path || sched_runs_alone(j) || (d = open_attempt_dir(j)) < 0)
+                    !j->times_path || sched_runs_alone(j) || (d = job_attempt_dir_open(j)) < 0)
                         continue;
                 done = pytest_attempt_done(d);
                 if (done == 0 || j->n_tests < done + 2)
@@ -701,7 +690,7 @@ static void take_handover(Loop *l, Slot *s) {
 
         if (!s->asked || s->answered)
                 return;
-        dfd = open_attempt_dir(j);
+        dfd = job_attempt_dir_open(j);
         r = dfd < 0 ? dfd : read_job_file_at(dfd, HANDOVER_FILE, HANDOVER_FILE_MAX, &text, NULL);
         if (r == -ENOENT)
                 return;

@@ -399,11 +399,10 @@ _INDEX = {}  # the prepared session's items: absolute file path -> [(suffix, ite
 
 
 def _index(session):
-    from nsrun_pytest import _suffix
+    from nsrun_pytest import _item_path, _suffix
 
     for item in session.items:
-        path = os.path.abspath(str(getattr(item, "path", None) or item.fspath))
-        _INDEX.setdefault(path, []).append((_suffix(item.nodeid), item))
+        _INDEX.setdefault(_item_path(item), []).append((_suffix(item.nodeid), item))
 
 
 def _select(session, tests, cwd):

@@ -47,6 +47,11 @@ def file_name(path, rootdir):
     return path
 
 
+def _item_path(item):
+    """The file a test item was collected from (pytest 7's path, or the older fspath), absolute."""
+    return os.path.abspath(str(getattr(item, "path", None) or item.fspath))
+
+
 def _suffix(nodeid):
     # The part after the file: "::TestX::test_y[param 1]"; empty for items that are files themselves.
     sep = nodeid.find("::")
@@ -54,7 +59,7 @@ def _suffix(nodeid):
 
 
 def _item(item, rootdir):
-    path = os.path.abspath(str(getattr(item, "path", None) or item.fspath))
+    path = _item_path(item)
     return {
         "nodeid": item.nodeid,
         "path": path,
@@ -127,7 +132,7 @@ def _imports(session):
     where the same name still finds the same file, so that its jobs, which collect their own files, do not each
     import numpy again. Test modules are left out (each job imports its own, as a fresh pytest would), and so is
     everything first imported after a test module changed the environment."""
-    tests = {os.path.abspath(str(getattr(i, "path", None) or i.fspath)) for i in session.items}
+    tests = {_item_path(i) for i in session.items}
     out = []
     for name, module in list(sys.modules.items())[: _env_cut["at"]]:
         if "." in name or name in _MODULES_AT_START:
@@ -223,7 +228,7 @@ def pytest_collection_modifyitems(session, config, items):
     roots = [os.path.abspath(p) for p in (_option(config, "nsrun_nodeid_root") or [])]
     for item in items:
         if item.nodeid.startswith("::") and isinstance(getattr(item, "_nodeid", None), str):
-            path = os.path.abspath(str(getattr(item, "path", None) or item.fspath))
+            path = _item_path(item)
             root = next((r for r in roots if _under(path, r) and path != r), None)
             name = os.path.relpath(path, root) if root else file_name(path, rootdir)
             item._nodeid = name + item.nodeid
@@ -241,7 +246,7 @@ _current = [None]
 
 def pytest_runtest_protocol(item, nextitem):
     if os.environ.get("NSRUN_TIMES_OUT"):
-        path = str(getattr(item, "path", None) or item.fspath)
+        path = _item_path(item)
         _current[0] = (item.nodeid, file_name(path, str(item.config.rootpath)))
 
 
@@ -601,7 +606,7 @@ def _overwrite(name, text):
 
 
 def _arg(item):
-    return os.path.abspath(str(getattr(item, "path", None) or item.fspath)) + _suffix(item.nodeid)
+    return _item_path(item) + _suffix(item.nodeid)
 
 
 def _write_json(name, doc):
@@ -645,13 +650,13 @@ def _handover_cut(done, rest, rootdir):
         return n
     per_file, times = {}, []
     for item in done:
-        path = str(getattr(item, "path", None) or item.fspath)
+        path = _item_path(item)
         t = _times.get(file_name(path, rootdir) + _suffix(item.nodeid))
         if t is not None:
             per_file.setdefault(path, []).append(t)
             times.append(t)
     other = max(sorted(times)[(len(times) - 1) // 2], 1e-6) if times else 1.0
-    paths = [str(getattr(item, "path", None) or item.fspath) for item in rest]
+    paths = [_item_path(item) for item in rest]
     cum = [0.0]
     for p in paths:
         cum.append(cum[-1] + (max(sum(per_file[p]) / len(per_file[p]), 1e-6) if p in per_file else other))
@@ -676,7 +681,7 @@ def _handover_check(nodeid):
     kept, given = h["items"][: at + 1 + cut] if at is not None else h["items"], rest[cut:]
 
     def listed(items):
-        return [{"arg": _arg(i), "file": file_name(str(getattr(i, "path", None) or i.fspath), rootdir)} for i in items]
+        return [{"arg": _arg(i), "file": file_name(_item_path(i), rootdir)} for i in items]
 
     if given:
         _write_tests(h["session"], kept)
