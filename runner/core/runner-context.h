@@ -46,6 +46,12 @@ typedef struct SourceContext {
          * 0 and the collection is made as without one */
         int (*prepared_collection)(void *userdata, char **ret);
         void *prepared_userdata;
+        /* what runs alone before the jobs (--setup, the collection) is in a cgroup of the run, capped: --setup at
+         * the memory for tests, the collection as a job alone (at most --mem-per-worker SIZE); CGROUP_LIMIT_MAX:
+         * none (--mem-cap off) */
+        CgroupManager *cgroups;
+        uint64_t setup_mem_max, collect_mem_max, pids_max;
+        bool mem_size_given;            /* collect_mem_max is --mem-per-worker SIZE's */
         int sigfd;                      /* SIGINT, SIGTERM, SIGHUP: blocked for the whole run, read here */
         int *signal;                    /* where the first one is recorded */
 } SourceContext;
@@ -126,9 +132,11 @@ typedef struct RunContext {
         CgroupManager *cgroups;
         Plan plan;
         PlanInput plan_input;
-        /* the memory budget as the run found it, before its collection and prepared interpreters (whose memory
-         * is no job's, as the collection's was); source[0] is '\0' where it could not be read */
+        /* the memory budget as the run found it, before --setup, its collection and prepared interpreters
+         * (whose memory is no job's); source[0] is '\0' where it could not be read */
         MemBudget mem_at_start;
+        uint64_t prepared_mem_max;      /* each prepared interpreter's cap: a worker's share (--mem-per-worker SIZE or
+                                         * the budget over the workers); CGROUP_LIMIT_MAX: none */
         struct Forker *forker;          /* --fork's prepared interpreters, started before the collection; the run of
                                          * the jobs takes them */
         size_t *order;

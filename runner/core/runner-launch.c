@@ -99,9 +99,11 @@ static int wait_or_interrupt(const SourceContext *c, Sandbox *s, SandboxResult *
         return r < 0 ? r : sandbox_wait(s, ret);
 }
 
-int run_sandboxed_once(const SourceContext *c, char **argv, char **extra_env, int out_fd, const char *keep_writes,
-                       SandboxResult *ret) {
+int run_sandboxed_once(const SourceContext *c, const char *name, uint64_t mem_max, char **argv, char **extra_env,
+                       int out_fd, const char *keep_writes, SandboxResult *ret, bool *ret_oom) {
+        _cleanup_(cgroup_job_freep) CgroupJob *cg = NULL;
         SandboxSpec spec = SANDBOX_SPEC_INIT;
+        CgroupStats st = {};
         _cleanup_free_ SandboxMount *mounts = NULL;
         _cleanup_close_ int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         char **envp = env_with(extra_env), why[1024];
@@ -121,10 +123,15 @@ int run_sandboxed_once(const SourceContext *c, char **argv, char **extra_env, in
         spec.new_session = true;
         spec.stdio[0] = null_fd;
         spec.stdio[1] = spec.stdio[2] = out_fd;
-        r = launch_sandbox(&spec, NULL, &s);
+        r = c->cgroups ? cgroup_job_new(c->cgroups, name,
+                                        &(CgroupLimits) { .mem_max = mem_max, .pids_max = c->pids_max }, &cg) : 0;
+        if (r >= 0)
+                r = launch_sandbox(&spec, cg, &s);
         if (r >= 0)
                 r = wait_or_interrupt(c, s, ret);
         sandbox_free(s);
+        /* as a job's: a process of it killed under the cap, the command's own result is not what runs uncapped */
+        *ret_oom = r >= 0 && cg && cgroup_job_stats(cg, &st) >= 0 && st.oom_kills > 0;
         if (r == -EINTR) {
                 strv_free(envp);
                 return r;

@@ -29,6 +29,8 @@ int launch_sandbox(SandboxSpec *spec, CgroupJob *job, Sandbox **ret);
 int wait_fd_or_signal(const SourceContext *c, int fd);
 
 /* Runs argv in a sandbox like a job (same isolation, run_dir shared, output to out_fd) and waits; keep_writes
- * (or NULL) keeps what it wrote. A signal on c->sigfd kills it: -EINTR, with the signal in *c->signal. */
-int run_sandboxed_once(const SourceContext *c, char **argv, char **extra_env, int out_fd, const char *keep_writes,
-                       SandboxResult *ret);
+ * (or NULL) keeps what it wrote. It runs alone, in a cgroup of the run named name (c->cgroups), capped at
+ * mem_max (CGROUP_LIMIT_MAX: none); *ret_oom says whether that cap's out-of-memory killer ended it. A signal on
+ * c->sigfd kills it: -EINTR, with the signal in *c->signal. */
+int run_sandboxed_once(const SourceContext *c, const char *name, uint64_t mem_max, char **argv, char **extra_env,
+                       int out_fd, const char *keep_writes, SandboxResult *ret, bool *ret_oom);

@@ -86,7 +86,7 @@ static int plan_input(const CapOptions *o, const MemBudget *mem, size_t n_jobs, 
         return 0;
 }
 
-unsigned plan_workers_bound(const CapOptions *o, double *ret_cpus, MemBudget *ret_mem) {
+unsigned plan_workers_bound(const CapOptions *o, double *ret_cpus, MemBudget *ret_mem, Plan *ret_plan) {
         PlanInput in = {};
         Plan p = {};
 
@@ -96,6 +96,8 @@ unsigned plan_workers_bound(const CapOptions *o, double *ret_cpus, MemBudget *re
         if (plan_compute(&in, &p) < 0)
                 return 0;
         *ret_cpus = in.cpu.cpus;
+        if (ret_plan)
+                *ret_plan = p;
         return p.workers;
 }
 

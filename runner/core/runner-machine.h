@@ -19,8 +19,9 @@ int plan_from_budgets(const CapOptions *o, const MemBudget *mem, size_t n_jobs, 
                       PlanInput *in, Plan *ret);
 /* The most workers a run could have, before its jobs are known (as many jobs as it likes, none learned), and
  * the CPUs they share in *ret_cpus, quietly; 0 where the budgets cannot be read or nothing fits. The memory
- * budget it read, in *ret_mem (zeroed where it could not be read). */
-unsigned plan_workers_bound(const CapOptions *o, double *ret_cpus, MemBudget *ret_mem);
+ * budget it read, in *ret_mem (zeroed where it could not be read), and the plan, in *ret_plan where given (its
+ * mem_per_job a worker's share, usable_bytes what a process run alone may have). */
+unsigned plan_workers_bound(const CapOptions *o, double *ret_cpus, MemBudget *ret_mem, Plan *ret_plan);
 
 /* What a job sees of its machine, CPUs side (memory: SandboxSpec.mem_view). */
 

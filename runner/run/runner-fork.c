@@ -20,6 +20,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "macro.h"
+#include "parse-util.h"
 #include "runner-fork.h"
 #include "runner-launch.h"
 #include "runner-pytest.h"
@@ -34,6 +35,7 @@ typedef enum ZygoteState {
 
 typedef struct Zygote {
         Sandbox *sandbox;
+        CgroupJob *cgroup;      /* "prepared-<worker>", capped at a worker's share (RunContext.prepared_mem_max) */
         int ctl;                /* nsrun's end of the control socket */
         ZygoteState state;
         char *dir;              /* run_dir/fork-<worker>: its one writable path, where its jobs' reports start */
@@ -174,6 +176,7 @@ static int zygote_start(Forker *f, unsigned w, bool whole) {
         char **command = rc->opt->command, **argv = NULL, **envp = strv_copy(environ);
         int start = pytest_args_start(command), r;
         size_t made = 0;
+        char name[32];
 
         if (asprintf(&z->dir, "%s/fork-%u", rc->run_dir, w) < 0 ||
             asprintf(&z->log_path, "%s/nsrun-prepared-%u.log", rc->opt->log_dir, w + 1) < 0 ||
@@ -216,7 +219,14 @@ static int zygote_start(Forker *f, unsigned w, bool whole) {
         spec.new_session = true;
         spec.stdio[0] = sp[1];
         spec.stdio[1] = spec.stdio[2] = log_fd;
-        r = launch_sandbox(&spec, NULL, &z->sandbox);
+        /* capped as a job of the worker is: what its collection imports, its jobs share */
+        (void) snprintf(name, sizeof name, "prepared-%u", w + 1);
+        r = rc->cgroups ? cgroup_job_new(rc->cgroups, name,
+                                         &(CgroupLimits) { .mem_max = rc->prepared_mem_max,
+                                                           .pids_max = rc->opt->cap.pids_max },
+                                         &z->cgroup) : 0;
+        if (r >= 0)
+                r = launch_sandbox(&spec, z->cgroup, &z->sandbox);
         if (r >= 0) {
                 z->ctl = TAKE_FD(sp[0]);
                 z->state = ZYGOTE_PREPARING;
@@ -278,11 +288,26 @@ static void zygote_stop(Zygote *z) {
         z->state = ZYGOTE_OFF;
         z->ctl = safe_close(z->ctl);
         z->sandbox = sandbox_free(z->sandbox);
+        z->cgroup = cgroup_job_free(z->cgroup);
+}
+
+/* Why it ended, where its cgroup's out-of-memory killer ended it: "was killed out of memory at its cap of 1.5 GiB
+ * (a worker's share of the memory for tests)", or "". */
+static const char *zygote_oom(const Forker *f, const Zygote *z, char *buf, size_t len) {
+        CgroupStats st;
+
+        buf[0] = '\0';
+        if (z->cgroup && cgroup_job_stats(z->cgroup, &st) >= 0 && st.oom_kills > 0)
+                (void) snprintf(buf, len, "was killed out of memory at its cap of %s (%s)",
+                                FORMAT_SIZE(f->rc->prepared_mem_max),
+                                f->rc->opt->cap.mem_per_worker ? "--mem-per-worker" :
+                                "a worker's share of the memory for tests");
+        return buf;
 }
 
 /* Its first word: "ready", or why not. Waits for the collection. quiet_end: an end before it is not said. */
 static int zygote_ready(Forker *f, Zygote *z, bool quiet_end) {
-        char msg[1024];
+        char msg[1024], oom[256];
         ssize_t n;
         int r;
 
@@ -311,10 +336,16 @@ static int zygote_ready(Forker *f, Zygote *z, bool quiet_end) {
                         zygote_stop(&f->z[w]);
                 return 0;
         }
-        if (!f->told && !quiet_end)
-                log_notice("Each pytest job starts a fresh interpreter: the prepared one ended (its output is in "
-                           "%s)", z->log_path);
-        f->told = f->told || !quiet_end;
+        /* killed for memory: said even where the run collects again (quiet_end), if that collection has more
+         * room (a job alone's; else its own failure says it) */
+        if (!quiet_end || f->rc->source.collect_mem_max > f->rc->prepared_mem_max)
+                zygote_oom(f, z, oom, sizeof oom);
+        else
+                oom[0] = '\0';
+        if (!f->told && (!quiet_end || oom[0]))
+                log_notice("Each pytest job starts a fresh interpreter: the prepared one %s (its output is in %s)",
+                           oom[0] ? oom : "ended", z->log_path);
+        f->told = f->told || !quiet_end || oom[0];
         zygote_stop(z);
         return 0;
 }
@@ -443,6 +474,7 @@ int forker_launch(Forker *f, unsigned worker, char **argv, char **tests, char **
         _cleanup_free_ char *fork_dir = NULL;
         pid_t pid = 0;
         int r, one = 1;
+        char oom[256];
 
         if (!f || worker >= f->n)
                 return 0;
@@ -473,8 +505,12 @@ int forker_launch(Forker *f, unsigned worker, char **argv, char **tests, char **
                 /* its interpreter is gone or confused: this worker's jobs start fresh from now on */
                 if (pidfd >= 0)
                         (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-                log_notice("Worker %u's jobs start fresh interpreters: its prepared one did not fork a job (%s; its "
-                           "output is in %s)", worker + 1, strerror(-r), z->log_path);
+                if (zygote_oom(f, z, oom, sizeof oom)[0])
+                        log_notice("Worker %u's jobs start fresh interpreters: its prepared one %s (its output is in "
+                                   "%s)", worker + 1, oom, z->log_path);
+                else
+                        log_notice("Worker %u's jobs start fresh interpreters: its prepared one did not fork a job (%s; "
+                                   "its output is in %s)", worker + 1, strerror(-r), z->log_path);
                 zygote_stop(z);
                 (void) rmdir(fork_dir);
                 return 0;

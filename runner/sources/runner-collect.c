@@ -64,6 +64,8 @@ static int hash_tree(Hasher *x, int dfd, unsigned depth) {
                 return -errno;
         for (int i = 0; i < n; i++) {
                 const char *name = names[i]->d_name;
+                _cleanup_free_ char *text = NULL;
+                size_t size = 0;
                 struct stat st;
 
                 if (r < 0 || skipped(name) || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -82,11 +84,11 @@ static int hash_tree(Hasher *x, int dfd, unsigned depth) {
                         ssize_t len = readlinkat(dfd, name, target, sizeof target);
                         if (len > 0)
                                 hash_bytes(x, target, (size_t) len);
-                } else if (S_ISREG(st.st_mode) && (uint64_t) st.st_size <= HASH_CONTENT_MAX) {
-                        _cleanup_free_ char *text = NULL;
-                        size_t size = 0;
-                        if (read_full_file_at(dfd, name, &text, &size) >= 0)
-                                hash_bytes(x, text, size);
+                } else if (S_ISREG(st.st_mode) && (uint64_t) st.st_size <= HASH_CONTENT_MAX &&
+                           read_job_file_at(dfd, name, HASH_CONTENT_MAX, &text, &size) >= 0) {
+                        /* read as a job's file: at most the limit, however fast a process appends to it (a
+                         * server's log in the project), never through a link or from a FIFO put in its place */
+                        hash_bytes(x, text, size);
                 } else {
                         hash_bytes(x, &st.st_size, sizeof st.st_size);
                         hash_bytes(x, &st.st_mtim, sizeof st.st_mtim);

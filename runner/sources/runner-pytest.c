@@ -16,6 +16,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "macro.h"
+#include "parse-util.h"
 #include "path-util.h"
 #include "runner-collect.h"
 #include "runner-context.h"
@@ -419,6 +420,7 @@ static int collect(const SourceContext *c, char **argv, Source *s, json_object *
         const char *old_path = getenv("PYTHONPATH");
         char *extra_env[4], env_from[32];
         SandboxResult res;
+        bool oom;
         int r;
 
         if (!argv || asprintf(&out, "%s/collect.json", c->run_dir) < 0 ||
@@ -434,9 +436,18 @@ static int collect(const SourceContext *c, char **argv, Source *s, json_object *
         log_fd = open(s->collect_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (log_fd < 0)
                 return log_error_errno(errno, "Cannot create %s: %m", s->collect_log);
-        r = run_sandboxed_once(c, argv, extra_env, log_fd, NULL, &res);
+        r = run_sandboxed_once(c, "collect", c->collect_mem_max, argv, extra_env, log_fd, NULL, &res, &oom);
         if (r < 0)
                 return r;
+        if (oom)
+                return log_error_errno(ENOMEM, "pytest's collection was killed out of memory at its cap of %s (%s): "
+                                       "what it imports does not fit; %s (its output is in %s)",
+                                       FORMAT_SIZE(c->collect_mem_max),
+                                       c->mem_size_given ? "--mem-per-worker" : "the memory for tests",
+                                       c->mem_size_given ? "give a larger SIZE"
+                                                         : "give the run more memory, or a smaller --mem-reserve",
+                                       s->collect_log),
+                       -EBADMSG;
         if (res.outcome != SANDBOX_EXITED || (res.code != 0 && res.code != 5)) {
                 log_error("pytest could not collect the tests (%s %d); the errors it printed:",
                           res.outcome == SANDBOX_EXITED ? "exit status" : "signal", res.code);

@@ -992,6 +992,7 @@ static int run_setup(RunContext *rc) {
         char *argv[] = { (char *) "/bin/sh", (char *) "-c", o->setup, NULL };
         SandboxResult res;
         uint64_t t0;
+        bool oom;
         int r;
 
         if (!o->setup)
@@ -1005,10 +1006,16 @@ static int run_setup(RunContext *rc) {
         if (fd < 0)
                 return log_error_errno(errno, "Cannot create %s: %m", log_path);
         t0 = now_usec();
-        r = run_sandboxed_once(&rc->source, argv, NULL, fd, rc->setup_dir, &res);
+        r = run_sandboxed_once(&rc->source, "setup", rc->source.setup_mem_max, argv, NULL, fd, rc->setup_dir, &res,
+                               &oom);
         if (r < 0)
                 return r;
         rc->setup_s = seconds_since(t0);
+        if (oom)
+                return log_error_errno(ENOMEM,
+                                       "--setup '%s' was killed out of memory at its cap of %s (the memory for "
+                                       "tests); its output is in %s; give the run more memory, or a smaller "
+                                       "--mem-reserve", o->setup, FORMAT_SIZE(rc->source.setup_mem_max), log_path);
         if (res.outcome != SANDBOX_EXITED || res.code != 0)
                 return log_error_errno(EINVAL,
                                        "--setup '%s' failed (%s %d); its output is in %s; fix the command and run "
@@ -1076,6 +1083,7 @@ static int run(RunOptions *o, RunContext *rc) {
         _cleanup_free_ char *warning = NULL;
         double cpus = 0;
         unsigned bound;
+        Plan bound_plan = {};
         int r;
 
         rc->source = (SourceContext) {
@@ -1091,15 +1099,27 @@ static int run(RunOptions *o, RunContext *rc) {
                 .dist = o->dist,
                 .serial_globs = o->serial_globs,
                 .quote_raw = o->quote_raw,
+                .cgroups = rc->cgroups,
+                .pids_max = o->cap.pids_max,
+                .mem_size_given = o->cap.mem_per_worker > 0,
         };
+        /* The plan's memory budget is the one read now, before anything of the run: the prepared interpreters'
+         * memory (--fork) stands in for what each job's own start-up would have taken, and depends on how far
+         * their imports got when it is read. What runs before the jobs is capped from it as jobs are: --setup at
+         * the memory for tests, the collection as a job alone (rerun_alone_limit()), each prepared interpreter at
+         * a worker's share, which its jobs share with it. */
+        bound = plan_workers_bound(&o->cap, &cpus, &rc->mem_at_start, &bound_plan);
+        rc->source.setup_mem_max = rc->source.collect_mem_max = rc->prepared_mem_max = CGROUP_LIMIT_MAX;
+        if (bound > 0 && !o->cap.mem_cap_off) {
+                rc->source.setup_mem_max = bound_plan.usable_bytes;
+                rc->source.collect_mem_max = MIN(bound_plan.job_max ?: UINT64_MAX, bound_plan.usable_bytes);
+                rc->prepared_mem_max = bound_plan.mem_per_job;
+        }
         r = run_setup(rc);
         if (r < 0)
                 goto out;
         /* --fork: the prepared interpreters collect while nothing else runs, the first one for the run; what
-         * they import sizes its threads to a worker's share of the CPUs, as the plan will. The plan's memory
-         * budget is the one read now, before them: their memory stands in for what each job's own start-up
-         * would have taken, and depends on how far their imports got when it is read. */
-        bound = plan_workers_bound(&o->cap, &cpus, &rc->mem_at_start);
+         * they import sizes its threads to a worker's share of the CPUs, as the plan will. */
         if (bound > 0 && setenv_cpu_share(cpu_share(cpus, bound, o->cap.cpus_per_job)) < 0) {
                 r = log_oom();
                 goto out;

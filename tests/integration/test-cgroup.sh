@@ -106,6 +106,46 @@ is "--mem-per-worker 4G in 5 GiB, a conftest keeping 1 GiB: the first run passes
         "$rcs$(json "$SCRATCH/forkmem-on.json" "d['workers'], d['totals']['tests_passed']" 2>&1) $prepared" "0 0 1 3 1"
 tail -n 2 "$SCRATCH/forkmem-on.out" | diag
 
+# --- what runs before the jobs is capped as jobs are: a conftest keeping what it allocates at its import, in the
+# same 5 GiB cgroup. (a) 600 MiB under --mem-per-worker 400M: the prepared interpreters' collection and the
+# collection pass (--fork off) are both killed at that cap, named, exit 2; before, forked jobs passed (the
+# interpreter's 600 MiB in no cgroup) where fresh ones were out of memory. (b) 2.5 GiB, no SIZE: each prepared
+# interpreter is killed at a worker's share (2 workers: about 2.2 GiB), said once, and the run collects again as
+# a job alone (4.5 GiB); its fresh jobs are out of memory at their fixed slots, as with --fork off; before, two
+# interpreters of 2.5 GiB each filled the 5 GiB cgroup ---
+cd "$F" || exit 1
+keep() { printf 'KEPT = bytearray(%s << 20)\nKEPT[::4096] = b"\\x01" * len(range(0, len(KEPT), 4096))\n' "$1" > "$F/tests/conftest.py"; }
+keep 600
+for mode in on off; do
+        out=$(in_limit "$NSRUN_BIN" -j 2 --mem-per-worker 400M --fork "$mode" -- $PY -m pytest -p no:cacheprovider tests 2>&1)
+        is "a collection keeping 600 MiB, --mem-per-worker 400M, --fork $mode: exit 2" "$?" 2
+        like "... named: killed out of memory at 400 MiB, the fix" "$out" \
+                "^nsrun: pytest's collection was killed out of memory at its cap of 400 MiB \(--mem-per-worker\): what it imports does not fit; give a larger SIZE"
+        rm -rf .nsrun
+done
+keep 2560
+for mode in on off; do
+        in_limit "$NSRUN_BIN" -j 2 --fork "$mode" --json "$SCRATCH/forkshare-$mode.json" -- $PY -m pytest -p no:cacheprovider \
+                tests > "$SCRATCH/forkshare-$mode.out" 2>&1
+        printf -v "got_$mode" '%s' "$? $(json "$SCRATCH/forkshare-$mode.json" "d['workers'], sorted(j['status'] for j in d['jobs'])" 2>&1)"
+        rm -rf .nsrun
+done
+is "a collection keeping 2.5 GiB, no SIZE, in 5 GiB: forked, the same as --fork off (fresh jobs out of memory at their slots)" \
+        "$got_on" "$got_off"
+is "... which is: exit 1, 2 workers, 3 out of memory" "$got_off" "1 2 ['oom', 'oom', 'oom']"
+like "... its prepared interpreters killed at a worker's share, said once" \
+        "$(grep -c "prepared one was killed out of memory at its cap of 2\.[0-9]* GiB (a worker's share of the memory for tests)" "$SCRATCH/forkshare-on.out")" '^1$'
+tail -n 3 "$SCRATCH/forkshare-on.out" | diag
+rm -rf .nsrun
+# (c) --setup is capped at the memory for tests (about 4.5 GiB here): one touching 4800 MiB is killed there and
+# named, exit 2; before, the 5 GiB cgroup's own out-of-memory killer chose what to kill
+rm -f "$F/tests/conftest.py"
+out=$(in_limit "$NSRUN_BIN" --setup "$PY -c \"$(touch_mb 4800)\"" -- $PY -m pytest -p no:cacheprovider tests 2>&1)
+is "--setup touching 4800 MiB in 5 GiB: exit 2" "$?" 2
+like "... named: killed out of memory at the memory for tests, the fix" "$out" \
+        "^nsrun: --setup '.*' was killed out of memory at its cap of 4\.[0-9]+ GiB \(the memory for tests\); its output is in .*setup\.log; give the run more memory, or a smaller --mem-reserve\$"
+rm -rf .nsrun
+
 # --- learned memory admission, in the same 5 GiB cgroup: two heavy jobs and eight light ones ---
 A="$SCRATCH/admission"
 mkdir -p "$A" && cd "$A" || exit 1

@@ -194,6 +194,83 @@ is "... and forked (the default, without the thread): the same results again" \
         "$(json "$SCRATCH/fork.json" "sorted((j['name'], j['status'], j['tests_passed']) for j in d['jobs'])")" "$auto"
 check "... forked indeed" sh -c "ls '$T/.nsrun/logs' | grep -q nsrun-prepared && ! grep -q 'fresh interpreter' '$T.out'"
 
+# --- a library's thread pool that it stops before each fork() and starts again when next needed, as OpenBLAS's
+# pthreads pool does (numpy starts it at import wherever a worker's share is more than one CPU): no reason not to
+# fork, and a job that uses the library has its pool; the same pool without its pthread_atfork() handler is ---
+L=$SCRATCH/pool
+mkdir -p "$L"
+cat > "$L/pool.c" <<'CEOF'
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+static pthread_t worker;
+static volatile int stopping, running;
+
+static void *spin(void *arg) {
+        while (!stopping)
+                usleep(1000);
+        return arg;
+}
+
+int pool_start(void) {
+        if (!running) {
+                stopping = 0;
+                if (pthread_create(&worker, NULL, spin, NULL) != 0)
+                        return -1;
+                running = 1;
+        }
+        return 0;
+}
+
+static void pool_stop(void) {
+        if (running) {
+                stopping = 1;
+                pthread_join(worker, NULL);
+                running = 0;
+        }
+}
+
+int pool_stop_at_fork(void) {
+        return pthread_atfork(pool_stop, NULL, NULL);
+}
+
+/* 1 when its thread runs in this process (a process forked without the handler has none, running or not) */
+int pool_alive(void) {
+        return running && pthread_kill(worker, 0) == 0;
+}
+CEOF
+gcc -shared -fPIC -O2 -o "$L/libpool.so" "$L/pool.c" -lpthread
+for n in a b c d e f; do cp "$SUITE/test_small.py" "$L/test_$n.py"; done
+cat > "$L/conftest.py" <<'PYEOF'
+import ctypes, os
+
+POOL = ctypes.CDLL(os.path.join(os.path.dirname(os.path.abspath(__file__)), "libpool.so"))
+if os.environ.get("POOL_AT_FORK") == "1":
+    POOL.pool_stop_at_fork()
+POOL.pool_start()
+PYEOF
+cat > "$L/test_pool.py" <<'PYEOF'
+import ctypes, os
+
+
+def test_the_pool_runs_in_the_job():
+    pool = ctypes.CDLL(os.path.join(os.path.dirname(os.path.abspath(__file__)), "libpool.so"))
+    assert pool.pool_start() == 0
+    assert pool.pool_alive() == 1
+PYEOF
+[ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$L"
+run_in "$L" env POOL_AT_FORK=1 "$NSRUN_BIN" -j 2 --batch off --json "$SCRATCH/pool.json" -- $PY -m pytest -p no:cacheprovider
+is "a conftest's library pool that stops at fork(): the run passes (exit 0, 7 passed)" \
+        "$? $(json "$SCRATCH/pool.json" "d['totals']['tests_passed']")" "0 7"
+check "... forked, nothing said" sh -c "ls '$L/.nsrun/logs' | grep -q nsrun-prepared && ! grep -q 'fresh interpreter' '$L.out'"
+rm -rf "$L/.nsrun"
+run_in "$L" "$NSRUN_BIN" -j 2 --batch off --json "$SCRATCH/pool.json" -- $PY -m pytest -p no:cacheprovider
+is "the same pool without its fork handler: the run passes too (exit 0, 7 passed)" \
+        "$? $(json "$SCRATCH/pool.json" "d['totals']['tests_passed']")" "0 7"
+is "... in fresh interpreters, said once: 2 threads run in the prepared interpreter" \
+        "$(grep -c 'Each pytest job starts a fresh interpreter: forking the prepared one is not safe, 2 threads run in the prepared interpreter after its collection' "$L.out")" 1
+
 # --- a second run, its collection reused, few jobs a worker: the prepared interpreters import the conftest
 # files only, and each job collects its own file in its fork, with pytest's selection (-k) ---
 C=$SCRATCH/conftests

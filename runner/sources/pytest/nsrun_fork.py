@@ -51,6 +51,7 @@ import struct
 import sys
 import tempfile
 import threading
+import warnings
 
 import pytest
 
@@ -771,6 +772,23 @@ def _stackable():
     return True
 
 
+def _tasks_after_fork():
+    """The threads left after one fork() whose child ends at once. A library that stops its threads before each
+    fork() and starts them again when next needed leaves none: OpenBLAS's pthreads pool (numpy's, from pip's wheels
+    or Debian's libopenblas0-pthread), started at its import wherever a worker's share is more than one CPU, is
+    joined by its pthread_atfork() handler, as it will be before each job's fork, and each job that calls BLAS
+    starts its own. A thread that runs on past a fork (a Python thread, OpenMP's) would be missing in a job."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with warnings.catch_warnings():  # Python 3.12's "multi-threaded, use of fork() may lead to deadlocks"
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return len(os.listdir("/proc/self/task"))
+
+
 def unsafe_reason():
     """Why forking this interpreter is not safe, or None: a thread started by a plugin or conftest would not
     exist in the child, and a lock it held would stay locked there; a file the collection wrote where a job could
@@ -778,6 +796,8 @@ def unsafe_reason():
     importing the module itself, has it. Sets _INHERIT and _INHERIT_SCRATCH."""
     global _INHERIT, _INHERIT_SCRATCH
     tasks = len(os.listdir("/proc/self/task"))
+    if tasks > 1 and threading.active_count() == 1:
+        tasks = _tasks_after_fork()
     if threading.active_count() > 1 or tasks > 1:
         names = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
         return "%d threads run in the prepared interpreter after its collection%s" % (
