@@ -137,6 +137,7 @@ typedef struct RunContext {
         MemBudget mem_at_start;
         uint64_t prepared_mem_max;      /* each prepared interpreter's cap: a worker's share (--mem-per-worker SIZE or
                                          * the budget over the workers); CGROUP_LIMIT_MAX: none */
+        uint64_t prepared_peak;         /* the largest peak of the prepared interpreters, 0: none measured */
         struct Forker *forker;          /* --fork's prepared interpreters, started before the collection; the run of
                                          * the jobs takes them */
         size_t *order;

@@ -36,6 +36,7 @@ typedef enum ZygoteState {
 typedef struct Zygote {
         Sandbox *sandbox;
         CgroupJob *cgroup;      /* "prepared-<worker>", capped at a worker's share (RunContext.prepared_mem_max) */
+        bool forked;            /* a job was forked from it */
         int ctl;                /* nsrun's end of the control socket */
         ZygoteState state;
         char *dir;              /* run_dir/fork-<worker>: its one writable path, where its jobs' reports start */
@@ -284,7 +285,13 @@ static unsigned forker_start(Forker *f, bool whole) {
         return started;
 }
 
-static void zygote_stop(Zygote *z) {
+/* Ended, its cgroup's peak kept for the report where it forked jobs (RunContext.prepared_peak): the memory of what
+ * it imported, which its jobs shared and their own peaks leave out. */
+static void zygote_stop(Forker *f, Zygote *z) {
+        CgroupStats st;
+
+        if (z->forked && z->cgroup && cgroup_job_stats(z->cgroup, &st) >= 0)
+                f->rc->prepared_peak = MAX(f->rc->prepared_peak, st.peak_mem);
         z->state = ZYGOTE_OFF;
         z->ctl = safe_close(z->ctl);
         z->sandbox = sandbox_free(z->sandbox);
@@ -333,7 +340,7 @@ static int zygote_ready(Forker *f, Zygote *z, bool quiet_end) {
                                    "safe, %s (--fork off skips preparing one)", why ?: "?");
                 f->told = true;
                 for (unsigned w = 0; w < f->n; w++)
-                        zygote_stop(&f->z[w]);
+                        zygote_stop(f, &f->z[w]);
                 return 0;
         }
         /* killed for memory: said even where the run collects again (quiet_end), if that collection has more
@@ -346,7 +353,7 @@ static int zygote_ready(Forker *f, Zygote *z, bool quiet_end) {
                 log_notice("Each pytest job starts a fresh interpreter: the prepared one %s (its output is in %s)",
                            oom[0] ? oom : "ended", z->log_path);
         f->told = f->told || !quiet_end || oom[0];
-        zygote_stop(z);
+        zygote_stop(f, z);
         return 0;
 }
 
@@ -390,7 +397,7 @@ Forker *forker_plan(Forker *f) {
                            "(its output is in %s)", f->z[0].log_path);
         f->told = f->told || f->collect_failed;
         for (unsigned w = rc->plan.workers; w < f->n; w++)
-                zygote_stop(&f->z[w]);
+                zygote_stop(f, &f->z[w]);
         return f;
 }
 
@@ -511,12 +518,13 @@ int forker_launch(Forker *f, unsigned worker, char **argv, char **tests, char **
                 else
                         log_notice("Worker %u's jobs start fresh interpreters: its prepared one did not fork a job (%s; "
                                    "its output is in %s)", worker + 1, strerror(-r), z->log_path);
-                zygote_stop(z);
+                zygote_stop(f, z);
                 (void) rmdir(fork_dir);
                 return 0;
         }
         r = sandbox_adopt(pid, pidfd, sp[0], ret);
         if (r >= 0) {
+                z->forked = true;
                 TAKE_FD(pidfd);
                 TAKE_FD(sp[0]);
         }
@@ -545,7 +553,7 @@ Forker *forker_free(Forker *f) {
         if (!f)
                 return NULL;
         for (unsigned w = 0; f->z && w < f->n; w++) {
-                zygote_stop(&f->z[w]);
+                zygote_stop(f, &f->z[w]);
                 free(f->z[w].dir);
                 free(f->z[w].log_path);
         }

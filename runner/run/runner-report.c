@@ -809,7 +809,8 @@ static int cmp_peak(const void *a, const void *b) {
         return x->peak_mem < y->peak_mem ? 1 : x->peak_mem > y->peak_mem ? -1 : 0;
 }
 
-static void show_top(const JobList *l, int (*cmp)(const void *, const void *), const char *title, bool mem) {
+static void show_top(const JobList *l, int (*cmp)(const void *, const void *), const char *title, bool mem,
+                     const char *tail) {
         _cleanup_free_ const Job **v = new0(const Job *, l->n + 1);
         size_t n = 0;
 
@@ -826,7 +827,7 @@ static void show_top(const JobList *l, int (*cmp)(const void *, const void *), c
                 printf(" %s (%s)%s", v[i]->name,
                        mem ? FORMAT_SIZE(v[i]->peak_mem) : FORMAT_DURATION((uint64_t) (v[i]->wall_s * 1e6)),
                        i + 1 < MIN(n, (size_t) 5) ? "," : "");
-        printf("\n");
+        printf("%s\n", tail ?: "");
 }
 
 /* Where the jobs' time went besides their tests: sandbox and cgroup setup and teardown, and (pytest) each job's
@@ -918,8 +919,12 @@ void reporter_summary(Reporter *r) {
         show_test_reports(r, 'E', "ERRORS");
         show_test_reports(r, 'f', "FAILURES");
         printf("\n");
-        show_top(l, cmp_wall, "slowest", false);
-        show_top(l, cmp_peak, "most memory", true);
+        show_top(l, cmp_wall, "slowest", false, NULL);
+        /* forked jobs' peaks leave out the imports they share with their prepared interpreter (--fork) */
+        if (rc->prepared_peak > 0)
+                (void) snprintf(what, sizeof what, "; prepared interpreters up to %s (the imports their jobs share)",
+                                FORMAT_SIZE(rc->prepared_peak));
+        show_top(l, cmp_peak, "most memory", true, rc->prepared_peak > 0 ? what : NULL);
         Overhead o = overhead(l);
         if (o.job_s > 0 && rc->src.pytest)
                 printf("start-up: %.0f%% of the jobs' time (sandboxes %.1f%%, pytest's own start-up %.0f%%)\n",
@@ -1053,6 +1058,8 @@ int report_write_json(const RunContext *rc, const char *path) {
         json_object_object_add(root, "collection_reused",
                                rc->src.pytest ? json_object_new_boolean(rc->src.collect_reused) : NULL);
         json_object_object_add(root, "setup_s", rc->opt->setup ? json_object_new_double(rc->setup_s) : NULL);
+        json_object_object_add(root, "prepared_peak_mem_bytes",
+                               rc->prepared_peak > 0 ? json_object_new_int64((int64_t) rc->prepared_peak) : NULL);
         {
                 Overhead o = overhead(&rc->src.jobs);
                 json_object *x = json_object_new_object();

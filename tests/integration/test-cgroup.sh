@@ -104,6 +104,11 @@ for mode in on off; do
 done
 is "--mem-per-worker 4G in 5 GiB, a conftest keeping 1 GiB: the first run passes forked as with --fork off" \
         "$rcs$(json "$SCRATCH/forkmem-on.json" "d['workers'], d['totals']['tests_passed']" 2>&1) $prepared" "0 0 1 3 1"
+is "... the prepared interpreter's 1 GiB reported (--json), not with --fork off" \
+        "$(json "$SCRATCH/forkmem-on.json" "d['prepared_peak_mem_bytes'] >= 1 << 30" 2>&1) $(json "$SCRATCH/forkmem-off.json" "d['prepared_peak_mem_bytes']" 2>&1)" \
+        "True None"
+like "... and at the end of the summary's most memory line" "$(cat "$SCRATCH/forkmem-on.out")" \
+        "^most memory: .*; prepared interpreters up to 1\.0 GiB \(the imports their jobs share\)$"
 tail -n 2 "$SCRATCH/forkmem-on.out" | diag
 
 # --- what runs before the jobs is capped as jobs are: a conftest keeping what it allocates at its import, in the
