@@ -46,12 +46,13 @@ typedef struct SourceContext {
          * 0 and the collection is made as without one */
         int (*prepared_collection)(void *userdata, char **ret);
         void *prepared_userdata;
-        /* what runs alone before the jobs (--setup, the collection) is in a cgroup of the run, capped: --setup at
-         * the memory for tests, the collection as a job alone (at most --mem-per-worker SIZE); CGROUP_LIMIT_MAX:
-         * none (--mem-cap off) */
+        /* what runs before the jobs is in a cgroup of the run (launch_sandbox_capped()), capped: --setup at the
+         * memory for tests, the collection as a job alone (plan_alone_limit()), each prepared interpreter (--fork)
+         * at a worker's share, --mem-per-worker SIZE or the budget over the workers; CGROUP_LIMIT_MAX: none
+         * (--mem-cap off) */
         CgroupManager *cgroups;
-        uint64_t setup_mem_max, collect_mem_max, pids_max;
-        bool mem_size_given;            /* collect_mem_max is --mem-per-worker SIZE's */
+        uint64_t setup_mem_max, collect_mem_max, prepared_mem_max, pids_max;
+        bool mem_size_given;            /* the caps are --mem-per-worker SIZE's (the collection's, the interpreters') */
         int sigfd;                      /* SIGINT, SIGTERM, SIGHUP: blocked for the whole run, read here */
         int *signal;                    /* where the first one is recorded */
 } SourceContext;
@@ -135,8 +136,6 @@ typedef struct RunContext {
         /* the memory budget as the run found it, before --setup, its collection and prepared interpreters
          * (whose memory is no job's); source[0] is '\0' where it could not be read */
         MemBudget mem_at_start;
-        uint64_t prepared_mem_max;      /* each prepared interpreter's cap: a worker's share (--mem-per-worker SIZE or
-                                         * the budget over the workers); CGROUP_LIMIT_MAX: none */
         uint64_t prepared_peak;         /* the largest peak of the prepared interpreters, 0: none measured */
         struct Forker *forker;          /* --fork's prepared interpreters, started before the collection; the run of
                                          * the jobs takes them */

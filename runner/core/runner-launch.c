@@ -56,6 +56,24 @@ int launch_sandbox(SandboxSpec *spec, CgroupJob *job, Sandbox **ret) {
 
 /* Waits until fd is ready, unless SIGINT, SIGTERM or SIGHUP comes first: then -EINTR, with the signal recorded
  * in *c->signal. */
+int launch_sandbox_capped(SandboxSpec *spec, CgroupManager *m, const char *name, uint64_t mem_max,
+                          uint64_t pids_max, CgroupJob **ret_cgroup, Sandbox **ret) {
+        int r;
+
+        if (m) {
+                r = cgroup_job_new(m, name, &(CgroupLimits) { .mem_max = mem_max, .pids_max = pids_max }, ret_cgroup);
+                if (r < 0)
+                        return r;
+        }
+        return launch_sandbox(spec, *ret_cgroup, ret);
+}
+
+bool launch_oom_killed(CgroupJob *cgroup) {
+        CgroupStats st;
+
+        return cgroup && cgroup_job_stats(cgroup, &st) >= 0 && st.oom_kills > 0;
+}
+
 int wait_fd_or_signal(const SourceContext *c, int fd) {
         for (;;) {
                 struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = c->sigfd, .events = POLLIN } };
@@ -103,7 +121,6 @@ int run_sandboxed_once(const SourceContext *c, const char *name, uint64_t mem_ma
                        int out_fd, const char *keep_writes, SandboxResult *ret, bool *ret_oom) {
         _cleanup_(cgroup_job_freep) CgroupJob *cg = NULL;
         SandboxSpec spec = SANDBOX_SPEC_INIT;
-        CgroupStats st = {};
         _cleanup_free_ SandboxMount *mounts = NULL;
         _cleanup_close_ int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         char **envp = env_with(extra_env), why[1024];
@@ -123,15 +140,12 @@ int run_sandboxed_once(const SourceContext *c, const char *name, uint64_t mem_ma
         spec.new_session = true;
         spec.stdio[0] = null_fd;
         spec.stdio[1] = spec.stdio[2] = out_fd;
-        r = c->cgroups ? cgroup_job_new(c->cgroups, name,
-                                        &(CgroupLimits) { .mem_max = mem_max, .pids_max = c->pids_max }, &cg) : 0;
-        if (r >= 0)
-                r = launch_sandbox(&spec, cg, &s);
+        r = launch_sandbox_capped(&spec, c->cgroups, name, mem_max, c->pids_max, &cg, &s);
         if (r >= 0)
                 r = wait_or_interrupt(c, s, ret);
         sandbox_free(s);
         /* as a job's: a process of it killed under the cap, the command's own result is not what runs uncapped */
-        *ret_oom = r >= 0 && cg && cgroup_job_stats(cg, &st) >= 0 && st.oom_kills > 0;
+        *ret_oom = r >= 0 && launch_oom_killed(cg);
         if (r == -EINTR) {
                 strv_free(envp);
                 return r;

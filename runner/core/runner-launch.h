@@ -23,6 +23,12 @@ int launch_spec_init(SandboxSpec *spec, const SandboxOptions *o, const char *sha
  * its -errno (sandbox_explain() tells why) with *ret untouched; once spawned, *ret is the sandbox even when
  * attaching or starting it failed (the caller frees it as any other), and the result is that failure or 0. */
 int launch_sandbox(SandboxSpec *spec, CgroupJob *job, Sandbox **ret);
+/* launch_sandbox() in a new cgroup of m, "<run>/name", capped at mem_max and pids_max (CGROUP_LIMIT_MAX: none),
+ * given to *ret_cgroup (which stays NULL without m, and the sandbox in no cgroup of the run). */
+int launch_sandbox_capped(SandboxSpec *spec, CgroupManager *m, const char *name, uint64_t mem_max,
+                          uint64_t pids_max, CgroupJob **ret_cgroup, Sandbox **ret);
+/* Whether the kernel killed a process in cgroup for memory (NULL: no). */
+bool launch_oom_killed(CgroupJob *cgroup);
 
 /* Waits until fd is ready, unless SIGINT, SIGTERM or SIGHUP comes first (on c->sigfd): then -EINTR, with the
  * signal recorded in *c->signal. */

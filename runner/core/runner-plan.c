@@ -68,6 +68,10 @@ int plan_compute(const PlanInput *in, Plan *ret) {
         return 0;
 }
 
+uint64_t plan_alone_limit(uint64_t usable_bytes, uint64_t job_max) {
+        return job_max > 0 ? MIN(job_max, usable_bytes) : usable_bytes;
+}
+
 uint64_t plan_mem_request(const Plan *p, uint64_t hist_peak) {
         uint64_t headroom, request;
 

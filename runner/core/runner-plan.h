@@ -51,6 +51,9 @@ const char *plan_bound_to_string(PlanBound b);
  * memory at its request. */
 #define PLAN_HEADROOM_MIN (UINT64_C(64) << 20)
 uint64_t plan_mem_request(const Plan *p, uint64_t hist_peak);
+/* What one process run alone may have: the usable budget, at most the hard cap job_max (0: none). A job rerun
+ * alone after an out-of-memory kill, and pytest's collection. */
+uint64_t plan_alone_limit(uint64_t usable_bytes, uint64_t job_max);
 /* Learned CPU admission, as memory: a job the history measured asks for the CPUs it kept busy (its CPU time
  * over its wall time, rounded), at least 1 and at most the CPU budget (cpu_workers); one never measured asks
  * for 1. The scheduler starts jobs while the sum of the running ones' requests fits the CPU budget. */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "macro.h"
+#include "runner-plan.h"
 #include "runner-sched.h"
 
 void sched_estimate(JobList *l) {
@@ -240,7 +241,7 @@ int sched_split(const double *load, const unsigned *max_parts, size_t n, const d
 /* ---- the dispatch policy ---- */
 
 static uint64_t rerun_alone_limit(const SchedPolicy *p) {
-        return p->job_max > 0 ? MIN(p->job_max, p->usable_bytes) : p->usable_bytes;
+        return plan_alone_limit(p->usable_bytes, p->job_max);
 }
 
 uint64_t sched_attempt_limit(const SchedPolicy *p, const Job *j) {

@@ -35,7 +35,7 @@ typedef enum ZygoteState {
 
 typedef struct Zygote {
         Sandbox *sandbox;
-        CgroupJob *cgroup;      /* "prepared-<worker>", capped at a worker's share (RunContext.prepared_mem_max) */
+        CgroupJob *cgroup;      /* "prepared-<worker>", capped at a worker's share (SourceContext.prepared_mem_max) */
         bool forked;            /* a job was forked from it */
         int ctl;                /* nsrun's end of the control socket */
         ZygoteState state;
@@ -222,12 +222,8 @@ static int zygote_start(Forker *f, unsigned w, bool whole) {
         spec.stdio[1] = spec.stdio[2] = log_fd;
         /* capped as a job of the worker is: what its collection imports, its jobs share */
         (void) snprintf(name, sizeof name, "prepared-%u", w + 1);
-        r = rc->cgroups ? cgroup_job_new(rc->cgroups, name,
-                                         &(CgroupLimits) { .mem_max = rc->prepared_mem_max,
-                                                           .pids_max = rc->opt->cap.pids_max },
-                                         &z->cgroup) : 0;
-        if (r >= 0)
-                r = launch_sandbox(&spec, z->cgroup, &z->sandbox);
+        r = launch_sandbox_capped(&spec, rc->cgroups, name, rc->source.prepared_mem_max, rc->opt->cap.pids_max,
+                                  &z->cgroup, &z->sandbox);
         if (r >= 0) {
                 z->ctl = TAKE_FD(sp[0]);
                 z->state = ZYGOTE_PREPARING;
@@ -301,14 +297,13 @@ static void zygote_stop(Forker *f, Zygote *z) {
 /* Why it ended, where its cgroup's out-of-memory killer ended it: "was killed out of memory at its cap of 1.5 GiB
  * (a worker's share of the memory for tests)", or "". */
 static const char *zygote_oom(const Forker *f, const Zygote *z, char *buf, size_t len) {
-        CgroupStats st;
+        const SourceContext *c = &f->rc->source;
 
         buf[0] = '\0';
-        if (z->cgroup && cgroup_job_stats(z->cgroup, &st) >= 0 && st.oom_kills > 0)
+        if (launch_oom_killed(z->cgroup))
                 (void) snprintf(buf, len, "was killed out of memory at its cap of %s (%s)",
-                                FORMAT_SIZE(f->rc->prepared_mem_max),
-                                f->rc->opt->cap.mem_per_worker ? "--mem-per-worker" :
-                                "a worker's share of the memory for tests");
+                                FORMAT_SIZE(c->prepared_mem_max),
+                                c->mem_size_given ? "--mem-per-worker" : "a worker's share of the memory for tests");
         return buf;
 }
 
@@ -345,7 +340,7 @@ static int zygote_ready(Forker *f, Zygote *z, bool quiet_end) {
         }
         /* killed for memory: said even where the run collects again (quiet_end), if that collection has more
          * room (a job alone's; else its own failure says it) */
-        if (!quiet_end || f->rc->source.collect_mem_max > f->rc->prepared_mem_max)
+        if (!quiet_end || f->rc->source.collect_mem_max > f->rc->source.prepared_mem_max)
                 zygote_oom(f, z, oom, sizeof oom);
         else
                 oom[0] = '\0';

@@ -1106,14 +1106,14 @@ static int run(RunOptions *o, RunContext *rc) {
         /* The plan's memory budget is the one read now, before anything of the run: the prepared interpreters'
          * memory (--fork) stands in for what each job's own start-up would have taken, and depends on how far
          * their imports got when it is read. What runs before the jobs is capped from it as jobs are: --setup at
-         * the memory for tests, the collection as a job alone (rerun_alone_limit()), each prepared interpreter at
+         * the memory for tests, the collection as a job alone (plan_alone_limit()), each prepared interpreter at
          * a worker's share, which its jobs share with it. */
         bound = plan_workers_bound(&o->cap, &cpus, &rc->mem_at_start, &bound_plan);
-        rc->source.setup_mem_max = rc->source.collect_mem_max = rc->prepared_mem_max = CGROUP_LIMIT_MAX;
+        rc->source.setup_mem_max = rc->source.collect_mem_max = rc->source.prepared_mem_max = CGROUP_LIMIT_MAX;
         if (bound > 0 && !o->cap.mem_cap_off) {
                 rc->source.setup_mem_max = bound_plan.usable_bytes;
-                rc->source.collect_mem_max = MIN(bound_plan.job_max ?: UINT64_MAX, bound_plan.usable_bytes);
-                rc->prepared_mem_max = bound_plan.mem_per_job;
+                rc->source.collect_mem_max = plan_alone_limit(bound_plan.usable_bytes, bound_plan.job_max);
+                rc->source.prepared_mem_max = bound_plan.mem_per_job;
         }
         r = run_setup(rc);
         if (r < 0)

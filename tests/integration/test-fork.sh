@@ -270,6 +270,10 @@ is "the same pool without its fork handler: the run passes too (exit 0, 7 passed
         "$? $(json "$SCRATCH/pool.json" "d['totals']['tests_passed']")" "0 7"
 is "... in fresh interpreters, said once: 2 threads run in the prepared interpreter" \
         "$(grep -c 'Each pytest job starts a fresh interpreter: forking the prepared one is not safe, 2 threads run in the prepared interpreter after its collection' "$L.out")" 1
+for xdist in "" "-n 2"; do
+        run_in "$L" env POOL_AT_FORK=1 $PY -m pytest -q -p no:cacheprovider $xdist
+        like "... the same suite under plain pytest ${xdist:-(serial)}: 7 passed, as under nsrun" "$(tail -n 1 "$L.out")" '^7 passed'
+done
 
 # --- a second run, its collection reused, few jobs a worker: the prepared interpreters import the conftest
 # files only, and each job collects its own file in its fork, with pytest's selection (-k) ---
