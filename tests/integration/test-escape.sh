@@ -165,10 +165,51 @@ diag <<< "$out"
 is "nsrun exec --mem 64M: no private cgroupfs lifts its caps (memory, memsw, pids.max, a cgroup at the root): killed (137)" \
         "$rc $(printf '%s\n' "$out" | grep -E 'MOUNTED|RAISED|MADE|allocated' | tr '\n' ' ')" "137 "
 as_test_user "$NSRUN_BIN" --mem-per-worker 64M --json "$SCRATCH/cg.json" -- sh cgattack.sh > "$SCRATCH/cg.out" 2>&1
-rm -f "$P/cgattack.sh"
 diag < "$SCRATCH/cg.out"
 is "... nor does a runner job's under --mem-per-worker 64M: it is killed for memory" \
         "$(json "$SCRATCH/cg.json" "[j['status'] for j in d['jobs']]" 2>&1)" "['oom']"
+# ... nor a conftest's, run where no test runs yet: in the prepared interpreter jobs are forked from, in a cgroup
+# of its own (prepared-N) capped at a worker's share, and, once that one is killed, in the collection nsrun runs
+# again to say why (in a cgroup of its own, "collect"). The conftest tries the same (its output, and where it
+# ran, go to a --rw directory), then keeps 256 MiB itself; given 2G, the same conftest keeps them.
+C=$(make_project conftest-cgattack)
+creport=$(make_project conftest-cgattack-report)
+sed '$d' "$P/cgattack.sh" > "$C/cgattack.sh"
+cat > "$C/conftest.py" <<'EOF'
+import os, re, subprocess
+report = os.environ["CGATTACK_REPORT"]
+cgroups = dict(line.split(":", 2)[1:] for line in open("/proc/self/cgroup").read().splitlines())
+where = next((p for c, p in cgroups.items() if "memory" in c.split(",")), cgroups.get(""))
+with open(report + "/attack.out", "a") as f:
+    f.write(subprocess.run(["sh", "cgattack.sh"], capture_output=True, text=True).stdout)
+    f.write("tried in %s\n" % ("prepared" if re.search(r"/prepared-[0-9]+$", where) else
+                              "collection" if where.endswith("/collect") else where))
+kept = bytearray(256 << 20)
+kept[::4096] = b"x" * len(range(0, len(kept), 4096))
+open(report + "/allocated", "w").close()
+EOF
+printf 'def test_%s():\n    pass\n' a b c d > "$C/test_cg.py"
+[ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$C"
+cgattack_conftest() {
+        rm -rf "$creport"/* "$C/.nsrun"
+        (cd "$C" && CGATTACK_REPORT="$creport" marked "$SCRATCH/pid" "$tag-cgc" "$NSRUN_BIN" -j 2 --fork on \
+                --rw "$creport" "$@" -- "$PY" -m pytest -p no:cacheprovider) > "$SCRATCH/cgc.out" 2>&1
+        echo "$? $(grep '^tried' "$creport/attack.out" | sort -u | tr '\n' ' ')" \
+                "$(grep -E 'MOUNTED|RAISED|MADE' "$creport/attack.out" | tr '\n' ' ')$(test -e "$creport/allocated" && echo allocated)"
+}
+got=$(cgattack_conftest --mem-per-worker 2G)
+diag < "$SCRATCH/cgc.out"
+is "given 2G, a conftest keeping 256 MiB passes, its attack run in the prepared interpreters' cgroups (the control)" \
+        "$got" "0 tried in prepared  allocated"
+mounts0=$(mount_count)
+got=$(cgattack_conftest --mem-per-worker 128M)
+diag < "$SCRATCH/cgc.out"
+is "... under --mem-per-worker 128M its cgroupfs attack lifts nothing, in the interpreter and in the collection run again, each killed at its cap (exit 2)" \
+        "$got" "2 tried in collection tried in prepared  "
+like "... named as the collection out of memory at its cap" "$(cat "$SCRATCH/cgc.out")" \
+        "collection was killed out of memory at its cap of 128 MiB"
+is "... and the run left nothing behind" "$(leftovers_of "$SCRATCH/pid" "$tag-cgc" "$C" "$mounts0")" ""
+rm -f "$P/cgattack.sh"
 
 # Loopback TCP buffers are kernel memory the job holds: a server and a client in one sandbox, the client sending
 # and the server never reading, on many sockets with large buffers. cgroup v1 charges them only once the job's
