@@ -110,6 +110,21 @@ as_test_user sh -c "printf 'def test_new():\n    pass\n' > '$S/tests/test_new.py
 (cd "$S" && as_test_user "$NSRUN_BIN" -j 2 --json "$SCRATCH/s3.json" -- pytest > /dev/null 2>&1)
 is "... and collected again when a file changed: the new test runs" \
         "$(json "$SCRATCH/s3.json" "d['collection_reused'], d['totals']['tests_passed']")" "False 16"
+# a CI pipeline's fresh checkout: the same files written anew at the same path, .nsrun/ restored from a cache
+# holding history.json and collect.json only (docs/guide.md, "Keeping .nsrun/ between pipelines")
+K=$(make_project checkout)
+checkout() {
+        as_test_user sh -c "rm -rf '$K/tests' '$K/.nsrun' && mkdir -p '$K/tests' &&
+                for f in a b c d e; do printf 'def test_1():\n    pass\n' > \"$K/tests/test_\$f.py\"; done"
+}
+checkout
+(cd "$K" && as_test_user "$NSRUN_BIN" -j 2 -- pytest > /dev/null 2>&1)
+as_test_user sh -c "mkdir '$SCRATCH/ci-cache' && cp '$K/.nsrun/history.json' '$K/.nsrun/collect.json' '$SCRATCH/ci-cache/'"
+checkout
+as_test_user sh -c "mkdir '$K/.nsrun' && cp '$SCRATCH/ci-cache/'* '$K/.nsrun/'"
+(cd "$K" && as_test_user "$NSRUN_BIN" -j 2 --json "$SCRATCH/k.json" -- pytest > /dev/null 2>&1)
+is "a fresh checkout with history.json and collect.json restored: the collection is reused, every test runs" \
+        "$(json "$SCRATCH/k.json" "d['collection_reused'], d['totals']['tests_passed']")" "True 5"
 like "--json: each job's setup, command and teardown time" \
         "$(json "$SCRATCH/s2.json" "all(j['setup_s'] > 0 and j['command_s'] > 0 and j['teardown_s'] > 0 for j in d['jobs'])")" True
 
