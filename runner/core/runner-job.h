@@ -83,6 +83,7 @@ typedef struct Job {
                                                                * tests_skipped and xpasses in tests_passed */
         unsigned tests_rerun;   /* pytest-rerunfailures' reruns (a test's attempts before its last), as pytest's
                                  * final line counts them: not tests of their own */
+        bool tests_counted;     /* the counts above are the plugin's, of every test the attempt ran */
         char *log_path;         /* its output */
         char *junit_path;       /* pytest's per-job JUnit XML, NULL for other jobs */
         char *times_path;       /* pytest: seconds per file, written by nsrun's plugin */

@@ -30,7 +30,9 @@ void pytest_counts_from_times(Job *j, json_object *times) {
         json_object *counts;
 
         j->tests_errors = j->tests_xfailed = j->tests_xpassed = j->tests_rerun = 0;
-        if (!json_object_object_get_ex(times, "counts", &counts) || !json_object_is_type(counts, json_type_object))
+        j->tests_counted = json_object_object_get_ex(times, "counts", &counts) &&
+                           json_object_is_type(counts, json_type_object);
+        if (!j->tests_counted)
                 return;
         j->tests_passed = count_of(counts, "passed");
         j->tests_failed = count_of(counts, "failed");

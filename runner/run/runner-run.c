@@ -421,6 +421,7 @@ static int read_results(const RunContext *rc, Reporter *rep, Job *j) {
         const char *name = j->junit_path ? strrchr(j->junit_path, '/') + 1 : NULL;
         int r;
 
+        j->tests_counted = false;
         r = read_test_counts(rc, j);
         if (r == -ENOENT || r == -EBADMSG || r == -EOPNOTSUPP)
                 r = 0;
@@ -441,6 +442,24 @@ static int read_results(const RunContext *rc, Reporter *rep, Job *j) {
         (void) asprintf(&j->error, "its report %s %s; something in the job replaced it, and nsrun reads only regular "
                         "files it wrote", name, job_file_error(r));
         return r;
+}
+
+/* A pytest job that ended well but ran fewer tests than the run's collection gave it lost some without a word
+ * (pytest 7 took the tests of two files outside the rootdir, named by id, for one file's: 325ec75's jobs handed
+ * tests of an installed package over ran 32 of 40 and passed). An error, named, so that no run passes on tests
+ * that did not run. */
+static bool ran_fewer(Job *j) {
+        unsigned ran = j->tests_passed + j->tests_failed + j->tests_skipped + j->tests_errors + j->tests_xfailed +
+                       j->tests_xpassed;
+
+        if (!j->tests_counted || ran >= j->n_tests)
+                return false;
+        free(j->error);
+        j->error = NULL;
+        (void) asprintf(&j->error, "its pytest ran %u of the %u tests the run's collection gave it: its own "
+                        "collection found fewer (a plugin or conftest that selects over the whole collection?)",
+                        ran, j->n_tests);
+        return true;
 }
 
 static JobStatus classify(const RunContext *rc, Slot *s, const SandboxResult *res, const CgroupStats *st) {
@@ -788,6 +807,8 @@ static void finish_slot(Loop *l, Slot *s) {
         /* it stopped after the last test it kept, as pytest's -x stops a session: pytest's "interrupted" */
         if (s->gave && status == JOB_ERROR && j->exit_code == 2 && !j->error)
                 status = j->tests_failed || j->tests_errors ? JOB_FAILED : JOB_PASSED;
+        if (status == JOB_PASSED && ran_fewer(j))
+                status = JOB_ERROR;
         if (s->halted) {
                 status = JOB_NOT_RUN;
                 free(j->error);

@@ -364,6 +364,55 @@ for mode in on off; do
         like "... the job that gave them says so on its line" "$(cat "$HO.out")" \
                 "(PASS|FAIL) test_c_slow.py: handed its last [0-9]+ tests? to a new job"
 done
+# ... and an installed package's suite (--pyargs, its files outside the project: a directory shared with --rw
+# here), the slow file first in a job of quick files: it hands two quick files over, by test ids, which pytest 7
+# took for one file's (325ec75: the second file's tests taken for the first's, of the same names: 32 of 40 ran,
+# exit 0; networkx's second run: "not found", none of 553 ran, exit 1)
+SITE=$SCRATCH/p-site
+HP=$SCRATCH/p-handover-pyargs
+mkdir -p "$SITE/hopkg/tests" "$HP"
+touch "$SITE/hopkg/__init__.py" "$SITE/hopkg/tests/__init__.py"
+for n in b c d e; do cp "$HO/test_a_quick.py" "$SITE/hopkg/tests/test_${n}_quick.py"; done
+sed 's/    assert i != 6.*//' "$HO/test_c_slow.py" > "$SITE/hopkg/tests/test_a_slow.py"
+[ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$SITE" "$HP"
+run_in "$HP" env PYTHONPATH="$SITE" pytest -q -p no:cacheprovider --pyargs hopkg --junitxml=pytest.xml
+is "pytest --pyargs hopkg itself: 40 passed" "$(tail -n 1 "$HP.out" | sed -E 's/ in [0-9.]+s.*$//')" "40 passed"
+want_cases=$(testcases "$HP/pytest.xml")
+run_in "$HP" env PYTHONPATH="$SITE" "$NSRUN_BIN" -j 2 --fork off --batch 2 --rw "$SITE" --json "$HP.json" \
+        --junit "$HP/nsrun.xml" -- pytest -q -p no:cacheprovider --pyargs hopkg
+rc=$?
+is "nsrun --fork off --batch 2 -- pytest --pyargs hopkg: exit 0, 40 passed, as pytest's" \
+        "$rc $(tail -n 1 "$HP.out" | sed -E 's/.*tests: ([^;]*);.*/\1/')" "0 40 passed"
+is "... a job handed tests of several files over, and the new job ran them" \
+        "$(json "$HP.json" "[(len({t.split('::')[0] for t in j['argv'] if '::' in t}) > 1, j['status']) for j in d['jobs'] if j['name'].endswith('[handed over]')][:1]")" \
+        "[(True, 'passed')]"
+is "... the JUnit report holds pytest's test ids and outcomes, each once" "$(testcases "$HP/nsrun.xml")" "$want_cases"
+
+# --- a conftest that selects over the whole collection (drops its last 3 tests, as plugins that split a suite
+# into groups select): pytest runs 13 of 16. Jobs forked from the run's collection run its 13; a job that collects
+# its own file selects over that file alone, and where it runs fewer tests than the run's collection gave it, it is
+# an error that says so (325ec75: 4 of 13 ran, exit 0) ---
+WS=$SCRATCH/p-whole-select
+mkdir -p "$WS"
+for n in a b c d; do
+        printf 'import pytest\n\n@pytest.mark.parametrize("i", range(4))\ndef test_w(i):\n    pass\n' > "$WS/test_$n.py"
+done
+printf 'def pytest_collection_modifyitems(config, items):\n    config.hook.pytest_deselected(items=items[-3:])\n    del items[-3:]\n' \
+        > "$WS/conftest.py"
+[ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$WS"
+run_in "$WS" pytest -q -p no:cacheprovider
+is "pytest itself: 13 passed, 3 deselected" "$(tail -n 1 "$WS.out" | sed -E 's/ in [0-9.]+s.*$//')" "13 passed, 3 deselected"
+run_in "$WS" "$NSRUN_BIN" -j 2 --batch off --fork on -- pytest -q -p no:cacheprovider
+is "nsrun --fork on, first run (its jobs take their tests from the run's collection): exit 0, 13 passed" \
+        "$? $(tail -n 1 "$WS.out" | sed -E 's/.*tests: ([^;]*);.*/\1/')" "0 13 passed"
+rm -rf "$WS/.nsrun"
+run_in "$WS" "$NSRUN_BIN" -j 2 --batch off --fork off --json "$WS.json" -- pytest -q -p no:cacheprovider
+is "nsrun --fork off (each job collects its own file): exit 1, each job that ran fewer than it was given an error" \
+        "$? $(json "$WS.json" "sorted((j['name'], j['status'], j['tests'], j['tests_passed']) for j in d['jobs'])")" \
+        "1 [('test_a.py', 'error', 4, 1), ('test_b.py', 'error', 4, 1), ('test_c.py', 'error', 4, 1), ('test_d.py', 'passed', 1, 1)]"
+like "... which says so" "$(cat "$WS.out")" \
+        "ERROR test_a.py: its pytest ran 1 of the 4 tests the run's collection gave it: its own collection found fewer"
+
 # the cut itself (nsrun_pytest.py's _handover_cut()), on the times a job measured: inside the slow file it is in,
 # not at the end of that file, which would give away only quick tests; at a file's end between files alike
 cut=$(cd "$SCRATCH" && PYTHONPATH="$SCRATCH/runner" /usr/bin/python3 - <<'PYEOF'

@@ -217,21 +217,39 @@ if os.environ.get("NSRUN_TIMES_OUT"):
 
 # A job's file outside the rootdir (an installed package's, with --pyargs) is one of pytest's initial paths, and
 # pytest names a file by its path relative to the initial path holding it: "", so its tests are "::test_x" in the
-# output and in JUnit (classname ""), tests of different files indistinguishable. After collection and
-# deselection, such items get the name pytest gave them in the whole run: relative to the package directory the
-# user named (--nsrun-nodeid-root, from the collection), else their file's nsrun name "pkg/tests/test_a.py".
+# output and in JUnit (classname ""), tests of different files indistinguishable. Such a file gets the name pytest
+# gave it in the whole run: relative to the package directory the user named (--nsrun-nodeid-root, from the
+# collection), else its nsrun name "pkg/tests/test_a.py".
+def _outside_name(path, config):
+    roots = [os.path.abspath(p) for p in (_option(config, "nsrun_nodeid_root") or [])]
+    root = next((r for r in roots if _under(path, r) and path != r), None)
+    return os.path.relpath(path, root) if root else file_name(path, str(config.rootpath))
+
+
+# As pytest 7 makes the file's module: it matches a job's "file::test" arguments against the nodes it collected,
+# kept by (type, nodeid) (Session._collect()'s _collection_matchnodes_cache), so that with two such files named ""
+# the second file's module was the first's: its tests "not found", the job ending before its first test (exit 4),
+# or, of the same names as the first file's, those run in their place. Jobs handed the tests of several files of
+# an installed package over ran none of them (networkx), or some twice and others not at all.
+if pytest.__version__.split(".")[0] == "7":
+
+    def pytest_pycollect_makemodule(module_path, parent):
+        path = os.path.abspath(str(module_path))
+        if (not os.environ.get("NSRUN_TIMES_OUT") or module_path.name == "__init__.py" or
+                _under(path, os.path.abspath(str(parent.config.rootpath))) or
+                not parent.session.isinitpath(module_path)):
+            return None
+        return pytest.Module.from_parent(parent, path=module_path, nodeid=_outside_name(path, parent.config))
+
+
+# ... and where a plugin or conftest made the module, its items get that name after collection and deselection.
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
     if not os.environ.get("NSRUN_TIMES_OUT"):
         return
-    rootdir = str(config.rootpath)
-    roots = [os.path.abspath(p) for p in (_option(config, "nsrun_nodeid_root") or [])]
     for item in items:
         if item.nodeid.startswith("::") and isinstance(getattr(item, "_nodeid", None), str):
-            path = _item_path(item)
-            root = next((r for r in roots if _under(path, r) and path != r), None)
-            name = os.path.relpath(path, root) if root else file_name(path, rootdir)
-            item._nodeid = name + item.nodeid
+            item._nodeid = _outside_name(_item_path(item), config) + item.nodeid
 
 
 # Per-file test time, for nsrun's history when several files share one job: with NSRUN_TIMES_OUT set, the
