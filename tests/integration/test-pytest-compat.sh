@@ -412,6 +412,9 @@ is "nsrun --fork off (each job collects its own file): exit 1, each job that ran
         "1 [('test_a.py', 'error', 4, 1), ('test_b.py', 'error', 4, 1), ('test_c.py', 'error', 4, 1), ('test_d.py', 'passed', 1, 1)]"
 like "... which says so" "$(cat "$WS.out")" \
         "ERROR test_a.py: its pytest ran 1 of the 4 tests the run's collection gave it: its own collection found fewer"
+run_in "$WS" "$NSRUN_BIN" xdist -j 2 -- pytest -q -p no:cacheprovider
+is "... and nsrun xdist, whose workers each collect the whole suite (the fix troubleshooting.md gives): 13 passed" \
+        "$? $(tail -n 1 "$WS.out" | sed -E 's/ in [0-9.]+s.*$//')" "0 13 passed"
 
 # the cut itself (nsrun_pytest.py's _handover_cut()), on the times a job measured: inside the slow file it is in,
 # not at the end of that file, which would give away only quick tests; at a file's end between files alike
