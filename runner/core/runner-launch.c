@@ -54,8 +54,6 @@ int launch_sandbox(SandboxSpec *spec, CgroupJob *job, Sandbox **ret) {
         return r < 0 ? r : sandbox_start(s);
 }
 
-/* Waits until fd is ready, unless SIGINT, SIGTERM or SIGHUP comes first: then -EINTR, with the signal recorded
- * in *c->signal. */
 int launch_sandbox_capped(SandboxSpec *spec, CgroupManager *m, const char *name, uint64_t mem_max,
                           uint64_t pids_max, CgroupJob **ret_cgroup, Sandbox **ret) {
         int r;
@@ -74,6 +72,8 @@ bool launch_oom_killed(CgroupJob *cgroup) {
         return cgroup && cgroup_job_stats(cgroup, &st) >= 0 && st.oom_kills > 0;
 }
 
+/* Waits until fd is ready, unless SIGINT, SIGTERM or SIGHUP comes first: then -EINTR, with the signal recorded
+ * in *c->signal. */
 int wait_fd_or_signal(const SourceContext *c, int fd) {
         for (;;) {
                 struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = c->sigfd, .events = POLLIN } };

@@ -222,7 +222,7 @@ static int zygote_start(Forker *f, unsigned w, bool whole) {
         spec.stdio[1] = spec.stdio[2] = log_fd;
         /* capped as a job of the worker is: what its collection imports, its jobs share */
         (void) snprintf(name, sizeof name, "prepared-%u", w + 1);
-        r = launch_sandbox_capped(&spec, rc->cgroups, name, rc->source.prepared_mem_max, rc->opt->cap.pids_max,
+        r = launch_sandbox_capped(&spec, rc->cgroups, name, rc->source.prepared_mem_max, rc->source.pids_max,
                                   &z->cgroup, &z->sandbox);
         if (r >= 0) {
                 z->ctl = TAKE_FD(sp[0]);

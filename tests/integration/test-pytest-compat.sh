@@ -378,6 +378,9 @@ sed 's/    assert i != 6.*//' "$HO/test_c_slow.py" > "$SITE/hopkg/tests/test_a_s
 run_in "$HP" env PYTHONPATH="$SITE" pytest -q -p no:cacheprovider --pyargs hopkg --junitxml=pytest.xml
 is "pytest --pyargs hopkg itself: 40 passed" "$(tail -n 1 "$HP.out" | sed -E 's/ in [0-9.]+s.*$//')" "40 passed"
 want_cases=$(testcases "$HP/pytest.xml")
+run_in "$HP" env PYTHONPATH="$SITE" pytest -q -p no:cacheprovider --pyargs hopkg -n 2 --junitxml=xdist.xml
+is "pytest -n 2 --pyargs hopkg: the same counts and JUnit test ids" \
+        "$(tail -n 1 "$HP.out" | sed -E 's/ in [0-9.]+s.*$//') $(testcases "$HP/xdist.xml")" "40 passed $want_cases"
 run_in "$HP" env PYTHONPATH="$SITE" "$NSRUN_BIN" -j 2 --fork off --batch 2 --rw "$SITE" --json "$HP.json" \
         --junit "$HP/nsrun.xml" -- pytest -q -p no:cacheprovider --pyargs hopkg
 rc=$?
@@ -402,6 +405,9 @@ printf 'def pytest_collection_modifyitems(config, items):\n    config.hook.pytes
 [ ${#RUN_AS[@]} -gt 0 ] && chown -R "$TEST_USER:" "$WS"
 run_in "$WS" pytest -q -p no:cacheprovider
 is "pytest itself: 13 passed, 3 deselected" "$(tail -n 1 "$WS.out" | sed -E 's/ in [0-9.]+s.*$//')" "13 passed, 3 deselected"
+run_in "$WS" pytest -q -p no:cacheprovider -n 2
+is "pytest -n 2 (each worker collects the whole suite): 13 passed" \
+        "$(tail -n 1 "$WS.out" | sed -E 's/ in [0-9.]+s.*$//')" "13 passed"
 run_in "$WS" "$NSRUN_BIN" -j 2 --batch off --fork on -- pytest -q -p no:cacheprovider
 is "nsrun --fork on, first run (its jobs take their tests from the run's collection): exit 0, 13 passed" \
         "$? $(tail -n 1 "$WS.out" | sed -E 's/.*tests: ([^;]*);.*/\1/')" "0 13 passed"

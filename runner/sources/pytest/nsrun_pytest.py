@@ -230,7 +230,7 @@ def _outside_name(path, config):
 # kept by (type, nodeid) (Session._collect()'s _collection_matchnodes_cache), so that with two such files named ""
 # the second file's module was the first's: its tests "not found", the job ending before its first test (exit 4),
 # or, of the same names as the first file's, those run in their place. Jobs handed the tests of several files of
-# an installed package over ran none of them (networkx), or some twice and others not at all.
+# an installed package over ran none of them (networkx), or the first file's tests only (of the same names).
 if pytest.__version__.split(".")[0] == "7":
 
     def pytest_pycollect_makemodule(module_path, parent):
