@@ -59,7 +59,7 @@ check "--version: $(nsrun --version | head -n 1)" sh -c "nsrun --version | grep 
 check "the man page is installed (man -w nsrun)" man -w nsrun
 check "the completions are installed" test -s /usr/share/bash-completion/completions/nsrun \
         -a -s /usr/share/zsh/vendor-completions/_nsrun -a -s /usr/share/fish/vendor_completions.d/nsrun.fish
-check "the pytest plugins are installed" test -s /usr/share/nsrun/pytest/nsrun_pytest.py -a -s /usr/share/nsrun/pytest/nsrun_xdist_worker.py
+check "the pytest plugins are installed" test -s /usr/share/nsrun/pytest/nsrun_pytest.py -a -s /usr/share/nsrun/pytest/nsrun_xdist_worker.py -a -s /usr/share/nsrun/pytest/nsrun_rewrite.py
 if [ -e /etc/apparmor.d/abi/4.0 ]; then
         check "AppArmor 4: the profile is in /etc/apparmor.d" test -s /etc/apparmor.d/nsrun
 else

@@ -57,6 +57,7 @@ void run_context_done(RunContext *rc) {
         rc->order = mfree(rc->order);
         rc->run_dir = mfree(rc->run_dir);
         rc->collect_dir = mfree(rc->collect_dir);
+        rc->rewrite_dir = mfree(rc->rewrite_dir);
         rc->cwd = mfree(rc->cwd);
         rc->setup_dir = mfree(rc->setup_dir);
         rc->null_fd = safe_close(rc->null_fd);

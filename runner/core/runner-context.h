@@ -144,6 +144,7 @@ typedef struct RunContext {
         char *collect_dir;              /* run_dir/collect: bound into collection's (and --setup's) sandbox */
         char *cwd;                      /* nsrun's working directory, once for every sandbox */
         char *setup_dir;                /* --setup's layers: beside run_dir, never inside it (jobs may write there) */
+        char *rewrite_dir;              /* .nsrun/pytest-rewrite: pytest's assertion rewriting, kept (runner-rewrite.h) */
         double setup_s;
         int null_fd;
         int stdout_fd;                  /* where '--json -' or '--junit -' go; nsrun's own stdout is then stderr */

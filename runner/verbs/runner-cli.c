@@ -34,6 +34,7 @@
 #include "runner-pytest.h"
 #include "runner-pytest-cache.h"
 #include "runner-report.h"
+#include "runner-rewrite.h"
 #include "runner-run.h"
 #include "runner-sched.h"
 #include "runner-shard.h"
@@ -1080,6 +1081,7 @@ static int exit_status(const RunContext *rc) {
 
 static int run(RunOptions *o, RunContext *rc) {
         History *h = NULL;
+        RewriteCache *rewriter;
         _cleanup_free_ char *warning = NULL;
         double cpus = 0;
         unsigned bound;
@@ -1124,6 +1126,7 @@ static int run(RunOptions *o, RunContext *rc) {
                 r = log_oom();
                 goto out;
         }
+        rewrite_cache_offer(rc);
         rc->forker = forker_new(rc, bound);
         rc->source.prepared_collection = forker_collection;
         rc->source.prepared_userdata = rc->forker;
@@ -1175,7 +1178,9 @@ static int run(RunOptions *o, RunContext *rc) {
                 r = o->json_path ? write_report(rc, report_write_json, o->json_path) : report_print_plan(rc);
                 goto out;
         }
+        rewriter = rewrite_cache_start(rc);
         r = run_jobs(rc);
+        rewriter = rewrite_cache_stop(rewriter);
         if (r >= 0 && o->json_path)
                 r = write_report(rc, report_write_json, o->json_path);
         if (r >= 0 && o->junit_path)

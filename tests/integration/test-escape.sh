@@ -391,6 +391,37 @@ else
         ok "TIOCSTI is disabled on this machine (dev.tty.legacy_tiocsti = 0) # SKIP nothing to show"
 fi
 
+# --- pytest's assertion rewriting kept between runs (.nsrun/pytest-rewrite/): what later runs' jobs execute ---
+# A job writes there an entry for another test file, nsrun's header and all: it lands in its own overlay. Only
+# nsrun_rewrite.py, in a sandbox of its own that runs no code of the project, writes the cache on the host.
+W=$(make_project rewrite-poison)
+as_test_user sh -c "mkdir '$W/tests' && printf 'def test_b():\n    pass\n' > '$W/tests/test_b.py'"
+as_test_user tee "$W/tests/test_a.py" > /dev/null <<'PYEOF'
+import hashlib, importlib.util, marshal, os, pathlib, sys
+
+import pytest
+
+def test_poison():  # an entry for test_b.py as nsrun_rewrite.py writes one, of other code
+    target = pathlib.Path(__file__).with_name("test_b.py").resolve()
+    d = pathlib.Path(os.environ["NSRUN_REWRITE_CACHE"], *target.parts[1:-1])
+    d.mkdir(parents=True, exist_ok=True)
+    head = b"nsrun-rewrite 1\n" + importlib.util.MAGIC_NUMBER + hashlib.sha256(target.read_bytes()).digest()
+    code = compile("def test_b():\n    raise AssertionError('poisoned')\n", str(target), "exec")
+    name = "test_b.%s-pytest-%s.pyc" % (sys.implementation.cache_tag, pytest.__version__)
+    (d / name).write_bytes(head + marshal.dumps(code))
+PYEOF
+for k in 1 2; do
+        (cd "$W" && as_test_user "$NSRUN_BIN" -j 1 -- pytest -p no:cacheprovider tests) > "$SCRATCH/poison-$k.out" 2>&1
+done
+is "a job's entry for another file in pytest's kept rewriting stays in its overlay: the next run's test passes" \
+        "$(tail -n 1 "$SCRATCH/poison-2.out" | sed 's/ in [0-9.]*s//; s/; 1 worker.*//') $(grep -rl poisoned --include='test_b.*' "$W/.nsrun/pytest-rewrite" 2>&1)" \
+        "nsrun: 2 jobs: 2 passed; tests: 2 passed "
+diag < "$SCRATCH/poison-2.out"
+# the control: the same entry written on the host is what the next run's test_b.py runs
+(cd "$W/tests" && as_test_user env NSRUN_REWRITE_CACHE="$W/.nsrun/pytest-rewrite" /usr/bin/python3 -c 'import test_a; test_a.test_poison()')
+(cd "$W" && as_test_user "$NSRUN_BIN" -j 1 -- pytest -p no:cacheprovider tests) > "$SCRATCH/poison-3.out" 2>&1
+like "... where the same entry on the host poisons it (the control)" "$(cat "$SCRATCH/poison-3.out")" "E +AssertionError: poisoned"
+
 # --- two jobs of one run cannot see each other's writes, sockets, IPC or processes ---
 sync=$(make_project sync)
 two_jobs='

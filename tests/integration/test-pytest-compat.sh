@@ -722,6 +722,56 @@ check "... the FAILURES section is under 64 KiB ($size bytes)" test "$size" -gt 
 hwm=$(sed -n 's/^VmHWM //p' "$B.out")
 check "... nsrun's own peak memory stays under 32 MiB (VmHWM ${hwm:-?} kB)" test "${hwm:-999999}" -lt 32768
 
+# --- pytest's assertion rewriting, kept in .nsrun/pytest-rewrite/ between runs (each job's __pycache__ is its
+# overlay's, thrown away): written in the background while the jobs run, each entry pytest's own rewriting of the
+# file, used while the file's content is the entry's ---
+RW=$SCRATCH/rewrite
+mkdir -p "$RW"
+printf 'def test_eq():\n    assert [1, 2] == [1, 3]\n' > "$RW/test_r.py"
+printf 'import time\n\ndef test_slow():\n    time.sleep(3)\n' > "$RW/test_slow.py"
+R=$(copy_project "$RW" p-rewrite)
+run_in "$R" "$NSRUN_BIN" -j 2 -- pytest -p no:cacheprovider
+entry=$(find "$R/.nsrun/pytest-rewrite" -name 'test_r.*-pytest-*.pyc' 2>/dev/null)
+check "a run keeps each test file's rewriting: one entry each, at the file's path under .nsrun/pytest-rewrite/" \
+        test -n "$entry" -a "$(find "$R/.nsrun/pytest-rewrite" -name '*.pyc' | wc -l)" = 2 -a \
+        "${entry#"$R/.nsrun/pytest-rewrite"}" = "$R/$(basename "$entry")"
+check "... and its writer is gone with the run" sh -c "! pgrep -f '[n]srun_rewrite.py $R/'"
+# entry ENTRY: its code (after nsrun's header: a line, the bytecode's magic number, the source's SHA-256)
+code_of() { echo "marshal.loads(open('$1', 'rb').read()[${2:-52}:])"; }
+# pytest's own entry for the file, as it writes one where it may write bytecode
+P=$(copy_project "$RW" p-rewrite-pytest)
+(cd "$P" && as_test_user env -u PYTHONDONTWRITEBYTECODE pytest -p no:cacheprovider test_r.py) > /dev/null 2>&1
+pyc=$P/__pycache__/$(basename "$entry")
+is "... what pytest writes into __pycache__ for the file, the same code" \
+        "$(/usr/bin/python3 -c "import marshal; a, b = $(code_of "$entry"), $(code_of "$pyc" 16); print(a == b, a.co_filename)")" \
+        "True $R/test_r.py"
+run_in "$R" "$NSRUN_BIN" -j 2 -- pytest -p no:cacheprovider
+run_in "$P" pytest -p no:cacheprovider
+is "... a run from it fails as pytest does, its assertion explained" \
+        "$(grep -E '^E ' "$R.out")" "$(grep -E '^E ' "$P.out")"
+# the entry's code replaced by other code, its header kept: the jobs take it while the file's content is the same
+/usr/bin/python3 - "$entry" <<'PYEOF'
+import marshal, sys
+head = open(sys.argv[1], "rb").read()[:52]
+code = compile("def test_eq():\n    raise AssertionError('taken from the cache')\n", "test_r.py", "exec")
+open(sys.argv[1], "wb").write(head + marshal.dumps(code))
+PYEOF
+touch -d '1 hour ago' "$R/test_r.py"
+run_in "$R" "$NSRUN_BIN" -j 2 -- pytest -p no:cacheprovider
+like "... the jobs' pytest reads the file's entry, whatever the file's mtime (a fresh checkout's)" "$(cat "$R.out")" \
+        "taken from the cache"
+printf '[pytest]\nenable_assertion_pass_hook = true\n' > "$R/pytest.ini"
+run_in "$R" "$NSRUN_BIN" -j 2 -- pytest -p no:cacheprovider
+rm "$R/pytest.ini"
+check "... not with enable_assertion_pass_hook, which rewrites differently" \
+        sh -c "grep -q '^E  *assert \[1, 2\] == \[1, 3\]' '$R.out' && ! grep -q 'taken from the cache' '$R.out'"
+echo '# changed' >> "$R/test_r.py"
+run_in "$R" "$NSRUN_BIN" -j 2 -- pytest -p no:cacheprovider
+check "... nor once the file's content is not the entry's" \
+        sh -c "grep -q '^E  *assert \[1, 2\] == \[1, 3\]' '$R.out' && ! grep -q 'taken from the cache' '$R.out'"
+is "... which that run wrote again" \
+        "$(/usr/bin/python3 -c "import marshal; print($(code_of "$entry") == $(code_of "$pyc" 16))")" "True"
+
 # --- jobs forked from prepared interpreters (--fork auto forks the 3 jobs on 2 workers above) and fresh ones ---
 agree() { # DIR: what a user reads of a run: its tests' outcomes, lastfailed, the FAILURES blocks, the summary
         testcases "$1.xml"

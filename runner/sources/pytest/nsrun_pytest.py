@@ -215,6 +215,45 @@ if os.environ.get("NSRUN_TIMES_OUT"):
     _fault_log()
 
 
+# pytest's assertion rewriting, kept between runs in NSRUN_REWRITE_CACHE by nsrun_rewrite.py: pytest keeps a
+# rewritten module in __pycache__ beside it, which a job writes into its overlay, thrown away. pytest asks
+# _read_pyc() for a module's code before it rewrites the module; a module with an entry made from its content as it
+# is now gets the entry's, any other what pytest finds itself. Not with enable_assertion_pass_hook set, which
+# changes what the rewriter makes (the cache has the default's).
+_rewrite_cache = [False]
+
+
+def _use_rewrite_cache():
+    cache = os.environ.get("NSRUN_REWRITE_CACHE")
+    if not cache or not os.path.isabs(cache):
+        return
+    try:
+        from _pytest.assertion import rewrite
+
+        import nsrun_rewrite
+
+        original, tail = rewrite._read_pyc, rewrite.PYC_TAIL
+    except (ImportError, AttributeError):
+        return
+
+    def _read_pyc(source, pyc, trace=lambda x: None):
+        code = nsrun_rewrite.load(cache, source, tail) if _rewrite_cache[0] else None
+        return code if code is not None else original(source, pyc, trace)
+
+    rewrite._read_pyc = _read_pyc
+
+
+_use_rewrite_cache()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config):
+    try:
+        _rewrite_cache[0] = not early_config.getini("enable_assertion_pass_hook")
+    except ValueError:  # a pytest without it
+        _rewrite_cache[0] = True
+
+
 # A job's file outside the rootdir (an installed package's, with --pyargs) is one of pytest's initial paths, and
 # pytest names a file by its path relative to the initial path holding it: "", so its tests are "::test_x" in the
 # output and in JUnit (classname ""), tests of different files indistinguishable. Such a file gets the name pytest
