@@ -30,6 +30,7 @@ fi
 bash "$HERE/bench-runner.sh" "$T/runner.md" 2> "$T/runner.err"
 bash "$HERE/bench-suites.sh" "$SRC/build/nsrun" "$T/suites.md" 2> "$T/suites.err" ||
         { cat "$T/suites.err" >&2; exit 1; }
+bash "$HERE/bench-floor.sh" "$SRC/build/nsrun" "$T/floor.md" 2> "$T/floor.err"
 bash "$HERE/bench-blas.sh" "$SRC/build/nsrun" "$T/blas.md" 2> "$T/blas.err"
 NSRUN="$SRC/build/nsrun" bash "$HERE/bench-admission.sh" "$T/admission.md" 2> "$T/admission.err"
 NSRUN="$SRC/build/nsrun" bash "$HERE/bench-setup.sh" "$T/setup.md" 2> "$T/setup.err"
@@ -73,6 +74,10 @@ NSRUN="$SRC/build/nsrun" bash "$HERE/bench-ml.sh" "$T/ml.md" 2> "$T/ml.err"
         echo "\`tests/bench/bench-suites.sh\`: suites nobody here wrote, serial, \`pytest -n 2\` and nsrun's first and second runs:"
         echo
         cat "$T/suites.md"
+        echo
+        echo "\`tests/bench/bench-floor.sh\`: the least a sandbox per test (\`--dist test\`) can cost, against a job per file:"
+        echo
+        cat "$T/floor.md"
         echo
         echo "## Learned memory admission"
         echo
