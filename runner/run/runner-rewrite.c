@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,8 @@
 
 extern char **environ;
 
-/* a run's files beyond this many wait for a later run (each is an argument of one command) */
-#define REWRITE_FILES_MAX 8192U
+/* a run's files beyond this many wait for a later run */
+#define REWRITE_FILES_MAX 65536U
 
 struct RewriteCache {
         Sandbox *sandbox;
@@ -27,12 +28,16 @@ struct RewriteCache {
 
 void rewrite_cache_offer(RunContext *rc) {
         _cleanup_free_ char *dir = NULL;
+        int r;
 
         if (!rc->source.cache_dir || pytest_args_start(rc->opt->command) < 0 || rc->opt->dry_run ||
             asprintf(&dir, "%s/pytest-rewrite", rc->source.cache_dir) < 0)
                 return;
-        if (mkdir_p(dir, 0755) < 0 || setenv("NSRUN_REWRITE_CACHE", dir, 1) < 0) {
-                log_debug("Cannot keep pytest's assertion rewriting in %s: %m", dir);
+        r = mkdir_p(dir, 0755);
+        if (r >= 0 && setenv("NSRUN_REWRITE_CACHE", dir, 1) < 0)
+                r = -errno;
+        if (r < 0) {
+                log_debug("Cannot keep pytest's assertion rewriting in %s: %s", dir, strerror(-r));
                 return;
         }
         rc->rewrite_dir = TAKE_PTR(dir);
@@ -42,10 +47,11 @@ static int compare_strings(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-/* The Python files the jobs' arguments name ("path" or "path::id"), each once, sorted, appended to *argv: the
- * program's arguments after its own. A file split by test id is named by its ids in a row. */
-static int files_of_jobs(const RunContext *rc, char ***argv) {
-        size_t first = strv_length(*argv), k = first, n = 0;
+/* The Python files the jobs' arguments name ("path" or "path::id"), each once, sorted. A file split by test id is
+ * named by its ids in a row. */
+static int files_of_jobs(const RunContext *rc, char ***ret) {
+        _cleanup_(strv_freep) char **v = NULL;
+        size_t k = 0, n = 0;
 
         for (size_t i = 0; i < rc->src.jobs.n && n < REWRITE_FILES_MAX; i++)
                 for (char **a = rc->src.jobs.jobs[i].args; a && *a && n < REWRITE_FILES_MAX; a++) {
@@ -53,21 +59,44 @@ static int files_of_jobs(const RunContext *rc, char ***argv) {
                         size_t len = sep ? (size_t) (sep - *a) : strlen(*a);
 
                         if (len < 3 || !strneq(*a + len - 3, ".py", 3) ||
-                            (n > 0 && strlen((*argv)[first + n - 1]) == len && strneq((*argv)[first + n - 1], *a, len)))
+                            (n > 0 && strlen(v[n - 1]) == len && strneq(v[n - 1], *a, len)))
                                 continue;
                         _cleanup_free_ char *path = strndup(*a, len);
-                        if (!path || strv_push(argv, path) < 0)
+                        if (!path || strv_push(&v, path) < 0)
                                 return -ENOMEM;
                         n++;
                 }
-        qsort(*argv + first, n, sizeof(char *), compare_strings);
-        for (size_t i = first; (*argv)[i]; i++)
-                if (i == first || !streq((*argv)[i], (*argv)[k - 1]))
-                        (*argv)[k++] = (*argv)[i];
+        if (n == 0)
+                return 0;
+        qsort(v, n, sizeof(char *), compare_strings);
+        for (size_t i = 0; i < n; i++)
+                if (i == 0 || !streq(v[i], v[k - 1]))
+                        v[k++] = v[i];
                 else
-                        free((*argv)[i]);
-        (*argv)[k] = NULL;
-        return (int) (k - first);
+                        free(v[i]);
+        v[k] = NULL;
+        *ret = TAKE_PTR(v);
+        return (int) k;
+}
+
+/* The files, each followed by a NUL, in a memory file read from its start: the program's standard input (a
+ * suite's paths can be more than a command line holds). */
+static int files_fd(char **files) {
+        _cleanup_close_ int fd = memfd_create("nsrun-rewrite-files", MFD_CLOEXEC);
+
+        if (fd < 0)
+                return -errno;
+        for (char **f = files; *f; f++)
+                for (const char *p = *f, *end = *f + strlen(*f) + 1; p < end;) {
+                        ssize_t k = write(fd, p, (size_t) (end - p));
+
+                        if (k < 0 && errno != EINTR)
+                                return -errno;
+                        p += MAX(k, (ssize_t) 0);
+                }
+        if (lseek(fd, 0, SEEK_SET) < 0)
+                return -errno;
+        return TAKE_FD(fd);
 }
 
 RewriteCache *rewrite_cache_start(RunContext *rc) {
@@ -75,24 +104,26 @@ RewriteCache *rewrite_cache_start(RunContext *rc) {
         SandboxSpec spec = SANDBOX_SPEC_INIT;
         _cleanup_free_ SandboxMount *mounts = NULL;
         _cleanup_free_ char *python = NULL, *script = NULL;
-        _cleanup_(strv_freep) char **argv = NULL, **envp = strv_copy(environ);
-        _cleanup_close_ int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        _cleanup_(strv_freep) char **files = NULL, **envp = strv_copy(environ);
+        _cleanup_close_ int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC), list_fd = -EBADF;
         RewriteCache *w = NULL;
         int r;
 
         if (!rc->rewrite_dir || !rc->src.pytest || !envp || null_fd < 0 ||
             pytest_interpreter(rc->opt->command, &python) < 0 || !is_python(python) ||
-            asprintf(&script, "%s/nsrun_rewrite.py", c->pytest_plugin_dir) < 0 || strv_push(&argv, python) < 0 ||
-            strv_push(&argv, script) < 0 || strv_push(&argv, rc->rewrite_dir) < 0 || files_of_jobs(rc, &argv) <= 0 ||
+            asprintf(&script, "%s/nsrun_rewrite.py", c->pytest_plugin_dir) < 0 || files_of_jobs(rc, &files) <= 0 ||
+            (list_fd = files_fd(files)) < 0 ||
             launch_spec_init(&spec, c->sandbox, rc->rewrite_dir, c->pytest_plugin_dir, &mounts) < 0 ||
             !(w = new0(RewriteCache, 1)))
                 return NULL;
+        char *argv[] = { python, script, rc->rewrite_dir, NULL };
         spec.argv = argv;
         spec.envp = envp;
         spec.cwd = c->cwd;
         spec.base_layers = c->base_layers;
         spec.new_session = true;
-        spec.stdio[0] = spec.stdio[1] = spec.stdio[2] = null_fd;
+        spec.stdio[0] = list_fd;
+        spec.stdio[1] = spec.stdio[2] = null_fd;
         r = launch_sandbox_capped(&spec, c->cgroups, "pytest-rewrite", c->collect_mem_max, c->pids_max, &w->cgroup,
                                   &w->sandbox);
         if (r < 0) {

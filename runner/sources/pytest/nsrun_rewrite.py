@@ -1,21 +1,22 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""nsrun's cache of pytest's assertion rewriting: writes, for each test file named, the code pytest's assertion
+"""nsrun's cache of pytest's assertion rewriting: writes, for each test file named on its standard input, the code pytest's assertion
 rewriter makes of it, keyed by the file's content, where nsrun's plugin finds it (nsrun_pytest.py,
 _use_rewrite_cache(), through load()).
 
 pytest keeps its rewritten test modules in __pycache__ beside them, which a job writes into its own overlay, thrown
 away: under nsrun every run rewrote every test module again (sympy.matrices: 1.5 s of a 2 s collection). This
-program runs in its own sandbox while the jobs run, in the background (SCHED_IDLE: what the jobs leave idle), the
-cache its only writable path; nsrun kills it when the jobs are done, and the next run goes on where it stopped.
-It imports pytest's rewriter and nothing of the project: no conftest, no test module runs here, so what the
-cache holds is the rewriter's output for those files, whatever the jobs do (they see it read-only).
+program runs in its own sandbox while the jobs run, in the background (_background(): what the jobs leave idle),
+the cache its only writable path; nsrun kills it when the jobs are done, and the next run goes on where it
+stopped. It imports pytest's rewriter and nothing of the project: no conftest, no test module runs here, so what
+the cache holds is the rewriter's output for those files, whatever the jobs do (a job's writes to it stay in its
+own overlay).
 
 An entry is ENTRY_MAGIC, the interpreter's bytecode magic number and the SHA-256 of the source it was made from,
 then the marshalled code: valid for that content wherever its mtime came from (a fresh CI checkout of the same
 commit at the same path), at the file's absolute path below the cache, named as pytest names its own (PYC_TAIL:
 the interpreter's cache tag and pytest's version).
 
-    python nsrun_rewrite.py CACHE FILE...
+    python nsrun_rewrite.py CACHE < FILES    (the files' paths, each followed by a NUL)
 """
 
 import hashlib
@@ -102,8 +103,10 @@ def main():
     except (ImportError, AttributeError):  # a pytest whose rewriter is not this one: no cache
         return 0
     cache = sys.argv[1]
-    for arg in sys.argv[2:]:
-        path = Path(os.path.abspath(arg))
+    for name in sys.stdin.buffer.read().split(b"\0"):
+        if not name:
+            continue
+        path = Path(os.path.abspath(os.fsdecode(name)))
         if path.suffix != ".py" or load(cache, path, tail) is not None:
             continue
         try:
