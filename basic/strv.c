@@ -53,6 +53,10 @@ int strv_push(char ***v, const char *s) {
         return 0;
 }
 
+int strcmp_ptr(const void *a, const void *b) {
+        return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
 bool strv_contains(char *const *v, const char *s) {
         for (size_t i = 0; v && v[i]; i++)
                 if (strcmp(v[i], s) == 0)

@@ -12,6 +12,8 @@ void strv_free(char **v);
 DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
 char **strv_copy(char *const *v);
 size_t strv_length(char *const *v);
+/* qsort()'s comparison of two pointers to strings (char * or const char *), as strcmp() orders them. */
+int strcmp_ptr(const void *a, const void *b);
 /* Whether v holds s. */
 bool strv_contains(char *const *v, const char *s);
 /* Appends s (copied) to *v. */

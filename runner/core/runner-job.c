@@ -87,6 +87,11 @@ char *const *job_files(const Job *j, char *single[static 2]) {
         return single;
 }
 
+size_t job_arg_path_len(const char *arg) {
+        const char *sep = strstr(arg, "::");
+        return sep ? (size_t) (sep - arg) : strlen(arg);
+}
+
 int job_list_add(JobList *l, char *name, char **argv, unsigned n_tests, bool serial) {
         Job *j = name && argv ? reallocarray(l->jobs, l->n + 1, sizeof(Job)) : NULL;
         char *escaped = name ? escape_name(name) : NULL;

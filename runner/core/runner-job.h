@@ -127,6 +127,8 @@ double jobs_startup_median(const JobList *l);
 /* The files a pytest job runs, for reports and history: its members, or itself. single is storage for the
  * latter. */
 char *const *job_files(const Job *j, char *single[static 2]);
+/* The length of a pytest argument's path ("tests/t.py::test_a[1]"): up to its "::". */
+size_t job_arg_path_len(const char *arg);
 /* The directory its current attempt writes (live_dir while it runs forked, else times_path's); NULL for a job
  * that is not pytest's, or on failure. */
 char *job_attempt_dir(const Job *j);

@@ -23,6 +23,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "macro.h"
+#include "strv.h"
 #include "runner-pytest-cache.h"
 
 #define KEY_MAX 1024
@@ -211,10 +212,6 @@ static int write_value(int cache_fd, const char *key, json_object *value) {
         return 0;
 }
 
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(const char *const *) a, *(const char *const *) b);
-}
-
 /* The keys of o, sorted; NULL on failure. Freed with free() alone: the strings are o's. */
 static const char **sorted_keys(json_object *o, size_t *ret_n) {
         size_t n = 0;
@@ -226,7 +223,7 @@ static const char **sorted_keys(json_object *o, size_t *ret_n) {
                 (void) value;
                 v[n++] = key;
         }
-        qsort(v, n, sizeof *v, cmp_str);
+        qsort(v, n, sizeof *v, strcmp_ptr);
         *ret_n = n;
         return v;
 }

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -17,9 +17,6 @@
 #include "runner-rewrite.h"
 
 extern char **environ;
-
-/* a run's files beyond this many wait for a later run */
-#define REWRITE_FILES_MAX 65536U
 
 struct RewriteCache {
         Sandbox *sandbox;
@@ -43,34 +40,28 @@ void rewrite_cache_offer(RunContext *rc) {
         rc->rewrite_dir = TAKE_PTR(dir);
 }
 
-static int compare_strings(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-/* The Python files the jobs' arguments name ("path" or "path::id"), each once, sorted. A file split by test id is
- * named by its ids in a row. */
+/* The Python files the jobs' arguments name ("path" or "path::id"), each once, sorted. */
 static int files_of_jobs(const RunContext *rc, char ***ret) {
         _cleanup_(strv_freep) char **v = NULL;
-        size_t k = 0, n = 0;
+        size_t n = 0, k = 0;
 
-        for (size_t i = 0; i < rc->src.jobs.n && n < REWRITE_FILES_MAX; i++)
-                for (char **a = rc->src.jobs.jobs[i].args; a && *a && n < REWRITE_FILES_MAX; a++) {
-                        const char *sep = strstr(*a, "::");
-                        size_t len = sep ? (size_t) (sep - *a) : strlen(*a);
+        for (size_t i = 0; i < rc->src.jobs.n; i++)
+                for (char **a = rc->src.jobs.jobs[i].args; a && *a; a++) {
+                        size_t len = job_arg_path_len(*a);
+                        _cleanup_free_ char *path = NULL;
 
-                        if (len < 3 || !strneq(*a + len - 3, ".py", 3) ||
-                            (n > 0 && strlen(v[n - 1]) == len && strneq(v[n - 1], *a, len)))
+                        if (len < 3 || !strneq(*a + len - 3, ".py", 3))
                                 continue;
-                        _cleanup_free_ char *path = strndup(*a, len);
+                        path = strndup(*a, len);
                         if (!path || strv_push(&v, path) < 0)
                                 return -ENOMEM;
                         n++;
                 }
         if (n == 0)
                 return 0;
-        qsort(v, n, sizeof(char *), compare_strings);
+        qsort(v, n, sizeof(char *), strcmp_ptr);
         for (size_t i = 0; i < n; i++)
-                if (i == 0 || !streq(v[i], v[k - 1]))
+                if (k == 0 || !streq(v[i], v[k - 1]))
                         v[k++] = v[i];
                 else
                         free(v[i]);

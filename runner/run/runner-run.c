@@ -644,21 +644,15 @@ static void ask_handover(Loop *l) {
         log_debug("%s: asked to hand over half of the tests it has not reached (about %.1fs left)", best->job->name, most);
 }
 
-/* The length of an argument's path: up to its "::". */
-static size_t arg_path_len(const char *arg) {
-        const char *sep = strstr(arg, "::");
-        return sep ? (size_t) (sep - arg) : strlen(arg);
-}
-
 /* Whether arg, an absolute "path::id", is in one of the files the job runs (its arguments name them relative to
  * where the jobs start, or absolute after a handover). */
 static bool arg_is_the_jobs(const RunContext *rc, const Job *j, const char *arg) {
-        _cleanup_free_ char *path = strndup(arg, arg_path_len(arg));
+        _cleanup_free_ char *path = strndup(arg, job_arg_path_len(arg));
         _cleanup_free_ char *rel = path ? path_relative_to(path, rc->source.cwd) : NULL;
 
         for (size_t i = 0; rel && j->args && j->args[i]; i++) {
                 const char *a = j->args[i], *want = a[0] == '/' ? path : rel;
-                if (arg_path_len(a) == strlen(want) && strneq(a, want, strlen(want)))
+                if (job_arg_path_len(a) == strlen(want) && strneq(a, want, strlen(want)))
                         return true;
         }
         return false;

@@ -749,6 +749,9 @@ run_in "$R" "$NSRUN_BIN" -j 2 -- pytest -p no:cacheprovider
 run_in "$P" pytest -p no:cacheprovider
 is "... a run from it fails as pytest does, its assertion explained" \
         "$(grep -E '^E ' "$R.out")" "$(grep -E '^E ' "$P.out")"
+PX=$(copy_project "$RW" p-rewrite-xdist)
+run_in "$PX" pytest -p no:cacheprovider -n 2
+is "... and as pytest -n 2 does" "$(grep -E '^E ' "$R.out")" "$(grep -E '^E ' "$PX.out")"
 # the entry's code replaced by other code, its header kept: the jobs take it while the file's content is the same
 /usr/bin/python3 - "$entry" <<'PYEOF'
 import marshal, sys
